@@ -1,0 +1,3 @@
+"""churnradar: customer churn early-warning system."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,1 @@
+"""The `churnradar` command line (CONTRACT §1)."""

@@ -1,0 +1,80 @@
+"""What every command shares: the database option, JSON output, errors on stderr, progress on a terminal."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Annotated, Any, NoReturn
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from sqlalchemy.engine import Engine
+
+from churnradar.config import get_settings, resolve_database_url
+from churnradar.db import create_engine
+
+stderr = Console(stderr=True)
+DbOption = Annotated[
+    str | None,
+    typer.Option(
+        "--db", help="Database URL (default: $CHURNRADAR_DATABASE_URL, else sqlite:///./churnradar.db)."
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
+]
+
+
+def fail(message: str, code: int = 1) -> NoReturn:
+    """Print a clear message on stderr and exit non-zero."""
+    stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+def emit_json(document: Any) -> None:
+    """The single JSON document of `--json`."""
+    sys.stdout.write(json.dumps(document, ensure_ascii=False, default=str, indent=2) + "\n")
+
+
+def open_engine(ctx: typer.Context, db: str | None) -> Engine:
+    """The engine for `--db` given on the command, else on `churnradar`, else settings."""
+    parent = ctx.find_root().obj if ctx.find_root().obj else {}
+    url = resolve_database_url(db or parent.get("db"))
+    try:
+        return create_engine(url)
+    except Exception as exc:  # a malformed URL or a missing driver, named for the user
+        fail(f"cannot open database {url!r}: {exc}")
+
+
+def show_progress(enabled: bool) -> bool:
+    """Progress bars only on an interactive terminal, never with --json."""
+    return enabled and stderr.is_terminal
+
+
+@contextmanager
+def progress_bar(enabled: bool, label: str) -> Iterator[Progress | None]:
+    """A Rich progress display on stderr, or None when output is not a terminal."""
+    if not show_progress(enabled):
+        yield None
+        return
+    columns = (
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed:,}"),
+        TimeElapsedColumn(),
+    )
+    with Progress(*columns, console=stderr, transient=True) as progress:
+        progress.add_task(label, total=None)
+        yield progress
+
+
+def settings_or_fail() -> Any:
+    """Settings, or a clear exit when the environment holds an invalid value."""
+    try:
+        return get_settings()
+    except Exception as exc:  # pydantic's ValidationError, shown without a traceback
+        fail(f"invalid settings: {exc}")

@@ -1,0 +1,1 @@
+"""Ingest: files and batches in the canonical format → validated rows → idempotent upsert."""

@@ -1,0 +1,277 @@
+"""Read CSV, XLSX and Parquet files as batches of text cells with their spreadsheet row numbers.
+
+Everything arrives as text (or None for an empty cell) so that one validator parses every format the same
+way and can quote the offending value. Memory stays flat: one batch is in memory at a time.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import math
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from pathlib import Path
+from typing import Any
+
+import charset_normalizer
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from churnradar.ingest.exceptions import FileFormatError
+
+SUFFIXES = (".csv", ".xlsx", ".parquet")
+SNIFF_BYTES = 256 * 1024
+# A CSV field above this is not data but a broken quote; longer than any text limit we accept.
+CSV_FIELD_LIMIT = 64 * 1024 * 1024
+_GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "big5", "cp936"}
+
+
+@dataclass
+class Batch:
+    """Rows of text cells (header order) and the spreadsheet row number of each (header = row 1)."""
+
+    rows: list[list[str | None]]
+    row_numbers: list[int]
+    problems: list[tuple[int, str]] = field(default_factory=list)
+
+    def frame(self, header: list[str]) -> pd.DataFrame:
+        """The rows as a DataFrame of Python strings / None."""
+        return pd.DataFrame(self.rows, columns=pd.Index(header), dtype=object)
+
+
+class TableReader:
+    """A header and an iterator of batches; subclasses know one file format."""
+
+    header: list[str]
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield the data rows in batches of at most `batch_rows`."""
+        raise NotImplementedError  # pragma: no cover - abstract
+
+
+def detect_encoding(sample: bytes, name: str) -> str:
+    """UTF-8 (with or without BOM) when the bytes are UTF-8, else the best guess (GB18030 for Chinese)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise FileFormatError(
+            f"{name}: the file is UTF-16; save it as UTF-8 CSV (or GB18030) and import again"
+        )
+    try:
+        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "utf-8"
+    best = charset_normalizer.from_bytes(sample).best()
+    if best is None:
+        raise FileFormatError(f"{name}: cannot tell the text encoding; pass --encoding (e.g. gb18030)")
+    guessed = best.encoding.lower().replace("-", "").replace("_", "")
+    return "gb18030" if guessed in _GB_FAMILY else best.encoding
+
+
+def _looks_binary(sample: bytes) -> str | None:
+    if sample.startswith(b"PK\x03\x04"):
+        return "it is a ZIP archive (an Excel workbook?); save it as .xlsx or export it as CSV"
+    if sample.startswith(b"PAR1"):
+        return "it is a Parquet file; name it .parquet"
+    if b"\x00" in sample[:8192]:
+        return "it contains binary data, not text"
+    return None
+
+
+class CsvReader(TableReader):
+    """CSV through the standard library's C parser, which knows each record's exact position."""
+
+    def __init__(self, path: Path, *, encoding: str | None = None) -> None:
+        self.path = path
+        with path.open("rb") as fh:
+            sample = fh.read(SNIFF_BYTES)
+        if not sample.strip():
+            raise FileFormatError(f"{path.name}: the file is empty (no header row)")
+        binary = _looks_binary(sample)
+        if binary:
+            raise FileFormatError(f"{path.name}: not a CSV file: {binary}")
+        self.encoding = encoding or detect_encoding(sample, path.name)
+        try:
+            codecs.lookup(self.encoding)
+        except LookupError as exc:
+            raise FileFormatError(f"{path.name}: unknown encoding {self.encoding!r}") from exc
+        self._handle = io.TextIOWrapper(path.open("rb"), encoding=self.encoding, errors="strict", newline="")
+        csv.field_size_limit(CSV_FIELD_LIMIT)
+        self._reader = csv.reader(self._handle)
+        self._row = 1
+        header = self._next_record()
+        while header is not None and not any(cell.strip() for cell in header):
+            header = self._next_record()
+        if header is None:
+            raise FileFormatError(f"{path.name}: the file is empty (no header row)")
+        self.header = [h.strip() for h in header]
+
+    def _decode_hint(self) -> str:
+        other = "utf-8" if self.encoding.lower().startswith("gb") else "gb18030"
+        return f"not valid {self.encoding} text; pass --encoding {other} if the file was saved that way"
+
+    def _next_record(self) -> list[str] | None:
+        try:
+            record = next(self._reader)
+        except StopIteration:
+            return None
+        except UnicodeDecodeError as exc:
+            raise FileFormatError(
+                f"{self.path.name} row {self._row + 1}: {self._decode_hint()}", row=self._row + 1
+            ) from exc
+        except csv.Error as exc:
+            raise FileFormatError(
+                f"{self.path.name} row {self._row + 1}: malformed CSV: {exc}", row=self._row + 1
+            ) from exc
+        self._row += 1
+        return record
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield the data rows; rows with a wrong number of fields are reported, not guessed at."""
+        width = len(self.header)
+        batch = Batch([], [])
+        try:
+            while (record := self._next_record()) is not None:
+                if len(record) != width:
+                    if not any(cell.strip() for cell in record):
+                        continue  # blank line
+                    batch.problems.append(
+                        (self._row, f"the row has {len(record)} fields but the header has {width}")
+                    )
+                    continue
+                batch.rows.append([cell if cell != "" else None for cell in record])
+                batch.row_numbers.append(self._row)
+                if len(batch.rows) >= batch_rows:
+                    yield batch
+                    batch = Batch([], [])
+            yield batch
+        finally:
+            self._handle.close()
+
+
+def _cell_text(value: Any) -> str | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, time):
+        return value.isoformat()
+    if isinstance(value, float):
+        if math.isnan(value):
+            return None
+        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
+    text = str(value)
+    return text if text.strip() else None
+
+
+class XlsxReader(TableReader):
+    """The first worksheet of an .xlsx workbook, read in streaming mode."""
+
+    def __init__(self, path: Path) -> None:
+        from openpyxl import load_workbook  # imported late: only xlsx imports pay for it
+
+        self.path = path
+        if path.stat().st_size == 0:
+            raise FileFormatError(f"{path.name}: the file is empty")
+        if not zipfile.is_zipfile(path):
+            raise FileFormatError(f"{path.name}: not an Excel .xlsx workbook")
+        try:
+            self._book = load_workbook(path, read_only=True, data_only=True)
+        except Exception as exc:  # openpyxl raises many types for a damaged workbook
+            raise FileFormatError(f"{path.name}: cannot open the workbook: {exc}") from exc
+        sheet = self._book.worksheets[0]
+        self._rows = sheet.iter_rows(values_only=True)
+        self._row = 0
+        for values in self._rows:
+            self._row += 1
+            cells = [_cell_text(v) for v in values]
+            if any(cells):
+                while cells and cells[-1] is None:
+                    cells.pop()
+                self.header = [c or "" for c in cells]
+                break
+        else:
+            raise FileFormatError(f"{path.name}: the first worksheet is empty (no header row)")
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield the data rows of the first worksheet."""
+        width = len(self.header)
+        batch = Batch([], [])
+        try:
+            for values in self._rows:
+                self._row += 1
+                cells = [_cell_text(v) for v in values]
+                if not any(cells):
+                    continue
+                extra = [c for c in cells[width:] if c is not None]
+                if extra:
+                    batch.problems.append(
+                        (self._row, f"values beyond the {width} header columns: {extra[:3]}")
+                    )
+                    continue
+                cells = (cells + [None] * width)[:width]
+                batch.rows.append(cells)
+                batch.row_numbers.append(self._row)
+                if len(batch.rows) >= batch_rows:
+                    yield batch
+                    batch = Batch([], [])
+            yield batch
+        finally:
+            self._book.close()
+
+
+def _column_text(column: pa.ChunkedArray | pa.Array) -> list[str | None]:
+    kind = column.type
+    series = column.to_pandas()
+    if pa.types.is_timestamp(kind):
+        ts = pd.to_datetime(series)
+        text = ts.dt.strftime("%Y-%m-%dT%H:%M:%S.%f")
+        if kind.tz is not None:
+            text = ts.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+        return [None if pd.isna(v) else t for v, t in zip(series, text, strict=True)]
+    return [_cell_text(v) for v in series]
+
+
+class ParquetReader(TableReader):
+    """A Parquet file, read one row group slice at a time."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        try:
+            self._file = pq.ParquetFile(path)
+        except (pa.ArrowInvalid, OSError) as exc:
+            raise FileFormatError(f"{path.name}: not a readable Parquet file: {exc}") from exc
+        self.header = list(self._file.schema_arrow.names)
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield the rows as text cells."""
+        row = 1
+        for record_batch in self._file.iter_batches(batch_size=batch_rows):
+            columns = [_column_text(record_batch.column(i)) for i in range(record_batch.num_columns)]
+            rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
+            numbers = list(range(row + 1, row + 1 + record_batch.num_rows))
+            row += record_batch.num_rows
+            yield Batch(rows, numbers)
+
+
+def open_table(path: Path, *, encoding: str | None = None) -> TableReader:
+    """A reader for `path`, chosen by its suffix."""
+    suffix = path.suffix.lower()
+    if suffix == ".csv":
+        return CsvReader(path, encoding=encoding)
+    if suffix == ".xlsx":
+        return XlsxReader(path)
+    if suffix == ".parquet":
+        return ParquetReader(path)
+    raise FileFormatError(f"{path.name}: unsupported file type {suffix!r}; use one of {', '.join(SUFFIXES)}")

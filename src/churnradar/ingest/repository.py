@@ -1,0 +1,316 @@
+"""Set-based SQL for imports: a temporary staging table per file, checks on it, and one merge into the store.
+
+Every statement is built with SQLAlchemy Core (no text pasted into SQL) and runs on SQLite and PostgreSQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Column,
+    ColumnElement,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    case,
+    cast,
+    delete,
+    exists,
+    func,
+    insert,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+from sqlalchemy.types import TypeEngine
+
+from churnradar.ingest.schemas import KindSpec, RecordKind, ValueType
+from churnradar.ingest.validate import EVENT_KEY, ROW
+from churnradar.models import Contract, Customer, Event, ImportRun, Invoice, Team, User
+
+_SQL_TYPES: dict[ValueType, type[TypeEngine[Any]]] = {
+    ValueType.TEXT: Text,
+    ValueType.TIMESTAMP: DateTime,
+    ValueType.DATE: Date,
+    ValueType.NUMBER: Float,
+    ValueType.BOOLEAN: Boolean,
+}
+CUSTOMER_REF, OWNER_REF, TEAM_REF = "customer_ref", "owner_ref", "team_ref"
+TARGETS: dict[RecordKind, Table] = {
+    RecordKind.USERS: User.__table__,  # type: ignore[dict-item]
+    RecordKind.CUSTOMERS: Customer.__table__,  # type: ignore[dict-item]
+    RecordKind.EVENTS: Event.__table__,  # type: ignore[dict-item]
+    RecordKind.CONTRACTS: Contract.__table__,  # type: ignore[dict-item]
+    RecordKind.INVOICES: Invoice.__table__,  # type: ignore[dict-item]
+}
+# canonical column → (target column, staging column that carries its stored value)
+_RENAMES: dict[RecordKind, dict[str, tuple[str, str]]] = {
+    RecordKind.USERS: {"team": ("team_id", TEAM_REF), "manager": ("", "")},  # manager: assign_managers
+    RecordKind.CUSTOMERS: {
+        "customer_id": ("external_id", "customer_id"),
+        "owner": ("owner_id", OWNER_REF),
+        "team": ("team_id", TEAM_REF),
+    },
+    RecordKind.EVENTS: {"customer_id": ("customer_id", CUSTOMER_REF), "event_id": ("", "")},
+    RecordKind.CONTRACTS: {
+        "contract_id": ("external_id", "contract_id"),
+        "customer_id": ("customer_id", CUSTOMER_REF),
+    },
+    RecordKind.INVOICES: {
+        "invoice_id": ("external_id", "invoice_id"),
+        "customer_id": ("customer_id", CUSTOMER_REF),
+    },
+}
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """How the staged rows compared with the store."""
+
+    inserted: int
+    updated: int
+    unchanged: int
+
+
+def create_stage(conn: Connection, spec: KindSpec) -> Table:
+    """A temporary table holding one file's validated rows, with room for resolved ids."""
+    columns: list[Column[Any]] = [Column(ROW, Integer, nullable=False)]
+    columns += [Column(c.name, _SQL_TYPES[c.type]()) for c in spec.columns]
+    columns += [Column("attributes", Text), Column(EVENT_KEY, String(200))]
+    columns += [Column(name, Integer) for name in (CUSTOMER_REF, OWNER_REF, TEAM_REF)]
+    stage = Table(f"stage_{uuid.uuid4().hex[:12]}", MetaData(), *columns, prefixes=["TEMPORARY"])
+    stage.create(conn)
+    return stage
+
+
+def stage_rows(conn: Connection, stage: Table, records: Sequence[dict[str, Any]]) -> None:
+    """Append validated rows to the staging table."""
+    if records:
+        conn.execute(insert(stage), list(records))
+
+
+def _key_columns(spec: KindSpec, stage: Table) -> list[ColumnElement[Any]]:
+    if spec.kind is RecordKind.EVENTS:
+        return [stage.c.kind, stage.c[EVENT_KEY]]
+    return [stage.c[spec.key]]
+
+
+def duplicate_rows(
+    conn: Connection, stage: Table, spec: KindSpec, limit: int
+) -> tuple[int, list[tuple[int, str, int]]]:
+    """Rows whose id already appeared earlier in the same file: (count, [(row, id, first row)])."""
+    key = stage.c[spec.key]
+    first = (
+        select(key.label("k"), func.min(stage.c[ROW]).label("first_row"))
+        .where(key.is_not(None))
+        .group_by(key)
+        .having(func.count() > 1)
+        .subquery()
+    )
+    query = select(stage.c[ROW], key, first.c.first_row).join(first, key == first.c.k)
+    query = query.where(stage.c[ROW] != first.c.first_row)
+    total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
+    rows = conn.execute(query.order_by(stage.c[ROW]).limit(limit)).all()
+    return int(total), [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
+
+
+def collapse_identical_events(conn: Connection, stage: Table) -> int:
+    """Keep one of several identical id-less events in the file; returns how many were folded away."""
+    keep = select(func.min(stage.c[ROW])).group_by(stage.c.kind, stage.c[EVENT_KEY]).scalar_subquery()
+    result = conn.execute(delete(stage).where(stage.c[ROW].not_in(keep)))
+    return int(result.rowcount or 0)
+
+
+def resolve_customers(conn: Connection, stage: Table) -> None:
+    """Fill in each staged row's internal customer id from its source customer_id."""
+    customers = TARGETS[RecordKind.CUSTOMERS]
+    lookup = select(customers.c.id).where(customers.c.external_id == stage.c.customer_id).scalar_subquery()
+    conn.execute(update(stage).values({CUSTOMER_REF: lookup}))
+
+
+def unknown_customers(conn: Connection, stage: Table, limit: int) -> tuple[int, list[tuple[int, str]]]:
+    """Rows naming a customer_id that is not in the store: (count, [(row, customer_id)])."""
+    where = stage.c[CUSTOMER_REF].is_(None)
+    total = conn.execute(select(func.count()).select_from(stage).where(where)).scalar_one()
+    rows = conn.execute(
+        select(stage.c[ROW], stage.c.customer_id).where(where).order_by(stage.c[ROW]).limit(limit)
+    )
+    return int(total), [(int(r[0]), str(r[1])) for r in rows]
+
+
+def create_missing_customers(conn: Connection, stage: Table) -> int:
+    """Create a bare customer for each unknown customer_id in the stage; returns how many."""
+    customers = TARGETS[RecordKind.CUSTOMERS]
+    missing = select(stage.c.customer_id).where(stage.c[CUSTOMER_REF].is_(None)).distinct()
+    result = conn.execute(insert(customers).from_select(["external_id"], missing))
+    resolve_customers(conn, stage)
+    return int(result.rowcount or 0)
+
+
+def _ensure_teams(conn: Connection, stage: Table) -> None:
+    teams: Table = Team.__table__  # type: ignore[assignment]
+    new = select(stage.c.team).where(stage.c.team.is_not(None)).distinct()
+    new = new.where(~exists().where(teams.c.name == stage.c.team))
+    conn.execute(insert(teams).from_select(["name"], new))
+    lookup = select(teams.c.id).where(teams.c.name == stage.c.team).scalar_subquery()
+    conn.execute(update(stage).values({TEAM_REF: lookup}))
+
+
+def ensure_people(conn: Connection, stage: Table, kind: RecordKind, present: set[str]) -> int:
+    """Create the teams and owners (or managers) a file names; fill their ids into the stage."""
+    users = TARGETS[RecordKind.USERS]
+    if "team" in present:
+        _ensure_teams(conn, stage)
+    person = "owner" if kind is RecordKind.CUSTOMERS else "manager"
+    if person not in present:
+        return 0
+    login = stage.c[person]
+    new = select(
+        login,
+        case((login.like("%@%"), login), else_=None),
+        func.min(stage.c[TEAM_REF]) if kind is RecordKind.CUSTOMERS else literal(None),
+        literal("manager" if kind is RecordKind.USERS else "rep"),
+    ).where(login.is_not(None))
+    if kind is RecordKind.USERS:
+        listed = stage.alias("listed")
+        new = new.where(~exists().where(listed.c.login == login))
+    new = new.where(~exists().where(users.c.login == login)).group_by(login)
+    result = conn.execute(insert(users).from_select(["login", "email", "team_id", "role"], new))
+    if kind is RecordKind.CUSTOMERS:
+        lookup = select(users.c.id).where(users.c.login == login).scalar_subquery()
+        conn.execute(update(stage).values({OWNER_REF: lookup}))
+    return int(result.rowcount or 0)
+
+
+def manager_changed(stage: Table) -> ColumnElement[bool]:
+    """A stored user whose manager differs from the one the staged row names."""
+    users = TARGETS[RecordKind.USERS]
+    manager = users.alias("manager")
+    named = select(manager.c.id).where(manager.c.login == stage.c.manager).scalar_subquery()
+    return users.c.manager_id.is_distinct_from(named)
+
+
+def assign_managers(conn: Connection, stage: Table) -> None:
+    """After users are merged (managers may be new in the same file), set each user's manager."""
+    users = TARGETS[RecordKind.USERS]
+    manager = users.alias("manager")
+    named = select(manager.c.id).where(manager.c.login == stage.c.manager).scalar_subquery()
+    conn.execute(update(users).where(users.c.login == stage.c.login).values(manager_id=named))
+
+
+def _distinct(a: ColumnElement[Any], b: ColumnElement[Any]) -> ColumnElement[bool]:
+    return a.is_distinct_from(b)
+
+
+def value_columns(
+    spec: KindSpec, present: set[str], stage: Table, target: Table, dialect: str
+) -> dict[str, ColumnElement[Any]]:
+    """Target column → staged expression, for the columns this file carries."""
+    renames = _RENAMES[spec.kind]
+    values: dict[str, ColumnElement[Any]] = {}
+    for name in present:
+        target_name, stage_name = renames.get(name, (name, name))
+        if target_name:
+            values[target_name] = stage.c[stage_name]
+    if "attributes" in present:
+        json_type: TypeEngine[Any] = JSONB() if dialect == "postgresql" else JSON()
+        values["attributes"] = (
+            cast(stage.c.attributes, json_type) if dialect == "postgresql" else stage.c.attributes
+        )
+    if spec.kind is RecordKind.EVENTS:
+        values["event_key"] = stage.c[EVENT_KEY]
+    return {k: v for k, v in values.items() if k in target.c}
+
+
+def match_condition(spec: KindSpec, stage: Table, target: Table) -> ColumnElement[bool]:
+    """How a staged row finds its stored twin."""
+    if spec.kind is RecordKind.EVENTS:
+        return and_(target.c.kind == stage.c.kind, target.c.event_key == stage.c[EVENT_KEY])
+    target_key = "login" if spec.kind is RecordKind.USERS else "external_id"
+    return target.c[target_key] == stage.c[spec.key]
+
+
+def merge(
+    conn: Connection,
+    stage: Table,
+    target: Table,
+    match: ColumnElement[bool],
+    values: dict[str, ColumnElement[Any]],
+    *,
+    also_changed: ColumnElement[bool] | None = None,
+    insert_only: dict[str, ColumnElement[Any]] | None = None,
+) -> MergeCounts:
+    """Insert new rows, update changed ones, leave identical ones alone; count each.
+
+    `also_changed` marks rows as updated for a column that a later step writes (a user's manager);
+    `insert_only` columns are written for new rows and never compared (the import that created an event).
+    """
+    total = conn.execute(select(func.count()).select_from(stage)).scalar_one()
+    matched = conn.execute(select(func.count()).select_from(stage).where(exists().where(match))).scalar_one()
+    conditions = [_distinct(target.c[name], expr) for name, expr in values.items()]
+    if also_changed is not None:
+        conditions.append(also_changed)
+    changed_cond = or_(*conditions)
+    changed = conn.execute(
+        select(func.count()).select_from(stage).join(target, match).where(changed_cond)
+    ).scalar_one()
+    if changed:
+        conn.execute(update(target).where(match).where(changed_cond).values(values))
+    columns = {**values, **(insert_only or {})}
+    new_rows = select(*columns.values()).where(~exists().where(match))
+    if total - matched:
+        conn.execute(insert(target).from_select(list(columns), new_rows))
+    return MergeCounts(inserted=int(total - matched), updated=int(changed), unchanged=int(matched - changed))
+
+
+def event_kinds(conn: Connection, stage: Table) -> dict[str, dict[str, Any]]:
+    """Rows and latest timestamp per event kind in the stage, for the import log."""
+    rows = conn.execute(select(stage.c.kind, func.count(), func.max(stage.c.ts)).group_by(stage.c.kind))
+    return {
+        str(k): {"rows": int(n), "latest": latest.isoformat() if latest else None} for k, n, latest in rows
+    }
+
+
+IMPORT_RUNS: Table = ImportRun.__table__  # type: ignore[assignment]
+
+
+def start_run(conn: Connection, *, source: str, kind: str, started_at: datetime) -> int:
+    """Open an import-log row inside the import's transaction; events point at it."""
+    values = {"rows_read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
+    result = conn.execute(
+        insert(IMPORT_RUNS).values(
+            source=source, kind=kind, status="running", started_at=started_at, **values
+        )
+    )
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def finish_run(conn: Connection, run_id: int, **values: Any) -> None:
+    """Record how an import ended."""
+    conn.execute(update(IMPORT_RUNS).where(IMPORT_RUNS.c.id == run_id).values(**values))
+
+
+def log_rejected_run(conn: Connection, **values: Any) -> None:
+    """Record a rejected import (in its own transaction: the import's own was rolled back)."""
+    conn.execute(insert(IMPORT_RUNS).values(**values))
+
+
+def drop_stage(conn: Connection, stage: Table) -> None:
+    """Remove the staging table."""
+    stage.drop(conn)

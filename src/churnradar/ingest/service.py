@@ -1,0 +1,265 @@
+"""Import files (or a folder of them) into the store: stream, validate, stage, check, merge, log.
+
+One file is one transaction: a file with any invalid row stores nothing, and its rejection is logged.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, literal
+from sqlalchemy.engine import Connection, Engine
+
+from churnradar.config import Settings
+from churnradar.ingest import repository as repo
+from churnradar.ingest.exceptions import FileFormatError, IngestError
+from churnradar.ingest.mapping import ColumnMapping, MappingFile
+from churnradar.ingest.readers import SUFFIXES, open_table
+from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
+from churnradar.ingest.validate import ATTRIBUTES, ErrorLog, plan_columns, validate_batch
+from churnradar.kit.clock import Clock, SystemClock
+from churnradar.models import ImportStatus
+
+Progress = Callable[[str, int], None]
+
+
+@dataclass(frozen=True)
+class ImportOptions:
+    """Choices a user makes for one import."""
+
+    mapping: MappingFile = field(default_factory=MappingFile)
+    encoding: str | None = None
+    create_missing_customers: bool = False
+
+
+def kind_of(path: Path) -> RecordKind | None:
+    """The record kind a file name announces: `customers.csv`, `events_2024-01.parquet`, ..."""
+    stem = path.name[: -len(path.suffix)].lower() if path.suffix else path.name.lower()
+    for kind in RecordKind:
+        if stem == kind.value or (stem.startswith(kind.value) and stem[len(kind.value)] in "_-. "):
+            return kind
+    return None
+
+
+def files_to_import(path: Path) -> list[tuple[Path, RecordKind]]:
+    """The importable files at `path` (a file, or a folder's files), people and customers first."""
+    if not path.exists():
+        raise IngestError(f"{path}: no such file or folder")
+    candidates = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
+    found: list[tuple[Path, RecordKind]] = []
+    for candidate in candidates:
+        kind = kind_of(candidate)
+        if kind is None or candidate.suffix.lower() not in SUFFIXES:
+            if not path.is_dir():
+                raise IngestError(
+                    f"{candidate.name}: cannot tell what it holds; name it customers.*, events.*, "
+                    f"contracts.*, invoices.* or users.* with a suffix of {', '.join(SUFFIXES)}"
+                )
+            continue
+        found.append((candidate, kind))
+    if path.is_dir() and not found:
+        raise IngestError(f"{path}: no customers.*, events.*, contracts.*, invoices.* or users.* files in it")
+    return sorted(found, key=lambda item: (IMPORT_ORDER.index(item[1]), item[0].name))
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    # Database drivers want None, Python dates and datetimes; pandas has NaN, NaT and Timestamps.
+    out = frame.astype(object).where(frame.notna(), None)
+    records = out.to_dict("records")
+    for column in frame.columns:
+        if frame[column].dtype.kind == "M":
+            as_date = column in _DATE_COLUMNS
+            for record in records:
+                value = record[column]
+                if value is not None:
+                    record[column] = value.date() if as_date else value.to_pydatetime()
+    return records  # type: ignore[return-value]
+
+
+_DATE_COLUMNS = {"signup_date", "churned_at", "start_date", "end_date", "due_date"}
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+class _FileImport:
+    """The import of one file; `run` returns its summary."""
+
+    def __init__(
+        self,
+        engine: Engine,
+        path: Path,
+        kind: RecordKind,
+        options: ImportOptions,
+        settings: Settings,
+        clock: Clock,
+        progress: Progress | None,
+    ) -> None:
+        self.engine, self.path, self.kind, self.options = engine, path, kind, options
+        self.settings, self.clock, self.progress = settings, clock, progress
+        self.spec = SPECS[kind]
+        self.mapping: ColumnMapping = options.mapping.for_kind(kind)
+        self.log = ErrorLog(file=path.name, limit=settings.imports.max_errors_listed)
+        self.summary = FileSummary(file=str(path), kind=kind, status=ImportStatus.REJECTED.value)
+
+    def run(self) -> FileSummary:
+        started = self.clock.now()
+        try:
+            with _transaction(self.engine) as conn:
+                self._load(conn)
+                if self.log.count:
+                    conn.rollback()
+        except FileFormatError as exc:
+            self.log.add(str(exc).removeprefix(f"{self.path.name}: "), row=exc.row)
+        if self.log.count:
+            self._finish_rejected(started)
+        return self.summary
+
+    def _load(self, conn: Connection) -> None:
+        reader = open_table(self.path, encoding=self.options.encoding or self.mapping.encoding)
+        plan = plan_columns(reader.header, self.spec, self.mapping, self.path.name)
+        present = set(plan.known) | ({ATTRIBUTES} if plan.extra else set())
+        stage = repo.create_stage(conn, self.spec)
+        for batch in reader.batches(self.settings.imports.batch_rows):
+            for row, message in batch.problems:
+                self.log.add(message, row=row)
+            self.log.rejected_rows += len(batch.problems)
+            self.summary.rows += len(batch.rows) + len(batch.problems)
+            if batch.rows:
+                clean = validate_batch(
+                    batch.frame(reader.header),
+                    batch.row_numbers,
+                    plan,
+                    self.spec,
+                    self.mapping,
+                    zone=self.settings.zone,
+                    max_text=self.settings.imports.max_text_chars,
+                    log=self.log,
+                )
+                if not self.log.count:  # once the file is doomed, only keep validating
+                    repo.stage_rows(conn, stage, _records(clean))
+            if self.progress:
+                self.progress(self.path.name, self.summary.rows)
+        if not self.log.count:
+            self._check_and_merge(conn, stage, present)
+        repo.drop_stage(conn, stage)
+
+    def _check_and_merge(self, conn: Connection, stage: Table, present: set[str]) -> None:
+        limit = self.settings.imports.max_errors_listed
+        if self.kind is RecordKind.EVENTS:
+            self.summary.merged_duplicates = repo.collapse_identical_events(conn, stage)
+        if self.spec.key in present:
+            count, dups = repo.duplicate_rows(conn, stage, self.spec, limit)
+            for row, key, first in dups:
+                self.log.add(
+                    f"duplicate {self.spec.key} {key!r} (first at row {first})", row=row, column=self.spec.key
+                )
+            self.log.count += count - len(dups)
+            self.log.rejected_rows += count
+        if self.spec.refers_to_customer:
+            repo.resolve_customers(conn, stage)
+            if self.options.create_missing_customers:
+                self.summary.created_customers = repo.create_missing_customers(conn, stage)
+            else:
+                count, unknown = repo.unknown_customers(conn, stage, limit)
+                for row, customer in unknown:
+                    self.log.add(
+                        f"unknown customer_id {customer!r} (import it in customers first, "
+                        "or pass --create-missing-customers)",
+                        row=row,
+                        column="customer_id",
+                    )
+                self.log.count += count - len(unknown)
+                self.log.rejected_rows += count
+        if self.log.count:
+            return
+        self.summary.created_users = repo.ensure_people(conn, stage, self.kind, present)
+        run_id = self._start_run(conn)
+        target = repo.TARGETS[self.kind]
+        values = repo.value_columns(self.spec, present, stage, target, conn.dialect.name)
+        counts = repo.merge(
+            conn,
+            stage,
+            target,
+            repo.match_condition(self.spec, stage, target),
+            values,
+            insert_only={"import_id": literal(run_id)} if self.kind is RecordKind.EVENTS else None,
+            also_changed=repo.manager_changed(stage)
+            if self.kind is RecordKind.USERS and "manager" in present
+            else None,
+        )
+        if self.kind is RecordKind.USERS and "manager" in present:
+            repo.assign_managers(conn, stage)
+        self.summary.inserted, self.summary.updated, self.summary.unchanged = (
+            counts.inserted,
+            counts.updated,
+            counts.unchanged,
+        )
+        self.summary.status = ImportStatus.SUCCEEDED.value
+        kinds = repo.event_kinds(conn, stage) if self.kind is RecordKind.EVENTS else None
+        latest = max((k["latest"] for k in (kinds or {}).values() if k["latest"]), default=None)
+        repo.finish_run(
+            conn,
+            run_id,
+            status=ImportStatus.SUCCEEDED.value,
+            finished_at=self.clock.now(),
+            rows_read=self.summary.rows,
+            inserted=counts.inserted,
+            updated=counts.updated,
+            unchanged=counts.unchanged,
+            kinds=kinds,
+            latest_event_at=datetime.fromisoformat(latest) if latest else None,
+        )
+
+    def _start_run(self, conn: Connection) -> int:
+        return repo.start_run(conn, source=str(self.path), kind=self.kind.value, started_at=self.clock.now())
+
+    def _finish_rejected(self, started: datetime) -> None:
+        self.summary.status = ImportStatus.REJECTED.value
+        self.summary.rejected = max(self.log.rejected_rows, 1 if self.log.count else 0)
+        self.summary.error_count = self.log.count
+        self.summary.errors = list(self.log.listed)
+        self.summary.inserted = self.summary.updated = self.summary.unchanged = 0
+        with _transaction(self.engine) as conn:
+            repo.log_rejected_run(
+                conn,
+                source=str(self.path),
+                kind=self.kind.value,
+                status=ImportStatus.REJECTED.value,
+                started_at=started,
+                finished_at=self.clock.now(),
+                rows_read=self.summary.rows,
+                inserted=0,
+                updated=0,
+                unchanged=0,
+                rejected=self.summary.rejected,
+                errors={"count": self.log.count, "first": [str(e) for e in self.log.listed[:100]]},
+            )
+
+
+def import_path(
+    engine: Engine,
+    path: Path,
+    *,
+    settings: Settings,
+    options: ImportOptions | None = None,
+    clock: Clock | None = None,
+    progress: Progress | None = None,
+) -> ImportSummary:
+    """Import a canonical file, or every canonical file in a folder (people and customers first)."""
+    options = options or ImportOptions()
+    files = files_to_import(path)
+    summaries = [
+        _FileImport(engine, file, kind, options, settings, clock or SystemClock(), progress).run()
+        for file, kind in files
+    ]
+    return ImportSummary(files=summaries)

@@ -1,0 +1,295 @@
+"""Pure validation: a batch of text cells → typed canonical rows, and every problem with row and column.
+
+No I/O here; the service streams batches through `validate_batch` and stages what passes.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from dataclasses import dataclass, field
+from hashlib import blake2b
+from zoneinfo import ZoneInfo
+
+import numpy as np
+import pandas as pd
+
+from churnradar.ingest.exceptions import FileFormatError
+from churnradar.ingest.mapping import ColumnMapping
+from churnradar.ingest.schemas import ColumnSpec, KindSpec, RecordKind, RowError, ValueType
+
+ATTRIBUTES = "attributes"
+ROW = "row_no"
+EVENT_KEY = "event_key"
+_OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+_TRUE = {"true", "t", "yes", "y", "1", "是", "真"}
+_FALSE = {"false", "f", "no", "n", "0", "否", "假"}
+_HASHED_EVENT_COLUMNS = (
+    "customer_id",
+    "ts",
+    "kind",
+    "amount",
+    "value",
+    "quantity",
+    "channel",
+    "direction",
+    "text",
+)
+
+
+@dataclass
+class ErrorLog:
+    """Collects row errors for one file: the first `limit` listed, all of them counted."""
+
+    file: str
+    limit: int
+    listed: list[RowError] = field(default_factory=list)
+    count: int = 0
+    rejected_rows: int = 0
+
+    def add(self, message: str, *, row: int | None = None, column: str | None = None) -> None:
+        """Record one problem."""
+        self.count += 1
+        if len(self.listed) < self.limit:
+            self.listed.append(RowError(file=self.file, row=row, column=column, message=message))
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    """How a file's header maps onto the canonical columns of its kind."""
+
+    source: list[str]
+    canonical: list[str]
+    known: list[str]
+    extra: list[str]
+    defaults: dict[str, str]
+
+
+def plan_columns(header: list[str], spec: KindSpec, mapping: ColumnMapping, file: str) -> ColumnPlan:
+    """Check a header: required columns present (or defaulted), no column twice; extras become attributes."""
+    canonical = mapping.rename(header)
+    if any(not name for name in canonical):
+        position = canonical.index("") + 1
+        raise FileFormatError(f"{file}: column {position} of the header has no name")
+    seen: dict[str, int] = {}
+    for position, name in enumerate(canonical, start=1):
+        if name in seen:
+            raise FileFormatError(
+                f"{file}: column {name!r} appears twice in the header (columns {seen[name]} and {position})"
+            )
+        seen[name] = position
+    defaults = {k.lower(): v for k, v in mapping.defaults.items() if k.lower() not in seen}
+    missing = [c for c in spec.required if c not in seen and c not in defaults]
+    if missing:
+        hints = []
+        for name in missing:
+            close = difflib.get_close_matches(name, canonical, n=1)
+            hints.append(f"{name} (did you mean {close[0]!r}?)" if close else name)
+        raise FileFormatError(
+            f"{file}: missing required column(s) {', '.join(hints)} for {spec.kind.value}; "
+            f"found {', '.join(canonical)}"
+        )
+    known = [c for c in canonical if c in spec.by_name] + [c for c in defaults if c in spec.by_name]
+    if spec.kind is RecordKind.CUSTOMERS and "churned_at" in known and "status" not in known:
+        known.append("status")  # derived from churned_at below
+    extra = [c for c in canonical if c not in spec.by_name]
+    return ColumnPlan(header, canonical, known, extra, defaults)
+
+
+def _excerpt(value: object) -> str:
+    text = str(value)
+    return repr(text if len(text) <= 40 else text[:37] + "...")
+
+
+def _report(
+    log: ErrorLog, bad: np.ndarray, rows: np.ndarray, values: pd.Series, column: str, what: str
+) -> None:
+    for index in np.flatnonzero(bad):
+        message = what.format(value=_excerpt(values.iloc[index])) if "{value}" in what else what
+        log.add(message, row=int(rows[index]), column=column)
+
+
+def parse_timestamps(text: pd.Series, zone: ZoneInfo, fmt: str | None) -> pd.Series:
+    """Text → naive UTC datetime64; a value without offset is in `zone`. Unparseable → NaT."""
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    present = text.notna()
+    if fmt:
+        parsed = pd.to_datetime(text[present], format=fmt, errors="coerce")
+        if getattr(parsed.dt, "tz", None) is None:
+            parsed = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+        result[present] = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+        return result
+    aware = present & text.str.contains(_OFFSET, regex=True, na=False)
+    naive = present & ~aware
+    if aware.any():
+        parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
+        result[aware] = parsed.dt.tz_localize(None).astype("datetime64[us]")
+    if naive.any():
+        parsed = pd.to_datetime(text[naive], format="ISO8601", errors="coerce")
+        local = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
+        result[naive] = local.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
+    return result
+
+
+def parse_dates(text: pd.Series, fmt: str | None) -> pd.Series:
+    """Text → datetime64 at midnight (the calendar date as written, no zone shift). Unparseable → NaT."""
+    result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
+    present = text.notna()
+    if present.any():
+        parsed = pd.to_datetime(text[present], format=fmt or "ISO8601", errors="coerce")
+        if getattr(parsed.dt, "tz", None) is not None:
+            parsed = parsed.dt.tz_localize(None)
+        result[present] = parsed.dt.normalize().astype("datetime64[us]")
+    return result
+
+
+def _check_column(
+    cells: pd.Series,
+    col: ColumnSpec,
+    mapping: ColumnMapping,
+    zone: ZoneInfo,
+    max_text: int,
+    rows: np.ndarray,
+    log: ErrorLog,
+) -> tuple[pd.Series, np.ndarray]:
+    """Parse one column; returns the typed values and the mask of rows that failed."""
+    present = cells.notna().to_numpy()
+    bad = np.zeros(len(cells), dtype=bool)
+    if col.required:
+        missing = ~present
+        _report(log, missing, rows, cells, col.name, "required value is empty")
+        bad |= missing
+    fmt = mapping.formats.get(col.name)
+    if col.type is ValueType.TEXT:
+        values = cells.str.lower() if col.lowercase else cells
+        limit = col.max_length or max_text
+        too_long = present & (cells.str.len().fillna(0).to_numpy() > limit)
+        for index in np.flatnonzero(too_long):
+            length = len(cells.iloc[index])
+            log.add(
+                f"value is {length:,} characters long; the limit is {limit:,}",
+                row=int(rows[index]),
+                column=col.name,
+            )
+        bad |= too_long
+        if col.choices:
+            wrong = present & ~values.isin(col.choices).to_numpy()
+            _report(log, wrong, rows, cells, col.name, "{value} is not one of " + ", ".join(col.choices))
+            bad |= wrong
+        return values, bad
+    if col.type is ValueType.NUMBER:
+        numbers = pd.to_numeric(cells, errors="coerce").astype("float64")
+        wrong = present & ~np.isfinite(numbers.to_numpy())
+        _report(log, wrong, rows, cells, col.name, "{value} is not a number")
+        bad |= wrong
+        if col.non_negative:
+            negative = present & (numbers.to_numpy() < 0)
+            _report(log, negative, rows, cells, col.name, "{value} is negative; it must be 0 or more")
+            bad |= negative
+        return numbers, bad
+    if col.type is ValueType.BOOLEAN:
+        lowered = cells.str.strip().str.lower()
+        flags = lowered.map(lambda v: True if v in _TRUE else False if v in _FALSE else None)
+        wrong = present & flags.isna().to_numpy()
+        _report(log, wrong, rows, cells, col.name, "{value} is not true/false (yes/no, 1/0, 是/否)")
+        return flags, bad | wrong
+    if col.type is ValueType.TIMESTAMP:
+        parsed = parse_timestamps(cells, zone, fmt)
+        expected = f"a time in format {fmt}" if fmt else "an ISO 8601 time like 2024-03-01T09:30:00+08:00"
+    else:
+        parsed = parse_dates(cells, fmt)
+        expected = f"a date in format {fmt}" if fmt else "an ISO 8601 date like 2024-03-01"
+    wrong = present & parsed.isna().to_numpy()
+    _report(log, wrong, rows, cells, col.name, "{value} is not " + expected)
+    return parsed, bad | wrong
+
+
+def _derive_status(
+    out: pd.DataFrame, frame: pd.DataFrame, rows: np.ndarray, bad: np.ndarray, log: ErrorLog
+) -> np.ndarray:
+    """An empty status means churned when churned_at is given, else active; both must agree."""
+    churned_at = out["churned_at"] if "churned_at" in out else pd.Series(pd.NaT, index=out.index)
+    lost = churned_at.notna().to_numpy()
+    out["status"] = np.where(out["status"].notna(), out["status"], np.where(lost, "churned", "active"))
+    conflict = ~bad & lost & (out["status"] == "active").to_numpy()
+    _report(
+        log,
+        conflict,
+        rows,
+        frame["churned_at"] if "churned_at" in frame else frame["status"],
+        "status",
+        "status is active but churned_at is {value}",
+    )
+    return conflict
+
+
+def _content_keys(frame: pd.DataFrame) -> list[str]:
+    # A stable hash of what the event says, so a source without ids still re-imports as a no-op.
+    parts = [
+        frame[c].astype("string").fillna("") if c in frame else pd.Series("", index=frame.index)
+        for c in _HASHED_EVENT_COLUMNS
+    ]
+    joined = parts[0].str.cat(parts[1:], sep="\x1f")  # type: ignore[arg-type]
+    if ATTRIBUTES in frame:
+        joined = joined.str.cat(frame[ATTRIBUTES].astype("string").fillna(""), sep="\x1f")
+    return ["h:" + blake2b(s.encode("utf-8"), digest_size=16).hexdigest() for s in joined.to_numpy()]
+
+
+def validate_batch(
+    frame: pd.DataFrame,
+    rows: list[int],
+    plan: ColumnPlan,
+    spec: KindSpec,
+    mapping: ColumnMapping,
+    *,
+    zone: ZoneInfo,
+    max_text: int,
+    log: ErrorLog,
+) -> pd.DataFrame:
+    """Typed canonical rows of `frame` that passed every check; problems go to `log`."""
+    row_numbers = np.asarray(rows, dtype=np.int64)
+    frame = frame.set_axis(plan.canonical, axis=1)
+    frame = frame.apply(lambda s: s.str.strip().where(lambda x: x != "", None) if s.notna().any() else s)
+    for name, value in plan.defaults.items():
+        frame[name] = value
+    for name in plan.known:
+        if name not in frame:
+            frame[name] = None
+    for name, table in mapping.values.items():
+        key = name.lower()
+        if key in frame:
+            frame[key] = frame[key].map(lambda v, t=table: t.get(v, v) if v is not None else None)
+    out = pd.DataFrame(index=frame.index)
+    bad = np.zeros(len(frame), dtype=bool)
+    for name in plan.known:
+        values, failed = _check_column(
+            frame[name], spec.by_name[name], mapping, zone, max_text, row_numbers, log
+        )
+        out[name] = values
+        bad |= failed
+    if spec.kind is RecordKind.CUSTOMERS and "status" in out:
+        bad |= _derive_status(out, frame, row_numbers, bad, log)
+    if spec.kind is RecordKind.USERS and "role" in out:
+        out["role"] = out["role"].fillna("rep")
+    if spec.kind is RecordKind.CONTRACTS and {"start_date", "end_date"} <= set(out):
+        backwards = ~bad & (out["end_date"] < out["start_date"]).to_numpy()
+        _report(log, backwards, row_numbers, frame["end_date"], "end_date", "{value} is before start_date")
+        bad |= backwards
+    if plan.extra:
+        extras = frame[plan.extra]
+        out[ATTRIBUTES] = [
+            json.dumps(
+                {k: v for k, v in zip(plan.extra, record, strict=True) if v is not None}, ensure_ascii=False
+            )
+            if any(v is not None for v in record)
+            else None
+            for record in extras.itertuples(index=False, name=None)
+        ]
+    out[ROW] = row_numbers
+    log.rejected_rows += int(bad.sum())
+    out = out[~bad]
+    if spec.kind is RecordKind.EVENTS:
+        keys = _content_keys(out)
+        ids = out["event_id"] if "event_id" in out else pd.Series(None, index=out.index, dtype=object)
+        out[EVENT_KEY] = np.where(ids.notna(), "id:" + ids.astype("string").fillna(""), keys)
+    return out

@@ -1,0 +1,1 @@
+"""Small shared helpers that import nothing else from churnradar."""

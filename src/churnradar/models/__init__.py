@@ -1,0 +1,22 @@
+"""All SQLAlchemy models, central so that domains never import each other's tables."""
+
+from churnradar.db import Base
+from churnradar.models.customer import Customer, CustomerStatus
+from churnradar.models.event import Event
+from churnradar.models.import_run import ImportRun, ImportStatus
+from churnradar.models.ledger import Contract, Invoice
+from churnradar.models.people import Role, Team, User
+
+__all__ = [
+    "Base",
+    "Contract",
+    "Customer",
+    "CustomerStatus",
+    "Event",
+    "ImportRun",
+    "ImportStatus",
+    "Invoice",
+    "Role",
+    "Team",
+    "User",
+]
