@@ -97,7 +97,7 @@ def import_(
                 typer.echo(
                     f"{name}: {file.rows:,} rows: {file.inserted:,} inserted, {file.updated:,} updated, "
                     f"{file.unchanged:,} unchanged"
-                    + (f" ({file.merged_duplicates:,} identical rows merged)" if file.merged_duplicates else "")
+                    + (f" ({file.merged_duplicates:,} identical rows merged)" * bool(file.merged_duplicates))
                 )
     for file in summary.files:
         if file.status != "succeeded":

@@ -59,18 +59,23 @@ def detect_encoding(sample: bytes, name: str) -> str:
     if sample.startswith(codecs.BOM_UTF8):
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        raise FileFormatError(
-            f"{name}: the file is UTF-16; save it as UTF-8 CSV (or GB18030) and import again"
-        )
+        raise FileFormatError("the file is UTF-16; save it as UTF-8 CSV (or GB18030) and import again")
     try:
         codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
     except UnicodeDecodeError:
         pass
     else:
         return "utf-8"
+    # Chinese Excel exports are the common non-UTF-8 case; a strict GB18030 decode of the sample decides it.
+    try:
+        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
+    except UnicodeDecodeError:
+        pass
+    else:
+        return "gb18030"
     best = charset_normalizer.from_bytes(sample).best()
     if best is None:
-        raise FileFormatError(f"{name}: cannot tell the text encoding; pass --encoding (e.g. gb18030)")
+        raise FileFormatError("cannot tell the text encoding; pass --encoding (e.g. gb18030)")
     guessed = best.encoding.lower().replace("-", "").replace("_", "")
     return "gb18030" if guessed in _GB_FAMILY else best.encoding
 
@@ -93,29 +98,43 @@ class CsvReader(TableReader):
         with path.open("rb") as fh:
             sample = fh.read(SNIFF_BYTES)
         if not sample.strip():
-            raise FileFormatError(f"{path.name}: the file is empty (no header row)")
+            raise FileFormatError("the file is empty (no header row)")
         binary = _looks_binary(sample)
         if binary:
-            raise FileFormatError(f"{path.name}: not a CSV file: {binary}")
+            raise FileFormatError(f"not a CSV file: {binary}")
         self.encoding = encoding or detect_encoding(sample, path.name)
         try:
             codecs.lookup(self.encoding)
         except LookupError as exc:
-            raise FileFormatError(f"{path.name}: unknown encoding {self.encoding!r}") from exc
+            raise FileFormatError(f"unknown encoding {self.encoding!r}") from exc
         self._handle = io.TextIOWrapper(path.open("rb"), encoding=self.encoding, errors="strict", newline="")
         csv.field_size_limit(CSV_FIELD_LIMIT)
         self._reader = csv.reader(self._handle)
-        self._row = 1
+        self._row = 0  # records read so far: the header is row 1, as a spreadsheet shows it
         header = self._next_record()
         while header is not None and not any(cell.strip() for cell in header):
             header = self._next_record()
         if header is None:
-            raise FileFormatError(f"{path.name}: the file is empty (no header row)")
+            raise FileFormatError("the file is empty (no header row)")
         self.header = [h.strip() for h in header]
 
     def _decode_hint(self) -> str:
         other = "utf-8" if self.encoding.lower().startswith("gb") else "gb18030"
         return f"not valid {self.encoding} text; pass --encoding {other} if the file was saved that way"
+
+    def _undecodable_line(self) -> int:
+        # The text layer decodes ahead of the parser, so find the first bad byte's line in the raw bytes.
+        decoder = codecs.getincrementaldecoder(self.encoding)()
+        newlines = 0
+        with self.path.open("rb") as raw:
+            while chunk := raw.read(1 << 20):
+                pending = len(decoder.getstate()[0])
+                try:
+                    decoder.decode(chunk)
+                except UnicodeDecodeError as exc:
+                    return newlines + chunk[: max(0, exc.start - pending)].count(b"\n") + 1
+                newlines += chunk.count(b"\n")
+        return self._row + 1
 
     def _next_record(self) -> list[str] | None:
         try:
@@ -123,13 +142,9 @@ class CsvReader(TableReader):
         except StopIteration:
             return None
         except UnicodeDecodeError as exc:
-            raise FileFormatError(
-                f"{self.path.name} row {self._row + 1}: {self._decode_hint()}", row=self._row + 1
-            ) from exc
+            raise FileFormatError(self._decode_hint(), row=self._undecodable_line()) from exc
         except csv.Error as exc:
-            raise FileFormatError(
-                f"{self.path.name} row {self._row + 1}: malformed CSV: {exc}", row=self._row + 1
-            ) from exc
+            raise FileFormatError(f"malformed CSV: {exc}", row=self._row + 1) from exc
         self._row += 1
         return record
 
@@ -183,13 +198,13 @@ class XlsxReader(TableReader):
 
         self.path = path
         if path.stat().st_size == 0:
-            raise FileFormatError(f"{path.name}: the file is empty")
+            raise FileFormatError("the file is empty")
         if not zipfile.is_zipfile(path):
-            raise FileFormatError(f"{path.name}: not an Excel .xlsx workbook")
+            raise FileFormatError("not an Excel .xlsx workbook")
         try:
             self._book = load_workbook(path, read_only=True, data_only=True)
         except Exception as exc:  # openpyxl raises many types for a damaged workbook
-            raise FileFormatError(f"{path.name}: cannot open the workbook: {exc}") from exc
+            raise FileFormatError(f"cannot open the workbook: {exc}") from exc
         sheet = self._book.worksheets[0]
         self._rows = sheet.iter_rows(values_only=True)
         self._row = 0
@@ -202,7 +217,7 @@ class XlsxReader(TableReader):
                 self.header = [c or "" for c in cells]
                 break
         else:
-            raise FileFormatError(f"{path.name}: the first worksheet is empty (no header row)")
+            raise FileFormatError("the first worksheet is empty (no header row)")
 
     def batches(self, batch_rows: int) -> Iterator[Batch]:
         """Yield the data rows of the first worksheet."""
@@ -251,7 +266,7 @@ class ParquetReader(TableReader):
         try:
             self._file = pq.ParquetFile(path)
         except (pa.ArrowInvalid, OSError) as exc:
-            raise FileFormatError(f"{path.name}: not a readable Parquet file: {exc}") from exc
+            raise FileFormatError(f"not a readable Parquet file: {exc}") from exc
         self.header = list(self._file.schema_arrow.names)
 
     def batches(self, batch_rows: int) -> Iterator[Batch]:
@@ -274,4 +289,4 @@ def open_table(path: Path, *, encoding: str | None = None) -> TableReader:
         return XlsxReader(path)
     if suffix == ".parquet":
         return ParquetReader(path)
-    raise FileFormatError(f"{path.name}: unsupported file type {suffix!r}; use one of {', '.join(SUFFIXES)}")
+    raise FileFormatError(f"unsupported file type {suffix!r}; use one of {', '.join(SUFFIXES)}")

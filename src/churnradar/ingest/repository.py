@@ -132,8 +132,9 @@ def duplicate_rows(
 
 def collapse_identical_events(conn: Connection, stage: Table) -> int:
     """Keep one of several identical id-less events in the file; returns how many were folded away."""
-    keep = select(func.min(stage.c[ROW])).group_by(stage.c.kind, stage.c[EVENT_KEY]).scalar_subquery()
-    result = conn.execute(delete(stage).where(stage.c[ROW].not_in(keep)))
+    without_id = stage.c.event_id.is_(None)
+    keep = select(func.min(stage.c[ROW])).where(without_id).group_by(stage.c.kind, stage.c[EVENT_KEY])
+    result = conn.execute(delete(stage).where(without_id, stage.c[ROW].not_in(keep.scalar_subquery())))
     return int(result.rowcount or 0)
 
 
@@ -158,9 +159,11 @@ def create_missing_customers(conn: Connection, stage: Table) -> int:
     """Create a bare customer for each unknown customer_id in the stage; returns how many."""
     customers = TARGETS[RecordKind.CUSTOMERS]
     missing = select(stage.c.customer_id).where(stage.c[CUSTOMER_REF].is_(None)).distinct()
-    result = conn.execute(insert(customers).from_select(["external_id"], missing))
+    # Counted up front: drivers disagree on rowcount for INSERT ... SELECT (psycopg reports -1).
+    created = conn.execute(select(func.count()).select_from(missing.subquery())).scalar_one()
+    conn.execute(insert(customers).from_select(["external_id"], missing))
     resolve_customers(conn, stage)
-    return int(result.rowcount or 0)
+    return int(created)
 
 
 def _ensure_teams(conn: Connection, stage: Table) -> None:
@@ -191,11 +194,12 @@ def ensure_people(conn: Connection, stage: Table, kind: RecordKind, present: set
         listed = stage.alias("listed")
         new = new.where(~exists().where(listed.c.login == login))
     new = new.where(~exists().where(users.c.login == login)).group_by(login)
-    result = conn.execute(insert(users).from_select(["login", "email", "team_id", "role"], new))
+    created = conn.execute(select(func.count()).select_from(new.subquery())).scalar_one()
+    conn.execute(insert(users).from_select(["login", "email", "team_id", "role"], new))
     if kind is RecordKind.CUSTOMERS:
         lookup = select(users.c.id).where(users.c.login == login).scalar_subquery()
         conn.execute(update(stage).values({OWNER_REF: lookup}))
-    return int(result.rowcount or 0)
+    return int(created)
 
 
 def manager_changed(stage: Table) -> ColumnElement[bool]:

@@ -119,7 +119,7 @@ class _FileImport:
                 if self.log.count:
                     conn.rollback()
         except FileFormatError as exc:
-            self.log.add(str(exc).removeprefix(f"{self.path.name}: "), row=exc.row)
+            self.log.add(str(exc), row=exc.row)
         if self.log.count:
             self._finish_rejected(started)
         return self.summary
@@ -155,8 +155,6 @@ class _FileImport:
 
     def _check_and_merge(self, conn: Connection, stage: Table, present: set[str]) -> None:
         limit = self.settings.imports.max_errors_listed
-        if self.kind is RecordKind.EVENTS:
-            self.summary.merged_duplicates = repo.collapse_identical_events(conn, stage)
         if self.spec.key in present:
             count, dups = repo.duplicate_rows(conn, stage, self.spec, limit)
             for row, key, first in dups:
@@ -165,6 +163,8 @@ class _FileImport:
                 )
             self.log.count += count - len(dups)
             self.log.rejected_rows += count
+        if self.kind is RecordKind.EVENTS:
+            self.summary.merged_duplicates = repo.collapse_identical_events(conn, stage)
         if self.spec.refers_to_customer:
             repo.resolve_customers(conn, stage)
             if self.options.create_missing_customers:
@@ -227,7 +227,7 @@ class _FileImport:
         self.summary.status = ImportStatus.REJECTED.value
         self.summary.rejected = max(self.log.rejected_rows, 1 if self.log.count else 0)
         self.summary.error_count = self.log.count
-        self.summary.errors = list(self.log.listed)
+        self.summary.errors = sorted(self.log.listed, key=lambda e: (e.row or 0, e.column or ""))
         self.summary.inserted = self.summary.updated = self.summary.unchanged = 0
         with _transaction(self.engine) as conn:
             repo.log_rejected_run(

@@ -70,12 +70,12 @@ def plan_columns(header: list[str], spec: KindSpec, mapping: ColumnMapping, file
     canonical = mapping.rename(header)
     if any(not name for name in canonical):
         position = canonical.index("") + 1
-        raise FileFormatError(f"{file}: column {position} of the header has no name")
+        raise FileFormatError(f"column {position} of the header has no name")
     seen: dict[str, int] = {}
     for position, name in enumerate(canonical, start=1):
         if name in seen:
             raise FileFormatError(
-                f"{file}: column {name!r} appears twice in the header (columns {seen[name]} and {position})"
+                f"column {name!r} appears twice in the header (columns {seen[name]} and {position})"
             )
         seen[name] = position
     defaults = {k.lower(): v for k, v in mapping.defaults.items() if k.lower() not in seen}
@@ -86,7 +86,7 @@ def plan_columns(header: list[str], spec: KindSpec, mapping: ColumnMapping, file
             close = difflib.get_close_matches(name, canonical, n=1)
             hints.append(f"{name} (did you mean {close[0]!r}?)" if close else name)
         raise FileFormatError(
-            f"{file}: missing required column(s) {', '.join(hints)} for {spec.kind.value}; "
+            f"missing required column(s) {', '.join(hints)} for {spec.kind.value}; "
             f"found {', '.join(canonical)}"
         )
     known = [c for c in canonical if c in spec.by_name] + [c for c in defaults if c in spec.by_name]

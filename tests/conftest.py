@@ -1,0 +1,105 @@
+"""Shared fixtures: a migrated database per test on SQLite and on a real PostgreSQL server."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import select, text
+from sqlalchemy.engine import Engine, make_url
+
+from churnradar.config import Settings
+from churnradar.db import create_engine
+from churnradar.models import Base
+from churnradar.store import migrate
+
+ROOT = Path(__file__).resolve().parents[1]
+SHARED_DATA = ROOT.parent / "shared" / "data"
+POSTGRES_ENV = "CHURNRADAR_TEST_POSTGRES_URL"
+
+
+def _postgres_admin_url() -> str | None:
+    url = os.environ.get(POSTGRES_ENV)
+    if not url and os.environ.get("CI"):
+        pytest.fail(f"{POSTGRES_ENV} is not set: CI must test PostgreSQL (.ci/run starts a server)")
+    return url
+
+
+@pytest.fixture(scope="session")
+def postgres_template() -> Iterator[tuple[str, str]]:
+    """A migrated template database on the test server; each test copies it (fast, isolated)."""
+    admin_url = _postgres_admin_url()
+    if not admin_url:
+        pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (scripts/test.sh starts a server when it can)")
+    admin = create_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    template = f"churnradar_tpl_{uuid.uuid4().hex[:8]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{template}"'))
+    template_engine = create_engine(
+        make_url(admin_url).set(database=template).render_as_string(hide_password=False)
+    )
+    migrate(template_engine)
+    template_engine.dispose()
+    yield admin_url, template
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{template}"'))
+    admin.dispose()
+
+
+def _postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+    admin_url, template = request.getfixturevalue("postgres_template")
+    name = f"churnradar_t_{uuid.uuid4().hex[:10]}"
+    admin = create_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    engine = create_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty, migrated churnradar database: a SQLite file, or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        engine = create_engine(f"sqlite:///{tmp_path / 'churnradar.db'}")
+        migrate(engine)
+        yield engine
+        engine.dispose()
+    else:
+        yield from _postgres_engine(request)
+
+
+@pytest.fixture
+def settings() -> Settings:
+    """Test settings: UTC, small batches so that multi-batch paths run on small files."""
+    return Settings(environment="test", secret_key="x" * 32, imports={"batch_rows": 1_000})  # type: ignore[arg-type]
+
+
+DATA_TABLES = ("teams", "users", "customers", "events", "contracts", "invoices")
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
+    """Every data table's rows (without the import log), sorted, to assert that nothing changed."""
+    tables = Base.metadata.tables
+    with engine.connect() as conn:
+        return {
+            name: sorted(tuple(map(str, row)) for row in conn.execute(select(tables[name])))
+            for name in DATA_TABLES
+        }
+
+
+def shared_data(*parts: str) -> Path:
+    """A file from ../shared/data, or skip the test with the reason when it is absent."""
+    path = SHARED_DATA.joinpath(*parts)
+    if not path.exists():
+        pytest.skip(f"{path} is absent (clone the project beside ../shared to run real-data tests)")
+    return path
