@@ -28,6 +28,7 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CHURNRADAR_", env_nested_delimiter="__", extra="ignore")
 
     environment: Literal["development", "test", "production"] = "development"
+    debug: bool = False
     database_url: str = DEFAULT_DATABASE_URL
     timezone: str = "UTC"
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)

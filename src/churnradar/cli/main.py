@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,9 +17,12 @@ from churnradar.cli.common import (
     open_engine,
     progress_bar,
     settings_or_fail,
+    stderr,
 )
+from churnradar.config import get_settings
 from churnradar.ingest.exceptions import IngestError
 from churnradar.ingest.mapping import load_mapping
+from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import ImportOptions, import_path
 from churnradar.store import migrate
 
@@ -64,6 +68,9 @@ def import_(
     create_missing_customers: Annotated[
         bool, typer.Option("--create-missing-customers", help="Create customers that events refer to.")
     ] = False,
+    kind: Annotated[
+        RecordKind | None, typer.Option(help="What the file holds, when its name does not say it.")
+    ] = None,
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
@@ -83,7 +90,9 @@ def import_(
                 if bar is not None:
                     bar.update(bar.task_ids[0], description=f"importing {file}", completed=rows)
 
-            summary = import_path(engine, path, settings=settings, options=options, progress=report)
+            summary = import_path(
+                engine, path, settings=settings, options=options, progress=report, kind=kind
+            )
     except IngestError as exc:
         fail(str(exc))
     if as_json:
@@ -113,3 +122,15 @@ def import_(
 
 
 demo_commands.register(app)
+
+
+def run() -> None:
+    """Console entry point: any unexpected failure becomes one clear line on stderr and exit status 1."""
+    try:
+        app()
+    except Exception as exc:
+        if get_settings().debug:
+            raise
+        stderr.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        stderr.print("(set CHURNRADAR_DEBUG=1 to see the traceback)", style="dim")
+        sys.exit(1)

@@ -33,7 +33,7 @@ _GB_FAMILY = {"gb2312", "gbk", "gb18030", "hz", "big5", "cp936"}
 
 @dataclass
 class Batch:
-    """Rows of text cells (header order) and the spreadsheet row number of each (header = row 1)."""
+    """Rows of stripped text cells (None when empty) and the spreadsheet row number of each (header = 1)."""
 
     rows: list[list[str | None]]
     row_numbers: list[int]
@@ -161,7 +161,7 @@ class CsvReader(TableReader):
                         (self._row, f"the row has {len(record)} fields but the header has {width}")
                     )
                     continue
-                batch.rows.append([cell if cell != "" else None for cell in record])
+                batch.rows.append([cell.strip() or None for cell in record])
                 batch.row_numbers.append(self._row)
                 if len(batch.rows) >= batch_rows:
                     yield batch
@@ -186,8 +186,7 @@ def _cell_text(value: Any) -> str | None:
         if math.isnan(value):
             return None
         return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    text = str(value)
-    return text if text.strip() else None
+    return str(value).strip() or None
 
 
 class XlsxReader(TableReader):

@@ -6,11 +6,12 @@ Every statement is built with SQLAlchemy Core (no text pasted into SQL) and runs
 from __future__ import annotations
 
 import uuid
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import numpy as np
+import pandas as pd
 from sqlalchemy import (
     JSON,
     Boolean,
@@ -99,10 +100,43 @@ def create_stage(conn: Connection, spec: KindSpec) -> Table:
     return stage
 
 
-def stage_rows(conn: Connection, stage: Table, records: Sequence[dict[str, Any]]) -> None:
-    """Append validated rows to the staging table."""
-    if records:
-        conn.execute(insert(stage), list(records))
+def _cells(column: pd.Series, sql_type: TypeEngine[Any]) -> list[Any]:
+    # Plain Python values (None for missing); times as text in SQLAlchemy's own storage format, which both
+    # SQLite (stored as is) and PostgreSQL's COPY accept, so no per-value conversion runs in Python.
+    missing = column.isna().to_numpy()
+    if isinstance(sql_type, DateTime):
+        values = column.dt.strftime("%Y-%m-%d %H:%M:%S.%f").to_numpy(dtype=object)
+    elif isinstance(sql_type, Date):
+        values = column.dt.strftime("%Y-%m-%d").to_numpy(dtype=object)
+    else:
+        values = np.asarray(column.tolist(), dtype=object)
+    if missing.any():
+        values[missing] = None
+    return values.tolist()  # type: ignore[no-any-return]
+
+
+def stage_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
+    """Append validated rows to the staging table in bulk (executemany on SQLite, COPY on PostgreSQL)."""
+    if frame.empty:
+        return
+    names = [c for c in frame.columns if c in stage.c]
+    rows = list(zip(*(_cells(frame[n], stage.c[n].type) for n in names), strict=True))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    if conn.dialect.name == "postgresql":
+        columns = ", ".join(f'"{n}"' for n in names)  # names come from our own spec, never from user text
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{stage.name}" ({columns}) FROM STDIN') as copy:
+            for row in rows:
+                copy.write_row(row)
+        return
+    placeholders = ", ".join("?" for _ in names)
+    columns = ", ".join(f'"{n}"' for n in names)
+    cursor = raw.cursor()
+    try:
+        statement = f'INSERT INTO "{stage.name}" ({columns}) VALUES ({placeholders})'  # noqa: S608 - our names
+        cursor.executemany(statement, rows)
+    finally:
+        cursor.close()
 
 
 def _key_columns(spec: KindSpec, stage: Table) -> list[ColumnElement[Any]]:

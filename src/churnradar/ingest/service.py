@@ -10,9 +10,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
 
-import pandas as pd
 from sqlalchemy import Table, literal
 from sqlalchemy.engine import Connection, Engine
 
@@ -47,10 +45,16 @@ def kind_of(path: Path) -> RecordKind | None:
     return None
 
 
-def files_to_import(path: Path) -> list[tuple[Path, RecordKind]]:
+def files_to_import(path: Path, kind: RecordKind | None = None) -> list[tuple[Path, RecordKind]]:
     """The importable files at `path` (a file, or a folder's files), people and customers first."""
     if not path.exists():
         raise IngestError(f"{path}: no such file or folder")
+    if kind is not None:
+        if path.is_dir():
+            raise IngestError(f"{path}: a kind can be given for one file, not for a folder")
+        if path.suffix.lower() not in SUFFIXES:
+            raise IngestError(f"{path.name}: unsupported file type; use one of {', '.join(SUFFIXES)}")
+        return [(path, kind)]
     candidates = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
     found: list[tuple[Path, RecordKind]] = []
     for candidate in candidates:
@@ -66,23 +70,6 @@ def files_to_import(path: Path) -> list[tuple[Path, RecordKind]]:
     if path.is_dir() and not found:
         raise IngestError(f"{path}: no customers.*, events.*, contracts.*, invoices.* or users.* files in it")
     return sorted(found, key=lambda item: (IMPORT_ORDER.index(item[1]), item[0].name))
-
-
-def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
-    # Database drivers want None, Python dates and datetimes; pandas has NaN, NaT and Timestamps.
-    out = frame.astype(object).where(frame.notna(), None)
-    records = out.to_dict("records")
-    for column in frame.columns:
-        if frame[column].dtype.kind == "M":
-            as_date = column in _DATE_COLUMNS
-            for record in records:
-                value = record[column]
-                if value is not None:
-                    record[column] = value.date() if as_date else value.to_pydatetime()
-    return records  # type: ignore[return-value]
-
-
-_DATE_COLUMNS = {"signup_date", "churned_at", "start_date", "end_date", "due_date"}
 
 
 @contextmanager
@@ -146,7 +133,7 @@ class _FileImport:
                     log=self.log,
                 )
                 if not self.log.count:  # once the file is doomed, only keep validating
-                    repo.stage_rows(conn, stage, _records(clean))
+                    repo.stage_frame(conn, stage, clean)
             if self.progress:
                 self.progress(self.path.name, self.summary.rows)
         if not self.log.count:
@@ -254,10 +241,14 @@ def import_path(
     options: ImportOptions | None = None,
     clock: Clock | None = None,
     progress: Progress | None = None,
+    kind: RecordKind | None = None,
 ) -> ImportSummary:
-    """Import a canonical file, or every canonical file in a folder (people and customers first)."""
+    """Import a canonical file, or every canonical file in a folder (people and customers first).
+
+    `kind` overrides what the file name says, for files with names like `Telco-Customer-Churn.csv`.
+    """
     options = options or ImportOptions()
-    files = files_to_import(path)
+    files = files_to_import(path, kind)
     summaries = [
         _FileImport(engine, file, kind, options, settings, clock or SystemClock(), progress).run()
         for file, kind in files

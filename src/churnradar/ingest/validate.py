@@ -249,7 +249,6 @@ def validate_batch(
     """Typed canonical rows of `frame` that passed every check; problems go to `log`."""
     row_numbers = np.asarray(rows, dtype=np.int64)
     frame = frame.set_axis(plan.canonical, axis=1)
-    frame = frame.apply(lambda s: s.str.strip().where(lambda x: x != "", None) if s.notna().any() else s)
     for name, value in plan.defaults.items():
         frame[name] = value
     for name in plan.known:
@@ -258,7 +257,7 @@ def validate_batch(
     for name, table in mapping.values.items():
         key = name.lower()
         if key in frame:
-            frame[key] = frame[key].map(lambda v, t=table: t.get(v, v) if v is not None else None)
+            frame[key] = frame[key].map(lambda v, t=table: t.get(v, v) if isinstance(v, str) else v)
     out = pd.DataFrame(index=frame.index)
     bad = np.zeros(len(frame), dtype=bool)
     for name in plan.known:
