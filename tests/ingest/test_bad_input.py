@@ -230,3 +230,16 @@ def test_contract_ending_before_it_starts(baseline: Engine, tmp_path: Path, sett
 def test_unknown_file_name_is_refused(engine: Engine, tmp_path: Path, settings: Settings) -> None:
     with pytest.raises(IngestError, match="cannot tell what it holds"):
         run(engine, write(tmp_path, "orders.csv", HEADER), settings)
+
+
+def test_value_errors_and_unknown_customers_are_reported_together(
+    baseline: Engine, tmp_path: Path, settings: Settings
+) -> None:
+    content = HEADER + "C1,2024-01-01,order,-5,\nC9,2024-01-02,order,5,\nC1,2024-01-03,order,5,\n"
+    file = run(baseline, write(tmp_path, "events.csv", content), settings).files[0]
+    assert [str(e) for e in file.errors] == [
+        "events.csv row 2, column amount: '-5' is negative; it must be 0 or more",
+        "events.csv row 3, column customer_id: unknown customer_id 'C9' (import it in customers first, "
+        "or pass --create-missing-customers)",
+    ]
+    assert file.rejected == 2

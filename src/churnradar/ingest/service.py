@@ -132,12 +132,12 @@ class _FileImport:
                     max_text=self.settings.imports.max_text_chars,
                     log=self.log,
                 )
-                if not self.log.count:  # once the file is doomed, only keep validating
-                    repo.stage_frame(conn, stage, clean)
+                # Rows that passed are staged even in a doomed file: duplicate and unknown-customer checks
+                # run on the stage, so every bad row is reported; the transaction is rolled back anyway.
+                repo.stage_frame(conn, stage, clean)
             if self.progress:
                 self.progress(self.path.name, self.summary.rows)
-        if not self.log.count:
-            self._check_and_merge(conn, stage, present)
+        self._check_and_merge(conn, stage, present)
         repo.drop_stage(conn, stage)
 
     def _check_and_merge(self, conn: Connection, stage: Table, present: set[str]) -> None:
