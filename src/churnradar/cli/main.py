@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from churnradar.cli import demo as demo_commands
+from churnradar.cli import indicators as indicator_commands
 from churnradar.cli.common import (
     DbOption,
     JsonOption,
@@ -122,6 +123,7 @@ def import_(
 
 
 demo_commands.register(app)
+indicator_commands.register(app)
 
 
 def run() -> None:

@@ -4,6 +4,7 @@ from churnradar.db import Base
 from churnradar.models.customer import Customer, CustomerStatus
 from churnradar.models.event import Event
 from churnradar.models.import_run import ImportRun, ImportStatus
+from churnradar.models.indicator import IndicatorValue
 from churnradar.models.ledger import Contract, Invoice
 from churnradar.models.people import Role, Team, User
 
@@ -15,6 +16,7 @@ __all__ = [
     "Event",
     "ImportRun",
     "ImportStatus",
+    "IndicatorValue",
     "Invoice",
     "Role",
     "Team",

@@ -1,0 +1,187 @@
+"""Sources of behaviour data as Ibis tables with one canonical shape, whatever engine reads them.
+
+Three ways in: DuckDB attached read-only to the operational database (the default; SQLite never computes,
+see ARCHITECTURE "Known traps"), DuckDB over canonical Parquet files, and PostgreSQL computing itself through
+Ibis' postgres backend. Each yields the same four tables, keyed by `customer_id`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import ibis
+import ibis.expr.datatypes as dt
+import ibis.expr.types as ir
+from ibis.backends import BaseBackend
+from sqlalchemy.engine import Engine, make_url
+
+from churnradar.analytics.extensions import load_extension
+
+EVENT_COLUMNS = (
+    "customer_id",
+    "ts",
+    "kind",
+    "amount",
+    "value",
+    "quantity",
+    "channel",
+    "direction",
+    "text",
+    "user",
+)
+
+
+@dataclass
+class Source:
+    """The canonical tables of one data source and the Ibis backend that computes over them."""
+
+    con: BaseBackend
+    customers: ir.Table  # customer_id
+    events: ir.Table  # EVENT_COLUMNS
+    contracts: ir.Table  # customer_id, start_date, end_date
+    invoices: ir.Table  # customer_id, due_date, amount, issued_at, paid_at
+    engine_name: str  # "duckdb" or "postgres": what computes
+
+    def close(self) -> None:
+        """Release the connection."""
+        self.con.disconnect()
+
+
+def _duckdb_json_text(document: str, path: str) -> str:  # type: ignore[empty-body]
+    """DuckDB's json_extract_string."""
+
+
+def _postgres_json_text(document: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
+    """PostgreSQL's jsonb_extract_path_text."""
+
+
+# Ibis maps these empty signatures onto the engines' own functions (a call form: Ibis ships no type hints).
+_DUCKDB_JSON_TEXT: Any = ibis.udf.scalar.builtin(_duckdb_json_text, name="json_extract_string")
+_POSTGRES_JSON_TEXT: Any = ibis.udf.scalar.builtin(_postgres_json_text, name="jsonb_extract_path_text")
+
+
+def _json_user(attributes: ir.Value, engine_name: str) -> ir.Value:
+    # Extra import columns such as `user` live in events.attributes (JSON text on SQLite, JSONB on
+    # PostgreSQL); Ibis' portable JSON accessors emit SQL PostgreSQL rejects, so each engine gets a builtin.
+    if engine_name == "postgres":
+        return _POSTGRES_JSON_TEXT(attributes, "user")
+    return _DUCKDB_JSON_TEXT(attributes.cast("string"), "$.user")
+
+
+def _from_store(con: BaseBackend, database: Any, engine_name: str) -> Source:
+    events = con.table("events", database=database)
+    customers = con.table("customers", database=database)
+    events = events.select(
+        "customer_id", "ts", "kind", "amount", "value", "quantity", "channel", "direction", "text",
+        user=_json_user(events.attributes, engine_name),
+    )  # fmt: skip
+    return Source(
+        con=con,
+        customers=customers.select(customer_id=customers.id),
+        events=events,
+        contracts=con.table("contracts", database=database).select("customer_id", "start_date", "end_date"),
+        invoices=con.table("invoices", database=database).select(
+            "customer_id", "due_date", "amount", "issued_at", "paid_at"
+        ),
+        engine_name=engine_name,
+    )
+
+
+def duckdb_over_store(engine: Engine) -> Source:
+    """DuckDB reading the operational database (SQLite file or PostgreSQL) read-only, in place."""
+    con = ibis.duckdb.connect()
+    raw = con.con
+    url = engine.url
+    if url.get_backend_name() == "sqlite":
+        load_extension(raw, "sqlite")
+        path = url.database
+        if not path or path == ":memory:":
+            raise ValueError("DuckDB reads a SQLite file; an in-memory SQLite database cannot be shared")
+        raw.execute(f"ATTACH '{_quote(str(Path(path).resolve()))}' AS store (TYPE sqlite, READ_ONLY)")
+        return _from_store(con, ("store", "main"), "duckdb")
+    if url.get_backend_name() == "postgresql":
+        load_extension(raw, "postgres")
+        raw.execute(f"ATTACH '{_quote(_libpq_dsn(engine))}' AS store (TYPE postgres, READ_ONLY)")
+        return _from_store(con, ("store", "public"), "duckdb")
+    raise ValueError(f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL")
+
+
+def postgres_native(engine: Engine) -> Source:
+    """PostgreSQL computing the indicators itself, through Ibis' postgres backend."""
+    url = engine.url
+    con = ibis.postgres.connect(
+        host=url.host or "localhost",
+        port=url.port or 5432,
+        user=url.username,
+        password=url.password,
+        database=url.database,
+    )
+    return _from_store(con, None, "postgres")
+
+
+def duckdb_over_parquet(folder: Path) -> Source:
+    """DuckDB over canonical Parquet files: customers, events, contracts, invoices (a file or folder each)."""
+    con = ibis.duckdb.connect()
+
+    def read(name: str) -> ir.Table:
+        single = folder / f"{name}.parquet"
+        pattern = single if single.exists() else folder / name / "*.parquet"
+        return con.read_parquet(str(pattern), table_name=name)
+
+    events = read("events")
+    columns = set(events.columns)
+    missing = {c: ibis.null(t) for c, t in _EVENT_TYPES.items() if c not in columns}
+    events = events.mutate(**missing) if missing else events
+    events = events.select(
+        *[c for c in EVENT_COLUMNS if c not in ("ts", "user")],
+        ts=events.ts.cast("timestamp"),
+        user=events.user.cast("string"),
+    )
+    customers = read("customers")
+    contracts = read("contracts") if (folder / "contracts.parquet").exists() else _empty_contracts(con)
+    invoices = read("invoices") if (folder / "invoices.parquet").exists() else _empty_invoices(con)
+    return Source(
+        con=con,
+        customers=customers.select("customer_id"),
+        events=events,
+        contracts=contracts.select("customer_id", "start_date", "end_date"),
+        invoices=invoices.select("customer_id", "due_date", "amount", "issued_at", "paid_at"),
+        engine_name="duckdb",
+    )
+
+
+_EVENT_TYPES = {
+    "amount": "float64", "value": "float64", "quantity": "float64", "channel": "string",
+    "direction": "string", "text": "string", "user": "string",
+}  # fmt: skip
+
+
+def _empty_contracts(con: BaseBackend) -> ir.Table:
+    schema = {"customer_id": "string", "start_date": "date", "end_date": "date"}
+    return ibis.memtable({k: [] for k in schema}, schema=schema)
+
+
+def _empty_invoices(con: BaseBackend) -> ir.Table:
+    schema = {
+        "customer_id": "string", "due_date": "date", "amount": "float64",
+        "issued_at": "timestamp", "paid_at": "timestamp",
+    }  # fmt: skip
+    return ibis.memtable({k: [] for k in schema}, schema=schema)
+
+
+def _quote(text: str) -> str:
+    return text.replace("'", "''")
+
+
+def _libpq_dsn(engine: Engine) -> str:
+    url = make_url(engine.url.render_as_string(hide_password=False))
+    parts = {
+        "host": url.host or "localhost",
+        "port": url.port or 5432,
+        "user": url.username,
+        "password": url.password,
+        "dbname": url.database,
+    }
+    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)

@@ -1,0 +1,362 @@
+"""Compile indicator definitions into one Ibis expression over a source, for many as-of dates at once.
+
+Pure: builds expressions, executes nothing. The as-of dates become a small table joined in the engine, so a
+backtest of 52 dates is one query, and each event is only joined to the as-of dates whose look-back can
+contain it. Indicators reading the same look-back share one join and one aggregation (conditional aggregates),
+which keeps the SQL close to what one would write by hand.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import ibis
+import ibis.expr.types as ir
+import pandas as pd
+
+from churnradar.analytics.source import Source
+from churnradar.indicator.schemas import (
+    Check,
+    Condition,
+    DaysSince,
+    DaysToContractEnd,
+    Difference,
+    Flag,
+    GapVsMedian,
+    Indicator,
+    Invoices,
+    LastValue,
+    PctChange,
+    Ratio,
+    Selection,
+    Share,
+    WindowAgg,
+)
+
+DAY_S = 86_400
+_KEYS = ("customer_id", "as_of")
+# Look-backs round up to these so that indicators of similar windows share one join (None: all history).
+_LOOKBACK_STEPS = (31, 92, 183, 366, 732)
+
+
+def local_midnight_utc(day: date, zone: ZoneInfo) -> datetime:
+    """The instant `day` begins in `zone`, as naive UTC (how events are stored)."""
+    return datetime(day.year, day.month, day.day, tzinfo=zone).astimezone(UTC).replace(tzinfo=None)
+
+
+def utc_offset_seconds(day: date, zone: ZoneInfo) -> int:
+    """The zone's UTC offset at the start of `day`, in seconds (local days of events use it)."""
+    offset = datetime(day.year, day.month, day.day, tzinfo=zone).utcoffset() or timedelta(0)
+    return int(offset.total_seconds())
+
+
+def bound_column(days: int) -> str:
+    """The dates-table column holding the instant `days` local days before the as-of date."""
+    return f"b{days}"
+
+
+def dates_frame(as_of_dates: Sequence[date], zone: ZoneInfo, bounds: Sequence[int]) -> pd.DataFrame:
+    """One row per as-of date: its start instant, epoch day, UTC offset and window bounds, computed here."""
+    days = sorted(set(as_of_dates))
+    frame = pd.DataFrame(
+        {
+            "as_of": days,
+            "as_of_ts": [local_midnight_utc(d, zone) for d in days],
+            "as_of_day": [(d - date(1970, 1, 1)).days for d in days],
+            "tz_offset_s": [utc_offset_seconds(d, zone) for d in days],
+        }
+    )
+    for n in sorted(set(bounds)):
+        frame[bound_column(n)] = [local_midnight_utc(d - timedelta(days=n), zone) for d in days]
+    frame["as_of_ts"] = frame["as_of_ts"].astype("datetime64[us]")
+    for n in sorted(set(bounds)):
+        frame[bound_column(n)] = frame[bound_column(n)].astype("datetime64[us]")
+    return frame
+
+
+def _bounds_needed(indicators: Sequence[Indicator]) -> set[int]:
+    out: set[int] = set()
+    for i in indicators:
+        p = i.params
+        if isinstance(p, WindowAgg | Share):
+            out.add(p.offset_days)
+            if p.days is not None:
+                out.add(p.days + p.offset_days)
+        elif isinstance(p, GapVsMedian):
+            out.add(p.history_days)
+    for step in _LOOKBACK_STEPS:
+        out.add(step)
+    return out
+
+
+def condition(t: ir.Table, c: Condition) -> ir.BooleanValue:
+    """One event test as an Ibis predicate (SQL null semantics: a test on a null value fails)."""
+    col = t[c.field]
+    if c.op == "is_null":
+        return col.isnull()
+    if c.op == "not_null":
+        return col.notnull()
+    listed = c.value if isinstance(c.value, list) else []
+    if c.op == "in":
+        return col.isin(listed)
+    if c.op == "contains_any":
+        text = col.lower()
+        preds = [text.contains(str(k).lower()) for k in listed]
+        return ibis.or_(*preds)
+    value = c.value
+    ops = {
+        "=": col == value, "!=": col != value, "<": col < value,
+        "<=": col <= value, ">": col > value, ">=": col >= value,
+    }  # fmt: skip
+    return ops[c.op]
+
+
+def _selected(t: ir.Table, s: Selection) -> ir.BooleanValue:
+    return ibis.and_(t.kind.isin(s.kinds), *(condition(t, c) for c in s.where))
+
+
+def _epoch(value: ir.Value) -> ir.FloatingValue:
+    # Float: PostgreSQL would otherwise do integer arithmetic on epochs (ARCHITECTURE, known traps).
+    return value.epoch_seconds().cast("float64")
+
+
+def _lookback(days: int | None) -> int | None:
+    if days is None:
+        return None
+    return next((s for s in _LOOKBACK_STEPS if s >= days), None)
+
+
+@dataclass
+class _Group:
+    """Event indicators sharing one join of events to as-of dates."""
+
+    lookback: int | None
+    indicators: list[Indicator]
+
+
+def _event_groups(indicators: Sequence[Indicator], single_date: bool) -> list[_Group]:
+    groups: dict[int | None, list[Indicator]] = defaultdict(list)
+    for i in indicators:
+        p = i.params
+        if isinstance(p, WindowAgg | Share):
+            days = None if p.days is None else p.days + p.offset_days
+        elif isinstance(p, DaysSince | LastValue):
+            days = None
+        else:
+            continue
+        # With one as-of date no join can multiply events, so one scan serves every window.
+        groups[None if single_date else _lookback(days)].append(i)
+    return [_Group(k, v) for k, v in groups.items()]
+
+
+def _selection(i: Indicator) -> Selection:
+    assert isinstance(i.params, Selection), f"{i.slug} reads no events"
+    return i.params
+
+
+def _window_pred(j: ir.Table, days: int | None, offset_days: int) -> ir.BooleanValue:
+    upper = j.ts < j[bound_column(offset_days)]
+    if days is None:
+        return upper
+    return upper & (j.ts >= j[bound_column(days + offset_days)])
+
+
+def _agg_metrics(j: ir.Table, i: Indicator) -> dict[str, ir.Scalar]:
+    p = i.params
+    s = i.slug
+    if isinstance(p, WindowAgg):
+        pred = _selected(j, p) & _window_pred(j, p.days, p.offset_days)
+        if p.known_after_value_hours:
+            pred = pred & (_epoch(j.ts) + j.value.cast("float64") * 3600.0 < _epoch(j.as_of_ts))
+        if p.agg == "count":
+            return {s: j.count(where=pred)}
+        if p.agg == "active_days":
+            local_day = (_epoch(j.ts) + j.tz_offset_s.cast("float64")) // DAY_S
+            return {s: local_day.nunique(where=pred)}
+        col = j[p.field]
+        if p.agg == "distinct":
+            return {s: col.nunique(where=pred)}
+        num = col.cast("float64")
+        reducers = {"sum": num.sum, "mean": num.mean, "median": num.median, "min": num.min, "max": num.max}
+        return {s: reducers[p.agg](where=pred)}
+    if isinstance(p, Share):
+        pred = _selected(j, p) & _window_pred(j, p.days, p.offset_days)
+        match = ibis.or_(*(ibis.and_(*(condition(j, c) for c in group)) for group in p.match_any))
+        return {f"{s}__num": j.count(where=pred & match), f"{s}__den": j.count(where=pred)}
+    if isinstance(p, DaysSince):
+        return {f"{s}__last": j.ts.max(where=_selected(j, p))}
+    raise TypeError(f"{s}: template {p.template} is not an event aggregate")
+
+
+def _finish(t: ir.Table, i: Indicator) -> ir.Value:
+    p = i.params
+    s = i.slug
+    if isinstance(p, WindowAgg):
+        value = t[s].cast("float64")
+        if p.agg in ("count", "sum", "distinct", "active_days"):
+            value = value.fill_null(0.0)
+        factor = p.scale * (p.per_days / p.days if p.per_days is not None and p.days else 1.0)
+        return value * factor if factor != 1.0 else value
+    if isinstance(p, Share):
+        return t[f"{s}__num"].cast("float64") / t[f"{s}__den"].cast("float64").nullif(0.0)
+    if isinstance(p, DaysSince):
+        return ((_epoch(t.as_of_ts) - _epoch(t[f"{s}__last"])) / DAY_S).floor().cast("float64")
+    raise TypeError(f"{s}: template {p.template} is not an event aggregate")
+
+
+def _event_group_table(events: ir.Table, dates: ir.Table, group: _Group) -> ir.Table:
+    kinds = sorted({k for i in group.indicators for k in _selection(i).kinds})
+    ev = events.filter(events.kind.isin(kinds))
+    preds = [ev.ts < dates.as_of_ts]
+    if group.lookback is not None:
+        preds.append(ev.ts >= dates[bound_column(group.lookback)])
+    j = ev.join(dates, preds)
+    latest = [i for i in group.indicators if isinstance(i.params, LastValue)]
+    if latest:
+        # The latest selected event per customer and date, as a window over the joined rows.
+        j = j.mutate(
+            **{
+                f"{i.slug}__latest": j.ts.max(where=_selected(j, _selection(i))).over(
+                    group_by=["customer_id", "as_of"]
+                )
+                for i in latest
+            }
+        )
+    metrics: dict[str, ir.Scalar] = {}
+    for i in group.indicators:
+        p = i.params
+        if isinstance(p, LastValue):
+            # Ties on the instant resolve to the largest value, so the result does not depend on row order.
+            at_latest = _selected(j, p) & (j.ts == j[f"{i.slug}__latest"])
+            metrics[i.slug] = j[p.field].cast("float64").max(where=at_latest)
+        else:
+            metrics.update(_agg_metrics(j, i))
+    return j.group_by(["customer_id", *dates.columns]).aggregate(**metrics)
+
+
+def _gap_table(events: ir.Table, dates: ir.Table, i: Indicator) -> ir.Table:
+    p = i.params
+    assert isinstance(p, GapVsMedian)
+    ev = events.filter(_selected(events, p))
+    ev = ev.mutate(prev_ts=ev.ts.lag().over(group_by="customer_id", order_by=ev.ts))
+    lower = dates[bound_column(p.history_days)]
+    j = ev.join(dates, [ev.ts < dates.as_of_ts, ev.ts >= lower])
+    in_history = j.prev_ts >= j[bound_column(p.history_days)]
+    gap_days = (_epoch(j.ts) - _epoch(j.prev_ts)) / DAY_S
+    agg = j.group_by(["customer_id", "as_of", "as_of_ts"]).aggregate(
+        median_gap=gap_days.median(where=in_history), last_ts=j.ts.max()
+    )
+    current = (_epoch(agg.as_of_ts) - _epoch(agg.last_ts)) / DAY_S
+    return agg.select("customer_id", "as_of", **{i.slug: current / agg.median_gap.nullif(0.0)})
+
+
+def _contract_table(contracts: ir.Table, dates: ir.Table, i: Indicator) -> ir.Table:
+    j = contracts.join(dates, contracts.start_date < dates.as_of)
+    agg = j.group_by(["customer_id", "as_of", "as_of_day"]).aggregate(end=j.end_date.max())
+    end_day = (_epoch(agg.end.cast("timestamp")) / DAY_S).round()
+    return agg.select("customer_id", "as_of", **{i.slug: end_day - agg.as_of_day.cast("float64")})
+
+
+def _invoice_table(invoices: ir.Table, dates: ir.Table, wanted: Sequence[Indicator]) -> ir.Table:
+    j = invoices.join(
+        dates,
+        [
+            invoices.due_date < dates.as_of,
+            invoices.issued_at.isnull() | (invoices.issued_at < dates.as_of_ts),
+        ],
+    )
+    overdue = j.paid_at.isnull() | (j.paid_at >= j.as_of_ts)
+    due_day = (_epoch(j.due_date.cast("timestamp")) / DAY_S).round()
+    paid_day = (_epoch(j.paid_at) + j.tz_offset_s.cast("float64")) // DAY_S
+    late = overdue | (paid_day > due_day)
+    agg = j.group_by(["customer_id", "as_of", "as_of_day"]).aggregate(
+        n_overdue=j.count(where=overdue), first_due=due_day.min(where=overdue),
+        n_late=j.count(where=late), n_due=j.count(),
+    )  # fmt: skip
+    values: dict[str, ir.Value] = {}
+    for i in wanted:
+        assert isinstance(i.params, Invoices)
+        values[i.slug] = {
+            "overdue_count": agg.n_overdue.cast("float64"),
+            "max_days_overdue": agg.as_of_day.cast("float64") - agg.first_due,
+            "late_share": agg.n_late.cast("float64") / agg.n_due.cast("float64").nullif(0.0),
+        }[i.params.measure]
+    return agg.select("customer_id", "as_of", **values)
+
+
+def _derived(t: ir.Table, i: Indicator) -> ir.Value:
+    p = i.params
+    if isinstance(p, Ratio):
+        return t[p.numerator] / t[p.denominator].nullif(0.0)
+    if isinstance(p, PctChange):
+        change = (t[p.baseline] - t[p.current]) if p.drop else (t[p.current] - t[p.baseline])
+        return change * 100.0 / t[p.baseline].nullif(0.0)
+    if isinstance(p, Difference):
+        return t[p.current] - t[p.baseline]
+    if isinstance(p, Flag):
+        # PostgreSQL cannot cast boolean to double precision; a CASE works everywhere.
+        return ibis.ifelse(ibis.and_(*(_check(t, c) for c in p.all_of)).fill_null(False), 1.0, 0.0)
+    raise TypeError(f"{i.slug}: template {p.template} is not derived")
+
+
+def _check(t: ir.Table, c: Check) -> ir.BooleanValue:
+    col = t[c.indicator]
+    if c.op == "between":
+        low, high = c.value if isinstance(c.value, tuple) else (c.value, c.value)
+        return col.between(low, high)
+    ops = {"=": col == c.value, "!=": col != c.value, "<": col < c.value,
+           "<=": col <= c.value, ">": col > c.value, ">=": col >= c.value}  # fmt: skip
+    return ops[c.op]
+
+
+_ZERO_WHEN_ABSENT = ("overdue_count", "max_days_overdue")
+
+
+def compile_indicators(
+    source: Source, indicators: Sequence[Indicator], as_of_dates: Sequence[date], zone: ZoneInfo
+) -> ir.Table:
+    """One wide table: a row per (customer, as-of date), a float64 column per indicator, in given order.
+
+    `indicators` must hold every dependency before its dependents (see registry.dependency_order).
+    """
+    if not as_of_dates:
+        raise ValueError("at least one as-of date is needed")
+    frame = dates_frame(as_of_dates, zone, sorted(_bounds_needed(indicators)))
+    dates = ibis.memtable(frame)
+    parts: list[ir.Table] = []
+    finish: dict[str, Indicator] = {}
+    for group in _event_groups(indicators, single_date=len(frame) == 1):
+        table = _event_group_table(source.events, dates, group)
+        columns = {i.slug: _finish(table, i) for i in group.indicators if not isinstance(i.params, LastValue)}
+        columns |= {i.slug: table[i.slug] for i in group.indicators if isinstance(i.params, LastValue)}
+        parts.append(table.select("customer_id", "as_of", **columns))
+        finish |= {i.slug: i for i in group.indicators}
+    invoices = [i for i in indicators if isinstance(i.params, Invoices)]
+    if invoices:
+        parts.append(_invoice_table(source.invoices, dates, invoices))
+    for i in indicators:
+        if isinstance(i.params, GapVsMedian):
+            parts.append(_gap_table(source.events, dates, i))
+        elif isinstance(i.params, DaysToContractEnd):
+            parts.append(_contract_table(source.contracts, dates, i))
+    wide = source.customers.select("customer_id").cross_join(dates.select("as_of"))
+    for part in parts:
+        wide = wide.left_join(part, list(_KEYS)).select(wide, *[c for c in part.columns if c not in _KEYS])
+    fills: dict[str, ir.Value] = {}
+    for i in indicators:
+        p = i.params
+        if isinstance(p, WindowAgg) and p.agg in ("count", "sum", "distinct", "active_days"):
+            # A customer with no event of the group at all has no row to aggregate: zero, not null.
+            fills[i.slug] = wide[i.slug].fill_null(0.0)
+        elif isinstance(p, Invoices) and p.measure in _ZERO_WHEN_ABSENT:
+            fills[i.slug] = wide[i.slug].fill_null(0.0)
+    if fills:
+        wide = wide.mutate(**fills)
+    for i in indicators:
+        if i.derived:
+            wide = wide.mutate(**{i.slug: _derived(wide, i)})
+    return wide.select(*_KEYS, *[wide[i.slug].cast("float64").name(i.slug) for i in indicators])

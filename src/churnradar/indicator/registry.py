@@ -1,0 +1,98 @@
+"""The indicator registry: built-in YAML definitions shipped with the package, plus users' own files.
+
+A definition file is a YAML list; each item carries the indicator's metadata (slug, name_en, name_zh, unit,
+family, description) and, beside it, its template and parameters, e.g.
+`{slug: logins_30d, ..., template: window, kinds: [login], agg: count, days: 30}`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from churnradar.indicator.schemas import Indicator
+from churnradar.kit.registry import Registry
+
+DEFINITIONS = Path(__file__).parent / "definitions"
+_META = ("slug", "name_en", "name_zh", "unit", "family", "description")
+
+
+class DefinitionError(ValueError):
+    """A definition file that cannot be read, or definitions that do not fit together."""
+
+
+def parse_definitions(raw: Any, source: str = "<definitions>") -> list[Indicator]:
+    """Typed indicators from the parsed YAML of one definition file."""
+    if not isinstance(raw, list):
+        raise DefinitionError(f"{source}: expected a list of indicator definitions")
+    out: list[Indicator] = []
+    for position, item in enumerate(raw, start=1):
+        if not isinstance(item, dict):
+            raise DefinitionError(f"{source}: item {position} is not a mapping")
+        meta = {k: item[k] for k in _META if k in item}
+        params = {k: v for k, v in item.items() if k not in _META}
+        try:
+            out.append(Indicator.model_validate({**meta, "params": params}))
+        except ValidationError as exc:
+            name = item.get("slug", f"item {position}")
+            raise DefinitionError(f"{source}: {name}: {exc}") from exc
+    return out
+
+
+def load_file(path: Path) -> list[Indicator]:
+    """Typed indicators from one YAML definition file."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise DefinitionError(f"{path}: cannot read it as YAML: {exc}") from exc
+    return parse_definitions(raw, str(path))
+
+
+def build_registry(indicators: Iterable[Indicator]) -> Registry[Indicator]:
+    """A registry of `indicators`, refusing duplicates, unknown dependencies and cycles."""
+    registry: Registry[Indicator] = Registry("indicator")
+    for indicator in indicators:
+        if indicator.slug in registry:
+            raise DefinitionError(f"indicator {indicator.slug!r} is defined twice")
+        registry.add(indicator.slug, indicator)
+    for slug in registry:
+        for dependency in registry.get(slug).depends_on:
+            if dependency not in registry:
+                raise DefinitionError(f"indicator {slug!r} depends on unknown indicator {dependency!r}")
+    dependency_order(registry, list(registry))
+    return registry
+
+
+def builtin_indicators() -> list[Indicator]:
+    """The built-in definitions, all files of the package's definitions folder in name order."""
+    return [i for path in sorted(DEFINITIONS.glob("*.yaml")) for i in load_file(path)]
+
+
+def default_registry(extra_files: Sequence[Path] = ()) -> Registry[Indicator]:
+    """Built-ins plus the user's definition files (a slug may be defined once across all of them)."""
+    return build_registry([*builtin_indicators(), *(i for p in extra_files for i in load_file(p))])
+
+
+def dependency_order(registry: Registry[Indicator], slugs: Sequence[str]) -> list[str]:
+    """`slugs` and everything they depend on, each after its dependencies."""
+    order: list[str] = []
+    state: dict[str, str] = {}
+
+    def visit(slug: str, path: tuple[str, ...]) -> None:
+        if state.get(slug) == "done":
+            return
+        if state.get(slug) == "visiting":
+            raise DefinitionError("indicator dependency cycle: " + " -> ".join((*path, slug)))
+        state[slug] = "visiting"
+        for dependency in registry.get(slug).depends_on:
+            visit(dependency, (*path, slug))
+        state[slug] = "done"
+        order.append(slug)
+
+    for slug in slugs:
+        visit(slug, ())
+    return order

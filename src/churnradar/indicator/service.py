@@ -1,0 +1,110 @@
+"""What other domains call: compute indicators as of dates, snapshot them, read snapshots back."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo
+
+import pandas as pd
+from sqlalchemy.engine import Engine
+
+from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store, postgres_native
+from churnradar.indicator import repository
+from churnradar.indicator.compile import compile_indicators
+from churnradar.indicator.registry import default_registry, dependency_order
+from churnradar.indicator.schemas import Indicator
+from churnradar.kit.registry import Registry
+
+EngineChoice = Literal["duckdb", "postgres"]
+
+
+@contextmanager
+def open_source(where: Engine | Path, *, compute_on: EngineChoice = "duckdb") -> Iterator[Source]:
+    """The data to compute on: the store (read by DuckDB, or PostgreSQL itself) or a Parquet folder."""
+    if isinstance(where, Path):
+        source = duckdb_over_parquet(where)
+    elif compute_on == "postgres":
+        if where.dialect.name != "postgresql":
+            raise ValueError("compute_on='postgres' needs a PostgreSQL store")
+        source = postgres_native(where)
+    else:
+        source = duckdb_over_store(where)
+    try:
+        yield source
+    finally:
+        source.close()
+
+
+def selected_indicators(
+    slugs: Sequence[str] | None = None, registry: Registry[Indicator] | None = None
+) -> list[Indicator]:
+    """`slugs` (default: all registered) with their dependencies, each after what it depends on."""
+    registry = registry or default_registry()
+    return [registry.get(s) for s in dependency_order(registry, list(slugs) if slugs else list(registry))]
+
+
+def compute_indicators(
+    source: Source,
+    as_of_dates: Sequence[date],
+    *,
+    slugs: Sequence[str] | None = None,
+    registry: Registry[Indicator] | None = None,
+    zone: ZoneInfo | str = "UTC",
+) -> pd.DataFrame:
+    """Wide frame: `customer_id`, `as_of`, one float column per indicator; a row per customer and date."""
+    zone = ZoneInfo(zone) if isinstance(zone, str) else zone
+    indicators = selected_indicators(slugs, registry)
+    expr = compile_indicators(source, indicators, as_of_dates, zone)
+    frame = expr.to_pyarrow().to_pandas()
+    frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
+    ordered: pd.DataFrame = frame.sort_values(["as_of", "customer_id"], ignore_index=True)
+    return ordered
+
+
+def long_values(wide: pd.DataFrame) -> pd.DataFrame:
+    """The long and narrow form `(customer_id, as_of, indicator, value)` of a wide frame."""
+    return wide.melt(id_vars=["customer_id", "as_of"], var_name="indicator", value_name="value")
+
+
+def _rows(long: pd.DataFrame) -> Iterator[dict[str, Any]]:
+    for customer_id, as_of, indicator, value in long.itertuples(index=False, name=None):
+        number = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
+        yield {"customer_id": int(customer_id), "as_of": as_of, "indicator": indicator, "value": number}
+
+
+def snapshot_indicators(
+    engine: Engine,
+    as_of_dates: Sequence[date],
+    *,
+    slugs: Sequence[str] | None = None,
+    registry: Registry[Indicator] | None = None,
+    zone: ZoneInfo | str = "UTC",
+    compute_on: EngineChoice = "duckdb",
+) -> int:
+    """Compute indicators from the store and upsert them into indicator_values; returns rows written."""
+    with open_source(engine, compute_on=compute_on) as source:
+        wide = compute_indicators(source, as_of_dates, slugs=slugs, registry=registry, zone=zone)
+    with engine.begin() as conn:
+        return repository.upsert_values(conn, _rows(long_values(wide)))
+
+
+def read_snapshot(
+    engine: Engine, as_of: date, *, customer: str | None = None
+) -> dict[str, dict[str, float | None]]:
+    """Stored values for `as_of` by customer source id, then indicator slug (one customer if given)."""
+    with engine.connect() as conn:
+        ids = None
+        if customer is not None:
+            found = repository.customer_id_for(conn, customer)
+            if found is None:
+                raise LookupError(f"no customer with id {customer!r}")
+            ids = [found]
+        out: dict[str, dict[str, float | None]] = {}
+        for _, external_id, indicator, value in repository.read_values(conn, as_of, customer_ids=ids):
+            out.setdefault(external_id, {})[indicator] = value
+        return out
