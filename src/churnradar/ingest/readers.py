@@ -38,9 +38,17 @@ class Batch:
     rows: list[list[str | None]]
     row_numbers: list[int]
     problems: list[tuple[int, str]] = field(default_factory=list)
+    table: pd.DataFrame | None = None  # readers that parse in bulk hand over a ready frame instead of rows
+
+    @property
+    def size(self) -> int:
+        """How many data rows the batch holds."""
+        return len(self.table) if self.table is not None else len(self.rows)
 
     def frame(self, header: list[str]) -> pd.DataFrame:
         """The rows as a DataFrame of Python strings / None."""
+        if self.table is not None:
+            return self.table
         return pd.DataFrame(self.rows, columns=pd.Index(header), dtype=object)
 
 
@@ -117,6 +125,21 @@ class CsvReader(TableReader):
         if header is None:
             raise FileFormatError("the file is empty (no header row)")
         self.header = [h.strip() for h in header]
+        self.header_row = self._row
+
+    def fast(self) -> TableReader:
+        """The bulk parser when this file allows it (UTF-8, header on line 1), else this exact reader."""
+        from churnradar.ingest.fast_csv import ArrowCsvReader
+
+        # One column: a blank line is a record for pyarrow but a skipped line for the exact reader.
+        if self.header_row == 1 and self.encoding in ("utf-8", "utf-8-sig") and len(self.header) > 1:
+            self._handle.close()
+            return ArrowCsvReader(self.path, self.header, encoding=self.encoding)
+        return self
+
+    def exact(self) -> CsvReader:
+        """A fresh line-exact reader of the same file."""
+        return CsvReader(self.path, encoding=self.encoding)
 
     def _decode_hint(self) -> str:
         other = "utf-8" if self.encoding.lower().startswith("gb") else "gb18030"
@@ -283,7 +306,7 @@ def open_table(path: Path, *, encoding: str | None = None) -> TableReader:
     """A reader for `path`, chosen by its suffix."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return CsvReader(path, encoding=encoding)
+        return CsvReader(path, encoding=encoding).fast()
     if suffix == ".xlsx":
         return XlsxReader(path)
     if suffix == ".parquet":

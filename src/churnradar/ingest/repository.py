@@ -139,6 +139,11 @@ def stage_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
         cursor.close()
 
 
+def clear_stage(conn: Connection, stage: Table) -> None:
+    """Empty the staging table (the import restarts with another reader)."""
+    conn.execute(delete(stage))
+
+
 def _key_columns(spec: KindSpec, stage: Table) -> list[ColumnElement[Any]]:
     if spec.kind is RecordKind.EVENTS:
         return [stage.c.kind, stage.c[EVENT_KEY]]

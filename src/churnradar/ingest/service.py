@@ -17,10 +17,11 @@ from sqlalchemy.engine import Connection, Engine
 from churnradar.config import Settings
 from churnradar.ingest import repository as repo
 from churnradar.ingest.exceptions import FileFormatError, IngestError
+from churnradar.ingest.fast_csv import ArrowCsvReader, FastPathAbandonedError
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
-from churnradar.ingest.readers import SUFFIXES, open_table
+from churnradar.ingest.readers import SUFFIXES, CsvReader, TableReader, open_table
 from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
-from churnradar.ingest.validate import ATTRIBUTES, ErrorLog, plan_columns, validate_batch
+from churnradar.ingest.validate import ATTRIBUTES, ColumnPlan, ErrorLog, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import ImportStatus
 
@@ -116,12 +117,25 @@ class _FileImport:
         plan = plan_columns(reader.header, self.spec, self.mapping, self.path.name)
         present = set(plan.known) | ({ATTRIBUTES} if plan.extra else set())
         stage = repo.create_stage(conn, self.spec)
+        try:
+            self._stage_batches(conn, stage, reader, plan)
+        except FastPathAbandonedError:
+            # The bulk parser met a line it cannot number exactly: start over with the exact reader.
+            repo.clear_stage(conn, stage)
+            self.log = ErrorLog(file=self.path.name, limit=self.settings.imports.max_errors_listed)
+            self.summary.rows = 0
+            assert isinstance(reader, ArrowCsvReader)
+            self._stage_batches(conn, stage, CsvReader(self.path, encoding=reader.encoding), plan)
+        self._check_and_merge(conn, stage, present)
+        repo.drop_stage(conn, stage)
+
+    def _stage_batches(self, conn: Connection, stage: Table, reader: TableReader, plan: ColumnPlan) -> None:
         for batch in reader.batches(self.settings.imports.batch_rows):
             for row, message in batch.problems:
                 self.log.add(message, row=row)
             self.log.rejected_rows += len(batch.problems)
-            self.summary.rows += len(batch.rows) + len(batch.problems)
-            if batch.rows:
+            self.summary.rows += batch.size + len(batch.problems)
+            if batch.size:
                 clean = validate_batch(
                     batch.frame(reader.header),
                     batch.row_numbers,
@@ -137,8 +151,6 @@ class _FileImport:
                 repo.stage_frame(conn, stage, clean)
             if self.progress:
                 self.progress(self.path.name, self.summary.rows)
-        self._check_and_merge(conn, stage, present)
-        repo.drop_stage(conn, stage)
 
     def _check_and_merge(self, conn: Connection, stage: Table, present: set[str]) -> None:
         limit = self.settings.imports.max_errors_listed

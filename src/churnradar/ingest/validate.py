@@ -21,7 +21,9 @@ from churnradar.ingest.schemas import ColumnSpec, KindSpec, RecordKind, RowError
 ATTRIBUTES = "attributes"
 ROW = "row_no"
 EVENT_KEY = "event_key"
-_OFFSET = r"(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+# An offset only counts after a time of day: the "-01" that ends "2024-03-01" is the day, not a zone.
+_OFFSET = r"\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
+_DATE_TIME = r"^\d{4}-\d{2}-\d{2}[T ]"
 _TRUE = {"true", "t", "yes", "y", "1", "是", "真"}
 _FALSE = {"false", "f", "no", "n", "0", "否", "假"}
 _HASHED_EVENT_COLUMNS = (
@@ -136,7 +138,11 @@ def parse_dates(text: pd.Series, fmt: str | None) -> pd.Series:
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
     present = text.notna()
     if present.any():
-        parsed = pd.to_datetime(text[present], format=fmt or "ISO8601", errors="coerce")
+        values = text[present]
+        if not fmt:  # a date given with a time keeps the calendar day as written, whatever its offset
+            with_time = values.str.contains(_DATE_TIME, regex=True, na=False)
+            values = values.where(~with_time, values.str.slice(0, 10))
+        parsed = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
             parsed = parsed.dt.tz_localize(None)
         result[present] = parsed.dt.normalize().astype("datetime64[us]")
@@ -202,6 +208,27 @@ def _check_column(
     wrong = present & parsed.isna().to_numpy()
     _report(log, wrong, rows, cells, col.name, "{value} is not " + expected)
     return parsed, bad | wrong
+
+
+def attributes_json(extras: pd.DataFrame) -> pd.Series:
+    """Extra columns as one JSON object per row (None when all are empty), the same text `json.dumps` gives.
+
+    Built column by column from each column's distinct values: extra columns repeat a lot (a user, a region).
+    """
+    combined: pd.Series | None = None
+    for name in extras.columns:
+        column = extras[name]
+        key = json.dumps(name, ensure_ascii=False)
+        encoded = {v: f"{key}: {json.dumps(v, ensure_ascii=False)}" for v in column.dropna().unique()}
+        piece = column.map(encoded).astype(object)
+        if combined is None:
+            combined = piece
+        else:
+            both = combined + ", " + piece
+            combined = both.where(both.notna(), combined.where(combined.notna(), piece))
+    assert combined is not None
+    wrapped = "{" + combined + "}"
+    return wrapped.where(combined.notna(), None)
 
 
 def _derive_status(
@@ -275,15 +302,7 @@ def validate_batch(
         _report(log, backwards, row_numbers, frame["end_date"], "end_date", "{value} is before start_date")
         bad |= backwards
     if plan.extra:
-        extras = frame[plan.extra]
-        out[ATTRIBUTES] = [
-            json.dumps(
-                {k: v for k, v in zip(plan.extra, record, strict=True) if v is not None}, ensure_ascii=False
-            )
-            if any(v is not None for v in record)
-            else None
-            for record in extras.itertuples(index=False, name=None)
-        ]
+        out[ATTRIBUTES] = attributes_json(frame[plan.extra])
     out[ROW] = row_numbers
     log.rejected_rows += int(bad.sum())
     out = out[~bad]

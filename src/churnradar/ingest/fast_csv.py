@@ -1,0 +1,75 @@
+"""The fast path for clean CSV files: pyarrow's multithreaded C++ parser.
+
+It is exact only while every physical line is one record (no quoted newlines, no blank or short lines, valid
+UTF-8, no field larger than a block). At the first sign of anything else it gives up
+(`FastPathAbandonedError`) and the import restarts with the line-exact reader, which reports each row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pacsv
+
+from churnradar.ingest.readers import Batch, TableReader
+
+BLOCK_BYTES = 8 * 1024 * 1024
+
+
+class FastPathAbandonedError(Exception):
+    """The file needs the line-exact reader; nothing read so far can be trusted for row numbers."""
+
+
+class ArrowCsvReader(TableReader):
+    """A UTF-8 CSV whose header is on line 1, parsed in blocks by pyarrow."""
+
+    def __init__(self, path: Path, header: list[str], *, encoding: str) -> None:
+        self.path = path
+        self.header = header
+        self.encoding = encoding
+        self._misfit = False
+
+    def _abandon(self, _row: Any) -> str:
+        # Raising inside pyarrow's callback is reported as unraisable; flag it and stop after the block.
+        self._misfit = True
+        return "skip"
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield whole blocks as frames of Python strings / None (row numbers: line = index + 2)."""
+        names = [f"c{i}" for i in range(len(self.header))]  # the header may repeat names; checked elsewhere
+        read = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES, encoding="utf8")
+        parse = pacsv.ParseOptions(
+            newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=self._abandon
+        )
+        convert = pacsv.ConvertOptions(
+            column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
+        )
+        next_row = 2
+        try:
+            with pacsv.open_csv(
+                self.path, read_options=read, parse_options=parse, convert_options=convert
+            ) as rd:
+                for record_batch in rd:
+                    if self._misfit:
+                        raise FastPathAbandonedError("a row does not fit the one-line-per-record layout")
+                    columns = {}
+                    for name, title in zip(names, self.header, strict=True):
+                        text = pc.utf8_trim_whitespace(record_batch.column(name))
+                        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
+                        columns[title] = text.to_numpy(zero_copy_only=False)
+                    size = record_batch.num_rows
+                    frame = pd.DataFrame(columns, dtype=object)
+                    frame.columns = pd.Index(self.header)
+                    numbers = np.arange(next_row, next_row + size).tolist()
+                    next_row += size
+                    yield Batch([], numbers, table=frame)
+            if self._misfit:
+                raise FastPathAbandonedError("a row does not fit the one-line-per-record layout")
+        except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
+            raise FastPathAbandonedError(str(exc)) from exc
