@@ -198,3 +198,38 @@ class TestGoodFiles:
             ).one()
         assert runs.rows_read == 2_500
         assert runs.kinds["login"]["rows"] == 2_500
+
+
+class TestUsers:
+    def test_users_with_managers_in_the_same_file(
+        self, engine: Engine, tmp_path: Path, settings: Settings
+    ) -> None:
+        content = (
+            "login,email,display_name,role,team,manager\n"
+            "li.na,li.na@example.com,李娜,rep,华东一组,wang.qiang\n"
+            "wang.qiang,wang.qiang@example.com,王强,manager,华东一组,chen.jie\n"
+            "sam,sam@example.com,Sam Lee,,West,wang.qiang\n"
+        )
+        summary = run(engine, write(tmp_path, "users.csv", content), settings)
+        assert summary.ok, summary
+        with engine.connect() as conn:
+            rows = conn.execute(
+                select(User.login, User.role, User.manager_id, User.id, User.display_name)
+            ).all()
+        by_login = {r.login: r for r in rows}
+        # chen.jie is named as a manager but not listed: created, so the hierarchy is complete.
+        assert set(by_login) == {"li.na", "wang.qiang", "sam", "chen.jie"}
+        assert by_login["li.na"].manager_id == by_login["wang.qiang"].id
+        assert by_login["wang.qiang"].manager_id == by_login["chen.jie"].id
+        assert (by_login["sam"].role, by_login["chen.jie"].role) == ("rep", "manager")
+        assert by_login["li.na"].display_name == "李娜"
+        assert (summary.files[0].inserted, summary.files[0].created_users) == (3, 1)
+
+    def test_changed_manager_counts_as_update(
+        self, engine: Engine, tmp_path: Path, settings: Settings
+    ) -> None:
+        write(tmp_path, "users.csv", "login,manager\na,boss1\nb,boss1\n")
+        assert run(engine, tmp_path / "users.csv", settings).ok
+        write(tmp_path, "users.csv", "login,manager\na,boss2\nb,boss1\n")
+        file = run(engine, tmp_path / "users.csv", settings).files[0]
+        assert (file.inserted, file.updated, file.unchanged) == (0, 1, 1)
