@@ -185,3 +185,30 @@ def _libpq_dsn(engine: Engine) -> str:
         "dbname": url.database,
     }
     return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
+
+
+def duckdb_over_frames(customers: Any, events: Any, contracts: Any = None, invoices: Any = None) -> Source:
+    """In-memory DuckDB over pandas frames in the canonical shape (tests, notebooks, small imports)."""
+    con = ibis.duckdb.connect()
+    ev = con.create_table("events", events)
+    missing = {c: ibis.null(t) for c, t in _EVENT_TYPES.items() if c not in ev.columns}
+    ev = ev.mutate(**missing) if missing else ev
+    id_type = ev.customer_id.type()
+    contract_table = (
+        con.create_table("contracts", contracts)
+        if contracts is not None and len(contracts)
+        else _empty_contracts(con).mutate(customer_id=ibis.null(id_type))
+    )
+    invoice_table = (
+        con.create_table("invoices", invoices)
+        if invoices is not None and len(invoices)
+        else _empty_invoices(con).mutate(customer_id=ibis.null(id_type))
+    )
+    return Source(
+        con=con,
+        customers=con.create_table("customers", customers).select("customer_id"),
+        events=ev.select(*EVENT_COLUMNS),
+        contracts=contract_table.select("customer_id", "start_date", "end_date"),
+        invoices=invoice_table.select("customer_id", "due_date", "amount", "issued_at", "paid_at"),
+        engine_name="duckdb",
+    )

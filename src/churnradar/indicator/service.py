@@ -60,7 +60,12 @@ def compute_indicators(
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     indicators = selected_indicators(slugs, registry)
     expr = compile_indicators(source, indicators, as_of_dates, zone)
-    frame = expr.to_pyarrow().to_pandas()
+    if source.engine_name == "postgres":
+        # PostgreSQL returns numeric (Decimal) where Ibis believes the cast to float is a no-op.
+        frame = expr.execute()
+        frame = frame.astype({i.slug: "float64" for i in indicators})
+    else:
+        frame = expr.to_pyarrow().to_pandas()
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     ordered: pd.DataFrame = frame.sort_values(["as_of", "customer_id"], ignore_index=True)
     return ordered
