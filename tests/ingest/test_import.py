@@ -11,8 +11,8 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.ingest.mapping import load_mapping
-from churnradar.ingest.schemas import ImportSummary
-from churnradar.ingest.service import ImportOptions, import_path
+from churnradar.ingest.schemas import ImportSummary, RecordKind
+from churnradar.ingest.service import ImportOptions, import_path, import_records
 from churnradar.models import Customer, Event, ImportRun, Team, User
 from tests.conftest import snapshot
 
@@ -233,3 +233,42 @@ class TestUsers:
         write(tmp_path, "users.csv", "login,manager\na,boss2\nb,boss1\n")
         file = run(engine, tmp_path / "users.csv", settings).files[0]
         assert (file.inserted, file.updated, file.unchanged) == (0, 1, 1)
+
+
+class TestRecords:
+    def test_records_import_like_a_file(self, loaded: Engine, settings: Settings) -> None:
+        records = [
+            {
+                "customer_id": "C1",
+                "ts": "2024-05-01T10:00:00+08:00",
+                "kind": "order",
+                "amount": 250,
+                "event_id": "x1",
+            },
+            {"customer_id": "C2", "ts": "2024-05-02", "kind": "login", "device": "ios"},
+        ]
+        first = import_records(loaded, records, kind=RecordKind.EVENTS, settings=settings)
+        assert (first.status, first.inserted) == ("succeeded", 2)
+        again = import_records(loaded, records, kind=RecordKind.EVENTS, settings=settings)
+        assert (again.inserted, again.unchanged) == (0, 2)
+        with loaded.connect() as conn:
+            attributes = conn.execute(
+                select(Event.attributes).where(Event.kind == "login", Event.ts >= "2024-05-01")
+            )
+            assert attributes.scalar_one() == {"device": "ios"}
+
+    def test_bad_records_are_named_by_position_and_store_nothing(
+        self, loaded: Engine, settings: Settings
+    ) -> None:
+        before = snapshot(loaded)
+        records = [
+            {"customer_id": "C1", "ts": "2024-05-01", "kind": "order", "amount": "12x"},
+            {"customer_id": "C404", "ts": "2024-05-01", "kind": "order"},
+        ]
+        file = import_records(loaded, records, kind=RecordKind.EVENTS, settings=settings, source="request")
+        assert [str(e) for e in file.errors] == [
+            "request row 1, column amount: '12x' is not a number",
+            "request row 2, column customer_id: unknown customer_id 'C404' (import it in customers first, "
+            "or pass --create-missing-customers)",
+        ]
+        assert snapshot(loaded) == before

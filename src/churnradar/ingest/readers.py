@@ -11,7 +11,7 @@ import csv
 import io
 import math
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -300,6 +300,28 @@ class ParquetReader(TableReader):
             numbers = list(range(row + 1, row + 1 + record_batch.num_rows))
             row += record_batch.num_rows
             yield Batch(rows, numbers)
+
+
+class RecordsReader(TableReader):
+    """Records handed over in memory (a REST batch): keys become the header, in first-seen order."""
+
+    def __init__(self, records: Sequence[Mapping[str, Any]]) -> None:
+        seen: dict[str, None] = {}
+        for number, record in enumerate(records, start=1):
+            if not isinstance(record, Mapping):
+                raise FileFormatError(f"record {number} is not an object", row=number)
+            seen.update(dict.fromkeys(str(k) for k in record))
+        if not records:
+            raise FileFormatError("no records")
+        self.records = records
+        self.header = list(seen)
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield the records as text cells; the row number is the record's position from 1."""
+        for start in range(0, len(self.records), batch_rows):
+            chunk = self.records[start : start + batch_rows]
+            rows = [[_cell_text(record.get(name)) for name in self.header] for record in chunk]
+            yield Batch(rows, list(range(start + 1, start + 1 + len(chunk))))
 
 
 def open_table(path: Path, *, encoding: str | None = None) -> TableReader:

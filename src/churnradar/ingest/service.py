@@ -5,11 +5,12 @@ One file is one transaction: a file with any invalid row stores nothing, and its
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import Table, literal
 from sqlalchemy.engine import Connection, Engine
@@ -19,7 +20,7 @@ from churnradar.ingest import repository as repo
 from churnradar.ingest.exceptions import FileFormatError, IngestError
 from churnradar.ingest.fast_csv import ArrowCsvReader, FastPathAbandonedError
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
-from churnradar.ingest.readers import SUFFIXES, CsvReader, TableReader, open_table
+from churnradar.ingest.readers import SUFFIXES, CsvReader, RecordsReader, TableReader, open_table
 from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
 from churnradar.ingest.validate import ATTRIBUTES, ColumnPlan, ErrorLog, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
@@ -79,25 +80,27 @@ def _transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-class _FileImport:
-    """The import of one file; `run` returns its summary."""
+class _Import:
+    """The import of one file or one batch of records; `run` returns its summary."""
 
     def __init__(
         self,
         engine: Engine,
-        path: Path,
+        source: str,
+        open_reader: Callable[[], TableReader],
         kind: RecordKind,
         options: ImportOptions,
         settings: Settings,
         clock: Clock,
         progress: Progress | None,
     ) -> None:
-        self.engine, self.path, self.kind, self.options = engine, path, kind, options
-        self.settings, self.clock, self.progress = settings, clock, progress
+        self.engine, self.source, self.open_reader, self.kind = engine, source, open_reader, kind
+        self.options, self.settings, self.clock, self.progress = options, settings, clock, progress
+        self.name = Path(source).name
         self.spec = SPECS[kind]
         self.mapping: ColumnMapping = options.mapping.for_kind(kind)
-        self.log = ErrorLog(file=path.name, limit=settings.imports.max_errors_listed)
-        self.summary = FileSummary(file=str(path), kind=kind, status=ImportStatus.REJECTED.value)
+        self.log = ErrorLog(file=self.name, limit=settings.imports.max_errors_listed)
+        self.summary = FileSummary(file=source, kind=kind, status=ImportStatus.REJECTED.value)
 
     def run(self) -> FileSummary:
         started = self.clock.now()
@@ -113,8 +116,8 @@ class _FileImport:
         return self.summary
 
     def _load(self, conn: Connection) -> None:
-        reader = open_table(self.path, encoding=self.options.encoding or self.mapping.encoding)
-        plan = plan_columns(reader.header, self.spec, self.mapping, self.path.name)
+        reader = self.open_reader()
+        plan = plan_columns(reader.header, self.spec, self.mapping, self.name)
         present = set(plan.known) | ({ATTRIBUTES} if plan.extra else set())
         stage = repo.create_stage(conn, self.spec)
         try:
@@ -122,10 +125,10 @@ class _FileImport:
         except FastPathAbandonedError:
             # The bulk parser met a line it cannot number exactly: start over with the exact reader.
             repo.clear_stage(conn, stage)
-            self.log = ErrorLog(file=self.path.name, limit=self.settings.imports.max_errors_listed)
+            self.log = ErrorLog(file=self.name, limit=self.settings.imports.max_errors_listed)
             self.summary.rows = 0
             assert isinstance(reader, ArrowCsvReader)
-            self._stage_batches(conn, stage, CsvReader(self.path, encoding=reader.encoding), plan)
+            self._stage_batches(conn, stage, CsvReader(reader.path, encoding=reader.encoding), plan)
         self._check_and_merge(conn, stage, present)
         repo.drop_stage(conn, stage)
 
@@ -150,7 +153,7 @@ class _FileImport:
                 # run on the stage, so every bad row is reported; the transaction is rolled back anyway.
                 repo.stage_frame(conn, stage, clean)
             if self.progress:
-                self.progress(self.path.name, self.summary.rows)
+                self.progress(self.name, self.summary.rows)
 
     def _check_and_merge(self, conn: Connection, stage: Table, present: set[str]) -> None:
         limit = self.settings.imports.max_errors_listed
@@ -220,7 +223,7 @@ class _FileImport:
         )
 
     def _start_run(self, conn: Connection) -> int:
-        return repo.start_run(conn, source=str(self.path), kind=self.kind.value, started_at=self.clock.now())
+        return repo.start_run(conn, source=self.source, kind=self.kind.value, started_at=self.clock.now())
 
     def _finish_rejected(self, started: datetime) -> None:
         self.summary.status = ImportStatus.REJECTED.value
@@ -231,7 +234,7 @@ class _FileImport:
         with _transaction(self.engine) as conn:
             repo.log_rejected_run(
                 conn,
-                source=str(self.path),
+                source=self.source,
                 kind=self.kind.value,
                 status=ImportStatus.REJECTED.value,
                 started_at=started,
@@ -261,8 +264,43 @@ def import_path(
     """
     options = options or ImportOptions()
     files = files_to_import(path, kind)
+    chosen = options
+
+    def opener(file: Path, kind: RecordKind) -> Callable[[], TableReader]:
+        encoding = chosen.encoding or chosen.mapping.for_kind(kind).encoding
+        return lambda: open_table(file, encoding=encoding)
+
     summaries = [
-        _FileImport(engine, file, kind, options, settings, clock or SystemClock(), progress).run()
+        _Import(
+            engine, str(file), opener(file, kind), kind, options, settings, clock or SystemClock(), progress
+        ).run()
         for file, kind in files
     ]
     return ImportSummary(files=summaries)
+
+
+def import_records(
+    engine: Engine,
+    records: Sequence[Mapping[str, Any]],
+    *,
+    kind: RecordKind,
+    settings: Settings,
+    source: str = "api",
+    options: ImportOptions | None = None,
+    clock: Clock | None = None,
+) -> FileSummary:
+    """Import records given as mappings (a REST batch) with the same checks, errors and idempotency as a file.
+
+    Errors name the record by its position: record 1 is the first (reported as row 1).
+    """
+    options = options or ImportOptions()
+    return _Import(
+        engine,
+        source,
+        lambda: RecordsReader(records),
+        kind,
+        options,
+        settings,
+        clock or SystemClock(),
+        None,
+    ).run()
