@@ -1,0 +1,113 @@
+"""Typed rule and industry-template definitions, as written in YAML and stored in the database."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+SLUG = r"^[a-z][a-z0-9_]*$"
+DEFAULT_LEVELS = ("yellow", "orange", "red")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Scope(_Strict):
+    """Which customers a rule applies to; an empty list means all. Matching ignores case."""
+
+    segments: list[str] = []
+    industries: list[str] = []
+    tiers: list[str] = []
+
+    @field_validator("segments", "industries", "tiers")
+    @classmethod
+    def _lower(cls, values: list[str]) -> list[str]:
+        return [v.strip().lower() for v in values]
+
+
+class RuleDef(_Strict):
+    """A warning rule: when `condition` holds, the customer gets an alert of `level` (or an escalated one)."""
+
+    slug: Annotated[str, Field(pattern=SLUG, max_length=100)]
+    name_en: str
+    name_zh: str
+    condition: Annotated[str, Field(min_length=1, max_length=2_000)]
+    level: str
+    # Higher levels for the same alert: the highest level whose condition holds wins (an escalation).
+    escalate: dict[str, Annotated[str, Field(min_length=1, max_length=2_000)]] = {}
+    scope: Scope = Scope()
+    reason_en: str
+    reason_zh: str
+    enabled: bool = True
+
+
+class RoleOnDuty(StrEnum):
+    """Who must act on an alert of a level."""
+
+    OWNER = "owner"
+    OWNER_AND_MANAGER = "owner_and_manager"
+    DIRECTOR = "director"
+
+
+class Playbook(_Strict):
+    """What to do for one level: checklist, who, and by when."""
+
+    level: str
+    role: RoleOnDuty = RoleOnDuty.OWNER
+    deadline_hours: Annotated[int, Field(gt=0)]
+    follow_up_every_hours: Annotated[int, Field(gt=0)] | None = None
+    actions_en: list[str] = Field(min_length=1)
+    actions_zh: list[str] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _same_actions(self) -> Playbook:
+        if len(self.actions_en) != len(self.actions_zh):
+            raise ValueError("actions_en and actions_zh must list the same actions")
+        return self
+
+
+class HealthPart(_Strict):
+    """One indicator's share of the health score: 1 at `good`, 0 at `bad`, linear between (clipped)."""
+
+    indicator: Annotated[str, Field(pattern=SLUG)]
+    weight: Annotated[float, Field(gt=0)]
+    good: float
+    bad: float
+
+    @model_validator(mode="after")
+    def _distinct_ends(self) -> HealthPart:
+        if self.good == self.bad:
+            raise ValueError(f"{self.indicator}: good and bad must differ")
+        return self
+
+
+class HealthBand(_Strict):
+    """A score below `below` maps to `level` (the lowest band that applies wins)."""
+
+    below: Annotated[float, Field(gt=0, le=100)]
+    level: str
+
+
+class Template(_Strict):
+    """An industry template: rules, health-score weights and playbooks; industry ones extend `general`."""
+
+    slug: Annotated[str, Field(pattern=SLUG)]
+    name_en: str
+    name_zh: str
+    extends: str | None = None
+    rules: list[RuleDef] = []
+    health: list[HealthPart] = []
+    bands: list[HealthBand] = []
+    playbooks: list[Playbook] = []
+
+    @model_validator(mode="after")
+    def _unique_slugs(self) -> Template:
+        seen: set[str] = set()
+        for rule in self.rules:
+            if rule.slug in seen:
+                raise ValueError(f"rule {rule.slug!r} is defined twice")
+            seen.add(rule.slug)
+        return self
