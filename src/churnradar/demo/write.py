@@ -22,17 +22,19 @@ import pyarrow.csv as pa_csv
 import pyarrow.parquet as pq
 
 from churnradar.demo import texts
-from churnradar.demo.simulate import (
-    BLOCK,
+from churnradar.demo.model import (
     CONTRACT_STATUSES,
     KINDS,
     MAX_MEMBERS,
     MAX_SEATS,
     NEVER,
     PATTERNS,
-    Block,
     Floats,
     Ints,
+)
+from churnradar.demo.simulate import (
+    BLOCK,
+    Block,
     World,
     build_world,
     simulate_block,
