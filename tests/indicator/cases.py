@@ -98,8 +98,9 @@ def frames(data: Data) -> dict[str, pd.DataFrame]:
     events = pd.DataFrame(data.events, columns=["customer_id", "ts", "kind", *EVENT_COLUMNS])
     for c in ("amount", "value", "quantity"):
         events[c] = events[c].astype("float64")
-    for c in ("channel", "direction", "text", "user"):
-        events[c] = events[c].astype("object")
+    events["customer_id"] = events["customer_id"].astype("int64")
+    for c in ("kind", "channel", "direction", "text", "user"):
+        events[c] = events[c].astype("string")
     events["ts"] = events["ts"].astype("datetime64[us]")
     contracts = pd.DataFrame(data.contracts, columns=["customer_id", "start_date", "end_date"])
     invoices = pd.DataFrame(

@@ -160,7 +160,7 @@ _EVENT_TYPES = {
 
 def _empty_contracts(con: BaseBackend) -> ir.Table:
     schema = {"customer_id": "string", "start_date": "date", "end_date": "date"}
-    return ibis.memtable({k: [] for k in schema}, schema=schema)
+    return ibis.memtable(ibis.schema(schema).to_pyarrow().empty_table())
 
 
 def _empty_invoices(con: BaseBackend) -> ir.Table:
@@ -168,7 +168,7 @@ def _empty_invoices(con: BaseBackend) -> ir.Table:
         "customer_id": "string", "due_date": "date", "amount": "float64",
         "issued_at": "timestamp", "paid_at": "timestamp",
     }  # fmt: skip
-    return ibis.memtable({k: [] for k in schema}, schema=schema)
+    return ibis.memtable(ibis.schema(schema).to_pyarrow().empty_table())
 
 
 def _quote(text: str) -> str:
