@@ -10,6 +10,8 @@ import typer
 
 from churnradar.cli import demo as demo_commands
 from churnradar.cli import indicators as indicator_commands
+from churnradar.cli import users as user_commands
+from churnradar.cli import web as web_commands
 from churnradar.cli.common import (
     DbOption,
     JsonOption,
@@ -124,6 +126,8 @@ def import_(
 
 demo_commands.register(app)
 indicator_commands.register(app)
+user_commands.register(app)
+web_commands.register(app)
 
 
 def run() -> None:

@@ -1,6 +1,7 @@
 """All SQLAlchemy models, central so that domains never import each other's tables."""
 
 from churnradar.db import Base
+from churnradar.models.access import ApiToken, AuditEntry, UserPreference
 from churnradar.models.customer import Customer, CustomerStatus
 from churnradar.models.event import Event
 from churnradar.models.import_run import ImportRun, ImportStatus
@@ -9,6 +10,8 @@ from churnradar.models.ledger import Contract, Invoice
 from churnradar.models.people import Role, Team, User
 
 __all__ = [
+    "ApiToken",
+    "AuditEntry",
     "Base",
     "Contract",
     "Customer",
@@ -21,4 +24,5 @@ __all__ = [
     "Role",
     "Team",
     "User",
+    "UserPreference",
 ]

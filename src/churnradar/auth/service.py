@@ -1,0 +1,261 @@
+"""Users and API tokens: create, set passwords, authenticate, and record every change in the audit log."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from churnradar.auth import passwords
+from churnradar.auth import repository as repo
+from churnradar.auth.schemas import AuthError, Principal, Scope, TokenRead
+from churnradar.kit.clock import Clock, SystemClock
+from churnradar.models.access import ApiToken
+from churnradar.models.people import Role, User
+
+TOKEN_PREFIX = "crk_"  # noqa: S105 (a marker, not a secret)
+# last_used_at is written at most this often per token, so reads do not turn into writes on every request.
+LAST_USED_RESOLUTION = timedelta(minutes=1)
+LOCALES = ("en", "zh_CN")
+
+
+def record(
+    session: Session,
+    actor: Principal | None,
+    action: str,
+    entity: str,
+    entity_id: str | int | None,
+    details: dict[str, Any] | None = None,
+    *,
+    clock: Clock | None = None,
+) -> None:
+    """Write who (None: the command line) did `action` to `entity` into the audit log."""
+    repo.add_audit(
+        session,
+        at=(clock or SystemClock()).now(),
+        actor_id=actor.user_id if actor else None,
+        actor=actor.login if actor else "cli",
+        action=action,
+        entity=entity,
+        entity_id=None if entity_id is None else str(entity_id),
+        details=details,
+    )
+
+
+def principal_for(user: User, scopes: frozenset[Scope] | None = None) -> Principal | None:
+    """The principal of an active user with a known role; None otherwise (fail closed)."""
+    if not user.is_active:
+        return None
+    try:
+        role = Role(user.role)
+    except ValueError:
+        return None
+    return Principal(
+        user_id=user.id,
+        login=user.login,
+        role=role,
+        team_id=user.team_id,
+        display_name=user.display_name,
+        scopes=scopes,
+    )
+
+
+def password_fingerprint(user: User) -> str:
+    """A short digest of the stored hash: sessions carry it, so a new password ends old sessions."""
+    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+
+
+def create_user(
+    session: Session,
+    *,
+    login: str,
+    role: Role,
+    password: str | None,
+    team: str | None = None,
+    email: str | None = None,
+    display_name: str | None = None,
+    manager: str | None = None,
+    actor: Principal | None = None,
+) -> User:
+    """Create a user (with a password when given); refuses a login that exists."""
+    login = login.strip()
+    if not login:
+        raise AuthError("a login cannot be empty")
+    if repo.get_user_by_login(session, login) is not None:
+        raise AuthError(f"user {login!r} already exists")
+    if password is not None and (problem := passwords.check_strength(password)):
+        raise AuthError(problem)
+    manager_user = None
+    if manager:
+        manager_user = repo.get_user_by_login(session, manager)
+        if manager_user is None:
+            raise AuthError(f"manager {manager!r} does not exist")
+    user = User(
+        login=login,
+        role=role.value,
+        email=email,
+        display_name=display_name,
+        team_id=repo.get_or_create_team(session, team).id if team else None,
+        manager_id=manager_user.id if manager_user else None,
+        password_hash=passwords.hash_password(password) if password is not None else None,
+        is_active=True,
+    )
+    session.add(user)
+    session.flush()
+    details = {"role": role.value, "team": team, "email": email, "manager": manager}
+    record(session, actor, "create", "user", user.login, {k: v for k, v in details.items() if v})
+    return user
+
+
+def set_password(session: Session, *, login: str, password: str, actor: Principal | None = None) -> User:
+    """Replace a user's password; their existing sessions stop working."""
+    user = repo.get_user_by_login(session, login)
+    if user is None:
+        raise AuthError(f"no user {login!r}")
+    if problem := passwords.check_strength(password):
+        raise AuthError(problem)
+    user.password_hash = passwords.hash_password(password)
+    record(session, actor, "set_password", "user", user.login)
+    return user
+
+
+def authenticate(session: Session, *, login: str, password: str) -> User | None:
+    """The active user whose password matches, or None; upgrades old hashes on the way."""
+    user = repo.get_user_by_login(session, login)
+    ok = passwords.verify_password(user.password_hash if user else None, password)
+    if not ok or user is None or principal_for(user) is None:
+        return None
+    if user.password_hash and passwords.needs_rehash(user.password_hash):
+        user.password_hash = passwords.hash_password(password)
+    return user
+
+
+def session_principal(session: Session, user_id: int, fingerprint: str) -> Principal | None:
+    """The principal behind a browser session, if the user is still active with the same password."""
+    user = repo.get_user(session, user_id)
+    if user is None or not secrets.compare_digest(password_fingerprint(user), fingerprint):
+        return None
+    return principal_for(user)
+
+
+def parse_scopes(raw: Iterable[str]) -> frozenset[Scope]:
+    """Scopes from names like "read", refusing unknown ones."""
+    scopes: set[Scope] = set()
+    for name in raw:
+        name = name.strip().lower()
+        if not name:
+            continue
+        try:
+            scopes.add(Scope(name))
+        except ValueError:
+            known = ", ".join(s.value for s in Scope)
+            raise AuthError(f"unknown scope {name!r} (known: {known})") from None
+    if not scopes:
+        raise AuthError("a token needs at least one scope")
+    return frozenset(scopes)
+
+
+def _digest(secret: str) -> str:
+    # Tokens carry 256 random bits, so a fast hash is enough: there is nothing to brute-force.
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def create_token(
+    session: Session,
+    *,
+    login: str,
+    scopes: frozenset[Scope],
+    name: str = "",
+    expires_in: timedelta | None = None,
+    actor: Principal | None = None,
+    clock: Clock | None = None,
+) -> tuple[ApiToken, str]:
+    """A new API token for `login`; returns the stored row and the secret, which is shown only now."""
+    user = repo.get_user_by_login(session, login)
+    if user is None:
+        raise AuthError(f"no user {login!r}")
+    now = (clock or SystemClock()).now()
+    secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
+    token = ApiToken(
+        user_id=user.id,
+        name=name or f"token for {user.login}",
+        prefix=secret[:12],
+        token_hash=_digest(secret),
+        scopes=",".join(sorted(s.value for s in scopes)),
+        created_at=now,
+        expires_at=now + expires_in if expires_in else None,
+    )
+    session.add(token)
+    session.flush()
+    record(
+        session,
+        actor,
+        "create",
+        "api_token",
+        token.id,
+        {"user": user.login, "scopes": token.scopes, "expires_at": str(token.expires_at or "")},
+        clock=clock,
+    )
+    return token, secret
+
+
+def token_principal(session: Session, secret: str, *, clock: Clock | None = None) -> Principal | None:
+    """The principal of a valid, unexpired, unrevoked token, with its scopes; None otherwise."""
+    if not secret.startswith(TOKEN_PREFIX):
+        return None
+    token = repo.get_token_by_hash(session, _digest(secret))
+    now = (clock or SystemClock()).now()
+    if token is None or token.revoked_at is not None or (token.expires_at and token.expires_at <= now):
+        return None
+    user = repo.get_user(session, token.user_id)
+    if user is None:
+        return None
+    principal = principal_for(user, parse_scopes(token.scopes.split(",")))
+    if principal and (token.last_used_at is None or now - token.last_used_at >= LAST_USED_RESOLUTION):
+        token.last_used_at = now
+    return principal
+
+
+def revoke_token(
+    session: Session, token_id: int, *, actor: Principal | None = None, clock: Clock | None = None
+) -> bool:
+    """Revoke a token; False when it does not exist or was revoked already."""
+    token = session.get(ApiToken, token_id)
+    if token is None or token.revoked_at is not None:
+        return False
+    token.revoked_at = (clock or SystemClock()).now()
+    record(session, actor, "revoke", "api_token", token.id, clock=clock)
+    return True
+
+
+def list_tokens(session: Session, user_id: int) -> list[TokenRead]:
+    """A user's tokens as they may be shown (no secrets)."""
+    return [
+        TokenRead(
+            id=t.id,
+            name=t.name,
+            prefix=t.prefix,
+            scopes=[Scope(s) for s in t.scopes.split(",") if s],
+            created_at=t.created_at,
+            last_used_at=t.last_used_at,
+            expires_at=t.expires_at,
+            revoked_at=t.revoked_at,
+        )
+        for t in repo.list_tokens(session, user_id)
+    ]
+
+
+def preferred_locale(session: Session, user_id: int) -> str | None:
+    """The language a user chose in the interface, if any."""
+    return repo.get_locale(session, user_id)
+
+
+def choose_locale(session: Session, principal: Principal, locale: str) -> None:
+    """Remember a user's interface language."""
+    if locale not in LOCALES:
+        raise AuthError(f"unsupported language {locale!r}")
+    repo.set_locale(session, principal.user_id, locale)

@@ -1,0 +1,35 @@
+"""`churnradar serve`: the web dashboard and REST API under uvicorn."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from churnradar.cli.common import DbOption, fail, open_engine, settings_or_fail
+from churnradar.store import migrate
+
+
+def register(app: typer.Typer) -> None:
+    """Add the serve command to the app."""
+
+    @app.command()
+    def serve(
+        ctx: typer.Context,
+        host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+        db: DbOption = None,
+    ) -> None:
+        """Serve the web dashboard and the REST API (default http://127.0.0.1:8000)."""
+        import uvicorn  # the web stack loads only for this command
+
+        from churnradar.web.app import create_app
+
+        settings = settings_or_fail()
+        engine = open_engine(ctx, db)
+        try:
+            migrate(engine)
+        except Exception as exc:  # an unreachable or read-only database, named for the user
+            fail(f"cannot open {engine.url.render_as_string(hide_password=True)}: {exc}")
+        typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
+        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning", access_log=False)

@@ -1,0 +1,152 @@
+"""The web app factory: pages (session cookie + CSRF) and the REST API (scoped tokens) on one FastAPI app."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, FastAPI, Request, status
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy.engine import Engine
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from churnradar import __version__
+from churnradar.auth.ratelimit import LoginThrottle
+from churnradar.config import Settings
+from churnradar.db import session_factory
+from churnradar.web.account import pages as account_pages
+from churnradar.web.csrf import CsrfError
+from churnradar.web.customers import pages as customer_pages
+from churnradar.web.customers import router as customer_api
+from churnradar.web.deps import LoginRequiredError, ReadPrincipal
+from churnradar.web.events import router as event_api
+from churnradar.web.options import WebOptions
+from churnradar.web.overview import pages as overview_pages
+from churnradar.web.templating import render
+
+STATIC = Path(__file__).parent / "static"
+API_PREFIX = "/api/v1"
+SESSION_COOKIE = "churnradar_session"
+# Scripts only from this origin (htmx and ECharts are vendored); data for charts travels as JSON, not code.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = [
+    (b"content-security-policy", CONTENT_SECURITY_POLICY.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"x-frame-options", b"DENY"),
+    (b"referrer-policy", b"same-origin"),
+]
+
+
+class SecurityHeaders:
+    """Adds the security headers to every response (pure ASGI: no buffering of streamed exports)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                message["headers"] = list(message.get("headers", [])) + SECURITY_HEADERS
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith(API_PREFIX)
+
+
+def _install_handlers(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequiredError)
+    async def login_required(request: Request, _exc: LoginRequiredError) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        login = app.url_path_for("login") + "?" + urlencode({"next": target})
+        if request.headers.get("hx-request") == "true":
+            # htmx swaps responses into the page; ask it to navigate instead.
+            return Response(status_code=status.HTTP_401_UNAUTHORIZED, headers={"HX-Redirect": login})
+        if request.method in ("GET", "HEAD"):
+            return RedirectResponse(login, status_code=status.HTTP_303_SEE_OTHER)
+        return Response("sign in first", status_code=status.HTTP_401_UNAUTHORIZED)
+
+    @app.exception_handler(CsrfError)
+    async def csrf_refused(request: Request, _exc: CsrfError) -> Response:
+        return render(
+            request, "error.html", {"code": 403, "reason": "csrf"}, status_code=status.HTTP_403_FORBIDDEN
+        )
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        if _is_api(request) or request.url.path.startswith("/static"):
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+        return render(
+            request, "error.html", {"code": exc.status_code, "reason": None}, status_code=exc.status_code
+        )
+
+
+def _api_router(app: FastAPI) -> APIRouter:
+    api = APIRouter(prefix=API_PREFIX)
+    api.include_router(customer_api.router)
+    api.include_router(event_api.router)
+
+    @api.get("/openapi.json", include_in_schema=False)
+    def openapi(_principal: ReadPrincipal) -> dict[str, Any]:
+        """The OpenAPI document of this API (a token with the read scope is required)."""
+        return app.openapi()
+
+    return api
+
+
+def create_app(settings: Settings, engine: Engine, options: WebOptions | None = None) -> FastAPI:
+    """The churnradar web app over `engine`, signing sessions with the settings' secret key."""
+    options = options or WebOptions()
+    # FastAPI's own /docs would load Swagger UI from a CDN; the document is served under the API instead.
+    app = FastAPI(
+        title="churnradar",
+        version=__version__,
+        description="Customer churn early warning: customers, events and bulk ingestion. "
+        "Authenticate with `Authorization: Bearer <token>` (`churnradar token create LOGIN --scopes read`).",
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    app.state.options = options
+    app.state.login_throttle = LoginThrottle()
+
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=settings.secret_key.get_secret_value(),
+        session_cookie=SESSION_COOKIE,
+        max_age=options.session_hours * 3600,
+        same_site="lax",
+        https_only=options.secure_cookies,
+    )
+    app.add_middleware(SecurityHeaders)
+    _install_handlers(app)
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    for pages in (account_pages, overview_pages, customer_pages):
+        app.include_router(pages.router)
+    app.include_router(_api_router(app))
+    return app
+
+
+def route_table(app: FastAPI) -> list[tuple[str, frozenset[str]]]:
+    """Every (path, methods) the app answers, flattened through included routers (for audits and tests)."""
+    try:
+        from fastapi.routing import iter_route_contexts  # FastAPI >= 0.16x keeps included routers nested
+    except ImportError:  # older FastAPI: app.routes is already flat
+        return [(r.path, frozenset(getattr(r, "methods", None) or ())) for r in app.routes]  # type: ignore[attr-defined]
+    return [(c.path or "", frozenset(c.methods or ())) for c in iter_route_contexts(app.routes)]

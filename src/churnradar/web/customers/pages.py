@@ -1,0 +1,149 @@
+"""Customer list (filters, search, sort, pages, exports) and the customer 360 page."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import Response, StreamingResponse
+
+from churnradar.web.csrf import require_csrf
+from churnradar.web.customers import export, service
+from churnradar.web.customers import repository as repo
+from churnradar.web.customers.schemas import CustomerFilter
+from churnradar.web.deps import PrincipalDep, SessionDep
+from churnradar.web.i18n import N_, translations
+from churnradar.web.nav import NavItem, nav_items
+from churnradar.web.options import WebOptions
+from churnradar.web.templating import render, request_locale
+
+router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
+nav_items.add("customers", NavItem("customers", N_("Customers"), "/customers", order=20))
+FilterQuery = Annotated[CustomerFilter, Query()]
+EVENTS_PER_PAGE = 25
+
+# Column headings of the list and the exports, translated where shown.
+HEADINGS = {
+    "customer_id": N_("Customer ID"),
+    "name": N_("Name"),
+    "owner": N_("Owner"),
+    "team": N_("Team"),
+    "segment": N_("Segment"),
+    "industry": N_("Industry"),
+    "tier": N_("Tier"),
+    "status": N_("Status"),
+    "signup_date": N_("Signed up"),
+}
+# Stored values shown translated: customer status, import status, roles.
+VALUE_LABELS = (
+    N_("active"),
+    N_("churned"),
+    N_("succeeded"),
+    N_("rejected"),
+    N_("admin"),
+    N_("director"),
+    N_("manager"),
+    N_("rep"),
+)
+
+
+def _options(request: Request) -> WebOptions:
+    options: WebOptions = request.app.state.options
+    return options
+
+
+@router.get("/customers", name="customers")
+def customer_list(
+    request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery
+) -> Response:
+    """The customers the user may see; htmx asks for the table alone when a filter changes."""
+    flt = flt.model_copy(update={"per_page": min(flt.per_page, _options(request).max_page_size)})
+    rows, total = repo.list_customers(session, principal, flt)
+    context = {
+        "rows": rows,
+        "total": total,
+        "flt": flt,
+        "pages": max(1, -(-total // flt.per_page)),
+        "headings": HEADINGS,
+    }
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "customer-table":
+        return render(request, "customers/_table.html", context, principal=principal)
+    context["facets"] = repo.facets(session, principal)
+    return render(request, "customers/list.html", context, principal=principal)
+
+
+@router.get("/customers/export.csv", name="customers_csv")
+def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
+    """The filtered list as CSV (every page, up to the export limit)."""
+    catalog = translations(request_locale(request))
+    rows = repo.iter_customers(session, principal, flt, limit=_options(request).export_limit)
+    return StreamingResponse(
+        export.csv_chunks(rows, lambda c: catalog.gettext(HEADINGS[c])),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="customers.csv"'},
+    )
+
+
+@router.get("/customers/export.xlsx", name="customers_xlsx")
+def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
+    """The filtered list as an Excel workbook."""
+    catalog = translations(request_locale(request))
+    rows = repo.iter_customers(session, principal, flt, limit=_options(request).export_limit)
+    return Response(
+        export.xlsx_bytes(rows, lambda c: catalog.gettext(HEADINGS[c])),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="customers.xlsx"'},
+    )
+
+
+@router.get("/customers/{customer_id}", name="customer")
+def customer_page(
+    request: Request, principal: PrincipalDep, session: SessionDep, customer_id: int
+) -> Response:
+    """Customer 360: profile, owner, contracts, invoices, indicator history and the events timeline."""
+    customer = repo.get_customer(session, principal, customer_id)
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    detail = service.customer_detail(session, principal, customer)
+    events, total = repo.events(session, customer.id, page=1, per_page=EVENTS_PER_PAGE)
+    context = {
+        "customer": detail,
+        "series": [s.model_dump(mode="json") for s in service.indicator_series(session, customer.id)],
+        "events": [service.event_read(e) for e in events],
+        "events_total": total,
+        "events_page": 1,
+        "events_pages": max(1, -(-total // EVENTS_PER_PAGE)),
+        "kinds": repo.event_kinds(session, customer.id),
+        "kind": None,
+        "headings": HEADINGS,
+    }
+    return render(request, "customers/detail.html", context, principal=principal)
+
+
+@router.get("/customers/{customer_id}/events", name="customer_events")
+def customer_events(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    customer_id: int,
+    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
+    kind: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """One page of the events timeline (an htmx fragment, or a page of its own without JavaScript)."""
+    customer = repo.get_customer(session, principal, customer_id)
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    kind = kind or None
+    events, total = repo.events(session, customer.id, page=page, per_page=EVENTS_PER_PAGE, kind=kind)
+    context = {
+        "customer_id": customer.id,
+        "events": [service.event_read(e) for e in events],
+        "events_total": total,
+        "events_page": page,
+        "events_pages": max(1, -(-total // EVENTS_PER_PAGE)),
+        "kinds": repo.event_kinds(session, customer.id),
+        "kind": kind,
+    }
+    fragment = request.headers.get("hx-request") == "true"
+    template = "customers/_events.html" if fragment else "customers/events_page.html"
+    return render(request, template, context, principal=principal)

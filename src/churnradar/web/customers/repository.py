@@ -1,0 +1,239 @@
+"""Customer queries, every one filtered by `visible_customers`: a customer out of scope does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.orm import Session, aliased
+
+from churnradar.auth.access import visible_customers
+from churnradar.auth.schemas import Principal
+from churnradar.models.customer import Customer
+from churnradar.models.event import Event
+from churnradar.models.indicator import IndicatorValue
+from churnradar.models.ledger import Contract, Invoice
+from churnradar.models.people import Team, User
+from churnradar.web.customers.schemas import CustomerFilter, CustomerRow, SortKey
+
+Owner = aliased(User, name="owner")
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _conditions(principal: Principal, flt: CustomerFilter) -> list[ColumnElement[bool]]:
+    conditions = [visible_customers(principal)]
+    if flt.owner is not None:
+        conditions.append(Customer.owner_id == flt.owner)
+    if flt.team is not None:
+        conditions.append(Customer.team_id == flt.team)
+    for column, value in (
+        (Customer.segment, flt.segment),
+        (Customer.industry, flt.industry),
+        (Customer.tier, flt.tier),
+        (Customer.status, flt.status),
+    ):
+        if value is not None:
+            conditions.append(column == value)
+    if flt.q:
+        pattern = f"%{_escape_like(flt.q.lower())}%"
+        conditions.append(
+            or_(
+                func.lower(Customer.name).like(pattern, escape="\\"),
+                func.lower(Customer.external_id).like(pattern, escape="\\"),
+            )
+        )
+    return conditions
+
+
+SORT_COLUMNS: dict[SortKey, Any] = {
+    SortKey.NAME: Customer.name,
+    SortKey.CUSTOMER_ID: Customer.external_id,
+    SortKey.OWNER: Owner.login,
+    SortKey.TEAM: Team.name,
+    SortKey.SEGMENT: Customer.segment,
+    SortKey.INDUSTRY: Customer.industry,
+    SortKey.TIER: Customer.tier,
+    SortKey.STATUS: Customer.status,
+    SortKey.SIGNUP_DATE: Customer.signup_date,
+}
+
+
+def _rows_query(principal: Principal, flt: CustomerFilter) -> Select[Customer, str, str | None, str]:
+    column = SORT_COLUMNS[flt.sort]
+    order = column.desc() if flt.desc else column.asc()
+    return (
+        select(Customer, Owner.login, Owner.display_name, Team.name)
+        .outerjoin(Owner, Owner.id == Customer.owner_id)
+        .outerjoin(Team, Team.id == Customer.team_id)
+        .where(*_conditions(principal, flt))
+        # Nulls last on both databases, and the id as a tie-breaker so pages never overlap.
+        .order_by(column.is_(None), order, Customer.id)
+    )
+
+
+def _row(customer: Customer, login: str | None, display: str | None, team: str | None) -> CustomerRow:
+    return CustomerRow(
+        id=customer.id,
+        customer_id=customer.external_id,
+        name=customer.name,
+        owner=login,
+        owner_name=display,
+        team=team,
+        segment=customer.segment,
+        industry=customer.industry,
+        tier=customer.tier,
+        status=customer.status,
+        signup_date=customer.signup_date,
+    )
+
+
+def list_customers(
+    session: Session, principal: Principal, flt: CustomerFilter
+) -> tuple[list[CustomerRow], int]:
+    """One page of the customers this principal may see, and how many match in all."""
+    total = session.scalar(select(func.count()).select_from(Customer).where(*_conditions(principal, flt)))
+    query = _rows_query(principal, flt).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
+    return [_row(*row) for row in session.execute(query)], int(total or 0)
+
+
+def iter_customers(
+    session: Session, principal: Principal, flt: CustomerFilter, *, limit: int
+) -> Iterator[CustomerRow]:
+    """Every matching customer in list order (for exports), at most `limit`."""
+    for row in session.execute(_rows_query(principal, flt).limit(limit).execution_options(yield_per=2_000)):
+        yield _row(*row)
+
+
+def get_customer(session: Session, principal: Principal, customer_id: int) -> Customer | None:
+    """The customer with this internal id, if the principal may see it."""
+    return session.scalars(
+        select(Customer).where(Customer.id == customer_id, visible_customers(principal))
+    ).first()
+
+
+def get_customer_by_external_id(session: Session, principal: Principal, external_id: str) -> Customer | None:
+    """The customer with this source-system id, if the principal may see it."""
+    return session.scalars(
+        select(Customer).where(Customer.external_id == external_id, visible_customers(principal))
+    ).first()
+
+
+def visible_external_ids(session: Session, principal: Principal, external_ids: set[str]) -> set[str]:
+    """Which of these source-system ids name customers the principal may see."""
+    found: set[str] = set()
+    ids = sorted(external_ids)
+    for start in range(0, len(ids), 500):
+        chunk = ids[start : start + 500]
+        found.update(
+            session.scalars(
+                select(Customer.external_id).where(
+                    Customer.external_id.in_(chunk), visible_customers(principal)
+                )
+            )
+        )
+    return found
+
+
+def owner_and_team(session: Session, customer: Customer) -> tuple[User | None, Team | None]:
+    """The customer's owner and team rows."""
+    owner = session.get(User, customer.owner_id) if customer.owner_id else None
+    team = session.get(Team, customer.team_id) if customer.team_id else None
+    return owner, team
+
+
+def contracts(session: Session, customer_id: int) -> Sequence[Contract]:
+    """A customer's contracts, latest end first."""
+    return session.scalars(
+        select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.end_date.desc())
+    ).all()
+
+
+def invoices(session: Session, customer_id: int, limit: int = 50) -> Sequence[Invoice]:
+    """A customer's latest invoices."""
+    return session.scalars(
+        select(Invoice)
+        .where(Invoice.customer_id == customer_id)
+        .order_by(Invoice.due_date.desc())
+        .limit(limit)
+    ).all()
+
+
+def events(
+    session: Session, customer_id: int, *, page: int, per_page: int, kind: str | None = None
+) -> tuple[Sequence[Event], int]:
+    """One page of a customer's events, newest first, and their total count."""
+    conditions = [Event.customer_id == customer_id]
+    if kind:
+        conditions.append(Event.kind == kind)
+    total = session.scalar(select(func.count()).select_from(Event).where(*conditions))
+    rows = session.scalars(
+        select(Event)
+        .where(*conditions)
+        .order_by(Event.ts.desc(), Event.id.desc())
+        .offset((page - 1) * per_page)
+        .limit(per_page)
+    ).all()
+    return rows, int(total or 0)
+
+
+def event_kinds(session: Session, customer_id: int) -> list[str]:
+    """The kinds of event this customer has."""
+    return list(
+        session.scalars(
+            select(Event.kind).where(Event.customer_id == customer_id).distinct().order_by(Event.kind)
+        )
+    )
+
+
+def indicator_history(
+    session: Session, customer_id: int, *, snapshots: int = 104
+) -> dict[str, list[tuple[Any, float | None]]]:
+    """Each indicator's values over the customer's latest `snapshots` as-of dates, oldest first."""
+    dates = (
+        select(IndicatorValue.as_of)
+        .where(IndicatorValue.customer_id == customer_id)
+        .distinct()
+        .order_by(IndicatorValue.as_of.desc())
+        .limit(snapshots)
+    )
+    cutoff = session.scalar(select(func.min(dates.subquery().c[0])))
+    if cutoff is None:
+        return {}
+    series: dict[str, list[tuple[Any, float | None]]] = {}
+    query = (
+        select(IndicatorValue.indicator, IndicatorValue.as_of, IndicatorValue.value)
+        .where(IndicatorValue.customer_id == customer_id, IndicatorValue.as_of >= cutoff)
+        .order_by(IndicatorValue.indicator, IndicatorValue.as_of)
+    )
+    for indicator, as_of, value in session.execute(query):
+        series.setdefault(indicator, []).append((as_of, value))
+    return series
+
+
+def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
+    """The values the list filters offer, drawn from the customers this principal may see."""
+    scope = visible_customers(principal)
+    result: dict[str, list[Any]] = {}
+    for name, column in (
+        ("segment", Customer.segment),
+        ("industry", Customer.industry),
+        ("tier", Customer.tier),
+        ("status", Customer.status),
+    ):
+        query = select(column).where(scope, column.is_not(None)).distinct().order_by(column).limit(500)
+        result[name] = list(session.scalars(query))
+    owners = select(Customer.owner_id).where(scope)
+    result["owners"] = list(
+        session.execute(
+            select(User.id, User.login, User.display_name).where(User.id.in_(owners)).order_by(User.login)
+        )
+    )
+    teams = select(Customer.team_id).where(scope)
+    result["teams"] = list(
+        session.execute(select(Team.id, Team.name).where(Team.id.in_(teams)).order_by(Team.name))
+    )
+    return result

@@ -1,0 +1,132 @@
+"""Customer list filters and the customer, contract, invoice and event shapes of the pages and the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+
+class SortKey(StrEnum):
+    """Columns the customer list can be sorted by (an allow-list: nothing else reaches ORDER BY)."""
+
+    NAME = "name"
+    CUSTOMER_ID = "customer_id"
+    OWNER = "owner"
+    TEAM = "team"
+    SEGMENT = "segment"
+    INDUSTRY = "industry"
+    TIER = "tier"
+    STATUS = "status"
+    SIGNUP_DATE = "signup_date"
+
+
+class CustomerFilter(BaseModel):
+    """What the customer list shows: filters (all optional), search, sort and page."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    owner: int | None = Field(default=None, description="Owner's user id.")
+    team: int | None = Field(default=None, description="Team id.")
+    segment: str | None = Field(default=None, max_length=200)
+    industry: str | None = Field(default=None, max_length=100)
+    tier: str | None = Field(default=None, max_length=100)
+    status: str | None = Field(default=None, max_length=20)
+    q: str | None = Field(default=None, max_length=200, description="Part of the name or customer id.")
+    sort: SortKey = SortKey.NAME
+    desc: bool = False
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        # An empty <select> or search box means "no filter", not "equal to the empty string".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    def query_params(self, **changes: Any) -> dict[str, str]:
+        """The filter as query parameters (for links to other pages or sort orders), without defaults."""
+        values = self.model_dump(mode="json") | changes
+        defaults = CustomerFilter().model_dump(mode="json")
+        return {
+            k: str(v).lower() if isinstance(v, bool) else str(v)
+            for k, v in values.items()
+            if v is not None and v != defaults[k]
+        }
+
+
+class CustomerRow(BaseModel):
+    """A customer as listed."""
+
+    id: int
+    customer_id: str
+    name: str | None
+    owner: str | None = Field(description="Owner's login.")
+    owner_name: str | None = None
+    team: str | None
+    segment: str | None
+    industry: str | None
+    tier: str | None
+    status: str
+    signup_date: date | None
+
+
+class ContractRead(BaseModel):
+    """A contract; `value` is null where the reader's role may not see it."""
+
+    contract_id: str
+    start_date: date
+    end_date: date
+    value: float | None
+    status: str | None
+    auto_renew: bool | None
+
+
+class InvoiceRead(BaseModel):
+    """An invoice and its payment."""
+
+    invoice_id: str
+    due_date: date
+    amount: float | None
+    issued_at: datetime | None
+    paid_at: datetime | None
+    paid_amount: float | None
+
+
+class CustomerRead(CustomerRow):
+    """A customer with its account side."""
+
+    churned_at: date | None
+    churn_reason: str | None
+    attributes: dict[str, Any] | None = Field(
+        description="Extra columns; null where the role may not see them."
+    )
+    contracts: list[ContractRead]
+    invoices: list[InvoiceRead]
+
+
+class EventRead(BaseModel):
+    """One event of a customer (timestamps in UTC)."""
+
+    ts: datetime
+    kind: str
+    event_id: str = Field(description="The source's id, or a content hash when it gave none.")
+    amount: float | None
+    value: float | None
+    quantity: float | None
+    channel: str | None
+    direction: str | None
+    text: str | None
+    attributes: dict[str, Any] | None
+
+
+class IndicatorSeries(BaseModel):
+    """One indicator's history for one customer, and the customer's own baseline (mean of its history)."""
+
+    indicator: str
+    points: list[tuple[date, float | None]]
+    baseline: float | None

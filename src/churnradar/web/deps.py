@@ -1,0 +1,73 @@
+"""Request dependencies: a database session, the signed-in principal (pages) or token principal (API)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Annotated
+
+from fastapi import Depends, HTTPException, Request, status
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session, sessionmaker
+
+from churnradar.auth import service as auth_service
+from churnradar.auth.schemas import Principal, Scope
+
+SESSION_USER = "uid"
+SESSION_FINGERPRINT = "pwf"
+SESSION_LOCALE = "locale"
+bearer = HTTPBearer(auto_error=False, description="An API token from `churnradar token create`.")
+
+
+class LoginRequiredError(Exception):
+    """A page was asked for without a valid session; the app answers with a redirect to the login page."""
+
+
+def db_session(request: Request) -> Iterator[Session]:
+    """One database session per request; routes that write commit explicitly."""
+    factory: sessionmaker[Session] = request.app.state.sessions
+    with factory() as session:
+        yield session
+
+
+SessionDep = Annotated[Session, Depends(db_session)]
+
+
+def current_principal(request: Request, session: SessionDep) -> Principal:
+    """The signed-in user of a page request, or LoginRequiredError."""
+    user_id = request.session.get(SESSION_USER)
+    fingerprint = request.session.get(SESSION_FINGERPRINT)
+    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
+        raise LoginRequiredError
+    principal = auth_service.session_principal(session, user_id, fingerprint)
+    if principal is None:
+        request.session.clear()
+        raise LoginRequiredError
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def api_principal(scope: Scope) -> Callable[..., Principal]:
+    """A dependency admitting API tokens that carry `scope` (401 without a valid token, 403 without scope)."""
+
+    def dependency(
+        session: SessionDep,
+        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
+    ) -> Principal:
+        challenge = {"WWW-Authenticate": "Bearer"}
+        if credentials is None or credentials.scheme.lower() != "bearer":
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API token is required", challenge)
+        principal = auth_service.token_principal(session, credentials.credentials)
+        if principal is None:
+            raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired API token", challenge)
+        session.commit()  # last_used_at
+        if not principal.has_scope(scope):
+            raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token lacks the {scope.value!r} scope")
+        return principal
+
+    return dependency
+
+
+ReadPrincipal = Annotated[Principal, Depends(api_principal(Scope.READ))]
+IngestPrincipal = Annotated[Principal, Depends(api_principal(Scope.INGEST))]

@@ -1,0 +1,142 @@
+"""Bulk event ingestion: a JSON array or NDJSON, checked like a file import, all or nothing."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, HTTPException, Request, status
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel
+
+from churnradar.auth.access import SEE_ALL
+from churnradar.auth.schemas import Principal
+from churnradar.ingest import service as ingest_service
+from churnradar.ingest.schemas import FileSummary, RecordKind, RowError
+from churnradar.web.customers import repository as customer_repo
+from churnradar.web.deps import IngestPrincipal
+from churnradar.web.options import WebOptions
+
+router = APIRouter(prefix="/events", tags=["events"])
+NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines", "application/ndjson")
+
+
+class IngestRejected(BaseModel):
+    """A rejected batch: nothing was stored; each error names the record by its position (row 1 = first)."""
+
+    detail: str
+    summary: FileSummary
+
+
+async def _read_body(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the body exceeds {limit:,} bytes")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        # Counted as it arrives: a client that lies about (or omits) Content-Length is cut off all the same.
+        if size > limit:
+            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the body exceeds {limit:,} bytes")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _parse(body: bytes, content_type: str) -> list[Any]:
+    try:
+        text = body.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not UTF-8") from exc
+    if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
+        records = []
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                try:
+                    records.append(json.loads(line))
+                except json.JSONDecodeError as exc:
+                    raise HTTPException(
+                        status.HTTP_400_BAD_REQUEST, f"line {number} is not JSON: {exc.msg}"
+                    ) from exc
+        return records
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, f"the body is not JSON: {exc.msg}") from exc
+    if not isinstance(document, list):
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "send a JSON array of event objects (or NDJSON)")
+    return document
+
+
+def _out_of_scope(request: Request, principal: Principal, records: list[Any]) -> list[RowError]:
+    """Rows naming customers the principal may not see, reported as unknown (their existence is not told)."""
+    if principal.role in SEE_ALL:
+        return []
+    wanted = {str(r.get("customer_id")) for r in records if isinstance(r, dict) and r.get("customer_id")}
+    with request.app.state.sessions() as session:
+        visible = customer_repo.visible_external_ids(session, principal, wanted)
+    return [
+        RowError(
+            file="api", row=number, column="customer_id", message=f"unknown customer_id {r['customer_id']!r}"
+        )
+        for number, r in enumerate(records, start=1)
+        if isinstance(r, dict) and r.get("customer_id") and str(r["customer_id"]) not in visible
+    ]
+
+
+@router.post(
+    "",
+    response_model=FileSummary,
+    summary="Ingest events in bulk",
+    responses={
+        413: {"description": "The body is larger than the limit."},
+        422: {"model": IngestRejected, "description": "Some rows are invalid; nothing was stored."},
+    },
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+                "application/x-ndjson": {"schema": {"type": "string"}},
+            },
+        }
+    },
+)
+async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
+    """Events as a JSON array or NDJSON (canonical columns, CONTRACT §2); the same rows twice store once."""
+    options: WebOptions = request.app.state.options
+    body = await _read_body(request, options.max_ingest_bytes)
+    records = _parse(body, request.headers.get("content-type", "application/json"))
+    if len(records) > options.max_ingest_records:
+        raise HTTPException(
+            status.HTTP_413_CONTENT_TOO_LARGE, f"at most {options.max_ingest_records:,} records per request"
+        )
+    if not records:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "no records")
+    denied = await run_in_threadpool(_out_of_scope, request, principal, records)
+    if denied:
+        summary = FileSummary(
+            file="api",
+            kind=RecordKind.EVENTS,
+            status="rejected",
+            rows=len(records),
+            rejected=len(denied),
+            error_count=len(denied),
+            errors=denied[:1_000],
+        )
+    else:
+        summary = await run_in_threadpool(
+            ingest_service.import_records,
+            request.app.state.engine,
+            records,
+            kind=RecordKind.EVENTS,
+            settings=request.app.state.settings,
+            source=f"api:{principal.login}",
+        )
+    if summary.status != "succeeded":
+        rejected = IngestRejected(detail="rejected, nothing stored", summary=summary)
+        return JSONResponse(
+            rejected.model_dump(mode="json"), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
+        )
+    return summary

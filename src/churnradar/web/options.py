@@ -1,0 +1,19 @@
+"""Web-only knobs with safe defaults; the app factory takes them beside the global settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class WebOptions:
+    """Cookie, size and paging limits of the web app."""
+
+    session_hours: int = 12
+    # Set behind HTTPS so the browser never sends the session cookie in clear text.
+    secure_cookies: bool = False
+    max_ingest_bytes: int = 16 * 1024 * 1024
+    max_ingest_records: int = 200_000
+    page_size: int = 50
+    max_page_size: int = 500
+    export_limit: int = 100_000
