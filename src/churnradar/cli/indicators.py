@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import date
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -33,20 +34,29 @@ def register(app: typer.Typer) -> None:
     def indicators(
         ctx: typer.Context,
         as_of: Annotated[str, typer.Option("--as-of", help="Compute with data before this date (ISO).")],
+        definitions: Annotated[
+            list[Path] | None,
+            typer.Option("--definitions", help="Extra indicator definition YAML file (repeatable)."),
+        ] = None,
         customer: Annotated[str | None, typer.Option("--customer", help="Only this customer.")] = None,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
         """Compute every indicator as of a date, store the snapshot (rerun-safe) and print it."""
         from churnradar.indicator import service  # Ibis and DuckDB load only for this command
+        from churnradar.indicator.registry import DefinitionError, default_registry
 
         settings = settings_or_fail()
         day = _as_of(as_of)
         engine = open_engine(ctx, db)
         try:
+            registry = default_registry(definitions or [])
+        except DefinitionError as exc:
+            fail(str(exc))
+        try:
             migrate(engine)
             with progress_bar(not as_json, f"computing indicators as of {day}"):
-                written = service.snapshot_indicators(engine, [day], zone=settings.zone)
+                written = service.snapshot_indicators(engine, [day], registry=registry, zone=settings.zone)
             values = service.read_snapshot(engine, day, customer=customer)
         except LookupError as exc:
             fail(str(exc))
