@@ -1,0 +1,1 @@
+"""Scores per customer from indicator values: the template-weighted health score and its band."""
