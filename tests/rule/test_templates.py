@@ -108,16 +108,23 @@ class TestInheritance:
     ) -> None:
         general = next(r for r in templates["general"].rules if r.slug == "no_login_30d")
         saas = next(r for r in templates["saas"].rules if r.slug == "no_login_30d")
-        assert (general.level, general.escalate) == ("yellow", {"orange": "days_since_last_login > 60"})
-        assert (saas.level, saas.escalate) == ("orange", {"red": "days_since_last_login > 60"})
-        assert saas.condition == general.condition
-        assert saas.name_zh == "30天无用户登录"
+        patch = next(r for r in _raw("saas")["rules"] if r["slug"] == "no_login_30d")
+        assert "condition" not in patch
+        assert "level" not in patch
+        assert saas.escalate == patch["escalate"] != general.escalate
+        assert list(saas.escalate) == ["orange", "red"]
+        assert (saas.condition, saas.level) == (general.condition, general.level)
+        assert saas.name_zh == "30天无用户登录" != general.name_zh
 
     def test_a_patch_keeps_the_rest(self, templates: dict[str, Template]) -> None:
         general = next(r for r in templates["general"].rules if r.slug == "order_gap_long")
         own = next(r for r in templates["manufacturing"].rules if r.slug == "order_gap_long")
-        assert own.condition == "order_gap_vs_median >= 2 AND days_since_last_order >= 30"
-        assert (own.level, own.reason_zh) == (general.level, general.reason_zh)
+        assert set(own.escalate) == {"orange", "red"} != set(general.escalate)
+        assert (own.condition, own.level, own.reason_zh) == (
+            general.condition,
+            general.level,
+            general.reason_zh,
+        )
 
     def test_enabled_false_disables(self, templates: dict[str, Template]) -> None:
         off = {slug: sorted(r.slug for r in t.rules if not r.enabled) for slug, t in templates.items()}
@@ -125,7 +132,7 @@ class TestInheritance:
             "general": [],
             "saas": ["usage_narrowing"],
             "manufacturing": ["no_login_30d", "usage_narrowing"],
-            "retail": ["no_login_30d", "usage_narrowing"],
+            "retail": ["customer_unresponsive", "invoices_overdue", "no_login_30d", "usage_narrowing"],
             "services": ["no_login_30d", "usage_narrowing"],
             "education": [],
         }
