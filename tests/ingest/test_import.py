@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -253,7 +254,7 @@ class TestRecords:
         assert (again.inserted, again.unchanged) == (0, 2)
         with loaded.connect() as conn:
             attributes = conn.execute(
-                select(Event.attributes).where(Event.kind == "login", Event.ts >= "2024-05-01")
+                select(Event.attributes).where(Event.kind == "login", Event.ts >= datetime(2024, 5, 1))
             )
             assert attributes.scalar_one() == {"device": "ios"}
 

@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from churnradar.cli import demo as demo_commands
+from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
 from churnradar.cli import users as user_commands
 from churnradar.cli import web as web_commands
@@ -125,6 +126,7 @@ def import_(
 
 
 demo_commands.register(app)
+evaluate_commands.register(app)
 indicator_commands.register(app)
 user_commands.register(app)
 web_commands.register(app)

@@ -77,7 +77,8 @@ class _Compiler:
     def _column(self, name: str) -> Any:
         column = self.table[name]
         # Text fields compare case-insensitively: 'High' and 'high' are the same tier to a salesperson.
-        return column.lower() if name in self.text_fields else column
+        # The cast keeps an all-empty column (typed null by the engine) usable as text.
+        return column.cast("string").lower() if name in self.text_fields else column
 
     def _literal_value(self, node: exp.Expression) -> Any:
         if isinstance(node, exp.Neg):

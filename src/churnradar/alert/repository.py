@@ -1,0 +1,121 @@
+"""Alert storage: load the open state for a step; write a step's result back in the caller's transaction."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy.engine import Connection
+
+from churnradar.alert.lifecycle import KEY, STATE_COLUMNS, StepResult
+from churnradar.models import Alert, AlertEvent, Customer, CustomerRisk, Silence
+
+ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
+SILENCES: Table = Silence.__table__  # type: ignore[assignment]
+RISK: Table = CustomerRisk.__table__  # type: ignore[assignment]
+CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+
+
+def open_state(conn: Connection) -> pd.DataFrame:
+    """Every open alert as a lifecycle state frame, with its database id."""
+    columns = [ALERTS.c.id, *(ALERTS.c[c] for c in STATE_COLUMNS)]
+    rows = conn.execute(select(*columns).where(ALERTS.c.status == "open")).all()
+    frame = pd.DataFrame(rows, columns=["id", *STATE_COLUMNS])
+    return frame.astype({"customer_id": "int64", "false_streak": "int64"})
+
+
+def recently_resolved(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
+    """(customer_id, rule, resolved_on) of alerts resolved within `days` before `as_of`, for cooldowns."""
+    since = as_of - timedelta(days=days)
+    query = select(ALERTS.c.customer_id, ALERTS.c.rule, ALERTS.c.resolved_on).where(
+        ALERTS.c.status == "resolved", ALERTS.c.resolved_on > since
+    )
+    return pd.DataFrame(conn.execute(query).all(), columns=[*KEY, "resolved_on"])
+
+
+def active_silences(conn: Connection, at: datetime) -> pd.DataFrame:
+    """Silences in force at `at`: (customer_id, rule), either may be null (= any)."""
+    query = select(SILENCES.c.customer_id, SILENCES.c.rule).where(
+        SILENCES.c.starts_at <= at, SILENCES.c.ends_at > at
+    )
+    return pd.DataFrame(conn.execute(query).all(), columns=["customer_id", "rule"])
+
+
+def owners(conn: Connection) -> pd.Series:
+    """Owner id of every customer (null when unowned), for the per-owner cap."""
+    rows = conn.execute(select(CUSTOMERS.c.id, CUSTOMERS.c.owner_id)).all()
+    return pd.Series({int(c): o for c, o in rows}, dtype="object")
+
+
+def _records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    return [{str(k): v for k, v in r.items()} for r in frame.to_dict("records")]
+
+
+def _plain(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and pd.isna(value)):
+        return None
+    if isinstance(value, pd.Timestamp):
+        return value.date()
+    return value
+
+
+def save_step(
+    conn: Connection, before: pd.DataFrame, result: StepResult, *, as_of: date, at: datetime
+) -> None:
+    """Write what a step changed: new alerts, updated open ones, resolved ones, and every event."""
+    ids = {(int(c), str(r)): int(i) for i, c, r in before[["id", *KEY]].itertuples(index=False, name=None)}
+    state = result.state
+    stay = state[[(int(c), str(r)) in ids for c, r in state[KEY].itertuples(index=False, name=None)]]
+    new = state[[(int(c), str(r)) not in ids for c, r in state[KEY].itertuples(index=False, name=None)]]
+    changing = [c for c in STATE_COLUMNS if c not in KEY]
+    updates = [
+        {"_id": ids[(int(r["customer_id"]), str(r["rule"]))], **{f"v_{c}": _plain(r[c]) for c in changing}}
+        for r in _records(stay)
+    ]
+    if updates:  # one executemany, not a statement per alert
+        values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in changing}  # column names are reserved
+        conn.execute(update(ALERTS).where(ALERTS.c.id == bindparam("_id")).values(values), updates)
+    if not new.empty:
+        rows = [
+            {**{k: _plain(v) for k, v in r.items()}, "status": "open"} for r in _records(new[STATE_COLUMNS])
+        ]
+        conn.execute(insert(ALERTS), rows)
+    for customer_id, rule, resolved_on in result.resolved[[*KEY, "resolved_on"]].itertuples(
+        index=False, name=None
+    ):
+        key = (int(customer_id), str(rule))
+        conn.execute(
+            update(ALERTS)
+            .where(ALERTS.c.id == ids[key])
+            .values(status="resolved", resolved_on=resolved_on, last_evaluated_on=as_of)
+        )
+    if result.events.empty:
+        return
+    lookup = select(ALERTS.c.id, ALERTS.c.customer_id, ALERTS.c.rule).where(
+        ALERTS.c.last_evaluated_on == as_of,
+        or_(ALERTS.c.status == "open", and_(ALERTS.c.status == "resolved", ALERTS.c.resolved_on == as_of)),
+    )
+    alert_ids = {(int(c), str(r)): int(i) for i, c, r in conn.execute(lookup)}
+    rows = [
+        {
+            "alert_id": alert_ids[(int(e["customer_id"]), str(e["rule"]))],
+            "as_of": as_of,
+            "at": at,
+            "kind": e["kind"],
+            "from_level": _plain(e["from_level"]),
+            "to_level": _plain(e["to_level"]),
+            "cause": e["cause"],
+        }
+        for e in _records(result.events)
+    ]
+    conn.execute(insert(EVENTS), rows)
+
+
+def replace_risk(conn: Connection, risk: pd.DataFrame) -> None:
+    """Replace every customer's current risk row (one statement set, inside the evaluation transaction)."""
+    conn.execute(delete(RISK))
+    if not risk.empty:
+        conn.execute(insert(RISK), [{k: _plain(v) for k, v in r.items()} for r in _records(risk)])

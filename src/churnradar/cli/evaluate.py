@@ -1,0 +1,175 @@
+"""`churnradar evaluate` and `churnradar backtest`: judge customers as of a date, or replay the past."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated
+
+import typer
+
+from churnradar.cli.common import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    fail,
+    open_engine,
+    progress_bar,
+    settings_or_fail,
+)
+from churnradar.store import migrate
+
+
+def parse_day(raw: str | None, option: str, default: date | None = None) -> date:
+    """An ISO date from an option, or a clear exit."""
+    if raw is None:
+        if default is None:
+            fail(f"{option} is required")
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        fail(f"{option} {raw!r} is not an ISO date like 2026-11-23")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the evaluation commands to the app."""
+
+    @app.command()
+    def evaluate(
+        ctx: typer.Context,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Judge with data before this date (ISO; default today).")
+        ] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Compute indicators, rules, health and alerts as of a date; rerunning a date changes nothing."""
+        from churnradar.evaluation.service import EvaluationError
+        from churnradar.evaluation.service import evaluate as run_evaluation
+
+        settings = settings_or_fail()
+        day = parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
+        engine = open_engine(ctx, db)
+        migrate(engine)
+        try:
+            with progress_bar(not as_json, f"evaluating as of {day}"):
+                summary = run_evaluation(engine, as_of=day, settings=settings)
+        except EvaluationError as exc:
+            fail(str(exc))
+        if as_json:
+            emit_json(summary.as_dict())
+            return
+        counts = summary.counts
+        typer.echo(f"as of {day}: {summary.customers:,} customers judged, {summary.fired:,} rule hits")
+        changes = ", ".join(f"{counts[k]:,} {k}" for k in ("opened", "escalated", "deescalated", "resolved"))
+        mutes = ", ".join(f"{counts[k]:,} {k}" for k in ("capped", "inhibited", "silenced"))
+        typer.echo(
+            f"alerts: {changes}; {counts['open']:,} open ({mutes}); "
+            f"{counts['held_by_cooldown']:,} held by cooldown"
+        )
+        typer.echo("customers by level: " + ", ".join(f"{k} {v:,}" for k, v in summary.levels.items()))
+
+    @app.command()
+    def backtest(
+        ctx: typer.Context,
+        start: Annotated[str, typer.Option("--from", help="First as-of date (ISO).")],
+        end: Annotated[str, typer.Option("--to", help="Last as-of date (ISO).")],
+        every: Annotated[int, typer.Option("--every", min=1, help="Days between as-of dates.")] = 7,
+        horizon: Annotated[
+            int, typer.Option("--horizon", min=1, help="Days ahead in which a churn counts.")
+        ] = 90,
+        inactivity: Annotated[
+            int,
+            typer.Option(
+                "--inactivity", min=1, help="Days without order, payment or login that count as churn."
+            ),
+        ] = 90,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Replay evaluation over past dates and score it against what happened; stores nothing."""
+        from churnradar.evaluation.backtest import BacktestWindow, run_backtest
+        from churnradar.evaluation.service import default_rulebook
+
+        settings = settings_or_fail()
+        window = BacktestWindow(
+            parse_day(start, "--from"), parse_day(end, "--to"), every, horizon, inactivity
+        )
+        if window.start > window.end:
+            fail("--from must not be after --to")
+        engine = open_engine(ctx, db)
+        migrate(engine)
+        with progress_bar(not as_json, f"replaying {len(window.dates)} dates") as bar:
+
+            def report(done: int) -> None:
+                if bar is not None:
+                    bar.update(bar.task_ids[0], completed=done)
+
+            result = run_backtest(engine, window, default_rulebook(), zone=settings.zone, progress=report)
+        if as_json:
+            emit_json(result)
+            return
+        print_backtest(result)
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.2f}" if value < 10 else f"{value:,.0f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def print_backtest(result: dict[str, object]) -> None:
+    """The backtest report as readable tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    overall = result["overall"]
+    assert isinstance(overall, dict)
+    console.print(
+        f"{result['from']} .. {result['to']} every {result['every_days']} days, "
+        f"horizon {result['horizon_days']} days: {result['customer_snapshots']:,} customer-snapshots, "
+        f"{result['churn_events']:,} churns"
+    )
+    summary = Table(
+        "precision", "recall", "median lead (days)", "alerts / week", "AUC", "PR-AUC", "lift top 10%"
+    )
+    summary.add_row(
+        *(
+            _cell(overall.get(k))
+            for k in (
+                "precision",
+                "recall",
+                "median_lead_days",
+                "alerts_per_week",
+                "auc",
+                "pr_auc",
+                "lift_top_decile",
+            )
+        )
+    )
+    console.print(summary)
+    for title, key, first in (("by level", "levels", "level"), ("by rule", "rules", "rule")):
+        rows = result[key]
+        assert isinstance(rows, list)
+        table = Table(
+            first,
+            "level" if key == "rules" else "",
+            "alerts",
+            "precision",
+            "recall",
+            "median lead",
+            title=title,
+        )
+        for row in rows:
+            table.add_row(
+                str(row[first]),
+                str(row.get("level", "")) if key == "rules" else "",
+                _cell(row["alerts"]),
+                _cell(row["precision"]),
+                _cell(row["recall"]),
+                _cell(row.get("median_lead_days")),
+            )
+        console.print(table)

@@ -1,0 +1,103 @@
+"""One as-of date, assessed: health scores, the rules that fire, and the reasons in both languages.
+
+Shared by `evaluate` and the backtest, so that both judge customers the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import ibis
+import pandas as pd
+
+from churnradar.alert.lifecycle import Policy
+from churnradar.rule.evaluate import CompiledRule, compile_rules, fired_rules
+from churnradar.rule.fields import CUSTOMER_FIELDS, rule_fields
+from churnradar.rule.language import FieldType
+from churnradar.rule.reasons import render_reason
+from churnradar.rule.schemas import RuleDef, Template
+from churnradar.scoring.health import health_scores
+
+FIRED_WITH_REASONS = ["customer_id", "rule", "template", "level", "reason_en", "reason_zh", "values"]
+
+
+@dataclass(frozen=True)
+class RuleBook:
+    """Everything needed to judge customers: templates, their compiled rules, the field types, the policy."""
+
+    templates: Mapping[str, Template]
+    compiled: Sequence[CompiledRule]
+    fields: dict[str, FieldType]
+    policy: Policy
+    indicators: tuple[str, ...]
+
+    def rule(self, template: str, slug: str) -> RuleDef:
+        """The definition of a compiled rule."""
+        return self._by_key[(template, slug)]
+
+    @property
+    def _by_key(self) -> dict[tuple[str, str], RuleDef]:
+        return {(c.template, c.rule.slug): c.rule for c in self.compiled}
+
+
+def build_rulebook(templates: Mapping[str, Template], indicators: Sequence[str], policy: Policy) -> RuleBook:
+    """Compile the enabled rules of every template against the indicators and customer fields."""
+    fields = rule_fields(indicators)
+    rules = {slug: [r for r in t.rules if r.enabled] for slug, t in templates.items()}
+    compiled = compile_rules(rules, fields, policy.levels)
+    return RuleBook(templates, compiled, fields, policy, tuple(indicators))
+
+
+@dataclass(frozen=True)
+class Assessment:
+    """The judged customers of a date: a row each (fields, indicators, health) and the rules that fired."""
+
+    table: pd.DataFrame
+    fired: pd.DataFrame
+
+
+def _number(value: object) -> float | None:
+    if value is None:
+        return None
+    number = float(value)  # type: ignore[arg-type]
+    return None if math.isnan(number) else round(number, 4)
+
+
+def assess(wide: pd.DataFrame, customers: pd.DataFrame, book: RuleBook) -> Assessment:
+    """Judge the customers of one date; `wide` holds their indicators (customer_id + one column each)."""
+    indicator_columns = [c for c in book.indicators if c in wide.columns]
+    table = customers.merge(wide[["customer_id", *indicator_columns]], on="customer_id", how="left")
+    templates = table.set_index("customer_id")["template"]
+    health = health_scores(table[["customer_id", *indicator_columns]], templates, book.templates)
+    table = table.merge(health, on="customer_id", how="left")
+    if "churn_probability" not in table:
+        table["churn_probability"] = float("nan")
+    columns = ["customer_id", "template", *CUSTOMER_FIELDS, *indicator_columns]
+    memtable = ibis.memtable(
+        table[columns].astype(
+            dict.fromkeys([*indicator_columns, "health_score", "churn_probability", "tenure_days"], "float64")
+        )
+    )
+    fired = fired_rules(memtable, book.compiled, book.fields)
+    if fired.empty:
+        return Assessment(table, pd.DataFrame(columns=FIRED_WITH_REASONS))
+    rows = table.set_index("customer_id")
+    names = {(c.template, c.rule.slug): sorted(c.names) for c in book.compiled}
+    reasons_en, reasons_zh, values = [], [], []
+    for customer_id, rule, template in fired[["customer_id", "rule", "template"]].itertuples(
+        index=False, name=None
+    ):
+        row = rows.loc[customer_id]
+        definition = book.rule(template, rule)
+        reasons_en.append(render_reason(definition.reason_en, row))
+        reasons_zh.append(render_reason(definition.reason_zh, row))
+        used = {
+            n: _number(row[n]) if book.fields[n] is FieldType.NUMBER else row[n]
+            for n in names[(template, rule)]
+        }
+        values.append(json.dumps(used, ensure_ascii=False))
+    fired = fired.assign(reason_en=reasons_en, reason_zh=reasons_zh, values=values)
+    return Assessment(table, fired[FIRED_WITH_REASONS])

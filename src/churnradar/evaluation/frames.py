@@ -1,0 +1,73 @@
+"""The customer table an evaluation works on: who is still a customer at the as-of date, with their fields."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import date
+
+import pandas as pd
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Connection
+
+from churnradar.models import Customer, IndicatorValue, Team, User
+from churnradar.rule.schemas import Template
+from churnradar.rule.templates import template_for
+
+CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
+TEAMS: Table = Team.__table__  # type: ignore[assignment]
+VALUES: Table = IndicatorValue.__table__  # type: ignore[assignment]
+TEXT_FIELDS = ("tier", "segment", "industry", "team", "owner", "status")
+
+
+def all_customers(conn: Connection) -> pd.DataFrame:
+    """Every customer with owner login and team name; dates as datetime64 for vectorised tests."""
+    owner, team = USERS.alias("owner"), TEAMS.alias("team")
+    query = (
+        select(
+            CUSTOMERS.c.id.label("customer_id"),
+            CUSTOMERS.c.external_id,
+            CUSTOMERS.c.name,
+            CUSTOMERS.c.tier,
+            CUSTOMERS.c.segment,
+            CUSTOMERS.c.industry,
+            team.c.name.label("team"),
+            owner.c.login.label("owner"),
+            CUSTOMERS.c.owner_id,
+            CUSTOMERS.c.status,
+            CUSTOMERS.c.signup_date,
+            CUSTOMERS.c.churned_at,
+        )
+        .select_from(CUSTOMERS)
+        .outerjoin(owner, owner.c.id == CUSTOMERS.c.owner_id)
+        .outerjoin(team, team.c.id == CUSTOMERS.c.team_id)
+    )
+    frame = pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
+    for column in ("signup_date", "churned_at"):
+        frame[column] = pd.to_datetime(frame[column])
+    return frame
+
+
+def customers_at(customers: pd.DataFrame, as_of: date, templates: Mapping[str, Template]) -> pd.DataFrame:
+    """Those still customers at `as_of` (signed up before, not lost before), with template and tenure."""
+    day = pd.Timestamp(as_of)
+    signed = customers["signup_date"].isna() | (customers["signup_date"] < day)
+    lost = customers["churned_at"].notna() & (customers["churned_at"] < day)
+    current = customers[signed & ~lost].copy()
+    current["status"] = "active"  # as seen at the as-of date, whatever happened later
+    current["tenure_days"] = (day - current["signup_date"]).dt.days.astype("float64")
+    current["template"] = [template_for(i, templates).slug for i in current["industry"]]
+    for column in TEXT_FIELDS:
+        current[column] = current[column].astype(object).where(current[column].notna(), None)
+    return current.reset_index(drop=True)
+
+
+def previous_values(conn: Connection, indicator: str, as_of: date) -> pd.Series:
+    """Each customer's value of `indicator` at the latest snapshot date before `as_of` (by customer_id)."""
+    latest = (
+        select(func.max(VALUES.c.as_of)).where(VALUES.c.indicator == indicator, VALUES.c.as_of < as_of)
+    ).scalar_subquery()
+    query = select(VALUES.c.customer_id, VALUES.c.value).where(
+        VALUES.c.indicator == indicator, VALUES.c.as_of == latest
+    )
+    return pd.Series(dict(conn.execute(query).all()), dtype="float64")
