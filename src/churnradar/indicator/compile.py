@@ -19,9 +19,10 @@ import ibis.expr.types as ir
 import pandas as pd
 
 from churnradar.analytics.source import Source
+from churnradar.indicator.history import history_table, is_history
+from churnradar.indicator.predicates import condition, epoch, selected
 from churnradar.indicator.schemas import (
     Check,
-    Condition,
     DaysSince,
     DaysToContractEnd,
     Difference,
@@ -39,8 +40,6 @@ from churnradar.indicator.schemas import (
 
 DAY_S = 86_400
 _KEYS = ("customer_id", "as_of")
-# Look-backs round up to these so that indicators of similar windows share one join (None: all history).
-_LOOKBACK_STEPS = (31, 92, 183, 366, 732)
 
 
 def local_midnight_utc(day: date, zone: ZoneInfo) -> datetime:
@@ -72,6 +71,10 @@ def dates_frame(as_of_dates: Sequence[date], zone: ZoneInfo, bounds: Sequence[in
     )
     for n in sorted(set(bounds)):
         frame[bound_column(n)] = [local_midnight_utc(d - timedelta(days=n), zone) for d in days]
+    # Buckets for all-history indicators (history.py): k orders the dates, prev_ts opens each interval.
+    frame["k"] = range(len(days))
+    frame["prev_ts"] = [datetime(1900, 1, 1), *frame["as_of_ts"][:-1]]
+    frame["prev_ts"] = frame["prev_ts"].astype("datetime64[us]")
     frame["as_of_ts"] = frame["as_of_ts"].astype("datetime64[us]")
     for n in sorted(set(bounds)):
         frame[bound_column(n)] = frame[bound_column(n)].astype("datetime64[us]")
@@ -88,46 +91,7 @@ def _bounds_needed(indicators: Sequence[Indicator]) -> set[int]:
                 out.add(p.days + p.offset_days)
         elif isinstance(p, GapVsMedian):
             out.add(p.history_days)
-    for step in _LOOKBACK_STEPS:
-        out.add(step)
     return out
-
-
-def condition(t: ir.Table, c: Condition) -> ir.BooleanValue:
-    """One event test as an Ibis predicate (SQL null semantics: a test on a null value fails)."""
-    col = t[c.field]
-    if c.op == "is_null":
-        return col.isnull()
-    if c.op == "not_null":
-        return col.notnull()
-    listed = c.value if isinstance(c.value, list) else []
-    if c.op == "in":
-        return col.isin(listed)
-    if c.op == "contains_any":
-        text = col.lower()
-        preds = [text.contains(str(k).lower()) for k in listed]
-        return ibis.or_(*preds)
-    value = c.value
-    ops = {
-        "=": col == value, "!=": col != value, "<": col < value,
-        "<=": col <= value, ">": col > value, ">=": col >= value,
-    }  # fmt: skip
-    return ops[c.op]
-
-
-def _selected(t: ir.Table, s: Selection) -> ir.BooleanValue:
-    return ibis.and_(t.kind.isin(s.kinds), *(condition(t, c) for c in s.where))
-
-
-def _epoch(value: ir.Value) -> ir.FloatingValue:
-    # Float: PostgreSQL would otherwise do integer arithmetic on epochs (ARCHITECTURE, known traps).
-    return value.epoch_seconds().cast("float64")
-
-
-def _lookback(days: int | None) -> int | None:
-    if days is None:
-        return None
-    return next((s for s in _LOOKBACK_STEPS if s >= days), None)
 
 
 @dataclass
@@ -142,14 +106,17 @@ def _event_groups(indicators: Sequence[Indicator], single_date: bool) -> list[_G
     groups: dict[int | None, list[Indicator]] = defaultdict(list)
     for i in indicators:
         p = i.params
+        if not single_date and is_history(i):
+            continue
         if isinstance(p, WindowAgg | Share):
             days = None if p.days is None else p.days + p.offset_days
         elif isinstance(p, DaysSince | LastValue):
             days = None
         else:
             continue
-        # With one as-of date no join can multiply events, so one scan serves every window.
-        groups[None if single_date else _lookback(days)].append(i)
+        # With one as-of date no join can multiply events, so one scan serves every window; with many,
+        # each event joins only the dates whose look-back holds it, so look-backs are kept tight.
+        groups[None if single_date else days].append(i)
     return [_Group(k, v) for k, v in groups.items()]
 
 
@@ -169,13 +136,13 @@ def _agg_metrics(j: ir.Table, i: Indicator) -> dict[str, ir.Scalar]:
     p = i.params
     s = i.slug
     if isinstance(p, WindowAgg):
-        pred = _selected(j, p) & _window_pred(j, p.days, p.offset_days)
+        pred = selected(j, p) & _window_pred(j, p.days, p.offset_days)
         if p.known_after_value_hours:
-            pred = pred & (_epoch(j.ts) + j.value.cast("float64") * 3600.0 < _epoch(j.as_of_ts))
+            pred = pred & (epoch(j.ts) + j.value.cast("float64") * 3600.0 < epoch(j.as_of_ts))
         if p.agg == "count":
             return {s: j.count(where=pred)}
         if p.agg == "active_days":
-            local_day = (_epoch(j.ts) + j.tz_offset_s.cast("float64")) // DAY_S
+            local_day = (epoch(j.ts) + j.tz_offset_s.cast("float64")) // DAY_S
             return {s: local_day.nunique(where=pred)}
         col = j[p.field]
         if p.agg == "distinct":
@@ -184,11 +151,11 @@ def _agg_metrics(j: ir.Table, i: Indicator) -> dict[str, ir.Scalar]:
         reducers = {"sum": num.sum, "mean": num.mean, "median": num.median, "min": num.min, "max": num.max}
         return {s: reducers[p.agg](where=pred)}
     if isinstance(p, Share):
-        pred = _selected(j, p) & _window_pred(j, p.days, p.offset_days)
+        pred = selected(j, p) & _window_pred(j, p.days, p.offset_days)
         match = ibis.or_(*(ibis.and_(*(condition(j, c) for c in group)) for group in p.match_any))
         return {f"{s}__num": j.count(where=pred & match), f"{s}__den": j.count(where=pred)}
     if isinstance(p, DaysSince):
-        return {f"{s}__last": j.ts.max(where=_selected(j, p))}
+        return {f"{s}__last": j.ts.max(where=selected(j, p))}
     raise TypeError(f"{s}: template {p.template} is not an event aggregate")
 
 
@@ -204,7 +171,7 @@ def _finish(t: ir.Table, i: Indicator) -> ir.Value:
     if isinstance(p, Share):
         return t[f"{s}__num"].cast("float64") / t[f"{s}__den"].cast("float64").nullif(0.0)
     if isinstance(p, DaysSince):
-        return ((_epoch(t.as_of_ts) - _epoch(t[f"{s}__last"])) / DAY_S).floor().cast("float64")
+        return ((epoch(t.as_of_ts) - epoch(t[f"{s}__last"])) / DAY_S).floor().cast("float64")
     raise TypeError(f"{s}: template {p.template} is not an event aggregate")
 
 
@@ -220,7 +187,7 @@ def _event_group_table(events: ir.Table, dates: ir.Table, group: _Group) -> ir.T
         # The latest selected event per customer and date, as a window over the joined rows.
         j = j.mutate(
             **{
-                f"{i.slug}__latest": j.ts.max(where=_selected(j, _selection(i))).over(
+                f"{i.slug}__latest": j.ts.max(where=selected(j, _selection(i))).over(
                     group_by=["customer_id", "as_of"]
                 )
                 for i in latest
@@ -231,7 +198,7 @@ def _event_group_table(events: ir.Table, dates: ir.Table, group: _Group) -> ir.T
         p = i.params
         if isinstance(p, LastValue):
             # Ties on the instant resolve to the largest value, so the result does not depend on row order.
-            at_latest = _selected(j, p) & (j.ts == j[f"{i.slug}__latest"])
+            at_latest = selected(j, p) & (j.ts == j[f"{i.slug}__latest"])
             metrics[i.slug] = j[p.field].cast("float64").max(where=at_latest)
         else:
             metrics.update(_agg_metrics(j, i))
@@ -241,23 +208,23 @@ def _event_group_table(events: ir.Table, dates: ir.Table, group: _Group) -> ir.T
 def _gap_table(events: ir.Table, dates: ir.Table, i: Indicator) -> ir.Table:
     p = i.params
     assert isinstance(p, GapVsMedian)
-    ev = events.filter(_selected(events, p))
+    ev = events.filter(selected(events, p))
     ev = ev.mutate(prev_ts=ev.ts.lag().over(group_by="customer_id", order_by=ev.ts))
     lower = dates[bound_column(p.history_days)]
     j = ev.join(dates, [ev.ts < dates.as_of_ts, ev.ts >= lower])
     in_history = j.prev_ts >= j[bound_column(p.history_days)]
-    gap_days = (_epoch(j.ts) - _epoch(j.prev_ts)) / DAY_S
+    gap_days = (epoch(j.ts) - epoch(j.prev_ts)) / DAY_S
     agg = j.group_by(["customer_id", "as_of", "as_of_ts"]).aggregate(
         median_gap=gap_days.median(where=in_history), last_ts=j.ts.max()
     )
-    current = (_epoch(agg.as_of_ts) - _epoch(agg.last_ts)) / DAY_S
+    current = (epoch(agg.as_of_ts) - epoch(agg.last_ts)) / DAY_S
     return agg.select("customer_id", "as_of", **{i.slug: current / agg.median_gap.nullif(0.0)})
 
 
 def _contract_table(contracts: ir.Table, dates: ir.Table, i: Indicator) -> ir.Table:
     j = contracts.join(dates, contracts.start_date < dates.as_of)
     agg = j.group_by(["customer_id", "as_of", "as_of_day"]).aggregate(end=j.end_date.max())
-    end_day = (_epoch(agg.end.cast("timestamp")) / DAY_S).round()
+    end_day = (epoch(agg.end.cast("timestamp")) / DAY_S).round()
     return agg.select("customer_id", "as_of", **{i.slug: end_day - agg.as_of_day.cast("float64")})
 
 
@@ -270,8 +237,8 @@ def _invoice_table(invoices: ir.Table, dates: ir.Table, wanted: Sequence[Indicat
         ],
     )
     overdue = j.paid_at.isnull() | (j.paid_at >= j.as_of_ts)
-    due_day = (_epoch(j.due_date.cast("timestamp")) / DAY_S).round()
-    paid_day = (_epoch(j.paid_at) + j.tz_offset_s.cast("float64")) // DAY_S
+    due_day = (epoch(j.due_date.cast("timestamp")) / DAY_S).round()
+    paid_day = (epoch(j.paid_at) + j.tz_offset_s.cast("float64")) // DAY_S
     late = overdue | (paid_day > due_day)
     agg = j.group_by(["customer_id", "as_of", "as_of_day"]).aggregate(
         n_overdue=j.count(where=overdue), first_due=due_day.min(where=overdue),
@@ -335,6 +302,9 @@ def compile_indicators(
         columns |= {i.slug: table[i.slug] for i in group.indicators if isinstance(i.params, LastValue)}
         parts.append(table.select("customer_id", "as_of", **columns))
         finish |= {i.slug: i for i in group.indicators}
+    history = [i for i in indicators if is_history(i)] if len(frame) > 1 else []
+    if history:
+        parts.append(history_table(source.customers, source.events, dates, history))
     invoices = [i for i in indicators if isinstance(i.params, Invoices)]
     if invoices:
         parts.append(_invoice_table(source.invoices, dates, invoices))
