@@ -3,7 +3,8 @@
   "use strict";
 
   function lineChart(element, series, labels) {
-    const chart = echarts.init(element, null, { renderer: "svg" });
+    const lang = document.documentElement.lang.startsWith("zh") ? "ZH" : "EN";
+    const chart = echarts.init(element, null, { renderer: "svg", locale: lang });
     const data = series.points.map(function (p) { return [p[0], p[1]]; });
     const option = {
       animation: false,
@@ -16,7 +17,7 @@
         name: series.indicator, type: "line", showSymbol: data.length < 40, data: data, connectNulls: false,
         markLine: series.baseline === null ? undefined : {
           symbol: "none", silent: true, lineStyle: { type: "dashed" },
-          label: { formatter: labels.baseline },
+          label: { formatter: labels.baseline, position: "insideEndTop" },
           data: [{ yAxis: series.baseline }]
         }
       }]

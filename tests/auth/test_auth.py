@@ -1,0 +1,207 @@
+"""Passwords, login throttling, the customer-visibility filter, API tokens, the audit log, and the CLI."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from churnradar.auth import passwords
+from churnradar.auth import service as auth_service
+from churnradar.auth.access import can_see, hidden_fields, visible_customers
+from churnradar.auth.ratelimit import LoginThrottle, SlidingWindow
+from churnradar.auth.schemas import AuthError, Principal, Scope
+from churnradar.cli.main import app
+from churnradar.config import Settings
+from churnradar.db import session_scope
+from churnradar.kit.clock import FrozenClock
+from churnradar.models import AuditEntry, Customer, Role, User
+from tests.web.seed import seed
+
+
+class TestPasswords:
+    def test_argon2id_hash_verifies_and_never_holds_the_password(self) -> None:
+        hashed = passwords.hash_password("s3cret password")
+        assert hashed.startswith("$argon2id$")
+        assert "s3cret" not in hashed
+        assert passwords.verify_password(hashed, "s3cret password")
+        assert not passwords.verify_password(hashed, "s3cret Password")
+        assert passwords.hash_password("s3cret password") != hashed  # salted
+
+    @pytest.mark.parametrize("stored", [None, "", "not-a-hash", "$argon2id$broken"])
+    def test_missing_or_corrupt_hashes_never_verify(self, stored: str | None) -> None:
+        assert not passwords.verify_password(stored, "anything")
+
+    def test_weak_passwords_are_refused(self) -> None:
+        assert passwords.check_strength("short") is not None
+        assert passwords.check_strength("        ") is not None
+        assert passwords.check_strength("long enough") is None
+
+
+class TestThrottle:
+    def test_sliding_window_forgets_old_attempts(self) -> None:
+        now = [0.0]
+        window = SlidingWindow(limit=2, window=60, clock=lambda: now[0])
+        window.hit("a")
+        window.hit("a")
+        assert window.blocked("a")
+        assert not window.blocked("b")
+        now[0] = 61
+        assert not window.blocked("a")
+
+    def test_success_clears_the_login_but_not_the_address(self) -> None:
+        throttle = LoginThrottle(per_login=SlidingWindow(2, 60), per_address=SlidingWindow(3, 60))
+        throttle.failed("Ann", "10.0.0.1")
+        throttle.failed("ann", "10.0.0.1")
+        assert throttle.blocked("ANN", "10.0.0.2")
+        throttle.succeeded("ann")
+        assert not throttle.blocked("ann", "10.0.0.2")
+        throttle.failed("bob", "10.0.0.1")
+        assert throttle.blocked("carol", "10.0.0.1")
+
+
+class TestFieldPermissions:
+    def test_contract_value_is_hidden_from_reps_only(self) -> None:
+        rep = Principal(user_id=1, login="r", role=Role.REP)
+        manager = Principal(user_id=2, login="m", role=Role.MANAGER)
+        assert not can_see(rep, "contract.value")
+        assert can_see(manager, "contract.value")
+        assert can_see(rep, "customer.name")  # unlisted fields are visible
+        assert "value" in hidden_fields(rep, "contract")
+        assert hidden_fields(manager, "contract") == frozenset()
+
+
+def _visible(engine: Engine, login: str) -> set[str]:
+    with session_scope(engine) as session:
+        user = session.scalars(select(User).where(User.login == login)).one()
+        principal = auth_service.principal_for(user)
+        assert principal is not None
+        return set(session.scalars(select(Customer.external_id).where(visible_customers(principal))))
+
+
+class TestVisibleCustomers:
+    def test_scope_per_role(self, engine: Engine, settings: Settings) -> None:
+        seed(engine, settings, events_per_customer=1)
+        everyone = {"E-001", "E-002", "E-003", "W-001", "W-002", "R-001", "N-001"}
+        assert _visible(engine, "admin") == everyone
+        assert _visible(engine, "director") == everyone
+        # A manager: their own team, the teams of the people they manage, and those people's customers.
+        assert _visible(engine, "mgr_east") == {"E-001", "E-002", "E-003", "R-001"}
+        assert _visible(engine, "rep_east") == {"E-001", "E-003"}
+        assert _visible(engine, "rep_roaming") == {"R-001"}
+
+    def test_an_unknown_role_sees_nothing(self, engine: Engine, settings: Settings) -> None:
+        seed(engine, settings, events_per_customer=1)
+        principal = Principal(user_id=1, login="x", role="auditor")  # type: ignore[arg-type]
+        with session_scope(engine) as session:
+            assert session.scalars(select(Customer).where(visible_customers(principal))).all() == []
+            user = session.scalars(select(User).where(User.login == "rep_east")).one()
+            user.role = "auditor"
+            assert auth_service.principal_for(user) is None
+
+
+class TestUsersAndTokens:
+    def test_create_user_hashes_and_audits(self, engine: Engine) -> None:
+        with session_scope(engine) as session:
+            user = auth_service.create_user(
+                session, login="ann", role=Role.MANAGER, password="a long password", team="North"
+            )
+            with pytest.raises(AuthError, match="already exists"):
+                auth_service.create_user(session, login="ANN", role=Role.REP, password="a long password")
+            with pytest.raises(AuthError, match="at least"):
+                auth_service.create_user(session, login="bob", role=Role.REP, password="short")
+            assert user.password_hash is not None
+            assert user.password_hash.startswith("$argon2id$")
+        with session_scope(engine) as session:
+            assert auth_service.authenticate(session, login="ann", password="a long password") is not None
+            assert auth_service.authenticate(session, login="ann", password="wrong password") is None
+            entries = session.scalars(select(AuditEntry)).all()
+            assert [(e.actor, e.action, e.entity, e.entity_id) for e in entries] == [
+                ("cli", "create", "user", "ann")
+            ]
+
+    def test_tokens_scopes_expiry_and_audit(self, engine: Engine) -> None:
+        clock = FrozenClock(datetime(2026, 1, 1, 12))
+        with session_scope(engine) as session:
+            auth_service.create_user(session, login="svc", role=Role.DIRECTOR, password="a long password")
+            token, secret = auth_service.create_token(
+                session,
+                login="svc",
+                scopes=frozenset({Scope.INGEST}),
+                expires_in=timedelta(days=1),
+                clock=clock,
+            )
+            assert secret.startswith("crk_")
+            assert secret not in token.token_hash
+            principal = auth_service.token_principal(session, secret, clock=clock)
+            assert principal is not None
+            assert principal.has_scope(Scope.INGEST)
+            assert not principal.has_scope(Scope.READ)
+            assert token.last_used_at == clock.now()
+            clock.at += timedelta(days=2)
+            assert auth_service.token_principal(session, secret, clock=clock) is None
+            actions = [
+                (e.action, e.entity) for e in session.scalars(select(AuditEntry).order_by(AuditEntry.id))
+            ]
+            assert actions == [("create", "user"), ("create", "api_token")]
+
+    def test_unknown_scopes_are_refused(self) -> None:
+        with pytest.raises(AuthError, match="unknown scope"):
+            auth_service.parse_scopes(["read", "admin"])
+        with pytest.raises(AuthError, match="at least one"):
+            auth_service.parse_scopes([" ", ""])
+
+
+class TestCli:
+    def test_user_create_set_password_and_token(self, tmp_path: Path) -> None:
+        db = f"sqlite:///{tmp_path / 'cli.db'}"
+        runner = CliRunner()
+        created = runner.invoke(
+            app,
+            [
+                "--db",
+                db,
+                "user",
+                "create",
+                "zoe",
+                "--role",
+                "rep",
+                "--team",
+                "South",
+                "--email",
+                "z@x.cn",
+                "--password-stdin",
+            ],
+            input="first password\n",
+        )
+        assert created.exit_code == 0, created.output
+        prompted = runner.invoke(
+            app, ["--db", db, "user", "set-password", "zoe"], input="second pass\nsecond pass\n"
+        )
+        assert prompted.exit_code == 0, prompted.output
+        token = runner.invoke(
+            app, ["--db", db, "token", "create", "zoe", "--scopes", "read,ingest", "--json"]
+        )
+        assert token.exit_code == 0, token.output
+        assert '"token": "crk_' in token.output
+        bad = runner.invoke(app, ["--db", db, "token", "create", "zoe", "--scopes", "root"])
+        assert bad.exit_code == 1
+        duplicate = runner.invoke(
+            app,
+            ["--db", db, "user", "create", "zoe", "--role", "rep", "--password-stdin"],
+            input="x long pass\n",
+        )
+        assert duplicate.exit_code == 1
+        # Only hashes in the database file: neither password nor token appears anywhere in it.
+        raw = (tmp_path / "cli.db").read_bytes()
+        for wal in tmp_path.glob("cli.db-*"):
+            raw += wal.read_bytes()
+        assert b"first password" not in raw
+        assert b"second pass" not in raw
+        assert b"$argon2id$" in raw
+        secret = token.output.split('"token": "')[1].split('"')[0]
+        assert secret.encode() not in raw

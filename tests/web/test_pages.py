@@ -1,0 +1,235 @@
+"""Pages: login and rate limit, overview, customer list and exports, customer 360, languages and formats."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Callable
+
+import pytest
+from fastapi.testclient import TestClient
+from openpyxl import load_workbook
+from sqlalchemy import select
+
+from churnradar.models import UserPreference
+from tests.web.conftest import World, csrf_of, sign_in
+from tests.web.seed import PASSWORD
+
+
+def _login(client: TestClient, login: str, password: str, address_token: str | None = None) -> int:
+    token = address_token or csrf_of(client.get("/login").text)
+    response = client.post(
+        "/login", data={"login": login, "password": password, "csrf_token": token}, follow_redirects=False
+    )
+    return response.status_code
+
+
+class TestLogin:
+    def test_wrong_password_then_right_one(self, anonymous: TestClient) -> None:
+        assert _login(anonymous, "rep_east", "wrong password") == 401
+        assert _login(anonymous, "REP_EAST", PASSWORD) == 303  # logins are not case-sensitive
+        assert anonymous.get("/customers").status_code == 200
+
+    def test_unknown_and_inactive_users_get_the_same_answer(
+        self, world: World, anonymous: TestClient
+    ) -> None:
+        from churnradar.db import session_scope
+        from churnradar.models import User
+
+        with session_scope(world.engine) as session:
+            session.scalars(select(User).where(User.login == "rep_west")).one().is_active = False
+        assert _login(anonymous, "nobody", PASSWORD) == 401
+        assert _login(anonymous, "rep_west", PASSWORD) == 401
+
+    def test_login_is_rate_limited_per_login(self, anonymous: TestClient) -> None:
+        for _ in range(5):
+            assert _login(anonymous, "mgr_east", "guess") == 401
+        # Blocked now, even with the right password; other logins from elsewhere are unaffected.
+        assert _login(anonymous, "mgr_east", PASSWORD) == 429
+        assert _login(anonymous, "director", PASSWORD) == 303
+
+    def test_login_is_rate_limited_per_address(self, anonymous: TestClient) -> None:
+        for number in range(30):
+            assert _login(anonymous, f"sprayed{number}", "guess") == 401
+        assert _login(anonymous, "admin", PASSWORD) == 429
+
+    def test_next_only_goes_to_local_paths(self, anonymous: TestClient) -> None:
+        token = csrf_of(anonymous.get("/login").text)
+        for target, expected in (
+            ("/customers?segment=SMB", "/customers?segment=SMB"),
+            ("//evil.example", "/"),
+            ("https://evil.example", "/"),
+            ("/\\evil", "/"),
+        ):
+            response = anonymous.post(
+                "/login",
+                data={"login": "admin", "password": PASSWORD, "csrf_token": token, "next": target},
+                follow_redirects=False,
+            )
+            assert response.headers["location"] == expected
+            token = csrf_of(anonymous.get("/login").text)
+
+    def test_logout_ends_the_session(self, client_for: Callable[[str], TestClient]) -> None:
+        client = client_for("rep_east")
+        token = csrf_of(client.get("/").text)
+        assert client.post("/logout", data={"csrf_token": token}, follow_redirects=False).status_code == 303
+        assert client.get("/", follow_redirects=False).status_code == 303
+
+    def test_the_session_cookie_is_http_only_and_same_site(self, anonymous: TestClient) -> None:
+        token = csrf_of(anonymous.get("/login").text)
+        response = anonymous.post(
+            "/login",
+            data={"login": "admin", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        cookie = response.headers["set-cookie"].lower()
+        assert "httponly" in cookie
+        assert "samesite=lax" in cookie
+
+
+class TestOverview:
+    def test_counts_and_breakdowns_are_scoped(self, client_for: Callable[[str], TestClient]) -> None:
+        director = client_for("director").get("/").text
+        rep = client_for("rep_east").get("/").text
+        assert 'data-count="customers">7<' in director
+        assert 'data-count="customers">2<' in rep
+        assert 'data-count="events">60<' in rep
+        assert "alerts-placeholder" in director
+        # Imports are an operator's concern: managers and up see them, reps do not.
+        assert "recent-imports" in director
+        assert "recent-imports" not in rep
+
+
+class TestCustomerList:
+    def test_filters_search_and_sort(self, client_for: Callable[[str], TestClient]) -> None:
+        client = client_for("admin")
+        html = client.get("/customers", params={"industry": "retail", "sort": "name", "desc": "true"}).text
+        names = [n for n in ("Roaming Rep Account", "Nobody&#39;s Customer", "Eastwind Trading") if n in html]
+        assert names == ["Roaming Rep Account", "Nobody&#39;s Customer", "Eastwind Trading"]
+        assert html.index("Roaming") < html.index("Nobody") < html.index("Eastwind")
+        assert "Westfield" not in html
+        found = client.get("/customers", params={"q": "东方"}).text
+        assert "东方制造有限公司" in found
+        assert "Eastwind" not in found
+
+    def test_htmx_gets_only_the_table(self, client_for: Callable[[str], TestClient]) -> None:
+        client = client_for("admin")
+        headers = {"HX-Request": "true", "HX-Target": "customer-table"}
+        fragment = client.get("/customers", params={"team": "1"}, headers=headers).text
+        assert "<html" not in fragment
+        assert "Eastwind" in fragment
+        assert "Westfield" not in fragment
+
+    def test_pages(self, client_for: Callable[[str], TestClient]) -> None:
+        client = client_for("admin")
+        first = client.get("/customers", params={"per_page": 3, "sort": "customer_id"}).text
+        second = client.get("/customers", params={"per_page": 3, "sort": "customer_id", "page": 2}).text
+        assert "E-001" in first
+        assert "E-001" not in second
+        assert 'rel="next"' in first
+        assert 'rel="prev"' in second
+
+    def test_csv_and_excel_exports_follow_the_filter(self, client_for: Callable[[str], TestClient]) -> None:
+        client = client_for("mgr_east")
+        csv_text = client.get("/customers/export.csv", params={"segment": "SMB"}).content.decode("utf-8-sig")
+        lines = csv_text.strip().splitlines()
+        assert lines[0].startswith("Customer ID,Name,Owner")
+        assert sorted(line.split(",")[0] for line in lines[1:]) == ["E-001", "E-003", "R-001"]
+        workbook = load_workbook(
+            io.BytesIO(client.get("/customers/export.xlsx", params={"segment": "SMB"}).content)
+        )
+        rows = list(workbook.active.iter_rows(values_only=True))
+        assert sorted(r[0] for r in rows[1:]) == ["E-001", "E-003", "R-001"]
+
+
+class TestCustomer360:
+    def test_profile_contracts_timeline_and_charts(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        html = client_for("mgr_east").get(f"/customers/{world.ids.customers['E-001']}").text
+        assert "Eastwind Trading" in html
+        assert "Rep East" in html  # the owner
+        assert "98,765.43" in html  # managers see the contract value
+        assert 'data-chart-series="indicator-charts"' in html
+        assert "orders_90d" in html
+        assert "/static/vendor/echarts/echarts.min.js" in html
+
+    def test_reps_do_not_see_contract_values(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        html = client_for("rep_east").get(f"/customers/{world.ids.customers['E-001']}").text
+        assert "98,765" not in html
+        assert "hidden-field" in html
+
+    def test_timeline_pages_and_kind_filter(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        client = client_for("rep_east")
+        path = f"/customers/{world.ids.customers['E-001']}/events"
+        page2 = client.get(path, params={"page": 2}, headers={"HX-Request": "true"}).text
+        assert "<html" not in page2
+        assert "Page 2 of 2" in page2
+        complaints = client.get(path, params={"kind": "complaint"}).text
+        assert "slow delivery" in complaints
+        assert "<td>order</td>" not in complaints
+        assert "<td>complaint</td>" in complaints
+
+
+class TestLanguages:
+    def test_the_browser_language_is_the_default(self, world: World) -> None:
+        client = TestClient(world.app, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})
+        assert "登录" in client.get("/login").text
+        sign_in(client, "rep_east")
+        html = client.get(f"/customers/{world.ids.customers['E-001']}").text
+        assert "客户资料" in html
+        assert "2023年2月1日" in html  # the signup date, written the Chinese way
+
+    def test_a_users_choice_is_remembered_across_sessions(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        client = client_for("rep_east")
+        token = csrf_of(client.get("/customers").text)
+        client.post("/language", data={"locale": "zh_CN", "csrf_token": token, "back": "/customers"})
+        assert "客户" in client.get("/customers").text
+        with world.engine.connect() as conn:
+            assert conn.execute(select(UserPreference.locale)).scalar_one() == "zh_CN"
+        # A new browser with an English Accept-Language still gets Chinese once this user signs in.
+        fresh = sign_in(TestClient(world.app, headers={"Accept-Language": "en-US"}), "rep_east")
+        assert 'lang="zh-CN"' in fresh.get("/").text
+
+    @pytest.mark.parametrize(
+        ("header", "expected"),
+        [
+            ("zh-CN", "zh_CN"),
+            ("zh-Hans-CN,zh;q=0.8", "zh_CN"),
+            ("zh", "zh_CN"),
+            ("en-GB", "en"),
+            ("fr-FR,de;q=0.5", "en"),
+            ("", "en"),
+            ("de, zh;q=0.1", "zh_CN"),
+            ("zh-TW", "en"),
+        ],
+    )
+    def test_negotiation(self, header: str, expected: str) -> None:
+        from churnradar.web.i18n import negotiate
+
+        assert negotiate(header) == expected
+
+    def test_every_message_has_a_chinese_translation(self) -> None:
+        from pathlib import Path
+
+        from babel.messages.extract import extract_from_dir
+        from babel.messages.pofile import read_po
+
+        import churnradar.web
+
+        root = Path(churnradar.web.__file__).parent
+        method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
+        keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
+        wanted = {
+            m[2] if isinstance(m[2], str) else m[2][0]
+            for m in extract_from_dir(str(root), method_map, keywords=keywords)
+        }
+        with (root / "locales/zh_CN/LC_MESSAGES/messages.po").open("rb") as handle:
+            catalog = read_po(handle, locale="zh_CN")
+        translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string}
+        assert sorted(wanted - translated) == []
