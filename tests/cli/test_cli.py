@@ -90,3 +90,44 @@ def test_production_refuses_default_secret(tmp_path: Path) -> None:
     result = churnradar("init", cwd=tmp_path, env={"CHURNRADAR_ENVIRONMENT": "production"})
     assert result.returncode == 1
     assert "CHURNRADAR_SECRET_KEY is still the default" in result.stderr
+
+
+def test_demo_loads_evaluates_and_creates_logins(tmp_path: Path) -> None:
+    # 2,000 customers: big enough for SQLite's WAL index to grow, which once crashed the run (SIGBUS)
+    # when DuckDB's own SQLite copy opened the file under a pooled connection of ours.
+    result = churnradar(
+        "demo",
+        "--no-serve",
+        "--customers",
+        "2000",
+        "--weeks",
+        "2",
+        "--end",
+        "2026-06-30",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    document = json.loads(result.stdout)
+    assert document["counts"]["customers"] == 2_000
+    assert document["counts"]["events"] > 50_000
+    assert [e["as_of"] for e in document["evaluations"]] == ["2026-06-23", "2026-06-30"]
+    assert all(sum(e["customers_by_level"].values()) > 0 for e in document["evaluations"])
+    assert document["accounts"][0] == "admin"
+    again = churnradar(
+        "demo",
+        "--no-serve",
+        "--customers",
+        "2000",
+        "--weeks",
+        "2",
+        "--end",
+        "2026-06-30",
+        "--json",
+        cwd=tmp_path,
+    )
+    assert again.returncode == 0, again.stderr[-2000:]
+    repeat = json.loads(again.stdout)
+    assert repeat["counts"] == document["counts"]  # same seed and dates: the import changes nothing
+    # 06-23 lies before the last evaluated date and is skipped; 06-30 reruns and changes nothing.
+    assert [(e["as_of"], e["alerts"]["opened"]) for e in repeat["evaluations"]] == [("2026-06-30", 0)]

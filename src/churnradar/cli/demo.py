@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import secrets
 import tempfile
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 from sqlalchemy import func, select
@@ -20,6 +21,7 @@ from churnradar.cli.common import (
     progress_bar,
     settings_or_fail,
 )
+from churnradar.config import Settings
 from churnradar.ingest.service import import_path
 from churnradar.models import Contract, Customer, Event, Invoice, User
 from churnradar.store import migrate
@@ -94,35 +96,108 @@ def register(app: typer.Typer) -> None:
         customers: CustomersOption = 2_000,
         seed: SeedOption = 42,
         end: EndOption = None,
+        weeks: Annotated[
+            int, typer.Option(min=1, max=52, help="Weekly evaluations to run, ending at --end.")
+        ] = 4,
         no_serve: Annotated[
-            bool, typer.Option("--no-serve", help="Stop after loading; do not start the web.")
+            bool, typer.Option("--no-serve", help="Stop after loading and evaluating; do not start the web.")
         ] = False,
+        host: Annotated[str, typer.Option(help="Address for the dashboard.")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535, help="Port for the dashboard.")] = 8000,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Fill the database with a simulated customer base (about a year of history) and report it."""
+        """Simulate a customer base (a year of history), evaluate the last weeks, then serve the dashboard."""
         settings = settings_or_fail()
         engine = open_engine(ctx, db)
         migrate(engine)
+        last_day = _end_date(end)
         with tempfile.TemporaryDirectory(prefix="churnradar-demo-") as folder:
-            _write(Path(folder), customers, seed, _end_date(end), "csv", as_json)
+            _write(Path(folder), customers, seed, last_day, "csv", as_json)
             summary = import_path(engine, Path(folder), settings=settings)
         if not summary.ok:
             problems = [str(e) for f in summary.files for e in f.errors[:5]]
             fail("the generated demo data did not import:\n" + "\n".join(problems))
+        evaluations = _evaluate_weeks(engine, settings, last_day, weeks, quiet=as_json)
+        accounts = _demo_accounts(engine)
         counts = _counts(engine)
+        url = engine.url.render_as_string(hide_password=True)
         if as_json:
             emit_json(
                 {
-                    "database": engine.url.render_as_string(hide_password=True),
+                    "database": url,
                     "counts": counts,
-                    "serve": False,
+                    "evaluations": evaluations,
+                    "accounts": [login for login, _ in accounts],
+                    "serve": not no_serve,
                 }
             )
-            return
-        typer.echo("demo data loaded into " + engine.url.render_as_string(hide_password=True) + ":")
-        for name, count in counts.items():
-            typer.echo(f"  {name:<10} {count:>10,}")
-        # Evaluation and the dashboard come with the indicator, rule and web work; say so, do not pretend.
+        else:
+            typer.echo(f"demo data loaded into {url}:")
+            for name, count in counts.items():
+                typer.echo(f"  {name:<10} {count:>10,}")
+            for item in evaluations:
+                levels = ", ".join(f"{k} {v:,}" for k, v in item["customers_by_level"].items())
+                typer.echo(f"evaluated as of {item['as_of']}: {levels}")
+            for login, password in accounts:
+                typer.echo(
+                    f"demo login: {login} / {password}"
+                    if password
+                    else f"demo login: {login} (password kept)"
+                )
         if not no_serve:
-            typer.echo("evaluation and the web dashboard are not built yet; the data is ready for them.")
+            from churnradar.cli.web import serve_app
+
+            serve_app(settings, engine, host=host, port=port)
+
+
+def _evaluate_weeks(
+    engine: Engine, settings: Settings, last_day: date, weeks: int, *, quiet: bool
+) -> list[dict[str, Any]]:
+    """Weekly evaluations ending at `last_day`, so the dashboard has a trend; dates done are skipped."""
+    from churnradar.evaluation.service import EvaluationError, evaluate
+
+    done = []
+    for back in range(weeks - 1, -1, -1):
+        day = last_day - timedelta(days=7 * back)
+        try:
+            with progress_bar(not quiet, f"evaluating as of {day}"):
+                done.append(evaluate(engine, as_of=day, settings=settings).as_dict())
+        except EvaluationError:
+            continue  # evaluated before, or a later date already was: the stored state stands
+    return done
+
+
+def _demo_accounts(engine: Engine) -> list[tuple[str, str | None]]:
+    """An admin, a manager and a rep with fresh passwords (printed once), so the dashboard can be tried."""
+    from sqlalchemy.orm import Session
+
+    from churnradar.auth import service as auth_service
+    from churnradar.models import Role
+
+    accounts: list[tuple[str, str | None]] = []
+    with Session(engine) as session, session.begin():
+        admin = session.execute(select(User).where(User.login == "admin")).scalar_one_or_none()
+        if admin is None:
+            password = secrets.token_urlsafe(12)
+            auth_service.create_user(
+                session, login="admin", role=Role.ADMIN, password=password, display_name="Demo admin"
+            )
+            accounts.append(("admin", password))
+        else:
+            accounts.append(("admin", None))
+        for role in (Role.MANAGER, Role.REP):
+            user = (
+                session.execute(select(User).where(User.role == role.value).order_by(User.login))
+                .scalars()
+                .first()
+            )
+            if user is None:
+                continue
+            if user.password_hash is None:
+                password = secrets.token_urlsafe(12)
+                auth_service.set_password(session, login=user.login, password=password)
+                accounts.append((user.login, password))
+            else:
+                accounts.append((user.login, None))
+    return accounts

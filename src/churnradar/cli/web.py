@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
 from churnradar.cli.common import DbOption, fail, open_engine, settings_or_fail
+from churnradar.config import Settings
 from churnradar.store import migrate
 
 
@@ -21,15 +23,20 @@ def register(app: typer.Typer) -> None:
         db: DbOption = None,
     ) -> None:
         """Serve the web dashboard and the REST API (default http://127.0.0.1:8000)."""
-        import uvicorn  # the web stack loads only for this command
-
-        from churnradar.web.app import create_app
-
         settings = settings_or_fail()
         engine = open_engine(ctx, db)
         try:
             migrate(engine)
         except Exception as exc:  # an unreachable or read-only database, named for the user
             fail(f"cannot open {engine.url.render_as_string(hide_password=True)}: {exc}")
-        typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
-        uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning", access_log=False)
+        serve_app(settings, engine, host=host, port=port)
+
+
+def serve_app(settings: Settings, engine: Engine, *, host: str, port: int) -> None:
+    """Run the dashboard and API until interrupted (shared by `serve` and `demo`)."""
+    import uvicorn  # the web stack loads only when serving
+
+    from churnradar.web.app import create_app
+
+    typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
+    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning", access_log=False)
