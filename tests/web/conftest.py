@@ -34,9 +34,9 @@ class World:
 
 @pytest.fixture
 def world(engine: Engine, settings: Settings) -> World:
-    """A seeded database and an app over it (small ingestion limit so the size check is cheap to test)."""
+    """A seeded database and an app over it (small limits, so that reaching them is cheap to test)."""
     ids = seed(engine, settings)
-    options = WebOptions(max_ingest_bytes=256 * 1024, max_ingest_records=2_000)
+    options = WebOptions(max_ingest_bytes=256 * 1024, max_ingest_records=2_000, login_failures_per_address=8)
     return World(engine, settings, ids, create_app(settings, engine, options))
 
 

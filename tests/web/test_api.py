@@ -35,19 +35,17 @@ class TestTokens:
         for path in ("/api/v1/customers", "/api/v1/customers/E-001", "/api/v1/customers/E-001/events"):
             assert anonymous.get(path, headers=token).status_code == 403
 
-    @pytest.mark.parametrize(
-        "header",
-        [
+    def test_malformed_or_unknown_tokens_are_refused(self, anonymous: TestClient) -> None:
+        headers = [
             "Bearer crk_not-a-real-token",
             "Bearer ",
             "Basic YWRtaW46cGFzc3dvcmQ=",
             "crk_x",
             "Bearer " + "a" * 5000,
-        ],
-    )
-    def test_malformed_or_unknown_tokens_are_refused(self, anonymous: TestClient, header: str) -> None:
-        response = anonymous.get("/api/v1/customers", headers={"Authorization": header})
-        assert response.status_code == 401
+        ]
+        for header in headers:
+            response = anonymous.get("/api/v1/customers", headers={"Authorization": header})
+            assert response.status_code == 401, header[:30]
 
     def test_expired_revoked_and_deactivated_tokens_stop_working(
         self, world: World, anonymous: TestClient
@@ -194,23 +192,21 @@ class TestIngestion:
         assert {(e["row"], e["column"]) for e in errors} == {(2, "amount"), (4, "customer_id"), (5, "ts")}
         assert snapshot(world.engine) == before
 
-    @pytest.mark.parametrize(
-        ("body", "content_type"),
-        [
+    def test_malformed_bodies_are_refused_without_storing(
+        self, world: World, ingest: Callable[..., Any]
+    ) -> None:
+        before = snapshot(world.engine)
+        bodies = [
             (b"{not json", "application/json"),
             (b'{"customer_id": "E-001"}', "application/json"),
             (b'{"a": 1}\nnot json\n', "application/x-ndjson"),
             (b"\xff\xfe\x00", "application/json"),
             (b"[]", "application/json"),
             (b"[1, 2]", "application/json"),
-        ],
-    )
-    def test_malformed_bodies_are_refused_without_storing(
-        self, world: World, ingest: Callable[..., Any], body: bytes, content_type: str
-    ) -> None:
-        before = snapshot(world.engine)
-        response = ingest(body, content_type)
-        assert response.status_code in (400, 422)
+        ]
+        for body, content_type in bodies:
+            response = ingest(body, content_type)
+            assert response.status_code in (400, 422), body
         assert snapshot(world.engine) == before
 
     def test_an_oversized_body_is_refused(self, world: World, ingest: Callable[..., Any]) -> None:

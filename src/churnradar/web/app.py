@@ -15,7 +15,7 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churnradar import __version__
-from churnradar.auth.ratelimit import LoginThrottle
+from churnradar.auth.ratelimit import LoginThrottle, SlidingWindow
 from churnradar.config import Settings
 from churnradar.db import session_factory
 from churnradar.web.account import pages as account_pages
@@ -124,7 +124,10 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.options = options
-    app.state.login_throttle = LoginThrottle()
+    app.state.login_throttle = LoginThrottle(
+        per_login=SlidingWindow(options.login_failures_per_login, options.login_window_seconds),
+        per_address=SlidingWindow(options.login_failures_per_address, options.login_window_seconds),
+    )
 
     app.add_middleware(
         SessionMiddleware,

@@ -10,6 +10,10 @@ class WebOptions:
     """Cookie, size and paging limits of the web app."""
 
     session_hours: int = 12
+    # Failed sign-ins allowed per login and per client address within the window, before a pause.
+    login_failures_per_login: int = 5
+    login_failures_per_address: int = 30
+    login_window_seconds: int = 900
     # Set behind HTTPS so the browser never sends the session cookie in clear text.
     secure_cookies: bool = False
     max_ingest_bytes: int = 16 * 1024 * 1024
