@@ -106,11 +106,13 @@ def _event_groups(indicators: Sequence[Indicator], single_date: bool) -> list[_G
     groups: dict[int | None, list[Indicator]] = defaultdict(list)
     for i in indicators:
         p = i.params
-        if not single_date and is_history(i):
+        # The latest value needs a window over its own events; all-history indicators of many dates are
+        # carried forward bucket by bucket (history.py) instead of joining every event to every later date.
+        if isinstance(p, LastValue) or (not single_date and is_history(i)):
             continue
         if isinstance(p, WindowAgg | Share):
             days = None if p.days is None else p.days + p.offset_days
-        elif isinstance(p, DaysSince | LastValue):
+        elif isinstance(p, DaysSince):
             days = None
         else:
             continue
@@ -155,7 +157,7 @@ def _agg_metrics(j: ir.Table, i: Indicator) -> dict[str, ir.Scalar]:
         match = ibis.or_(*(ibis.and_(*(condition(j, c) for c in group)) for group in p.match_any))
         return {f"{s}__num": j.count(where=pred & match), f"{s}__den": j.count(where=pred)}
     if isinstance(p, DaysSince):
-        return {f"{s}__last": j.ts.max(where=selected(j, p))}
+        return {f"{s}__since": (epoch(j.as_of_ts) - epoch(j.ts)).min(where=selected(j, p))}
     raise TypeError(f"{s}: template {p.template} is not an event aggregate")
 
 
@@ -171,7 +173,7 @@ def _finish(t: ir.Table, i: Indicator) -> ir.Value:
     if isinstance(p, Share):
         return t[f"{s}__num"].cast("float64") / t[f"{s}__den"].cast("float64").nullif(0.0)
     if isinstance(p, DaysSince):
-        return ((epoch(t.as_of_ts) - epoch(t[f"{s}__last"])) / DAY_S).floor().cast("float64")
+        return (t[f"{s}__since"] / DAY_S).floor().cast("float64")
     raise TypeError(f"{s}: template {p.template} is not an event aggregate")
 
 
@@ -182,27 +184,11 @@ def _event_group_table(events: ir.Table, dates: ir.Table, group: _Group) -> ir.T
     if group.lookback is not None:
         preds.append(ev.ts >= dates[bound_column(group.lookback)])
     j = ev.join(dates, preds)
-    latest = [i for i in group.indicators if isinstance(i.params, LastValue)]
-    if latest:
-        # The latest selected event per customer and date, as a window over the joined rows.
-        j = j.mutate(
-            **{
-                f"{i.slug}__latest": j.ts.max(where=selected(j, _selection(i))).over(
-                    group_by=["customer_id", "as_of"]
-                )
-                for i in latest
-            }
-        )
     metrics: dict[str, ir.Scalar] = {}
     for i in group.indicators:
-        p = i.params
-        if isinstance(p, LastValue):
-            # Ties on the instant resolve to the largest value, so the result does not depend on row order.
-            at_latest = selected(j, p) & (j.ts == j[f"{i.slug}__latest"])
-            metrics[i.slug] = j[p.field].cast("float64").max(where=at_latest)
-        else:
-            metrics.update(_agg_metrics(j, i))
-    return j.group_by(["customer_id", *dates.columns]).aggregate(**metrics)
+        metrics.update(_agg_metrics(j, i))
+    # Only the two keys: grouping by every date column costs as much as the aggregates themselves.
+    return j.group_by(["customer_id", "as_of"]).aggregate(**metrics)
 
 
 def _gap_table(events: ir.Table, dates: ir.Table, i: Indicator) -> ir.Table:
@@ -298,11 +284,10 @@ def compile_indicators(
     finish: dict[str, Indicator] = {}
     for group in _event_groups(indicators, single_date=len(frame) == 1):
         table = _event_group_table(source.events, dates, group)
-        columns = {i.slug: _finish(table, i) for i in group.indicators if not isinstance(i.params, LastValue)}
-        columns |= {i.slug: table[i.slug] for i in group.indicators if isinstance(i.params, LastValue)}
+        columns = {i.slug: _finish(table, i) for i in group.indicators}
         parts.append(table.select("customer_id", "as_of", **columns))
         finish |= {i.slug: i for i in group.indicators}
-    history = [i for i in indicators if is_history(i)] if len(frame) > 1 else []
+    history = [i for i in indicators if isinstance(i.params, LastValue) or (len(frame) > 1 and is_history(i))]
     if history:
         parts.append(history_table(source.customers, source.events, dates, history))
     invoices = [i for i in indicators if isinstance(i.params, Invoices)]
