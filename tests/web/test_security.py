@@ -19,11 +19,13 @@ PUBLIC = {"/login"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 
-def _concrete(path: str, world: World, *, own: bool = True) -> str:
+def _concrete(path: str, world: World) -> str:
     """Fill path parameters: customer ids by their kind (internal for pages, external for the API)."""
     api = path.startswith("/api/")
     value = "E-001" if api else str(world.ids.customers["E-001"])
-    return path.replace("{customer_id}", value)
+    filled = path.replace("{customer_id}", value).replace("{user_id}", str(world.ids.users["rep_east"]))
+    assert "{" not in filled.replace("{token_id}", ""), f"teach _concrete the parameters of {path}"
+    return filled.replace("{token_id}", "1")
 
 
 def _routes(world: World) -> list[tuple[str, str]]:

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from churnradar.models.access import ApiToken, AuditEntry, UserPreference
 from churnradar.models.people import Team, User
@@ -31,6 +31,35 @@ def get_or_create_team(session: Session, name: str) -> Team:
         session.add(team)
         session.flush()
     return team
+
+
+def describe_user(session: Session, user: User) -> dict[str, Any]:
+    """The fields an administrator edits, by name (team and manager as names, for the audit log)."""
+    team = session.get(Team, user.team_id) if user.team_id else None
+    manager = session.get(User, user.manager_id) if user.manager_id else None
+    return {
+        "role": user.role,
+        "team": team.name if team else None,
+        "manager": manager.login if manager else None,
+        "is_active": bool(user.is_active),
+    }
+
+
+def list_users(session: Session) -> list[tuple[User, str | None, str | None]]:
+    """Every user with their team's name and their manager's login, by login."""
+    manager = aliased(User)
+    query = (
+        select(User, Team.name, manager.login)
+        .outerjoin(Team, Team.id == User.team_id)
+        .outerjoin(manager, manager.id == User.manager_id)
+        .order_by(User.login)
+    )
+    return [(user, team, boss) for user, team, boss in session.execute(query)]
+
+
+def list_team_names(session: Session) -> list[str]:
+    """Every team name, sorted."""
+    return list(session.scalars(select(Team.name).order_by(Team.name)))
 
 
 def get_token_by_hash(session: Session, token_hash: str) -> ApiToken | None:

@@ -221,11 +221,18 @@ def token_principal(session: Session, secret: str, *, clock: Clock | None = None
 
 
 def revoke_token(
-    session: Session, token_id: int, *, actor: Principal | None = None, clock: Clock | None = None
+    session: Session,
+    token_id: int,
+    *,
+    owner_id: int | None = None,
+    actor: Principal | None = None,
+    clock: Clock | None = None,
 ) -> bool:
-    """Revoke a token; False when it does not exist or was revoked already."""
+    """Revoke a token (only `owner_id`'s, when given); False when there is no such live token."""
     token = session.get(ApiToken, token_id)
     if token is None or token.revoked_at is not None:
+        return False
+    if owner_id is not None and token.user_id != owner_id:
         return False
     token.revoked_at = (clock or SystemClock()).now()
     record(session, actor, "revoke", "api_token", token.id, clock=clock)
@@ -247,6 +254,39 @@ def list_tokens(session: Session, user_id: int) -> list[TokenRead]:
         )
         for t in repo.list_tokens(session, user_id)
     ]
+
+
+def update_user(
+    session: Session,
+    user_id: int,
+    *,
+    role: Role,
+    team: str | None,
+    manager: str | None,
+    is_active: bool,
+    actor: Principal | None = None,
+) -> User:
+    """Change a user's role, team, manager or active flag; the audit log keeps each old and new value."""
+    user = repo.get_user(session, user_id)
+    if user is None:
+        raise AuthError(f"no user {user_id}")
+    manager_user = repo.get_user_by_login(session, manager) if manager else None
+    if manager and manager_user is None:
+        raise AuthError(f"manager {manager!r} does not exist")
+    if manager_user is not None and manager_user.id == user.id:
+        raise AuthError("a user cannot manage themselves")
+    if actor is not None and actor.user_id == user.id and (role != Role(user.role) or not is_active):
+        raise AuthError("you cannot change your own role or deactivate yourself")
+    before = repo.describe_user(session, user)
+    user.role = role.value
+    user.team_id = repo.get_or_create_team(session, team).id if team else None
+    user.manager_id = manager_user.id if manager_user else None
+    user.is_active = is_active
+    after = repo.describe_user(session, user)
+    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    if changes:
+        record(session, actor, "update", "user", user.login, changes)
+    return user
 
 
 def preferred_locale(session: Session, user_id: int) -> str | None:

@@ -19,6 +19,7 @@ from churnradar.auth.ratelimit import LoginThrottle, SlidingWindow
 from churnradar.config import Settings
 from churnradar.db import session_factory
 from churnradar.web.account import pages as account_pages
+from churnradar.web.admin import pages as admin_pages
 from churnradar.web.csrf import CsrfError
 from churnradar.web.customers import pages as customer_pages
 from churnradar.web.customers import router as customer_api
@@ -140,7 +141,7 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.add_middleware(SecurityHeaders)
     _install_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for pages in (account_pages, overview_pages, customer_pages):
+    for pages in (account_pages, overview_pages, customer_pages, admin_pages):
         app.include_router(pages.router)
     app.include_router(_api_router(app))
     return app

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal, Scope
+from churnradar.models.people import Role
 
 SESSION_USER = "uid"
 SESSION_FINGERPRINT = "pwf"
@@ -46,6 +47,20 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def require_roles(*roles: Role) -> Callable[..., Principal]:
+    """A page dependency admitting only these roles (403 for the others, login for no session)."""
+
+    def dependency(principal: PrincipalDep) -> Principal:
+        if principal.role not in roles:
+            raise HTTPException(status.HTTP_403_FORBIDDEN)
+        return principal
+
+    return dependency
+
+
+AdminDep = Annotated[Principal, Depends(require_roles(Role.ADMIN))]
 
 
 def api_principal(scope: Scope) -> Callable[..., Principal]:

@@ -1,14 +1,16 @@
-"""Sign in, sign out and the language switch."""
+"""Sign in, sign out, the language switch, and the user's own page with their API tokens."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request, status
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.ratelimit import LoginThrottle
+from churnradar.auth.schemas import AuthError, Scope
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import SESSION_FINGERPRINT, SESSION_LOCALE, SESSION_USER, PrincipalDep, SessionDep
 from churnradar.web.i18n import LANGUAGES
@@ -89,3 +91,53 @@ def language(
         session.commit()
         request.session[SESSION_LOCALE] = locale
     return RedirectResponse(safe_next(back), status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.get("/account", name="account")
+def account(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
+    """The signed-in user's own page: who they are and their API tokens."""
+    context = {"tokens": auth_service.list_tokens(session, principal.user_id), "secret": None, "error": None}
+    return render(request, "account.html", context | {"scopes": list(Scope)}, principal=principal)
+
+
+@router.post("/account/tokens", name="account_token_create")
+def create_token(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    name: Annotated[str, Form(max_length=200)] = "",
+    scopes: Annotated[list[str] | None, Form()] = None,
+    expires_days: Annotated[int | None, Form(ge=1, le=3650)] = None,
+) -> Response:
+    """Create an API token acting as the signed-in user; its secret is shown on this response only."""
+    secret, error = None, None
+    try:
+        _, secret = auth_service.create_token(
+            session,
+            login=principal.login,
+            scopes=auth_service.parse_scopes(scopes or []),
+            name=name.strip(),
+            expires_in=timedelta(days=expires_days) if expires_days else None,
+            actor=principal,
+        )
+        session.commit()
+    except AuthError as exc:
+        error = str(exc)
+    context = {
+        "tokens": auth_service.list_tokens(session, principal.user_id),
+        "secret": secret,
+        "error": error,
+    }
+    code = status.HTTP_200_OK if error is None else status.HTTP_400_BAD_REQUEST
+    return render(
+        request, "account.html", context | {"scopes": list(Scope)}, principal=principal, status_code=code
+    )
+
+
+@router.post("/account/tokens/{token_id}/revoke", name="account_token_revoke")
+def revoke_token(request: Request, principal: PrincipalDep, session: SessionDep, token_id: int) -> Response:
+    """Revoke one of the signed-in user's own tokens (someone else's token is "not found")."""
+    if not auth_service.revoke_token(session, token_id, owner_id=principal.user_id, actor=principal):
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    session.commit()
+    return RedirectResponse("/account", status_code=status.HTTP_303_SEE_OTHER)
