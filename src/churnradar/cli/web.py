@@ -12,6 +12,16 @@ from churnradar.config import Settings
 from churnradar.store import migrate
 
 
+def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> None:
+    """Run the web app over `engine` until interrupted (also used by `churnradar demo`)."""
+    import uvicorn  # the web stack loads only when serving
+
+    from churnradar.web.app import create_app
+
+    typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
+    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning", access_log=False)
+
+
 def register(app: typer.Typer) -> None:
     """Add the serve command to the app."""
 
@@ -30,13 +40,3 @@ def register(app: typer.Typer) -> None:
         except Exception as exc:  # an unreachable or read-only database, named for the user
             fail(f"cannot open {engine.url.render_as_string(hide_password=True)}: {exc}")
         serve_app(settings, engine, host=host, port=port)
-
-
-def serve_app(settings: Settings, engine: Engine, *, host: str, port: int) -> None:
-    """Run the dashboard and API until interrupted (shared by `serve` and `demo`)."""
-    import uvicorn  # the web stack loads only when serving
-
-    from churnradar.web.app import create_app
-
-    typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
-    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning", access_log=False)
