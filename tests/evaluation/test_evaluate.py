@@ -9,7 +9,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -18,36 +18,10 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.db import create_engine
-from churnradar.demo.write import generate_demo
 from churnradar.evaluation.service import EvaluationError, evaluate
-from churnradar.ingest.service import import_path
 from churnradar.models import Alert, AlertEvent, CustomerRisk, EvaluationRun, IndicatorValue
-from churnradar.store import migrate
 from tests.conftest import snapshot
-
-END = date(2026, 6, 30)
-AS_OF = END - timedelta(days=14)
-
-
-@pytest.fixture(scope="module")
-def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A SQLite file with 300 simulated customers, loaded once for the module."""
-    folder = tmp_path_factory.mktemp("demo")
-    generate_demo(folder / "files", customers=300, seed=11, end=END)
-    path = folder / "demo.db"
-    engine = create_engine(f"sqlite:///{path}")
-    migrate(engine)
-    settings = Settings(environment="test", secret_key="x" * 32)  # type: ignore[arg-type]
-    assert import_path(engine, folder / "files", settings=settings).ok
-    engine.dispose()
-    return path
-
-
-@pytest.fixture
-def db(demo_db: Path, tmp_path: Path) -> Engine:
-    copy = tmp_path / "copy.db"
-    shutil.copy(demo_db, copy)
-    return create_engine(f"sqlite:///{copy}")
+from tests.evaluation.conftest import AS_OF
 
 
 def _alert_tables(engine: Engine) -> dict[str, list[tuple[object, ...]]]:

@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Replay evaluation over past dates and score it against what happened; stores nothing."""
         from churnradar.evaluation.backtest import BacktestWindow, run_backtest
-        from churnradar.evaluation.service import default_rulebook
+        from churnradar.evaluation.service import active_rulebook
 
         settings = settings_or_fail()
         window = BacktestWindow(
@@ -105,7 +105,9 @@ def register(app: typer.Typer) -> None:
                 if bar is not None:
                     bar.update(bar.task_ids[0], completed=done)
 
-            result = run_backtest(engine, window, default_rulebook(), zone=settings.zone, progress=report)
+            result = run_backtest(
+                engine, window, active_rulebook(engine), zone=settings.zone, progress=report
+            )
         if as_json:
             emit_json(result)
             return
@@ -151,25 +153,21 @@ def print_backtest(result: dict[str, object]) -> None:
         )
     )
     console.print(summary)
-    for title, key, first in (("by level", "levels", "level"), ("by rule", "rules", "rule")):
-        rows = result[key]
-        assert isinstance(rows, list)
-        table = Table(
-            first,
-            "level" if key == "rules" else "",
-            "alerts",
-            "precision",
-            "recall",
-            "median lead",
-            title=title,
+    levels = Table("level", "alerts", "precision", "recall", title="by level")
+    for row in _rows(result, "levels"):
+        levels.add_row(str(row["level"]), *(_cell(row[k]) for k in ("alerts", "precision", "recall")))
+    console.print(levels)
+    rules = Table("rule", "level", "alerts", "precision", "recall", "median lead", title="by rule")
+    for row in _rows(result, "rules"):
+        rules.add_row(
+            str(row["rule"]),
+            str(row["level"]),
+            *(_cell(row[k]) for k in ("alerts", "precision", "recall", "median_lead_days")),
         )
-        for row in rows:
-            table.add_row(
-                str(row[first]),
-                str(row.get("level", "")) if key == "rules" else "",
-                _cell(row["alerts"]),
-                _cell(row["precision"]),
-                _cell(row["recall"]),
-                _cell(row.get("median_lead_days")),
-            )
-        console.print(table)
+    console.print(rules)
+
+
+def _rows(result: dict[str, object], key: str) -> list[dict[str, object]]:
+    rows = result[key]
+    assert isinstance(rows, list)
+    return rows

@@ -11,6 +11,7 @@ import typer
 from churnradar.cli import demo as demo_commands
 from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
+from churnradar.cli import rules as rule_commands
 from churnradar.cli import users as user_commands
 from churnradar.cli import web as web_commands
 from churnradar.cli.common import (
@@ -128,6 +129,7 @@ def import_(
 demo_commands.register(app)
 evaluate_commands.register(app)
 indicator_commands.register(app)
+rule_commands.register(app)
 user_commands.register(app)
 web_commands.register(app)
 

@@ -24,7 +24,7 @@ from churnradar.indicator import repository as indicator_repo
 from churnradar.indicator import service as indicator_service
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import EvaluationRun
-from churnradar.rule.templates import load_templates
+from churnradar.rule import service as rule_service
 
 RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
 HEALTH = "health_score"
@@ -55,10 +55,11 @@ class EvaluationSummary:
         }
 
 
-def default_rulebook(policy: Policy | None = None) -> RuleBook:
-    """The shipped templates' rules over the built-in indicators."""
+def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Policy | None = None) -> RuleBook:
+    """The templates with the rules stored in the database, over the built-in indicators."""
     indicators = [i.slug for i in indicator_service.selected_indicators()]
-    return build_rulebook(load_templates(), indicators, policy or Policy())
+    templates = rule_service.active_templates(engine, at=(clock or SystemClock()).now())
+    return build_rulebook(templates, indicators, policy or Policy())
 
 
 def _latest_run(engine: Engine) -> date | None:
@@ -113,7 +114,7 @@ def evaluate(
         raise EvaluationError(
             f"already evaluated up to {latest}; evaluation moves forward (use backtest for the past)"
         )
-    book = book or default_rulebook()
+    book = book or active_rulebook(engine, clock=clock)
     indicator_service.snapshot_indicators(engine, [as_of], zone=settings.zone)
     with indicator_service.open_source(engine) as source:
         wide = indicator_service.compute_indicators(source, [as_of], zone=settings.zone)

@@ -106,15 +106,18 @@ def resolve_templates(raws: Mapping[str, dict[str, Any]]) -> dict[str, Template]
     return {slug: _validate(_resolve(slug, raws), f"{slug}.yaml") for slug in raws}
 
 
-def load_templates(
-    extra_dir: Path | None = None, *, fields: Mapping[str, FieldType] | None = None
-) -> dict[str, Template]:
-    """Shipped templates plus or replaced by `extra_dir/*.yaml`, resolved, checked against `fields`."""
-    # `fields` defaults to the built-in indicators and the customer fields; pass more for custom indicators.
+def template_raws(extra_dir: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The template files as parsed YAML by slug: shipped ones, plus or replaced by `extra_dir/*.yaml`."""
     files = {p.stem: p for p in sorted(TEMPLATES_DIR.glob("*.yaml"))}
     if extra_dir is not None:
         files |= {p.stem: p for p in sorted(extra_dir.glob("*.yaml"))}
-    raws = {slug: _read(path) for slug, path in files.items()}
+    return {slug: _read(path) for slug, path in files.items()}
+
+
+def build_templates(
+    raws: Mapping[str, dict[str, Any]], *, fields: Mapping[str, FieldType] | None = None
+) -> dict[str, Template]:
+    """Resolve raw templates and check them against `fields` (default: built-ins and customer fields)."""
     templates = resolve_templates(raws)
     if GENERAL not in templates:
         raise TemplateError([f"{GENERAL}.yaml: the general template is missing"])
@@ -122,12 +125,19 @@ def load_templates(
     errors: list[str] = []
     for slug, template in templates.items():
         try:
-            check_template(_own_part(template, raws[slug]), fields, source=files[slug].name)
+            check_template(_own_part(template, raws[slug]), fields, source=f"{slug}.yaml")
         except TemplateError as exc:
             errors += exc.errors
     if errors:
         raise TemplateError(errors)
     return templates
+
+
+def load_templates(
+    extra_dir: Path | None = None, *, fields: Mapping[str, FieldType] | None = None
+) -> dict[str, Template]:
+    """Shipped templates plus or replaced by `extra_dir/*.yaml`, resolved, checked against `fields`."""
+    return build_templates(template_raws(extra_dir), fields=fields)
 
 
 def _own_part(template: Template, raw: Mapping[str, Any]) -> Template:

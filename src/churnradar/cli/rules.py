@@ -1,0 +1,223 @@
+"""`churnradar rule ...` (list, export, import, test a draft) and `churnradar silence ...`."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+import yaml
+
+from churnradar.cli.common import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    fail,
+    open_engine,
+    progress_bar,
+    settings_or_fail,
+)
+from churnradar.cli.evaluate import parse_day, print_backtest
+from churnradar.store import migrate
+
+rule_app = typer.Typer(
+    help="Warning rules: list, export and import as YAML, try a draft on history.", no_args_is_help=True
+)
+silence_app = typer.Typer(
+    help="Mute alerts of a customer or a rule for a while, with who and why.", no_args_is_help=True
+)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
+
+
+def _drafts(source: str, level: str) -> list[Any]:
+    """Draft rules from a YAML file (one rule or a list) or from a condition typed on the command line."""
+    from pydantic import ValidationError
+
+    from churnradar.rule.schemas import RuleDef
+
+    path = Path(source)
+    if path.suffix.lower() in (".yaml", ".yml"):
+        if not path.exists():
+            fail(f"{path}: no such file")
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
+        items = loaded if isinstance(loaded, list) else [loaded]
+    else:
+        items = [
+            {
+                "slug": "draft",
+                "name_en": "Draft rule",
+                "name_zh": "草稿规则",
+                "condition": source,
+                "level": level,
+                "reason_en": f"Draft rule holds: {source}",
+                "reason_zh": f"草稿规则成立：{source}",
+            }
+        ]
+    try:
+        return [RuleDef.model_validate(item) for item in items]
+    except ValidationError as exc:
+        fail(f"the draft rule is not valid: {exc}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the rule and silence command groups."""
+    app.add_typer(rule_app, name="rule")
+    app.add_typer(silence_app, name="silence")
+
+
+@rule_app.command("list")
+def list_rules(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """The active rules of every template (stored rules over the template files)."""
+    from churnradar.rule.service import active_templates
+
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    templates = active_templates(engine, at=_now())
+    rows = [
+        {"template": slug, "rule": r.slug, "level": r.level, "enabled": r.enabled, "condition": r.condition}
+        for slug, t in sorted(templates.items())
+        for r in t.rules
+    ]
+    if as_json:
+        emit_json(rows)
+        return
+    for row in rows:
+        state = "" if row["enabled"] else " (disabled)"
+        typer.echo(f"{row['template']:<14} {row['rule']:<32} {row['level']:<7}{state}  {row['condition']}")
+
+
+@rule_app.command("export")
+def export(
+    ctx: typer.Context,
+    template: Annotated[list[str] | None, typer.Option("--template", help="Only these templates.")] = None,
+    db: DbOption = None,
+) -> None:
+    """Print the stored rules as YAML (template → rules), ready to edit and import."""
+    from churnradar.rule.service import active_templates, export_rules
+
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    active_templates(engine, at=_now())  # seeds the shipped rules on first use
+    typer.echo(export_rules(engine, template or ()), nl=False)
+
+
+@rule_app.command("import")
+def import_(
+    ctx: typer.Context,
+    path: Annotated[Path, typer.Argument(help="YAML: template slug → list of rules.")],
+    by: Annotated[str, typer.Option("--by", help="Who changes the rules (kept with them).")] = "cli",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Replace the rules of the templates the file lists; nothing is stored if any rule fails its checks."""
+    from churnradar.rule.service import active_templates, import_rules
+    from churnradar.rule.templates import TemplateError
+
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    active_templates(engine, at=_now())
+    try:
+        counts = import_rules(engine, path.read_text(encoding="utf-8"), at=_now(), by=by)
+    except OSError as exc:
+        fail(f"{path}: {exc}")
+    except TemplateError as exc:
+        fail("the rules were not imported:\n" + "\n".join(f"  {e}" for e in exc.errors))
+    if as_json:
+        emit_json({"templates": counts})
+    else:
+        typer.echo("imported: " + ", ".join(f"{t} ({n} rules)" for t, n in counts.items()))
+
+
+@rule_app.command("test")
+def try_draft(
+    ctx: typer.Context,
+    draft: Annotated[
+        str, typer.Argument(help='A rule YAML file, or a condition such as "days_since_last_order > 60".')
+    ],
+    level: Annotated[str, typer.Option(help="Level of a condition given inline.")] = "yellow",
+    template: Annotated[
+        list[str] | None, typer.Option("--template", help="Apply to these templates' customers.")
+    ] = None,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Count flagged customers as of (default today).")
+    ] = None,
+    weeks: Annotated[int, typer.Option(min=0, help="Weekly backtest dates (0: none).")] = 26,
+    horizon: Annotated[int, typer.Option(min=1, help="Backtest horizon in days.")] = 90,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """How many customers a draft rule flags now and how it would have done on history; changes nothing."""
+    from churnradar.evaluation.drafts import default_window, draft_book, try_rules
+    from churnradar.evaluation.service import active_rulebook
+
+    settings = settings_or_fail()
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    day = parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
+    try:
+        book = draft_book(active_rulebook(engine), _drafts(draft, level), template or ())
+    except ValueError as exc:
+        fail(str(exc))
+    window = default_window(day, horizon, weeks) if weeks else None
+    with progress_bar(not as_json, "trying the draft"):
+        report = try_rules(engine, book, as_of=day, window=window, zone=settings.zone)
+    if as_json:
+        emit_json(report)
+        return
+    for slug, levels in report["flagged_now"].items():
+        counts = ", ".join(f"{k} {v:,}" for k, v in levels.items()) or "none"
+        typer.echo(
+            f"{slug}: flags {sum(levels.values()):,} of {report['customers']:,} customers "
+            f"as of {day} ({counts})"
+        )
+    if "backtest" in report:
+        print_backtest(report["backtest"])
+
+
+@silence_app.command("add")
+def add_silence(
+    ctx: typer.Context,
+    by: Annotated[str, typer.Option("--by", help="Who silences (required).")],
+    reason: Annotated[str, typer.Option("--reason", help="Why (required).")],
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="The customer's id in your system.")
+    ] = None,
+    rule: Annotated[str | None, typer.Option("--rule", help="A rule slug.")] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Last day muted (ISO; default in 14 days).")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Mute a customer's alerts, a rule's alerts, or one rule for one customer, until a date."""
+    from churnradar.alert.service import SilenceError
+    from churnradar.alert.service import add_silence as create
+
+    if not customer and not rule:
+        fail("give --customer, --rule or both")
+    if not by.strip() or not reason.strip():
+        fail("--by and --reason must say who and why")
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    today = datetime.now(UTC).date()
+    last = parse_day(until, "--until", today + timedelta(days=14))
+    try:
+        silence_id = create(
+            engine,
+            customer=customer,
+            rule=rule,
+            starts_at=_now(),
+            ends_at=datetime.combine(last + timedelta(days=1), datetime.min.time()),
+            by=by,
+            reason=reason,
+        )
+    except SilenceError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json({"silence": silence_id, "until": last.isoformat()})
+    else:
+        typer.echo(f"silence {silence_id} until {last} (inclusive)")

@@ -1,0 +1,67 @@
+"""Rules as the rest of churnradar uses them: the templates with the rules stored in the database.
+
+The database holds each template's rule entries (seeded from the shipped files on first use); everything
+else in a template (health parts, bands, playbooks) comes from its file. Imports are checked whole before
+anything is stored.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from datetime import datetime
+from typing import Any
+
+import yaml
+from sqlalchemy.engine import Engine
+
+from churnradar.rule import repository
+from churnradar.rule.schemas import Template
+from churnradar.rule.templates import TemplateError, build_templates, template_raws
+
+
+def _with_rules(
+    raws: Mapping[str, dict[str, Any]], rules: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    merged = {slug: dict(raw) for slug, raw in raws.items()}
+    for template, entries in rules.items():
+        if template not in merged:
+            raise TemplateError(
+                [f"rules for unknown template {template!r}; templates are {', '.join(sorted(merged))}"]
+            )
+        merged[template]["rules"] = [dict(e) for e in entries]
+    return merged
+
+
+def active_templates(engine: Engine, *, at: datetime) -> dict[str, Template]:
+    """The templates with their stored rules; the shipped rules are stored on first use."""
+    raws = template_raws()
+    with engine.begin() as conn:
+        stored = repository.stored_rules(conn)
+        if not stored:
+            stored = {slug: list(raw.get("rules", [])) for slug, raw in raws.items()}
+            repository.replace_rules(conn, stored, at=at, by="templates")
+    return build_templates(_with_rules(raws, stored))
+
+
+def export_rules(engine: Engine, templates: Sequence[str] = ()) -> str:
+    """The stored rules as YAML (`{template: [rules]}`), for review or to import elsewhere."""
+    with engine.connect() as conn:
+        stored = repository.stored_rules(conn)
+    chosen = {t: r for t, r in stored.items() if not templates or t in templates}
+    return yaml.safe_dump(chosen, allow_unicode=True, sort_keys=False)
+
+
+def import_rules(engine: Engine, text: str, *, at: datetime, by: str | None) -> dict[str, int]:
+    """Replace the rules of the templates a YAML document lists, after checking every template whole."""
+    try:
+        document = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise TemplateError([f"cannot read the rules as YAML: {exc}"]) from exc
+    if not isinstance(document, dict) or not all(isinstance(v, list) for v in document.values()):
+        raise TemplateError(["expected a mapping of template slug to a list of rules"])
+    raws = template_raws()
+    with engine.begin() as conn:
+        stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
+        build_templates(_with_rules(raws, {**stored, **document}))  # refuses the whole import on any error
+        repository.replace_rules(conn, document, at=at, by=by)
+    return {str(t): len(r) for t, r in document.items()}
