@@ -1,0 +1,234 @@
+"""Web latency and bulk-ingestion throughput against a real `churnradar serve` on 127.0.0.1.
+
+    .venv/bin/churnradar --db sqlite:////tmp/web-bench/big.db demo --customers 100000 --no-serve
+    .venv/bin/python benchmarks/web_load.py --db sqlite:////tmp/web-bench/big.db [--duration 15]
+
+Pages are loaded with wrk (Debian package `wrk`), a few connections at a time, as an admin (every customer)
+and as the rep who owns the most customers; each scenario reports p50 / p95 / p99 in milliseconds. Then
+event batches are posted to `POST /api/v1/events` (NDJSON, new events for existing customers) and the
+events per second are reported. The script changes the database: it sets two benchmark logins' passwords
+and adds events; use a copy made for benchmarking.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+
+import httpx
+from sqlalchemy import func, select
+
+from churnradar.auth import service as auth_service
+from churnradar.auth.schemas import Scope
+from churnradar.db import create_engine, session_scope
+from churnradar.models import Customer, Role, User
+from churnradar.store import migrate
+
+PASSWORD = "benchmark password"  # noqa: S105 (a throwaway benchmark login)
+SECRET = "benchmark-secret-key-" + "x" * 24
+LUA = """
+local paths = {%(paths)s}
+local i = math.random(#paths)
+request = function()
+  i = i %% #paths + 1
+  return wrk.format("GET", paths[i])
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  local line = 'RESULT {"requests": %%d, "p50": %%.1f, "p95": %%.1f, "p99": %%.1f, "errors": %%d}\\n'
+  io.write(string.format(line,
+    summary.requests, latency:percentile(50) / 1000, latency:percentile(95) / 1000,
+    latency:percentile(99) / 1000, e.connect + e.read + e.write + e.status + e.timeout))
+end
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Plan:
+    """What the load visits: the busiest rep's login, an ingest token, customer ids per role."""
+
+    rep: str
+    token: str
+    ids: list[str]
+    rep_ids: list[str]
+    externals: list[str]
+
+
+def _prepare(url: str) -> Plan:
+    """Benchmark logins (an admin, the busiest rep), an ingest token, and customer ids to visit."""
+    engine = create_engine(url)
+    migrate(engine)
+    with session_scope(engine) as session:
+        if session.scalar(select(User).where(User.login == "bench_admin")) is None:
+            auth_service.create_user(session, login="bench_admin", role=Role.ADMIN, password=PASSWORD)
+        else:
+            auth_service.set_password(session, login="bench_admin", password=PASSWORD)
+        busiest = session.execute(
+            select(User.login)
+            .join(Customer, Customer.owner_id == User.id)
+            .where(User.role == Role.REP.value)
+            .group_by(User.login)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).scalar_one()
+        auth_service.set_password(session, login=busiest, password=PASSWORD)
+        _, token = auth_service.create_token(session, login="bench_admin", scopes=frozenset({Scope.INGEST}))
+        ids = [str(i) for i in session.scalars(select(Customer.id).order_by(func.random()).limit(200))]
+        rep_ids = [
+            str(i)
+            for i in session.scalars(
+                select(Customer.id)
+                .join(User, User.id == Customer.owner_id)
+                .where(User.login == busiest)
+                .limit(50)
+            )
+        ]
+        externals = list(session.scalars(select(Customer.external_id).order_by(func.random()).limit(2000)))
+    engine.dispose()
+    return Plan(busiest, token, ids, rep_ids, externals)
+
+
+def _cookie(base: str, login: str) -> str:
+    with httpx.Client(base_url=base) as client:
+        page = client.get("/login").text
+        csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
+        response = client.post("/login", data={"login": login, "password": PASSWORD, "csrf_token": csrf})
+        if response.status_code != 303:
+            sys.exit(f"cannot sign in as {login}: HTTP {response.status_code}")
+        return "; ".join(f"{k}={v}" for k, v in client.cookies.items())
+
+
+def _wrk(base: str, cookie: str, paths: list[str], duration: int, connections: int) -> dict[str, float]:
+    script = LUA % {"paths": ", ".join(json.dumps(p) for p in paths)}
+    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False) as handle:
+        handle.write(script)
+    try:
+        out = subprocess.run(
+            [
+                "wrk",
+                "-t",
+                "1",
+                "-c",
+                str(connections),
+                "-d",
+                f"{duration}s",
+                "-s",
+                handle.name,
+                "-H",
+                f"Cookie: {cookie}",
+                base,
+            ],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+    finally:
+        os.unlink(handle.name)
+    line = next(line for line in out.splitlines() if line.startswith("RESULT "))
+    result: dict[str, float] = json.loads(line.removeprefix("RESULT "))
+    result["rps"] = result["requests"] / duration
+    return result
+
+
+def _ingest(base: str, token: str, externals: list[str], batches: int, size: int) -> dict[str, float]:
+    rng = random.Random(7)
+    run = int(time.time())
+    total, seconds = 0, 0.0
+    with httpx.Client(base_url=base, timeout=600) as client:
+        for batch in range(batches):
+            lines = [
+                json.dumps(
+                    {
+                        "customer_id": rng.choice(externals),
+                        "ts": f"2026-01-{1 + n % 28:02d}T{n % 24:02d}:00:00Z",
+                        "kind": "login",
+                        "event_id": f"bench-{run}-{batch}-{n}",
+                        "channel": "web",
+                    }
+                )
+                for n in range(size)
+            ]
+            body = ("\n".join(lines) + "\n").encode()
+            started = time.perf_counter()
+            response = client.post(
+                "/api/v1/events",
+                content=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/x-ndjson"},
+            )
+            seconds += time.perf_counter() - started
+            response.raise_for_status()
+            total += response.json()["inserted"]
+    return {"events": total, "seconds": round(seconds, 2), "events_per_s": round(total / seconds)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--db", required=True, help="A database filled by `churnradar demo` (it is modified)."
+    )
+    parser.add_argument("--duration", type=int, default=15, help="Seconds per wrk scenario.")
+    parser.add_argument("--connections", type=int, default=4)
+    parser.add_argument("--batches", type=int, default=5, help="Ingestion batches to post.")
+    parser.add_argument("--batch-size", type=int, default=20_000)
+    args = parser.parse_args()
+    if shutil.which("wrk") is None:
+        sys.exit("wrk is missing: apt-get install wrk")
+    plan = _prepare(args.db)
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "CHURNRADAR_ENVIRONMENT": "production", "CHURNRADAR_SECRET_KEY": SECRET}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "churnradar", "--db", args.db, "serve", "--port", str(port)], env=env
+    )
+    try:
+        for _ in range(100):
+            try:
+                httpx.get(f"{base}/login")
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        admin, rep_cookie = _cookie(base, "bench_admin"), _cookie(base, plan.rep)
+        lists = [
+            "/customers",
+            "/customers?industry=retail",
+            "/customers?sort=owner&desc=true&page=40",
+            "/customers?q=tech",
+            "/customers?segment=SMB&tier=high&sort=signup_date",
+        ]
+        scenarios = {
+            "customer list, admin (all customers)": (admin, lists),
+            "customer list, rep": (rep_cookie, lists),
+            "customer 360, admin": (admin, [f"/customers/{i}" for i in plan.ids]),
+            "customer 360, rep": (rep_cookie, [f"/customers/{i}" for i in plan.rep_ids]),
+            "overview, admin": (admin, ["/"]),
+        }
+        results: dict[str, object] = {}
+        for name, (cookie, paths) in scenarios.items():
+            results[name] = _wrk(base, cookie, paths, args.duration, args.connections)
+            print(name, results[name], file=sys.stderr)
+        results["bulk ingestion"] = _ingest(base, plan.token, plan.externals, args.batches, args.batch_size)
+        print(json.dumps(results, indent=2))
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+if __name__ == "__main__":
+    main()
