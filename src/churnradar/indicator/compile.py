@@ -177,9 +177,18 @@ def _finish(t: ir.Table, i: Indicator) -> ir.Value:
     raise TypeError(f"{s}: template {p.template} is not an event aggregate")
 
 
-def _event_group_table(events: ir.Table, dates: ir.Table, group: _Group) -> ir.Table:
+def _span(events: ir.Table, frame: pd.DataFrame, lookback: int | None) -> ir.Table:
+    # Constant bounds the scan can use (Parquet row-group statistics, fewer rows into the join): the
+    # join to the dates then only decides which of the remaining events belong to which date.
+    events = events.filter(events.ts < ibis.literal(frame["as_of_ts"].max().to_pydatetime()))
+    if lookback is None:
+        return events
+    return events.filter(events.ts >= ibis.literal(frame[bound_column(lookback)].min().to_pydatetime()))
+
+
+def _event_group_table(events: ir.Table, dates: ir.Table, frame: pd.DataFrame, group: _Group) -> ir.Table:
     kinds = sorted({k for i in group.indicators for k in _selection(i).kinds})
-    ev = events.filter(events.kind.isin(kinds))
+    ev = _span(events.filter(events.kind.isin(kinds)), frame, group.lookback)
     preds = [ev.ts < dates.as_of_ts]
     if group.lookback is not None:
         preds.append(ev.ts >= dates[bound_column(group.lookback)])
@@ -191,10 +200,12 @@ def _event_group_table(events: ir.Table, dates: ir.Table, group: _Group) -> ir.T
     return j.group_by(["customer_id", "as_of"]).aggregate(**metrics)
 
 
-def _gap_table(events: ir.Table, dates: ir.Table, i: Indicator) -> ir.Table:
+def _gap_table(events: ir.Table, dates: ir.Table, frame: pd.DataFrame, i: Indicator) -> ir.Table:
     p = i.params
     assert isinstance(p, GapVsMedian)
-    ev = events.filter(selected(events, p))
+    # Cutting the history window's start before the lag is safe: a gap whose earlier event falls
+    # before the window does not count anyway.
+    ev = _span(events.filter(selected(events, p)), frame, p.history_days)
     ev = ev.mutate(prev_ts=ev.ts.lag().over(group_by="customer_id", order_by=ev.ts))
     lower = dates[bound_column(p.history_days)]
     j = ev.join(dates, [ev.ts < dates.as_of_ts, ev.ts >= lower])
@@ -283,7 +294,7 @@ def compile_indicators(
     parts: list[ir.Table] = []
     finish: dict[str, Indicator] = {}
     for group in _event_groups(indicators, single_date=len(frame) == 1):
-        table = _event_group_table(source.events, dates, group)
+        table = _event_group_table(source.events, dates, frame, group)
         columns = {i.slug: _finish(table, i) for i in group.indicators}
         parts.append(table.select("customer_id", "as_of", **columns))
         finish |= {i.slug: i for i in group.indicators}
@@ -295,7 +306,7 @@ def compile_indicators(
         parts.append(_invoice_table(source.invoices, dates, invoices))
     for i in indicators:
         if isinstance(i.params, GapVsMedian):
-            parts.append(_gap_table(source.events, dates, i))
+            parts.append(_gap_table(source.events, dates, frame, i))
         elif isinstance(i.params, DaysToContractEnd):
             parts.append(_contract_table(source.contracts, dates, i))
     wide = source.customers.select("customer_id").cross_join(dates.select("as_of"))
