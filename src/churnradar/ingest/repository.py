@@ -162,6 +162,9 @@ def duplicate_rows(
         .having(func.count() > 1)
         .subquery()
     )
+    # One scan answers the usual question (no duplicates); the listing runs only when there are some.
+    if conn.execute(select(first.c.k).limit(1)).first() is None:
+        return 0, []
     query = select(stage.c[ROW], key, first.c.first_row).join(first, key == first.c.k)
     query = query.where(stage.c[ROW] != first.c.first_row)
     total = conn.execute(select(func.count()).select_from(query.subquery())).scalar_one()
@@ -316,18 +319,12 @@ def merge(
     if changed:
         conn.execute(update(target).where(match).where(changed_cond).values(values))
     columns = {**values, **(insert_only or {})}
-    new_rows = select(*columns.values()).where(~exists().where(match))
+    new_rows = select(*columns.values())
+    if matched:  # a first import of new rows skips the per-row lookup in the target's unique index
+        new_rows = new_rows.where(~exists().where(match))
     if total - matched:
         conn.execute(insert(target).from_select(list(columns), new_rows))
     return MergeCounts(inserted=int(total - matched), updated=int(changed), unchanged=int(matched - changed))
-
-
-def event_kinds(conn: Connection, stage: Table) -> dict[str, dict[str, Any]]:
-    """Rows and latest timestamp per event kind in the stage, for the import log."""
-    rows = conn.execute(select(stage.c.kind, func.count(), func.max(stage.c.ts)).group_by(stage.c.kind))
-    return {
-        str(k): {"rows": int(n), "latest": latest.isoformat() if latest else None} for k, n, latest in rows
-    }
 
 
 IMPORT_RUNS: Table = ImportRun.__table__  # type: ignore[assignment]

@@ -12,6 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import Table, literal
 from sqlalchemy.engine import Connection, Engine
 
@@ -101,6 +102,7 @@ class _Import:
         self.mapping: ColumnMapping = options.mapping.for_kind(kind)
         self.log = ErrorLog(file=self.name, limit=settings.imports.max_errors_listed)
         self.summary = FileSummary(file=source, kind=kind, status=ImportStatus.REJECTED.value)
+        self._kinds: list[pd.DataFrame] = []  # rows and latest ts per event kind, batch by batch
 
     def run(self) -> FileSummary:
         started = self.clock.now()
@@ -127,6 +129,7 @@ class _Import:
             repo.clear_stage(conn, stage)
             self.log = ErrorLog(file=self.name, limit=self.settings.imports.max_errors_listed)
             self.summary.rows = 0
+            self._kinds = []
             assert isinstance(reader, ArrowCsvReader)
             self._stage_batches(conn, stage, CsvReader(reader.path, encoding=reader.encoding), plan)
         self._check_and_merge(conn, stage, present)
@@ -152,6 +155,8 @@ class _Import:
                 # Rows that passed are staged even in a doomed file: duplicate and unknown-customer checks
                 # run on the stage, so every bad row is reported; the transaction is rolled back anyway.
                 repo.stage_frame(conn, stage, clean)
+                if self.kind is RecordKind.EVENTS and not clean.empty:
+                    self._kinds.append(clean.groupby("kind")["ts"].agg(["size", "max"]))
             if self.progress:
                 self.progress(self.name, self.summary.rows)
 
@@ -207,7 +212,7 @@ class _Import:
             counts.unchanged,
         )
         self.summary.status = ImportStatus.SUCCEEDED.value
-        kinds = repo.event_kinds(conn, stage) if self.kind is RecordKind.EVENTS else None
+        kinds = self._kinds_summary() if self.kind is RecordKind.EVENTS else None
         latest = max((k["latest"] for k in (kinds or {}).values() if k["latest"]), default=None)
         repo.finish_run(
             conn,
@@ -221,6 +226,17 @@ class _Import:
             kinds=kinds,
             latest_event_at=datetime.fromisoformat(latest) if latest else None,
         )
+
+    def _kinds_summary(self) -> dict[str, dict[str, Any]]:
+        # Per event kind: rows and latest time, for the import log that data-health checks learn from.
+        # Counted before identical id-less rows are merged, like the file's own row count.
+        if not self._kinds:
+            return {}
+        merged = pd.concat(self._kinds).groupby(level=0).agg({"size": "sum", "max": "max"})
+        return {
+            str(k): {"rows": int(r["size"]), "latest": pd.Timestamp(r["max"]).isoformat()}
+            for k, r in merged.iterrows()
+        }
 
     def _start_run(self, conn: Connection) -> int:
         return repo.start_run(conn, source=self.source, kind=self.kind.value, started_at=self.clock.now())

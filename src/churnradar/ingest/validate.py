@@ -13,6 +13,8 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from churnradar.ingest.exceptions import FileFormatError
 from churnradar.ingest.mapping import ColumnMapping
@@ -111,6 +113,12 @@ def _report(
         log.add(message, row=int(rows[index]), column=column)
 
 
+def _matches(text: pd.Series, pattern: str) -> np.ndarray:
+    """Which values match `pattern` (RE2 syntax), vectorised in Arrow; missing values do not match."""
+    found = pc.match_substring_regex(pa.array(text.to_numpy(dtype=object), type=pa.string()), pattern)
+    return np.asarray(found.fill_null(False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
 def parse_timestamps(text: pd.Series, zone: ZoneInfo, fmt: str | None) -> pd.Series:
     """Text → naive UTC datetime64; a value without offset is in `zone`. Unparseable → NaT."""
     result = pd.Series(pd.NaT, index=text.index, dtype="datetime64[us]")
@@ -121,7 +129,7 @@ def parse_timestamps(text: pd.Series, zone: ZoneInfo, fmt: str | None) -> pd.Ser
             parsed = parsed.dt.tz_localize(zone, ambiguous="NaT", nonexistent="shift_forward")
         result[present] = parsed.dt.tz_convert("UTC").dt.tz_localize(None).astype("datetime64[us]")
         return result
-    aware = present & text.str.contains(_OFFSET, regex=True, na=False)
+    aware = present & _matches(text, _OFFSET)
     naive = present & ~aware
     if aware.any():
         parsed = pd.to_datetime(text[aware], format="ISO8601", errors="coerce", utc=True)
@@ -140,7 +148,7 @@ def parse_dates(text: pd.Series, fmt: str | None) -> pd.Series:
     if present.any():
         values = text[present]
         if not fmt:  # a date given with a time keeps the calendar day as written, whatever its offset
-            with_time = values.str.contains(_DATE_TIME, regex=True, na=False)
+            with_time = pd.Series(_matches(values, _DATE_TIME), index=values.index)
             values = values.where(~with_time, values.str.slice(0, 10))
         parsed = pd.to_datetime(values, format=fmt or "ISO8601", errors="coerce")
         if getattr(parsed.dt, "tz", None) is not None:
@@ -307,7 +315,11 @@ def validate_batch(
     log.rejected_rows += int(bad.sum())
     out = out[~bad]
     if spec.kind is RecordKind.EVENTS:
-        keys = _content_keys(out)
         ids = out["event_id"] if "event_id" in out else pd.Series(None, index=out.index, dtype=object)
-        out[EVENT_KEY] = np.where(ids.notna(), "id:" + ids.astype("string").fillna(""), keys)
+        has_id = ids.notna().to_numpy()
+        keys = np.empty(len(out), dtype=object)
+        keys[has_id] = ["id:" + str(v) for v in ids.to_numpy()[has_id]]
+        if not has_id.all():  # hashing is the costly part: only rows without an id need it
+            keys[~has_id] = _content_keys(out[~has_id])
+        out[EVENT_KEY] = keys
     return out
