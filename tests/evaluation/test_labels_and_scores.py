@@ -82,6 +82,7 @@ def test_scores_by_hand() -> None:
     assert overall["recall"] == pytest.approx(2 / 3, abs=1e-4)  # 3 churned snapshots, 2 alerted
     assert overall["median_lead_days"] == (date(2024, 5, 1) - D1).days  # first alert on D1
     assert overall["alerts_per_week"] == 1.5  # 3 alerts opened over two weekly snapshots
+    assert overall["base_rate"] == 0.75  # 3 of 4 snapshots churned
     assert overall["auc"] == pytest.approx(2 / 3, abs=1e-4)  # churned {0.6, 0.9, 0.2} vs kept {0.5}
     rules = {r["rule"]: r for r in report["rules"]}
     assert (rules["a"]["alerts"], rules["a"]["level"], rules["a"]["precision"]) == (1, "yellow", 1.0)

@@ -91,6 +91,8 @@ def score_backtest(
     overall = _group(rows, alerted, churns)
     overall.pop("alerts")
     overall["alerts_per_week"] = round(len(opened) / weeks, 1)
+    # Precision of a random pick, to judge the rules' precision against (an extension of §3).
+    overall["base_rate"] = _ratio(churns, len(rows))
     overall |= _scores(rows)
     by_level = [
         {"level": level, **_group(rows, rows["level"] == level, churns)} for level in reversed(levels)
