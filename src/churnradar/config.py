@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date, time
 from functools import lru_cache
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -22,6 +23,77 @@ class ImportSettings(BaseModel):
     max_errors_listed: int = Field(default=1_000, ge=1)
 
 
+class BusinessHours(BaseModel):
+    """Working hours that deadlines count in when enabled (in the configured time zone)."""
+
+    enabled: bool = False
+    start: time = time(9)
+    end: time = time(18)
+    weekdays: list[int] = [0, 1, 2, 3, 4]  # Monday is 0
+    holidays: list[date] = []
+
+
+class InterventionSettings(BaseModel):
+    """How tasks are assigned and chased."""
+
+    assignment: str = "owner"  # a slug of churnradar.intervention.assignment.strategies
+    business_hours: BusinessHours = BusinessHours()
+    remind_before_hours: float = Field(default=4, ge=0)
+
+
+class ChannelConfig(BaseModel):
+    """One configured channel: its type (email, webhook, dingtalk, ...), plain options and secrets."""
+
+    type: str
+    options: dict[str, str | int | float | bool | list[str]] = {}
+    # Kept apart so that printing settings never shows a password, a signing secret or a token-bearing URL.
+    secrets: dict[str, SecretStr] = {}
+
+
+NoticeEvent = Literal["alert_opened", "alert_escalated", "deadline_reminder", "deadline_missed", "digest"]
+Target = Literal["assignee", "manager", "directors", "team"]
+
+
+class Route(BaseModel):
+    """Which events at which levels go to whom; people through `channel`, teams through `team_channels`."""
+
+    events: list[NoticeEvent]
+    levels: list[str] = []  # empty: every level
+    to: list[Target]
+    channel: str = "email"
+
+
+DEFAULT_ROUTES = [
+    Route(events=["alert_opened", "alert_escalated", "deadline_reminder", "digest"], to=["assignee"]),
+    Route(events=["alert_opened", "alert_escalated"], levels=["red"], to=["manager", "team"]),
+    Route(events=["deadline_missed"], to=["assignee", "manager", "team"]),
+]
+
+
+class NotificationSettings(BaseModel):
+    """Channels, routing and the limits that keep people from being flooded."""
+
+    language: Literal["en", "zh"] = "en"
+    channels: dict[str, ChannelConfig] = {}
+    team_channels: dict[str, str] = {}  # team name -> channel name
+    routes: list[Route] = DEFAULT_ROUTES
+    quiet_start: time | None = None  # local time; messages wait until quiet_end
+    quiet_end: time | None = None
+    rate_limit_per_hour: int = Field(default=20, ge=1)  # messages per receiver
+    max_attempts: int = Field(default=6, ge=1)
+    backoff_seconds: float = Field(default=60, gt=0)  # first retry; doubles each time
+    backoff_max_seconds: float = Field(default=6 * 3600, gt=0)
+    timeout_seconds: float = Field(default=10, gt=0)
+
+
+class WorkerSettings(BaseModel):
+    """When `churnradar worker` runs each job."""
+
+    evaluate_at: time = time(6)  # local time, daily
+    deliver_every_seconds: int = Field(default=60, ge=1)
+    deadlines_every_seconds: int = Field(default=300, ge=1)
+
+
 class Settings(BaseSettings):
     """All churnradar settings; `CHURNRADAR_DATABASE_URL`, `CHURNRADAR_TIMEZONE`, ..."""
 
@@ -33,6 +105,9 @@ class Settings(BaseSettings):
     timezone: str = "UTC"
     secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
     imports: ImportSettings = ImportSettings()
+    interventions: InterventionSettings = InterventionSettings()
+    notifications: NotificationSettings = NotificationSettings()
+    worker: WorkerSettings = WorkerSettings()
 
     @field_validator("timezone")
     @classmethod

@@ -22,6 +22,7 @@ from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rul
 from churnradar.evaluation.frames import all_customers, customers_at, previous_values
 from churnradar.indicator import repository as indicator_repo
 from churnradar.indicator import service as indicator_service
+from churnradar.intervention import service as intervention_service
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import EvaluationRun
 from churnradar.rule import service as rule_service
@@ -139,6 +140,10 @@ def evaluate(
             owners=alert_repo.owners(conn),
         )
         alert_repo.save_step(conn, before, result, as_of=as_of, at=clock.now())
+        # Tasks and their notifications commit with the alerts that cause them, or not at all.
+        intervention_service.apply(
+            conn, before, result, as_of=as_of, now=clock.now(), templates=book.templates, settings=settings
+        )
         risk = risk_table(assessment, result.state, as_of, book.policy, previous_health)
         alert_repo.replace_risk(conn, risk)
         # Health joins the indicator history, so charts and "change since last time" read one table.

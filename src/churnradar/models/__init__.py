@@ -7,7 +7,9 @@ from churnradar.models.customer import Customer, CustomerStatus
 from churnradar.models.event import Event
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.indicator import IndicatorValue
+from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
 from churnradar.models.ledger import Contract, Invoice
+from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
 
 __all__ = [
@@ -20,15 +22,21 @@ __all__ = [
     "Customer",
     "CustomerRisk",
     "CustomerStatus",
+    "CustomerTag",
+    "DeliveryAttempt",
     "EvaluationRun",
     "Event",
+    "FollowUp",
     "ImportRun",
     "ImportStatus",
     "IndicatorValue",
+    "InterventionTask",
     "Invoice",
+    "OutboxMessage",
     "Role",
     "Rule",
     "Silence",
+    "TaskEvent",
     "Team",
     "User",
     "UserPreference",

@@ -42,6 +42,9 @@ class RuleDef(_Strict):
     reason_en: str
     reason_zh: str
     enabled: bool = True
+    # Customer tags the alert sets or clears when it opens or escalates (e.g. 流失风险, 重点跟进).
+    tags_add: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    tags_remove: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
 
 
 class RoleOnDuty(StrEnum):

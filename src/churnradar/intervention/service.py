@@ -1,0 +1,199 @@
+"""Tasks from alerts (in the evaluation's transaction), deadline checks, and what people do to tasks."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy.engine import Connection
+
+from churnradar.alert.lifecycle import StepResult
+from churnradar.config import Settings
+from churnradar.intervention import assignment, sla
+from churnradar.intervention import repository as task_repo
+from churnradar.notification import service as notification_service
+from churnradar.notification.schemas import Notice
+from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, Template
+
+FALLBACK = Playbook(
+    level="yellow",
+    deadline_hours=48,
+    actions_en=["Contact the customer and log what you learn"],
+    actions_zh=["联系客户并记录了解到的情况"],
+)
+
+
+@dataclass
+class ApplySummary:
+    """What one evaluation did to tasks, tags and the outbox."""
+
+    created: int = 0
+    upgraded: int = 0
+    tagged: int = 0
+    untagged: int = 0
+    notifications: int = 0
+    notices: list[Notice] = field(default_factory=list)
+
+
+def calendar(settings: Settings) -> sla.BusinessCalendar | None:
+    """The business calendar deadlines count in, or None for plain hours."""
+    hours = settings.interventions.business_hours
+    if not hours.enabled:
+        return None
+    return sla.BusinessCalendar(
+        settings.zone, hours.start, hours.end, frozenset(hours.weekdays), frozenset(hours.holidays)
+    )
+
+
+def playbook_for(templates: Mapping[str, Template], template: str, level: str) -> Playbook:
+    """The template's playbook for the level, else general's, else a minimal one."""
+    for slug in (template, "general"):
+        found = templates.get(slug)
+        for book in found.playbooks if found else []:
+            if book.level == level:
+                return book
+    return FALLBACK.model_copy(update={"level": level})
+
+
+def _rank(level: str) -> int:
+    return DEFAULT_LEVELS.index(level) if level in DEFAULT_LEVELS else -1
+
+
+def local_text(at: datetime, settings: Settings) -> str:
+    """A stored UTC time as local wall time for messages."""
+    return at.replace(tzinfo=UTC).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
+
+
+def task_notice(event: str, task: Mapping[str, Any], name: str, settings: Settings, *, cause: str) -> Notice:
+    """A notice about a task, worded in both languages."""
+    due = local_text(task["deadline_at"], settings)
+    who = f"{name} (#{task['customer_id']})"
+    reason_en, reason_zh = task.get("reason_en") or "", task.get("reason_zh") or ""
+    words = {
+        "deadline_reminder": (f"due {due}", f"截止 {due}"),
+        "deadline_missed": (f"deadline {due} missed", f"已超过截止时间 {due}"),
+    }
+    en, zh = words.get(event, (f"{reason_en}; act by {due}", f"{reason_zh}；请于 {due} 前处理"))
+    return Notice(
+        event=event,
+        cause=cause,
+        level=task["level"],
+        customer_id=int(task["customer_id"]),
+        assignee_id=task["assignee_id"],
+        team_id=task["team_id"],
+        line_en=f"{who} [{task['level']}]: {en}",
+        line_zh=f"{who}【{task['level']}】：{zh}",
+    )
+
+
+def _rule_tags(templates: Mapping[str, Template], template: str, rule: str) -> tuple[list[str], list[str]]:
+    found = templates.get(template)
+    for definition in found.rules if found else []:
+        if definition.slug == rule:
+            return definition.tags_add, definition.tags_remove
+    return [], []
+
+
+def _changed_alerts(result: StepResult) -> pd.DataFrame:
+    """Unmuted alerts that opened or escalated in this step, with their state columns."""
+    events = result.events
+    if events.empty:
+        return pd.DataFrame(columns=["customer_id", "rule", "kind", "level", "template", "muted"])
+    changed = events[events["kind"].isin(["opened", "escalated"])][["customer_id", "rule", "kind"]]
+    state = result.state[["customer_id", "rule", "level", "template", "muted", "reason_en", "reason_zh"]]
+    merged = changed.merge(state, on=["customer_id", "rule"], how="inner")
+    return merged[merged["muted"].isna()]
+
+
+def apply(
+    conn: Connection,
+    before: pd.DataFrame,
+    result: StepResult,
+    *,
+    as_of: Any,
+    now: datetime,
+    templates: Mapping[str, Template],
+    settings: Settings,
+) -> ApplySummary:
+    """Create or upgrade the task of every customer whose alert opened or escalated; tag; notify."""
+    summary = ApplySummary()
+    changed = _changed_alerts(result)
+    if changed.empty:
+        return summary
+    tag_add: list[tuple[int, str]] = []
+    tag_sources: list[str] = []
+    tag_remove: list[tuple[int, str]] = []
+    for customer_id, rule, template in changed[["customer_id", "rule", "template"]].itertuples(index=False):
+        adds, removes = _rule_tags(templates, str(template), str(rule))
+        tag_add += [(int(customer_id), t) for t in adds]
+        tag_sources += [f"rule:{rule}"] * len(adds)
+        tag_remove += [(int(customer_id), t) for t in removes]
+    summary.untagged = task_repo.remove_tags(conn, tag_remove)
+    summary.tagged = task_repo.add_tags(conn, tag_add, source=tag_sources, at=now)
+    worst = (
+        changed.assign(_rank=changed["level"].map(_rank))
+        .sort_values(["customer_id", "_rank", "rule"], ascending=[True, False, True])
+        .drop_duplicates("customer_id")
+    )
+    ids = [int(c) for c in worst["customer_id"]]
+    existing = task_repo.open_tasks(conn, ids)
+    customers = task_repo.customers(conn, ids)
+    alert_ids = task_repo.open_alert_ids(conn, ids)
+    people = task_repo.people(conn)
+    counts = task_repo.open_counts(conn)
+    strategy = assignment.strategies.get(settings.interventions.assignment)
+    business = calendar(settings)
+    for row in worst.to_dict("records"):
+        customer_id, level = int(row["customer_id"]), str(row["level"])
+        customer = customers[customer_id]
+        book = playbook_for(templates, str(row["template"]), level)
+        values: dict[str, Any] = {
+            "alert_id": alert_ids.get((customer_id, str(row["rule"]))),
+            "rule": str(row["rule"]),
+            "level": level,
+            "role": book.role.value,
+            "playbook": book.model_dump(mode="json"),
+            "deadline_at": sla.add_hours(now, book.deadline_hours, business),
+            "next_follow_up_at": (
+                now + timedelta(hours=book.follow_up_every_hours) if book.follow_up_every_hours else None
+            ),
+            "reminded_at": None,
+        }
+        task = existing.get(customer_id)
+        if task is None:
+            context = assignment.AssignmentContext(customer.owner_id, customer.team_id, people, counts)
+            assignee = strategy(context)
+            if assignee is not None:
+                counts[assignee] = counts.get(assignee, 0) + 1
+            values |= {
+                "customer_id": customer_id,
+                "status": "open",
+                "assignee_id": assignee,
+                "team_id": customer.team_id,
+                "opened_at": now,
+            }
+            task_id = task_repo.create(conn, values)
+            detail = {"level": level, "rule": row["rule"], "assignee_id": assignee}
+            task_repo.log(conn, task_id, "created", at=now, actor=None, detail=detail)
+            event = "alert_opened"
+            summary.created += 1
+        elif _rank(level) > _rank(str(task.level)):
+            task_id = int(task.id)
+            task_repo.change(conn, task_id, values)
+            detail = {"from_level": task.level, "to_level": level, "rule": row["rule"]}
+            task_repo.log(conn, task_id, "upgraded", at=now, actor=None, detail=detail)
+            values |= {"customer_id": customer_id, "assignee_id": task.assignee_id, "team_id": task.team_id}
+            event = "alert_escalated"
+            summary.upgraded += 1
+        else:
+            continue  # the open task already asks for as much
+        notice_row = {**values, "reason_en": row["reason_en"], "reason_zh": row["reason_zh"]}
+        name = customer.name or str(customer_id)
+        summary.notices.append(
+            task_notice(event, notice_row, name, settings, cause=f"task:{task_id}:{event}:{level}:{as_of}")
+        )
+    summary.notifications = notification_service.notify(conn, summary.notices, settings=settings, now=now)
+    return summary

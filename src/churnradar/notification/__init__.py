@@ -1,0 +1,1 @@
+"""Notifications: an outbox written with its cause, channels from a registry, delivery with retries."""

@@ -1,0 +1,123 @@
+"""Routing, pure: which receivers a notice goes to, and one grouped message per receiver and event."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from churnradar.config import NotificationSettings, Route
+from churnradar.notification import render
+from churnradar.notification.schemas import Message, Notice
+
+
+@dataclass(frozen=True)
+class Contact:
+    """A user as routing sees them."""
+
+    id: int
+    name: str
+    email: str | None
+    role: str
+    team_id: int | None
+    manager_id: int | None
+    active: bool
+
+
+@dataclass(frozen=True)
+class Directory:
+    """Every user and team name, loaded once per run."""
+
+    people: Mapping[int, Contact]
+    teams: Mapping[int, str]
+
+
+@dataclass(frozen=True)
+class Receiver:
+    """Where one message goes: a configured channel and an address in it (empty for group robots)."""
+
+    channel: str
+    address: str
+
+    @property
+    def key(self) -> str:
+        """A stable name for rate limits and dedup."""
+        return f"{self.channel}:{self.address}"
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """A grouped message for one receiver, ready for the outbox."""
+
+    receiver: Receiver
+    message: Message
+
+
+def _manager(directory: Directory, user_id: int | None, team_id: int | None) -> list[Contact]:
+    seen: set[int] = set()
+    current = directory.people.get(user_id) if user_id is not None else None
+    while current is not None and current.manager_id is not None and current.manager_id not in seen:
+        seen.add(current.manager_id)
+        manager = directory.people.get(current.manager_id)
+        if manager is not None and manager.active:
+            return [manager]
+        current = manager
+    # Unassigned work, or an owner without a manager: the team's managers hear of it.
+    return [p for p in directory.people.values() if p.active and p.role == "manager" and p.team_id == team_id]
+
+
+def receivers(
+    notice: Notice, routes: Sequence[Route], directory: Directory, team_channels: Mapping[str, str]
+) -> list[Receiver]:
+    """Every receiver that a route sends `notice` to, without duplicates, in route order."""
+    found: dict[Receiver, None] = {}
+    for route in routes:
+        if notice.event not in route.events or (route.levels and notice.level not in route.levels):
+            continue
+        for target in route.to:
+            people: list[Contact] = []
+            assignee = directory.people.get(notice.assignee_id) if notice.assignee_id is not None else None
+            if target == "assignee" and assignee is not None:
+                people = [assignee]
+            elif target == "manager":
+                people = _manager(directory, notice.assignee_id, notice.team_id)
+            elif target == "directors":
+                people = [p for p in directory.people.values() if p.active and p.role == "director"]
+            elif target == "team" and notice.team_id is not None:
+                channel = team_channels.get(directory.teams.get(notice.team_id, ""))
+                if channel:
+                    found[Receiver(channel, "")] = None
+            for person in people:
+                if person.active and person.email:
+                    found[Receiver(route.channel, person.email)] = None
+    return list(found)
+
+
+def group(
+    notices: Iterable[Notice],
+    directory: Directory,
+    settings: NotificationSettings,
+    *,
+    scope: str | None = None,
+) -> list[Outgoing]:
+    """One message per (receiver, event) listing its notices; the dedup key names the causes (or `scope`)."""
+    buckets: dict[tuple[Receiver, str], list[Notice]] = defaultdict(list)
+    for notice in notices:
+        for receiver in receivers(notice, settings.routes, directory, settings.team_channels):
+            buckets[(receiver, notice.event)].append(notice)
+    language = settings.language
+    out = []
+    for (receiver, event), items in buckets.items():
+        causes = sorted(n.cause for n in items)
+        tag = scope or hashlib.sha256("\n".join(causes).encode()).hexdigest()[:24]
+        lines = [n.line_zh if language == "zh" else n.line_en for n in items]
+        message = Message(
+            subject=render.subject(event, len(items), language),
+            lines=lines,
+            language=language,
+            event=event,
+            dedup_key=f"{event}:{tag}:{receiver.key}"[:400],
+        )
+        out.append(Outgoing(receiver, message))
+    return out

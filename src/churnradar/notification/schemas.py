@@ -1,0 +1,55 @@
+"""What other domains hand to notification (a Notice), and what a channel sends (a Message)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+
+class OutboxStatus(StrEnum):
+    """Where a message is: waiting (or retrying), delivered, or given up (dead letter)."""
+
+    PENDING = "pending"
+    SENT = "sent"
+    DEAD = "dead"
+
+
+@dataclass(frozen=True)
+class Notice:
+    """One thing worth telling someone about; `cause` is unique per thing, so it is told once."""
+
+    event: str  # alert_opened | alert_escalated | deadline_reminder | deadline_missed | digest
+    cause: str
+    level: str | None
+    customer_id: int | None
+    assignee_id: int | None
+    team_id: int | None
+    line_en: str
+    line_zh: str
+
+
+@dataclass(frozen=True)
+class Message:
+    """A rendered message: a subject and lines, in one language; channels format it their way."""
+
+    subject: str
+    lines: list[str] = field(default_factory=list)
+    language: str = "en"
+    event: str = ""
+    dedup_key: str = ""
+
+    def as_payload(self) -> dict[str, object]:
+        """The JSON stored in the outbox."""
+        return {"subject": self.subject, "lines": self.lines, "language": self.language, "event": self.event}
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, object], dedup_key: str) -> Message:
+        """Back from the outbox JSON."""
+        lines = payload.get("lines", [])
+        return cls(
+            subject=str(payload.get("subject", "")),
+            lines=[str(line) for line in lines] if isinstance(lines, list) else [],
+            language=str(payload.get("language", "en")),
+            event=str(payload.get("event", "")),
+            dedup_key=dedup_key,
+        )

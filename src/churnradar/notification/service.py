@@ -1,0 +1,131 @@
+"""Notify and deliver: notices become outbox rows in the caller's transaction; a pass sends what is due.
+
+Delivery claims a message before sending it and records the outcome after, each in its own short
+transaction, so a crash before the send leaves the message to the next pass (after the claim's lease), and a
+message recorded as sent is never sent again. Receivers may also dedup on the key sent with each message.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+
+from churnradar.config import Settings
+from churnradar.kit.clock import Clock, SystemClock
+from churnradar.notification import policy, routing
+from churnradar.notification import repository as outbox_repo
+from churnradar.notification.channels import Channel, DeliveryError, build
+from churnradar.notification.schemas import Message, Notice
+
+log = logging.getLogger(__name__)
+CLAIM_LEASE = timedelta(minutes=5)
+
+
+def notify(
+    conn: Connection,
+    notices: Iterable[Notice],
+    *,
+    settings: Settings,
+    now: datetime,
+    scope: str | None = None,
+) -> int:
+    """Route, group and add `notices` to the outbox in the caller's transaction; returns rows added."""
+    notices = list(notices)
+    if not notices:
+        return 0
+    grouped = routing.group(notices, outbox_repo.directory(conn), settings.notifications, scope=scope)
+    return outbox_repo.add(conn, grouped, now=now)
+
+
+def configured_channels(settings: Settings) -> dict[str, Channel]:
+    """Every channel in the settings, built and checked."""
+    n = settings.notifications
+    return {name: build(name, config, timeout=n.timeout_seconds) for name, config in n.channels.items()}
+
+
+@dataclass
+class DeliverySummary:
+    """What one delivery pass did."""
+
+    sent: int = 0
+    retrying: int = 0
+    dead: int = 0
+    deferred: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-ready form."""
+        return {"sent": self.sent, "retrying": self.retrying, "dead": self.dead, "deferred": self.deferred}
+
+
+def _hold(conn: Connection, row: Any, settings: Settings, now: datetime) -> datetime | None:
+    n = settings.notifications
+    quiet = policy.quiet_until(now, settings.zone, n.quiet_start, n.quiet_end)
+    if quiet is not None:
+        return quiet
+    recent = outbox_repo.sent_recently(conn, row.receiver, now)
+    return policy.rate_limited_until(now, recent, n.rate_limit_per_hour)
+
+
+def deliver(
+    engine: Engine,
+    *,
+    settings: Settings,
+    clock: Clock | None = None,
+    channels: Mapping[str, Channel] | None = None,
+    limit: int = 500,
+) -> DeliverySummary:
+    """One pass: send every due message once, retry passing failures with backoff, dead-letter the rest."""
+    clock = clock or SystemClock()
+    n = settings.notifications
+    channels = channels if channels is not None else configured_channels(settings)
+    summary = DeliverySummary()
+    with engine.connect() as conn:
+        rows = outbox_repo.due(conn, clock.now(), limit)
+    for row in rows:
+        now = clock.now()
+        with engine.begin() as conn:
+            hold = _hold(conn, row, settings, now)
+            if hold is not None:
+                outbox_repo.defer(conn, row.id, hold)
+                summary.deferred += 1
+                continue
+            if not outbox_repo.claim(conn, row, now + CLAIM_LEASE):
+                continue  # another worker has it
+        channel = channels.get(row.channel)
+        message = Message.from_payload(row.payload, row.dedup_key)
+        try:
+            if channel is None:
+                raise DeliveryError(f"channel {row.channel!r} is not configured", retryable=False)
+            channel.send(message, row.address)
+        except DeliveryError as exc:
+            attempts = row.attempts + 1
+            dead = not exc.retryable or attempts >= n.max_attempts
+            wait = policy.backoff(attempts, base_seconds=n.backoff_seconds, max_seconds=n.backoff_max_seconds)
+            with engine.begin() as conn:
+                outbox_repo.record(
+                    conn,
+                    row.id,
+                    at=clock.now(),
+                    ok=False,
+                    error=str(exc),
+                    retryable=exc.retryable,
+                    next_attempt_at=clock.now() + wait,
+                    dead=dead,
+                )
+            log.warning("notification %s via %s failed: %s", row.id, row.channel, exc)
+            summary.errors.append(f"{row.id} {row.channel}: {exc}")
+            if dead:
+                summary.dead += 1
+            else:
+                summary.retrying += 1
+            continue
+        with engine.begin() as conn:
+            outbox_repo.record(conn, row.id, at=clock.now(), ok=True)
+        summary.sent += 1
+    return summary
