@@ -20,6 +20,7 @@ from churnradar.rule.language import FieldType
 from churnradar.rule.reasons import render_reason
 from churnradar.rule.schemas import RuleDef, Template
 from churnradar.scoring.health import health_scores
+from churnradar.scoring.store import ActiveModel
 
 FIRED_WITH_REASONS = ["customer_id", "rule", "template", "level", "reason_en", "reason_zh", "values"]
 
@@ -33,6 +34,7 @@ class RuleBook:
     fields: dict[str, FieldType]
     policy: Policy
     indicators: tuple[str, ...]
+    model: ActiveModel | None = None  # the active churn model, whose probability rules may use
 
     def rule(self, template: str, slug: str) -> RuleDef:
         """The definition of a compiled rule."""
@@ -43,12 +45,17 @@ class RuleBook:
         return {(c.template, c.rule.slug): c.rule for c in self.compiled}
 
 
-def build_rulebook(templates: Mapping[str, Template], indicators: Sequence[str], policy: Policy) -> RuleBook:
+def build_rulebook(
+    templates: Mapping[str, Template],
+    indicators: Sequence[str],
+    policy: Policy,
+    model: ActiveModel | None = None,
+) -> RuleBook:
     """Compile the enabled rules of every template against the indicators and customer fields."""
     fields = rule_fields(indicators)
     rules = {slug: [r for r in t.rules if r.enabled] for slug, t in templates.items()}
     compiled = compile_rules(rules, fields, policy.levels)
-    return RuleBook(templates, compiled, fields, policy, tuple(indicators))
+    return RuleBook(templates, compiled, fields, policy, tuple(indicators), model)
 
 
 @dataclass(frozen=True)
@@ -73,7 +80,10 @@ def assess(wide: pd.DataFrame, customers: pd.DataFrame, book: RuleBook) -> Asses
     templates = table.set_index("customer_id")["template"]
     health = health_scores(table[["customer_id", *indicator_columns]], templates, book.templates)
     table = table.merge(health, on="customer_id", how="left")
-    if "churn_probability" not in table:
+    if book.model is not None and len(table):
+        # The model's features are the indicators and tenure_days, all columns of `table` already.
+        table["churn_probability"] = book.model.scorer.predict(table)
+    elif "churn_probability" not in table:
         table["churn_probability"] = float("nan")
     columns = ["customer_id", "template", *CUSTOMER_FIELDS, *indicator_columns]
     memtable = ibis.memtable(

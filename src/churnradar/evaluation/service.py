@@ -26,6 +26,7 @@ from churnradar.intervention import service as intervention_service
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import EvaluationRun
 from churnradar.rule import service as rule_service
+from churnradar.scoring import store as model_store
 
 RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
 HEALTH = "health_score"
@@ -60,7 +61,7 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
     """The templates with the rules stored in the database, over the built-in indicators."""
     indicators = [i.slug for i in indicator_service.selected_indicators()]
     templates = rule_service.active_templates(engine, at=(clock or SystemClock()).now())
-    return build_rulebook(templates, indicators, policy or Policy())
+    return build_rulebook(templates, indicators, policy or Policy(), model_store.active_model(engine))
 
 
 def _latest_run(engine: Engine) -> date | None:
@@ -123,6 +124,7 @@ def evaluate(
         customers = customers_at(all_customers(conn), as_of, book.templates)
         previous_health = previous_values(conn, HEALTH, as_of)
     assessment = assess(wide, customers, book)
+    scores = model_store.score_table(book.model, assessment.table) if book.model else None
     started = clock.now()
     with engine.begin() as conn:
         inserted = conn.execute(insert(RUNS).values(as_of=as_of, started_at=started, status="running"))
@@ -146,6 +148,8 @@ def evaluate(
         )
         risk = risk_table(assessment, result.state, as_of, book.policy, previous_health)
         alert_repo.replace_risk(conn, risk)
+        if scores is not None and book.model is not None:
+            model_store.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
         # Health joins the indicator history, so charts and "change since last time" read one table.
         health_rows = [
             {

@@ -11,6 +11,7 @@ from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTa
 from churnradar.models.ledger import Contract, Invoice
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
+from churnradar.models.scoring import ChurnModel, CustomerScore
 
 __all__ = [
     "Alert",
@@ -18,9 +19,11 @@ __all__ = [
     "ApiToken",
     "AuditEntry",
     "Base",
+    "ChurnModel",
     "Contract",
     "Customer",
     "CustomerRisk",
+    "CustomerScore",
     "CustomerStatus",
     "CustomerTag",
     "DeliveryAttempt",
