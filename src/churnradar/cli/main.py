@@ -1,0 +1,148 @@
+"""The `churnradar` console command: one Typer app, commands grouped by domain in sibling modules."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from churnradar.cli import demo as demo_commands
+from churnradar.cli import evaluate as evaluate_commands
+from churnradar.cli import indicators as indicator_commands
+from churnradar.cli import model as model_commands
+from churnradar.cli import rules as rule_commands
+from churnradar.cli import users as user_commands
+from churnradar.cli import web as web_commands
+from churnradar.cli.common import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    fail,
+    open_engine,
+    progress_bar,
+    settings_or_fail,
+    stderr,
+)
+from churnradar.config import get_settings
+from churnradar.ingest.exceptions import IngestError
+from churnradar.ingest.mapping import load_mapping
+from churnradar.ingest.schemas import RecordKind
+from churnradar.ingest.service import ImportOptions, import_path
+from churnradar.store import migrate
+
+app = typer.Typer(
+    name="churnradar",
+    help="Customer churn early warning: import behaviour, compute indicators, raise graded warnings.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def main(ctx: typer.Context, db: DbOption = None) -> None:
+    """Customer churn early warning (客户流失预警)."""
+    ctx.obj = {"db": db}
+
+
+@app.command()
+def init(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Create the database or migrate it to this version (safe to run again)."""
+    engine = open_engine(ctx, db)
+    try:
+        before, after = migrate(engine)
+    except Exception as exc:  # a database that cannot be reached or written
+        fail(f"cannot initialise {engine.url.render_as_string(hide_password=True)}: {exc}")
+    url = engine.url.render_as_string(hide_password=True)
+    if as_json:
+        emit_json({"database": url, "from_revision": before, "revision": after})
+    elif before == after:
+        typer.echo(f"{url} is up to date (revision {after})")
+    else:
+        typer.echo(f"{url} migrated from {before or 'empty'} to revision {after}")
+
+
+@app.command("import")
+def import_(
+    ctx: typer.Context,
+    path: Annotated[
+        Path, typer.Argument(help="A canonical file (customers.csv, events.parquet, ...) or a folder.")
+    ],
+    mapping: Annotated[Path | None, typer.Option(help="YAML renaming source columns and values.")] = None,
+    encoding: Annotated[str | None, typer.Option(help="CSV text encoding (default: detected).")] = None,
+    create_missing_customers: Annotated[
+        bool, typer.Option("--create-missing-customers", help="Create customers that events refer to.")
+    ] = False,
+    kind: Annotated[
+        RecordKind | None, typer.Option(help="What the file holds, when its name does not say it.")
+    ] = None,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Import customers, events, contracts, invoices or users; a file with any invalid row stores nothing."""
+    settings = settings_or_fail()
+    engine = open_engine(ctx, db)
+    try:
+        options = ImportOptions(
+            mapping=load_mapping(mapping) if mapping else ImportOptions().mapping,
+            encoding=encoding,
+            create_missing_customers=create_missing_customers,
+        )
+        migrate(engine)
+        with progress_bar(not as_json, f"importing {path.name}") as bar:
+
+            def report(file: str, rows: int) -> None:
+                if bar is not None:
+                    bar.update(bar.task_ids[0], description=f"importing {file}", completed=rows)
+
+            summary = import_path(
+                engine, path, settings=settings, options=options, progress=report, kind=kind
+            )
+    except IngestError as exc:
+        fail(str(exc))
+    if as_json:
+        emit_json(
+            {"ok": summary.ok, "totals": summary.totals(), "files": summary.model_dump(mode="json")["files"]}
+        )
+    else:
+        for file in summary.files:
+            name = Path(file.file).name
+            if file.status == "succeeded":
+                typer.echo(
+                    f"{name}: {file.rows:,} rows: {file.inserted:,} inserted, {file.updated:,} updated, "
+                    f"{file.unchanged:,} unchanged"
+                    + (f" ({file.merged_duplicates:,} identical rows merged)" * bool(file.merged_duplicates))
+                )
+    for file in summary.files:
+        if file.status != "succeeded":
+            typer.echo(
+                f"{Path(file.file).name}: rejected, nothing stored ({file.error_count:,} errors):", err=True
+            )
+            for error in file.errors:
+                typer.echo(f"  {error}", err=True)
+            if file.error_count > len(file.errors):
+                typer.echo(f"  ... and {file.error_count - len(file.errors):,} more", err=True)
+    if not summary.ok:
+        raise typer.Exit(1)
+
+
+demo_commands.register(app)
+evaluate_commands.register(app)
+indicator_commands.register(app)
+model_commands.register(app)
+rule_commands.register(app)
+user_commands.register(app)
+web_commands.register(app)
+
+
+def run() -> None:
+    """Console entry point: any unexpected failure becomes one clear line on stderr and exit status 1."""
+    try:
+        app()
+    except Exception as exc:
+        if get_settings().debug:
+            raise
+        stderr.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        stderr.print("(set CHURNRADAR_DEBUG=1 to see the traceback)", style="dim")
+        sys.exit(1)
