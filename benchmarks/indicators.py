@@ -172,7 +172,10 @@ def main() -> None:
     if args.child:
         kind, where, *rest = args.child
         result = child_all(where, int(rest[0])) if kind == "all" else child_subset(where)
-        print(json.dumps({**result, "peak_rss_mb": round(_peak_mb())}))
+        usage = resource.getrusage(resource.RUSAGE_SELF)
+        # CPU seconds too: on a shared machine wall-clock time says as much about the neighbours.
+        cpu = round(usage.ru_utime + usage.ru_stime, 1)
+        print(json.dumps({**result, "cpu_s": cpu, "peak_rss_mb": round(_peak_mb())}))
         return
     with tempfile.TemporaryDirectory(prefix="churnradar-bench-") as scratch:
         folder = args.keep or Path(scratch)
