@@ -37,6 +37,17 @@ def test_one_date_alone_matches_the_same_date_in_a_batch(zone: ZoneInfo) -> None
     assert engine_values(alone, AS_OF) == engine_values(batch, AS_OF)
 
 
+def test_dates_in_batches_give_the_same_frame() -> None:
+    zone = ZoneInfo("UTC")
+    source = frame_source(hand_data(zone))
+    try:
+        together = compute_indicators(source, DATES, zone=zone)
+        batched = compute_indicators(source, DATES, zone=zone, dates_per_pass=2)
+    finally:
+        source.close()
+    assert together.equals(batched)
+
+
 class TestHandComputed:
     """Values worked out by hand, so that the reference itself is checked too."""
 

@@ -55,20 +55,32 @@ def compute_indicators(
     slugs: Sequence[str] | None = None,
     registry: Registry[Indicator] | None = None,
     zone: ZoneInfo | str = "UTC",
+    dates_per_pass: int | None = None,
 ) -> pd.DataFrame:
-    """Wide frame: `customer_id`, `as_of`, one float column per indicator; a row per customer and date."""
+    """Wide frame: `customer_id`, `as_of`, one float column per indicator; a row per customer and date.
+
+    All dates share one query unless `dates_per_pass` splits them into batches, which bounds memory (a
+    backtest over a million customers) at the price of one scan per batch.
+    """
     zone = ZoneInfo(zone) if isinstance(zone, str) else zone
     indicators = selected_indicators(slugs, registry)
-    expr = compile_indicators(source, indicators, as_of_dates, zone)
-    if source.engine_name == "postgres":
-        # PostgreSQL returns numeric (Decimal) where Ibis believes the cast to float is a no-op.
-        frame = expr.execute()
-        frame = frame.astype({i.slug: "float64" for i in indicators})
-    else:
-        frame = expr.to_pyarrow().to_pandas()
+    days = sorted(set(as_of_dates))
+    step = dates_per_pass or len(days) or 1
+    frames = [_run(source, indicators, days[k : k + step], zone) for k in range(0, len(days), step)]
+    frame = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
     frame["as_of"] = pd.to_datetime(frame["as_of"]).dt.date
     ordered: pd.DataFrame = frame.sort_values(["as_of", "customer_id"], ignore_index=True)
     return ordered
+
+
+def _run(source: Source, indicators: list[Indicator], days: Sequence[date], zone: ZoneInfo) -> pd.DataFrame:
+    expr = compile_indicators(source, indicators, days, zone)
+    if source.engine_name == "postgres":
+        # PostgreSQL returns numeric (Decimal) where Ibis believes the cast to float is a no-op.
+        frame: pd.DataFrame = expr.execute()
+        return frame.astype({i.slug: "float64" for i in indicators})
+    result: pd.DataFrame = expr.to_pyarrow().to_pandas()
+    return result
 
 
 def long_values(wide: pd.DataFrame) -> pd.DataFrame:
@@ -94,6 +106,11 @@ def snapshot_indicators(
     """Compute indicators from the store and upsert them into indicator_values; returns rows written."""
     with open_source(engine, compute_on=compute_on) as source:
         wide = compute_indicators(source, as_of_dates, slugs=slugs, registry=registry, zone=zone)
+    return store_snapshot(engine, wide)
+
+
+def store_snapshot(engine: Engine, wide: pd.DataFrame) -> int:
+    """Upsert an already computed wide frame into indicator_values; returns rows written."""
     with engine.begin() as conn:
         return repository.upsert_values(conn, _rows(long_values(wide)))
 
