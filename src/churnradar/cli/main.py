@@ -12,9 +12,12 @@ from churnradar.cli import demo as demo_commands
 from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
 from churnradar.cli import model as model_commands
+from churnradar.cli import notify as notify_commands
 from churnradar.cli import rules as rule_commands
+from churnradar.cli import tasks as task_commands
 from churnradar.cli import users as user_commands
 from churnradar.cli import web as web_commands
+from churnradar.cli import worker as worker_commands
 from churnradar.cli.common import (
     DbOption,
     JsonOption,
@@ -131,9 +134,12 @@ demo_commands.register(app)
 evaluate_commands.register(app)
 indicator_commands.register(app)
 model_commands.register(app)
+notify_commands.register(app)
 rule_commands.register(app)
+task_commands.register(app)
 user_commands.register(app)
 web_commands.register(app)
+worker_commands.register(app)
 
 
 def run() -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -14,6 +14,7 @@ from churnradar.alert.lifecycle import StepResult
 from churnradar.config import Settings
 from churnradar.intervention import assignment, sla
 from churnradar.intervention import repository as task_repo
+from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError, TaskStatus
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, Template
@@ -197,3 +198,83 @@ def apply(
         )
     summary.notifications = notification_service.notify(conn, summary.notices, settings=settings, now=now)
     return summary
+
+
+def _open_task(conn: Connection, task_id: int) -> Any:
+    task = task_repo.get(conn, task_id)
+    if task is None:
+        raise TaskError(f"no task {task_id}")
+    if task.status != TaskStatus.OPEN:
+        raise TaskError(f"task {task_id} is closed ({task.outcome})")
+    return task
+
+
+def reassign(conn: Connection, task_id: int, *, assignee_id: int | None, by: str, now: datetime) -> None:
+    """Give the task to another active user (None puts it back in the unassigned queue)."""
+    task = _open_task(conn, task_id)
+    people = task_repo.people(conn)
+    if assignee_id is not None and (assignee_id not in people or not people[assignee_id].active):
+        raise TaskError(f"user {assignee_id} does not exist or is inactive")
+    task_repo.change(conn, task_id, {"assignee_id": assignee_id})
+    detail = {"from": task.assignee_id, "to": assignee_id}
+    task_repo.log(conn, task_id, "reassigned", at=now, actor=by, detail=detail)
+
+
+def snooze(conn: Connection, task_id: int, *, until: datetime, reason: str, by: str, now: datetime) -> None:
+    """Hold reminders and breaches until `until`; the deadline moves there if it was earlier."""
+    if until <= now:
+        raise TaskError("a snooze must end in the future")
+    if not reason.strip():
+        raise TaskError("a snooze needs a reason")
+    task = _open_task(conn, task_id)
+    values = {
+        "snoozed_until": until,
+        "snooze_reason": reason,
+        "deadline_at": max(task.deadline_at, until),
+        "reminded_at": None,
+    }
+    task_repo.change(conn, task_id, values)
+    detail = {"until": until.isoformat(), "reason": reason}
+    task_repo.log(conn, task_id, "snoozed", at=now, actor=by, detail=detail)
+
+
+def close(
+    conn: Connection, task_id: int, *, outcome: Outcome, note: str | None, by: str, now: datetime
+) -> None:
+    """Close the task with its outcome; the customer may get a new task from the next warning."""
+    _open_task(conn, task_id)
+    values = {"status": TaskStatus.CLOSED.value, "closed_at": now, "outcome": outcome.value}
+    task_repo.change(conn, task_id, values | {"closed_by": by, "close_note": note})
+    task_repo.log(conn, task_id, "closed", at=now, actor=by, detail={"outcome": outcome.value, "note": note})
+
+
+def log_follow_up(
+    conn: Connection, task_id: int, follow_up_in: FollowUpCreate, *, by: str, now: datetime
+) -> int:
+    """Record a contact; a next-step date becomes the task's next follow-up."""
+    task = _open_task(conn, task_id)
+    actions = len((task.playbook or {}).get("actions_en", []))
+    wrong = [i for i in follow_up_in.actions_done if i >= actions]
+    if wrong:
+        raise TaskError(f"the playbook has {actions} actions; no action number {wrong[0]}")
+    values = follow_up_in.model_dump()
+    follow_up_id = task_repo.add_follow_up(
+        conn,
+        values | {"task_id": task_id, "customer_id": task.customer_id, "created_at": now, "created_by": by},
+    )
+    if follow_up_in.next_step_on is not None:
+        task_repo.change(
+            conn, task_id, {"next_follow_up_at": datetime.combine(follow_up_in.next_step_on, time(9))}
+        )
+    task_repo.log(conn, task_id, "follow_up", at=now, actor=by, detail={"follow_up_id": follow_up_id})
+    return follow_up_id
+
+
+def tag(conn: Connection, customer_id: int, tags: list[str], *, by: str, now: datetime) -> int:
+    """Tag a customer by hand."""
+    return task_repo.add_tags(conn, [(customer_id, t) for t in tags], source=f"user:{by}", at=now)
+
+
+def untag(conn: Connection, customer_id: int, tags: list[str]) -> int:
+    """Remove tags from a customer."""
+    return task_repo.remove_tags(conn, [(customer_id, t) for t in tags])

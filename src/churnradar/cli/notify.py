@@ -1,0 +1,115 @@
+"""`churnradar notify ...` and `churnradar deadlines check`: delivery, dead letters, digests, deadlines."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+import typer
+
+from churnradar.cli.common import DbOption, JsonOption, emit_json, open_engine, settings_or_fail
+from churnradar.store import migrate
+
+notify_app = typer.Typer(
+    help="Deliver queued notifications, inspect dead letters, queue digests.", no_args_is_help=True
+)
+deadlines_app = typer.Typer(
+    help="Reminders before task deadlines, escalation after them.", no_args_is_help=True
+)
+
+
+@notify_app.command("deliver")
+def deliver(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """One delivery pass: send what is due, retry with backoff, dead-letter permanent failures."""
+    from churnradar.notification.service import deliver as run_delivery
+
+    settings = settings_or_fail()
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    summary = run_delivery(engine, settings=settings)
+    if as_json:
+        emit_json(summary.as_dict())
+        return
+    typer.echo(", ".join(f"{v} {k}" for k, v in summary.as_dict().items()))
+    for error in summary.errors:
+        typer.echo(f"  {error}", err=True)
+
+
+@notify_app.command("dead-letters")
+def dead_letters(
+    ctx: typer.Context,
+    requeue: Annotated[bool, typer.Option("--requeue", help="Give every dead letter a new round.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Messages that failed for good, with their last error; --requeue retries them."""
+    from churnradar.kit.clock import SystemClock
+    from churnradar.notification import repository as outbox_repo
+    from churnradar.notification.schemas import OutboxStatus
+
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    with engine.begin() as conn:
+        rows = outbox_repo.by_status(conn, OutboxStatus.DEAD)
+        requeued = outbox_repo.requeue(conn, [r.id for r in rows], SystemClock().now()) if requeue else 0
+    items = [
+        {
+            "id": r.id,
+            "event": r.event,
+            "channel": r.channel,
+            "receiver": r.receiver,
+            "attempts": r.attempts,
+            "last_error": r.last_error,
+            "created_at": r.created_at.isoformat(),
+        }
+        for r in rows
+    ]
+    if as_json:
+        emit_json({"dead_letters": items, "requeued": requeued})
+        return
+    if not items:
+        typer.echo("no dead letters")
+    for item in items:
+        typer.echo(
+            f"#{item['id']} {item['event']} -> {item['receiver']} after {item['attempts']} attempts: "
+            f"{item['last_error']}"
+        )
+    if requeue:
+        typer.echo(f"requeued {requeued}")
+
+
+@notify_app.command("digest")
+def digest(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Queue today's digest of open tasks, one per receiver (once a day)."""
+    from churnradar.intervention.jobs import send_digest
+
+    settings = settings_or_fail()
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    day = datetime.now(settings.zone).date()
+    queued = send_digest(engine, settings=settings, day=day)
+    if as_json:
+        emit_json({"day": day.isoformat(), "queued": queued})
+    else:
+        typer.echo(f"digest for {day}: {queued} message(s) queued")
+
+
+@deadlines_app.command("check")
+def check(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+    """Remind before deadlines, record and escalate missed ones, chase red follow-ups."""
+    from churnradar.intervention.jobs import check_deadlines
+
+    settings = settings_or_fail()
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    summary = check_deadlines(engine, settings=settings)
+    if as_json:
+        emit_json(summary.as_dict())
+    else:
+        typer.echo(", ".join(f"{v} {k.replace('_', ' ')}" for k, v in summary.as_dict().items()))
+
+
+def register(app: typer.Typer) -> None:
+    """Add `notify` and `deadlines` to the app."""
+    app.add_typer(notify_app, name="notify")
+    app.add_typer(deadlines_app, name="deadlines")
