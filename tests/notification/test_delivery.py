@@ -1,0 +1,212 @@
+"""Delivery: retries with backoff then dead letter (seen from the CLI), once-only after a crash, quiet hours,
+rate limits, dedup, and a digest that reaches a local SMTP server."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import textwrap
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from churnradar.cli.main import app
+from churnradar.intervention import jobs
+from churnradar.kit.clock import FrozenClock
+from churnradar.models import DeliveryAttempt, OutboxMessage
+from churnradar.notification import policy
+from churnradar.notification import repository as outbox_repo
+from churnradar.notification import service as notification_service
+from churnradar.notification.routing import Outgoing, Receiver
+from churnradar.notification.schemas import Message
+from tests.intervention.helpers import NOW, make_settings, seed
+from tests.intervention.test_tasks import _apply
+from tests.notification.receivers import free_port, http_receiver, smtp_receiver
+
+
+def _queue(engine: Engine, key: str = "alert_opened:x:hook:", channel: str = "hook") -> None:
+    message = Message(subject="s", lines=["a"], event="alert_opened", dedup_key=key)
+    with engine.begin() as conn:
+        outbox_repo.add(conn, [Outgoing(Receiver(channel, ""), message)], now=NOW)
+
+
+def _hook(url: str, **extra: object) -> dict[str, object]:
+    return {"channels": {"hook": {"type": "webhook", "secrets": {"url": url, "secret": "s3cr3t"}}}, **extra}
+
+
+def _rows(engine: Engine) -> list[OutboxMessage]:
+    with engine.connect() as conn:
+        return list(conn.execute(select(OutboxMessage).order_by(OutboxMessage.id)))  # type: ignore[arg-type]
+
+
+class TestRetries:
+    def test_down_receiver_retries_with_backoff_then_dead_letter(self, engine: Engine) -> None:
+        url = f"http://127.0.0.1:{free_port()}/hook?token=TOPSECRET"
+        settings = make_settings(**_hook(url, max_attempts=3, backoff_seconds=60))
+        _queue(engine)
+        clock = FrozenClock(NOW)
+        waits = []
+        for _ in range(3):
+            summary = notification_service.deliver(engine, settings=settings, clock=clock)
+            (row,) = _rows(engine)
+            waits.append(row.next_attempt_at - clock.now())
+            assert (
+                notification_service.deliver(engine, settings=settings, clock=clock).as_dict()["retrying"]
+                == 0
+            )
+            clock.at = row.next_attempt_at
+        assert summary.dead == 1
+        assert waits[:2] == [timedelta(seconds=60), timedelta(seconds=120)]
+        (row,) = _rows(engine)
+        assert (row.status, row.attempts) == ("dead", 3)
+        with engine.connect() as conn:
+            attempts = list(conn.execute(select(DeliveryAttempt)))
+        assert [(a.ok, a.retryable) for a in attempts] == [(False, True)] * 3
+        assert all("TOPSECRET" not in (a.error or "") for a in attempts)
+
+        result = CliRunner().invoke(app, ["notify", "dead-letters", "--db", str(engine.url), "--json"])
+        assert result.exit_code == 0, result.output
+        (letter,) = json.loads(result.output)["dead_letters"]
+        assert (letter["receiver"], letter["attempts"]) == ("hook:", 3)
+
+        with http_receiver() as receiver:
+            settings = make_settings(**_hook(receiver.url + "/hook"))
+            requeue = ["notify", "dead-letters", "--requeue", "--db", str(engine.url), "--json"]
+            assert json.loads(CliRunner().invoke(app, requeue).output)["requeued"] == 1
+            notification_service.deliver(engine, settings=settings, clock=FrozenClock(datetime.now()))
+        assert len(receiver.requests) == 1
+
+    def test_permanent_failure_is_dead_at_once(self, engine: Engine) -> None:
+        with http_receiver() as receiver:
+            receiver.status = 403
+            _queue(engine)
+            summary = notification_service.deliver(
+                engine, settings=make_settings(**_hook(receiver.url)), clock=FrozenClock(NOW)
+            )
+        assert (summary.dead, _rows(engine)[0].attempts) == (1, 1)
+
+    def test_unconfigured_channel_is_a_dead_letter(self, engine: Engine) -> None:
+        _queue(engine, channel="nowhere")
+        summary = notification_service.deliver(engine, settings=make_settings(), clock=FrozenClock(NOW))
+        assert summary.dead == 1
+        assert "not configured" in (_rows(engine)[0].last_error or "")
+
+
+CRASH = textwrap.dedent(
+    """
+    import os, signal, sys
+    from datetime import datetime
+    from churnradar.db import create_engine
+    from churnradar.notification import repository as outbox_repo
+    from churnradar.notification.routing import Outgoing, Receiver
+    from churnradar.notification.schemas import Message
+
+    engine = create_engine(sys.argv[1])
+    message = Message(subject="s", lines=["a"], event="alert_opened", dedup_key="crash:1")
+    with engine.begin() as conn:
+        outbox_repo.add(conn, [Outgoing(Receiver("hook", ""), message)], now=datetime(2026, 6, 15, 8))
+    if sys.argv[2] == "claim":
+        with engine.begin() as conn:
+            (row,) = outbox_repo.due(conn, datetime(2026, 6, 15, 8), 10)
+            outbox_repo.claim(conn, row, datetime(2026, 6, 15, 8, 5))
+    os.kill(os.getpid(), signal.SIGKILL)  # dies after the commit, before any send
+    """
+)
+
+
+class TestCrash:
+    @pytest.mark.parametrize("stage", ["commit", "claim"])
+    def test_killed_before_send_sends_exactly_once_after_restart(self, engine: Engine, stage: str) -> None:
+        if engine.dialect.name != "sqlite":
+            pytest.skip("the child process opens the SQLite file")
+        done = subprocess.run([sys.executable, "-c", CRASH, str(engine.url), stage], check=False)
+        assert done.returncode == -signal.SIGKILL
+        with http_receiver() as receiver:
+            settings = make_settings(**_hook(receiver.url))
+            clock = FrozenClock(NOW)
+            for _ in range(2):
+                notification_service.deliver(engine, settings=settings, clock=clock)
+            clock.at = NOW + timedelta(minutes=10)  # after a claim's lease
+            for _ in range(2):
+                notification_service.deliver(engine, settings=settings, clock=clock)
+        assert len(receiver.requests) == 1
+        assert receiver.requests[0].headers["Idempotency-Key"] == "crash:1"
+
+    def test_the_same_cause_is_queued_once(self, engine: Engine) -> None:
+        _queue(engine, key="k")
+        _queue(engine, key="k")
+        assert len(_rows(engine)) == 1
+
+
+class TestNoFlooding:
+    def test_quiet_hours_across_midnight(self) -> None:
+        zone = ZoneInfo("Asia/Shanghai")
+        start, end = time(22), time(7)
+        # 23:30 Shanghai = 15:30 UTC: quiet until 07:00 Shanghai = 23:00 UTC.
+        assert policy.quiet_until(datetime(2026, 6, 15, 15, 30), zone, start, end) == datetime(
+            2026, 6, 15, 23
+        )
+        assert policy.quiet_until(datetime(2026, 6, 15, 20), zone, start, end) == datetime(2026, 6, 15, 23)
+        assert policy.quiet_until(datetime(2026, 6, 15, 2), zone, start, end) is None
+        assert policy.quiet_until(datetime(2026, 6, 15, 2), zone, None, None) is None
+
+    def test_rate_limit_window(self) -> None:
+        sent = [NOW - timedelta(minutes=m) for m in (50, 30, 10)]
+        assert policy.rate_limited_until(NOW, sent, 4) is None
+        assert policy.rate_limited_until(NOW, sent, 3) == NOW + timedelta(minutes=10)
+        assert policy.rate_limited_until(NOW, sent, 2) == NOW + timedelta(minutes=30)
+
+    def test_backoff_is_capped(self) -> None:
+        assert policy.backoff(10, base_seconds=60, max_seconds=3600) == timedelta(hours=1)
+
+    def test_delivery_waits_out_quiet_hours_and_rate_limit(self, engine: Engine) -> None:
+        with http_receiver() as receiver:
+            quiet = make_settings(**_hook(receiver.url, quiet_start="07:00", quiet_end="09:00"))
+            _queue(engine, key="a")
+            assert notification_service.deliver(engine, settings=quiet, clock=FrozenClock(NOW)).deferred == 1
+            assert _rows(engine)[0].next_attempt_at == NOW.replace(hour=9)
+            limited = make_settings(**_hook(receiver.url, rate_limit_per_hour=1))
+            clock = FrozenClock(NOW.replace(hour=9))
+            assert notification_service.deliver(engine, settings=limited, clock=clock).sent == 1
+            _queue(engine, key="b")
+            assert notification_service.deliver(engine, settings=limited, clock=clock).deferred == 1
+        assert len(receiver.requests) == 1
+
+
+class TestDigest:
+    def test_digest_reaches_a_local_smtp_server_once_a_day(self, engine: Engine) -> None:
+        seed(engine)
+        rows = [{"customer_id": c, "rule": "r1", "level": lv} for c, lv in ((10, "red"), (13, "yellow"))]
+        _apply(engine, rows, [(10, "r1", "opened"), (13, "r1", "opened")])
+        with smtp_receiver() as box:
+            email = {"type": "email", "options": {"host": "127.0.0.1", "port": box.port, "security": "none"}}
+            email["options"]["sender"] = "radar@example.com"  # type: ignore[index]
+            settings = make_settings(channels={"email": email}, language="zh")
+            day = date(2026, 6, 16)
+            assert jobs.send_digest(engine, settings=settings, day=day, clock=FrozenClock(NOW)) == 2
+            assert (
+                jobs.send_digest(engine, settings=settings, day=day, clock=FrozenClock(NOW)) == 0
+            )  # once a day per receiver
+            summary = notification_service.deliver(engine, settings=settings, clock=FrozenClock(NOW))
+        # Two alert mails to ray and sam, one to the manager for red, then one digest each to ray and sam.
+        assert summary.sent == 5
+        recipients = sorted(to[0] for to, m in box.mails if m["X-Churnradar-Dedup"].startswith("digest:"))
+        assert recipients == ["ray@example.com", "sam@example.com"]
+        (ray,) = [
+            m
+            for to, m in box.mails
+            if to == ["ray@example.com"] and m["X-Churnradar-Dedup"].startswith("digest")
+        ]
+        text = (
+            next(p for p in ray.walk() if p.get_content_type() == "text/plain")
+            .get_payload(decode=True)
+            .decode()
+        )
+        assert "Acme (#10)【red】" in text
+        assert "待处理" in text
