@@ -57,7 +57,7 @@ def test_labels_follow_the_contract() -> None:
         (6, "2024-04-08"): False,
     }
     churn_dates = labels.set_index(["customer_id", "as_of"])["churn_date"]
-    assert churn_dates[(1, D1)] == pd.Timestamp("2024-03-20")
+    assert churn_dates[(1, D1)] == pd.Timestamp("2024-04-18")  # last activity + the 30 inactivity days
     assert churn_dates[(5, D1)] == pd.Timestamp("2024-04-30")
 
 

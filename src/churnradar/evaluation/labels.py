@@ -3,8 +3,8 @@
 A customer is at risk at D when it is still a customer (not churned before D) and, where churn is judged by
 activity (no churned_at, no contracts), it had an order, payment or login in the `inactivity` days before D.
 It churned within the horizon when its churn date falls in [D, D + horizon): `churned_at`; else the end of a
-contract that was not renewed; else, judged by activity, the day after its last activity when nothing
-follows within the horizon.
+contract that was not renewed; else, judged by activity, when nothing follows within the horizon, with the
+churn dated `inactivity` days after the last activity.
 """
 
 from __future__ import annotations
@@ -57,7 +57,11 @@ def label_snapshots(
     base["signup_date"] = pd.to_datetime(base["signup_date"])
     contract_end = contract_churn_dates(contracts)
     has_contract = base["customer_id"].isin(contracts["customer_id"]) if not contracts.empty else False
-    base["contract_churn"] = base["customer_id"].map(contract_end)
+    base["contract_churn"] = (
+        pd.to_datetime(base["customer_id"].map(contract_end))
+        if len(contract_end)
+        else pd.Series(pd.NaT, index=base.index)
+    )
     base["by_activity"] = base["churned_at"].isna() & ~np.asarray(has_contract, dtype=bool)
     grid = base.merge(pd.DataFrame({"as_of": pd.to_datetime(list(dates))}), how="cross")
     grid = grid[(grid["signup_date"].isna() | (grid["signup_date"] < grid["as_of"]))]
@@ -70,10 +74,12 @@ def label_snapshots(
     grid = grid[~grid["by_activity"] | active_before].copy()
     silent_after = grid["first_after"].isna() | (grid["first_after"] >= grid["as_of"] + horizon)
     declared = grid["churned_at"].where(grid["churned_at"].notna(), grid["contract_churn"])
-    activity_churn = grid["last_before"] + pd.Timedelta(days=1)
+    # Judged by activity, a customer counts as lost once the inactivity period has passed since its last
+    # order, payment or login: the day a salesperson would call it gone, which lead times count towards.
+    activity_churn = grid["last_before"] + inactivity
     grid["churn_date"] = declared.where(~grid["by_activity"], activity_churn.where(silent_after))
     in_horizon = (grid["churn_date"] >= grid["as_of"]) & (grid["churn_date"] < grid["as_of"] + horizon)
-    # Judged by activity, the silence itself is the churn, even when its first day is just before D.
+    # Judged by activity, the silence within the horizon is the churn (its date may fall just after it).
     grid["churned"] = np.where(grid["by_activity"], silent_after, in_horizon)
     grid["as_of"] = grid["as_of"].dt.date
     return grid[["customer_id", "as_of", "churned", "churn_date"]].reset_index(drop=True)

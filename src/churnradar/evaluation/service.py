@@ -117,9 +117,11 @@ def evaluate(
             f"already evaluated up to {latest}; evaluation moves forward (use backtest for the past)"
         )
     book = book or active_rulebook(engine, clock=clock)
-    indicator_service.snapshot_indicators(engine, [as_of], zone=settings.zone)
     with indicator_service.open_source(engine) as source:
         wide = indicator_service.compute_indicators(source, [as_of], zone=settings.zone)
+    # Stored before the alert transaction: a rerun rewrites the same values (upsert), so a crash in between
+    # leaves nothing half-done that the rerun does not complete.
+    indicator_service.store_snapshot(engine, wide)
     with engine.connect() as conn:
         customers = customers_at(all_customers(conn), as_of, book.templates)
         previous_health = previous_values(conn, HEALTH, as_of)
