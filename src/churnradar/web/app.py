@@ -20,6 +20,7 @@ from churnradar.config import Settings
 from churnradar.db import session_factory
 from churnradar.web.account import pages as account_pages
 from churnradar.web.admin import pages as admin_pages
+from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import CsrfError
 from churnradar.web.customers import pages as customer_pages
 from churnradar.web.customers import router as customer_api
@@ -125,6 +126,7 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
     app.state.options = options
+    app.state.cache = TtlCache(options.cache_seconds)
     app.state.login_throttle = LoginThrottle(
         per_login=SlidingWindow(options.login_failures_per_login, options.login_window_seconds),
         per_address=SlidingWindow(options.login_failures_per_address, options.login_window_seconds),

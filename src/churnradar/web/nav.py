@@ -35,6 +35,8 @@ class OverviewPanel:
     load: Callable[[Session, Principal], dict[str, Any]]
     order: int = 100
     roles: frozenset[Role] = field(default=ALL_ROLES)
+    # Reuse the loaded figures for a minute (per user): for panels whose queries scan whole tables.
+    cached: bool = False
 
 
 nav_items: Registry[NavItem] = Registry("navigation item")

