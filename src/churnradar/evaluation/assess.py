@@ -9,13 +9,13 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 
-import ibis
 import pandas as pd
 
 from churnradar.alert.lifecycle import Policy
-from churnradar.rule.evaluate import CompiledRule, compile_rules, fired_rules
-from churnradar.rule.fields import CUSTOMER_FIELDS, rule_fields
+from churnradar.rule.evaluate import CompiledRule, PreparedRules, compile_rules
+from churnradar.rule.fields import rule_fields
 from churnradar.rule.language import FieldType
 from churnradar.rule.reasons import render_reason
 from churnradar.rule.schemas import RuleDef, Template
@@ -36,11 +36,18 @@ class RuleBook:
     indicators: tuple[str, ...]
     model: ActiveModel | None = None  # the active churn model, whose probability rules may use
 
+    @cached_property
+    def prepared(self) -> PreparedRules:
+        """The rules compiled once into one query (shared by every date a backtest judges)."""
+        numbers = [n for n, kind in self.fields.items() if kind is not FieldType.TEXT]
+        texts = [n for n, kind in self.fields.items() if kind is FieldType.TEXT]
+        return PreparedRules(self.compiled, self.fields, numbers, texts)
+
     def rule(self, template: str, slug: str) -> RuleDef:
         """The definition of a compiled rule."""
         return self._by_key[(template, slug)]
 
-    @property
+    @cached_property
     def _by_key(self) -> dict[tuple[str, str], RuleDef]:
         return {(c.template, c.rule.slug): c.rule for c in self.compiled}
 
@@ -85,13 +92,9 @@ def assess(wide: pd.DataFrame, customers: pd.DataFrame, book: RuleBook) -> Asses
         table["churn_probability"] = book.model.scorer.predict(table)
     elif "churn_probability" not in table:
         table["churn_probability"] = float("nan")
-    columns = ["customer_id", "template", *CUSTOMER_FIELDS, *indicator_columns]
-    memtable = ibis.memtable(
-        table[columns].astype(
-            dict.fromkeys([*indicator_columns, "health_score", "churn_probability", "tenure_days"], "float64")
-        )
-    )
-    fired = fired_rules(memtable, book.compiled, book.fields)
+    for missing in set(book.indicators) - set(indicator_columns):
+        table[missing] = float("nan")
+    fired = book.prepared.run(table)
     if fired.empty:
         return Assessment(table, pd.DataFrame(columns=FIRED_WITH_REASONS))
     rows = table.set_index("customer_id")
