@@ -13,6 +13,7 @@ from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
 from churnradar.cli import model as model_commands
 from churnradar.cli import notify as notify_commands
+from churnradar.cli import report as report_commands
 from churnradar.cli import rules as rule_commands
 from churnradar.cli import tasks as task_commands
 from churnradar.cli import users as user_commands
@@ -134,6 +135,7 @@ demo_commands.register(app)
 evaluate_commands.register(app)
 indicator_commands.register(app)
 model_commands.register(app)
+report_commands.register(app)
 notify_commands.register(app)
 rule_commands.register(app)
 task_commands.register(app)

@@ -45,7 +45,8 @@ class TrainOptions:
     zone: ZoneInfo | str = "UTC"
 
 
-def _days(source: Source, kinds: Sequence[str]) -> pd.DataFrame:
+def activity_frame(source: Source, kinds: Sequence[str]) -> pd.DataFrame:
+    """(customer_id, day): one row per day a customer had an event of one of `kinds`."""
     events = source.events
     days = (
         events.filter(events.kind.isin(list(kinds)))
@@ -81,10 +82,10 @@ def labelled_history(
     """Features at each as-of date (checked for leakage on the latest) joined to their labels."""
     say = progress or (lambda _: None)
     with indicator_service.open_source(engine) as source:
-        activity = _days(source, ACTIVITY_KINDS)
+        activity = activity_frame(source, ACTIVITY_KINDS)
         if activity.empty:
             raise ValueError("no order, payment or login events: nothing to learn churn from")
-        orders = _days(source, ["order"])
+        orders = activity_frame(source, ["order"])
         first, end = (
             pd.to_datetime(activity["day"]).min().date(),
             pd.to_datetime(activity["day"]).max().date(),

@@ -1,0 +1,105 @@
+"""`churnradar report effectiveness`: churn rate before and after go-live, and how the warnings did."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+import typer
+
+from churnradar.cli.common import DbOption, JsonOption, emit_json, open_engine, settings_or_fail
+from churnradar.cli.evaluate import parse_day
+from churnradar.store import migrate
+
+
+def _cell(value: object) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "REVIEW" if value else ""
+    return (
+        f"{value:.2f}" if isinstance(value, float) else f"{value:,}" if isinstance(value, int) else str(value)
+    )
+
+
+def print_effectiveness(report: dict[str, Any]) -> None:
+    """The report as readable tables."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    months = Table("month", "active at start", "lost", "churn rate", "complete", title="churn by month")
+    for m in report["churn_by_month"]:
+        months.add_row(m["month"], _cell(m["active_at_start"]), _cell(m["lost"]), _cell(m["churn_rate"]),
+                       "yes" if m["complete"] else "not yet")  # fmt: skip
+    console.print(months)
+    change = report["before_after"]
+    if change:
+        console.print(
+            f"go-live {change['go_live']}: churn rate {_cell(change['before']['churn_rate'])} a month before "
+            f"({change['before']['months']} months), {_cell(change['after']['churn_rate'])} after "
+            f"({change['after']['months']} months), change {_cell(change['change'])}"
+        )
+    warnings = report["warnings"]
+    if warnings is None:
+        console.print("no alerts stored yet: run `churnradar evaluate` on a schedule first")
+    else:
+        columns = ("alerts", "pending", "precision", "coverage", "median_lead_days")
+        levels = Table("level", *columns, title="warnings by level")
+        for row in warnings["levels"]:
+            levels.add_row(row["level"], *(_cell(row[k]) for k in columns))
+        console.print(levels)
+        rules = Table("rule", *columns, "review", title="warnings by rule")
+        for row in warnings["rules"]:
+            rules.add_row(row["rule"], *(_cell(row[k]) for k in (*columns, "review")))
+        console.print(rules)
+    console.print(f"save rate: {report['save_rate']['note']}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the `report` command group to the app."""
+    group = typer.Typer(help="Reports on how the system is doing.")
+    app.add_typer(group, name="report")
+
+    @group.command("effectiveness")
+    def effectiveness(
+        ctx: typer.Context,
+        go_live: Annotated[
+            str | None, typer.Option("--go-live", help="Compare churn before and after this date (ISO).")
+        ] = None,
+        until: Annotated[
+            str | None, typer.Option("--until", help="Report with data before this date (default today).")
+        ] = None,
+        months: Annotated[int, typer.Option("--months", min=1, help="Months of churn history.")] = 24,
+        horizon: Annotated[
+            int, typer.Option("--horizon", min=1, help="Days after an alert in which a churn counts.")
+        ] = 90,
+        inactivity: Annotated[
+            int, typer.Option("--inactivity", min=1, help="Days of silence that count as churn.")
+        ] = 90,
+        min_alerts: Annotated[int, typer.Option(help="Flag rules with at least this many alerts ...")] = 50,
+        max_precision: Annotated[float, typer.Option(help="... and precision below this.")] = 0.2,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Churn rate per month (before/after go-live), warning precision, coverage and lead per rule."""
+        from churnradar.effectiveness.service import effectiveness_report
+        from churnradar.effectiveness.warnings import ReviewPolicy
+
+        settings = settings_or_fail()
+        today = datetime.now(settings.zone).date() + timedelta(days=1)
+        engine = open_engine(ctx, db)
+        migrate(engine)
+        report = effectiveness_report(
+            engine,
+            until=parse_day(until, "--until", today),
+            go_live=parse_day(go_live, "--go-live") if go_live else None,
+            months=months,
+            horizon_days=horizon,
+            inactivity_days=inactivity,
+            review=ReviewPolicy(min_alerts, max_precision),
+        )
+        if as_json:
+            emit_json(report)
+        else:
+            print_effectiveness(report)

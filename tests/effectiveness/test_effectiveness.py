@@ -1,0 +1,204 @@
+"""The effectiveness report's figures on five customers and five alerts, each worked out by hand."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import pytest
+from sqlalchemy import insert
+from sqlalchemy.engine import Engine
+from typer.testing import CliRunner
+
+from churnradar.cli.main import app
+from churnradar.effectiveness.churn import before_after, churn_dates, monthly_churn
+from churnradar.effectiveness.service import effectiveness_report
+from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
+from churnradar.models import Alert, AlertEvent, Contract, Customer, Event
+
+UNTIL = date(2025, 6, 1)
+D = pd.Timestamp
+CUSTOMERS = pd.DataFrame(
+    {
+        "customer_id": [1, 2, 3, 4, 5],
+        "signup_date": [D("2025-01-01"), D("2025-01-01"), D("2025-01-15"), D("2024-12-01"), pd.NaT],
+        "churned_at": [D("2025-03-10"), pd.NaT, pd.NaT, pd.NaT, pd.NaT],
+    }
+)
+# 1 declared lost on 2025-03-10; 2 lets its only contract lapse on 2025-04-30; 3 goes silent after
+# 2025-02-10 (lost 2025-02-11); 4 and 5 stay active (5 has no signup date: first seen 2025-02-01).
+CONTRACTS = pd.DataFrame({"customer_id": [2], "start_date": [D("2025-01-01")], "end_date": [D("2025-04-30")]})
+ACTIVITY = pd.DataFrame(
+    {
+        "customer_id": [3, 3, 4, 4, 5, 5],
+        "day": [
+            D(d) for d in ("2025-01-20", "2025-02-10", "2024-12-05", "2025-05-25", "2025-02-01", "2025-05-20")
+        ],
+    }
+)
+# (customer, rule, highest level, opened on)
+ALERTS = pd.DataFrame(
+    [
+        (3, "r1", "red", date(2025, 1, 25)),  # churn 02-11 within 30 days: hit, 17 days ahead
+        (4, "r1", "yellow", date(2025, 3, 1)),  # no churn, window over: miss
+        (1, "r2", "yellow", date(2025, 3, 5)),  # churn 03-10: hit, 5 days ahead
+        (5, "r2", "yellow", date(2025, 5, 20)),  # window open until 06-19: pending
+        (1, "r1", "orange", date(2025, 1, 1)),  # churn 03-10 is past its 30 days: miss
+    ],
+    columns=["customer_id", "rule", "level", "opened_on"],
+)
+
+
+def _dates() -> pd.DataFrame:
+    return churn_dates(CUSTOMERS, ACTIVITY, CONTRACTS, until=UNTIL, inactivity_days=30)
+
+
+def test_churn_dates() -> None:
+    churn = _dates()["churn_date"]
+    assert churn.to_dict() == {
+        1: D("2025-03-10"),
+        2: D("2025-04-30"),
+        3: D("2025-02-11"),
+        4: churn[4],
+        5: churn[5],
+    }
+    assert churn[[4, 5]].isna().all()
+
+
+def test_churn_rate_per_month_and_before_after() -> None:
+    months = monthly_churn(_dates(), start=date(2025, 1, 1), until=UNTIL, inactivity_days=30)
+    got = [(m["month"], m["active_at_start"], m["lost"], m["churn_rate"], m["complete"]) for m in months]
+    assert got == [
+        ("2025-01", 1, 0, 0.0, True),  # only 4 joined before 1 January
+        ("2025-02", 4, 1, 0.25, True),  # 1-4 (5 first seen 1 February); 3 lost
+        ("2025-03", 4, 1, 0.25, True),  # 1, 2, 4, 5; 1 lost
+        ("2025-04", 3, 1, 0.3333, True),  # 2, 4, 5; 2 lost
+        ("2025-05", 2, 0, 0.0, False),  # a silence from May is not 30 days old by 1 June
+    ]
+    change = before_after(months, date(2025, 3, 15))
+    assert change is not None
+    assert change["before"] == {"months": 2, "active_months": 5, "lost": 1, "churn_rate": 0.2}
+    assert change["after"] == {"months": 2, "active_months": 7, "lost": 2, "churn_rate": 0.2857}
+    assert change["change"] == 0.0857
+
+
+def _outcomes(alerts: pd.DataFrame = ALERTS) -> dict[str, Any]:
+    return warning_outcomes(
+        alerts,
+        _dates()["churn_date"],
+        ("yellow", "orange", "red"),
+        horizon_days=30,
+        until=UNTIL,
+        since=date(2025, 1, 1),
+        review=ReviewPolicy(min_alerts=3, max_precision=0.4),
+    )
+
+
+def test_precision_coverage_and_lead() -> None:
+    report = _outcomes()
+    assert report["overall"] == {
+        "alerts": 4, "pending": 1, "hits": 2, "precision": 0.5,
+        "churned": 3, "covered": 2, "coverage": 0.6667, "median_lead_days": 11.0,
+    }  # fmt: skip
+    rules = {r["rule"]: r for r in report["rules"]}
+    assert (rules["r1"]["alerts"], rules["r1"]["precision"], rules["r1"]["coverage"]) == (3, 0.3333, 0.3333)
+    assert rules["r1"]["median_lead_days"] == 17.0
+    assert (rules["r2"]["alerts"], rules["r2"]["pending"], rules["r2"]["precision"]) == (1, 1, 1.0)
+    assert rules["r2"]["median_lead_days"] == 5.0
+    assert report["review"]["flagged"] == ["r1"]
+    assert rules["r1"]["review"] is True
+    levels = {r["level"]: r for r in report["levels"]}
+    assert [r["level"] for r in report["levels"]] == ["red", "orange", "yellow"]
+    assert (levels["red"]["alerts"], levels["red"]["precision"], levels["red"]["median_lead_days"]) == (
+        1,
+        1.0,
+        17.0,
+    )
+    assert (levels["orange"]["precision"], levels["orange"]["coverage"]) == (0.0, 0.0)
+    assert (levels["yellow"]["alerts"], levels["yellow"]["pending"], levels["yellow"]["precision"]) == (
+        2,
+        1,
+        0.5,
+    )
+
+
+def _store(engine: Engine) -> None:
+    """The same five customers and alerts in the store (alert 5 opened yellow, escalated to orange)."""
+    rows = CUSTOMERS.assign(
+        id=CUSTOMERS["customer_id"],
+        external_id=CUSTOMERS["customer_id"].astype(str),
+        signup_date=[d.date() if pd.notna(d) else None for d in CUSTOMERS["signup_date"]],
+        churned_at=[d.date() if pd.notna(d) else None for d in CUSTOMERS["churned_at"]],
+    ).drop(columns="customer_id")
+    at = datetime(2025, 6, 1)
+    with engine.begin() as conn:
+        conn.execute(insert(Customer), rows.to_dict("records"))
+        conn.execute(
+            insert(Contract),
+            [
+                {
+                    "external_id": "c2",
+                    "customer_id": 2,
+                    "start_date": date(2025, 1, 1),
+                    "end_date": date(2025, 4, 30),
+                }
+            ],
+        )
+        conn.execute(
+            insert(Event),
+            [
+                {
+                    "customer_id": int(c),
+                    "ts": d.to_pydatetime(),
+                    "kind": "login",
+                    "event_key": f"{c}-{d.date()}",
+                }
+                for c, d in ACTIVITY.itertuples(index=False, name=None)
+            ],
+        )
+        for number, (customer, rule, level, opened) in enumerate(
+            ALERTS.itertuples(index=False, name=None), 1
+        ):
+            first = "yellow" if level == "orange" else level
+            conn.execute(
+                insert(Alert).values(
+                    id=number, customer_id=customer, rule=rule, template="general", level=first,
+                    status="open", opened_on=opened, last_fired_on=opened, last_evaluated_on=opened,
+                    false_streak=0, reason_en="", reason_zh="",
+                )
+            )  # fmt: skip
+            conn.execute(
+                insert(AlertEvent).values(
+                    alert_id=number, as_of=opened, at=at, kind="opened", to_level=first, cause=""
+                )
+            )
+            if level != first:
+                conn.execute(
+                    insert(AlertEvent).values(
+                        alert_id=number, as_of=opened, at=at, kind="escalated", from_level=first,
+                        to_level=level, cause="",
+                    )
+                )  # fmt: skip
+
+
+def test_report_from_the_store_and_cli(engine: Engine) -> None:
+    _store(engine)
+    report = effectiveness_report(
+        engine, until=UNTIL, go_live=date(2025, 3, 15), horizon_days=30, inactivity_days=30,
+        review=ReviewPolicy(min_alerts=3, max_precision=0.4),
+    )  # fmt: skip
+    assert report["warnings"] == _outcomes()
+    assert report["before_after"]["change"] == 0.0857
+    assert report["save_rate"]["available"] is False
+    if engine.dialect.name != "sqlite":
+        return
+    result = CliRunner().invoke(
+        app,
+        ["--db", engine.url.render_as_string(hide_password=False), "report", "effectiveness", "--go-live",
+         "2025-03-15", "--until", "2025-06-01", "--horizon", "30", "--json"],
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["warnings"]["overall"]["alerts"] == 4
+    assert pytest.approx(json.loads(result.stdout)["warnings"]["overall"]["precision"]) == 0.5
