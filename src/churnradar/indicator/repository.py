@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import date
-from typing import Any, cast
 
-from sqlalchemy import Table, select
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from churnradar.models import Customer, IndicatorValue
@@ -15,34 +13,59 @@ from churnradar.models import Customer, IndicatorValue
 BATCH_ROWS = 20_000
 
 
-def upsert_values(conn: Connection, rows: Iterable[dict[str, Any]]) -> int:
-    """Insert or update `(customer_id, as_of, indicator, value)` rows; returns how many were written."""
-    dialect = conn.dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    table = cast(Table, IndicatorValue.__table__)
+Row = tuple[int, date, str, float | None]
+
+# Unchanged values are not rewritten: a rerun for the same date touches nothing.
+_SQLITE_UPSERT = (
+    "INSERT INTO indicator_values (customer_id, as_of, indicator, value) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (customer_id, as_of, indicator) DO UPDATE SET value = excluded.value "
+    "WHERE indicator_values.value IS NOT excluded.value"
+)
+_POSTGRES_MERGE = (
+    "INSERT INTO indicator_values (customer_id, as_of, indicator, value) "
+    "SELECT customer_id, as_of, indicator, value FROM indicator_values_load "
+    "ON CONFLICT (customer_id, as_of, indicator) DO UPDATE SET value = excluded.value "
+    "WHERE indicator_values.value IS DISTINCT FROM excluded.value"
+)
+
+
+def upsert_values(conn: Connection, rows: Iterable[Row]) -> int:
+    """Insert or update `(customer_id, as_of, indicator, value)` rows; returns how many were offered.
+
+    Millions of rows per as-of date: SQLite gets a prepared statement run by the driver's executemany,
+    PostgreSQL a COPY into a temporary table and one set-based merge.
+    """
+    if conn.dialect.name == "postgresql":
+        return _upsert_postgres(conn, rows)
     written = 0
-    batch: list[dict[str, Any]] = []
-
-    def flush() -> None:
-        nonlocal written
-        if not batch:
-            return
-        stmt = insert(table)
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["customer_id", "as_of", "indicator"],
-            set_={"value": stmt.excluded.value},
-            # Unchanged values are not rewritten: a rerun for the same date touches nothing.
-            where=table.c.value.is_distinct_from(stmt.excluded.value),
-        )
-        conn.execute(stmt, batch)
-        written += len(batch)
-        batch.clear()
-
+    batch: list[Row] = []
     for row in rows:
         batch.append(row)
         if len(batch) >= BATCH_ROWS:
-            flush()
-    flush()
+            conn.exec_driver_sql(_SQLITE_UPSERT, batch)
+            written += len(batch)
+            batch = []
+    if batch:
+        conn.exec_driver_sql(_SQLITE_UPSERT, batch)
+        written += len(batch)
+    return written
+
+
+def _upsert_postgres(conn: Connection, rows: Iterable[Row]) -> int:
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    written = 0
+    with raw.cursor() as cur:
+        cur.execute(
+            "CREATE TEMPORARY TABLE IF NOT EXISTS indicator_values_load "
+            "(customer_id integer, as_of date, indicator varchar(64), value double precision) ON COMMIT DROP"
+        )
+        with cur.copy("COPY indicator_values_load FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+                written += 1
+        cur.execute(_POSTGRES_MERGE)
+        cur.execute("DROP TABLE indicator_values_load")
     return written
 
 

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 import pandas as pd
@@ -88,10 +87,11 @@ def long_values(wide: pd.DataFrame) -> pd.DataFrame:
     return wide.melt(id_vars=["customer_id", "as_of"], var_name="indicator", value_name="value")
 
 
-def _rows(long: pd.DataFrame) -> Iterator[dict[str, Any]]:
-    for customer_id, as_of, indicator, value in long.itertuples(index=False, name=None):
-        number = None if value is None or (isinstance(value, float) and math.isnan(value)) else float(value)
-        yield {"customer_id": int(customer_id), "as_of": as_of, "indicator": indicator, "value": number}
+def _rows(long: pd.DataFrame) -> Iterator[repository.Row]:
+    values = long["value"].astype("float64")
+    cleaned = values.astype(object).where(values.notna(), None).tolist()
+    ids = long["customer_id"].astype("int64").tolist()
+    return zip(ids, long["as_of"].tolist(), long["indicator"].tolist(), cleaned, strict=True)
 
 
 def snapshot_indicators(
