@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from datetime import date, time
 from functools import lru_cache
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import yaml
 from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -86,6 +89,29 @@ class NotificationSettings(BaseModel):
     timeout_seconds: float = Field(default=10, gt=0)
 
 
+def _from_env(value: object) -> object:
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value.removeprefix("env:")
+        if name not in os.environ:
+            raise ValueError(f"secret refers to the unset environment variable {name}")
+        return os.environ[name]
+    return value
+
+
+def load_notifications(path: Path) -> NotificationSettings:
+    """Notification settings from a YAML file; `env:NAME` secrets are read from the environment."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise ValueError(f"cannot read notifications file {path}: {exc}") from exc
+    if not isinstance(raw, dict):
+        raise ValueError(f"{path}: expected a mapping with channels, routes, ...")
+    for channel in (raw.get("channels") or {}).values():
+        if isinstance(channel, dict) and isinstance(channel.get("secrets"), dict):
+            channel["secrets"] = {k: _from_env(v) for k, v in channel["secrets"].items()}
+    return NotificationSettings.model_validate(raw)
+
+
 class WorkerSettings(BaseModel):
     """When `churnradar worker` runs each job."""
 
@@ -108,6 +134,8 @@ class Settings(BaseSettings):
     interventions: InterventionSettings = InterventionSettings()
     notifications: NotificationSettings = NotificationSettings()
     worker: WorkerSettings = WorkerSettings()
+    # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
+    notifications_file: Path | None = None
 
     @field_validator("timezone")
     @classmethod
@@ -124,6 +152,12 @@ class Settings(BaseSettings):
             raise ValueError(
                 "CHURNRADAR_SECRET_KEY is still the default; set a long random value outside development"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _read_notifications_file(self) -> Settings:
+        if self.notifications_file is not None:
+            self.notifications = load_notifications(self.notifications_file)
         return self
 
     @property

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import socket
+import ssl
+import subprocess
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -10,6 +12,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import Message
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from aiosmtpd.controller import Controller
@@ -92,6 +95,40 @@ def smtp_receiver() -> Iterator[Mailbox]:
     """An aiosmtpd server on a free port of 127.0.0.1."""
     box = Mailbox(port=free_port())
     controller = Controller(_Handler(box), hostname="127.0.0.1", port=box.port)
+    controller.start()
+    try:
+        yield box
+    finally:
+        controller.stop()
+
+
+def self_signed(folder: Path) -> tuple[Path, Path]:
+    """A certificate for 127.0.0.1 and its key, made by the openssl command."""
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(
+        [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+            "-subj", "/CN=127.0.0.1", "-addext", "subjectAltName=IP:127.0.0.1",
+            "-keyout", str(key), "-out", str(cert),
+        ],
+        check=True,
+        capture_output=True,
+    )  # fmt: skip
+    return cert, key
+
+
+@contextmanager
+def tls_smtp_receiver(cert: Path, key: Path, *, implicit: bool) -> Iterator[Mailbox]:
+    """An aiosmtpd server speaking implicit TLS, or requiring STARTTLS."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert, key)
+    box = Mailbox(port=free_port())
+    if implicit:
+        controller = Controller(_Handler(box), hostname="127.0.0.1", port=box.port, ssl_context=context)
+    else:
+        controller = Controller(
+            _Handler(box), hostname="127.0.0.1", port=box.port, tls_context=context, require_starttls=True
+        )
     controller.start()
     try:
         yield box

@@ -6,6 +6,8 @@ import base64
 import hashlib
 import hmac
 import json
+import shutil
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -25,7 +27,13 @@ from churnradar.notification.channels.http import (
     WeComChannel,
 )
 from churnradar.notification.schemas import Message
-from tests.notification.receivers import free_port, http_receiver, smtp_receiver
+from tests.notification.receivers import (
+    free_port,
+    http_receiver,
+    self_signed,
+    smtp_receiver,
+    tls_smtp_receiver,
+)
 
 NOW = 1_700_000_000.123
 SECRET = "SEC0123456789abcdef"
@@ -220,6 +228,38 @@ class TestEmail:
         with pytest.raises(DeliveryError) as caught:
             EmailChannel(settings, timeout=2).send(MESSAGE, "a@example.com")
         assert caught.value.retryable
+
+
+@pytest.fixture(scope="module")
+def certificate(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A self-signed certificate for 127.0.0.1."""
+    if shutil.which("openssl") is None:
+        pytest.skip("needs the openssl command to make a certificate")
+    return self_signed(tmp_path_factory.mktemp("tls"))
+
+
+class TestEmailTls:
+    @pytest.mark.parametrize("security", ["starttls", "tls"])
+    def test_secured_delivery(self, certificate: tuple[Path, Path], security: str) -> None:
+        cert, key = certificate
+        with tls_smtp_receiver(cert, key, implicit=security == "tls") as box:
+            settings = EmailSettings(
+                host="127.0.0.1", port=box.port, security=security, sender="r@example.com", ca_file=str(cert)
+            )
+            EmailChannel(settings).send(MESSAGE, "a@example.com")
+        ((recipients, mail),) = box.mails
+        assert recipients == ["a@example.com"]
+        assert str(mail["X-Churnradar-Dedup"]) == MESSAGE.dedup_key
+
+    def test_untrusted_certificate_is_not_sent_to(self, certificate: tuple[Path, Path]) -> None:
+        cert, key = certificate
+        with tls_smtp_receiver(cert, key, implicit=False) as box:
+            settings = EmailSettings(
+                host="127.0.0.1", port=box.port, security="starttls", sender="r@example.com"
+            )
+            with pytest.raises(DeliveryError):
+                EmailChannel(settings).send(MESSAGE, "a@example.com")
+        assert box.mails == []
 
 
 class TestBuild:

@@ -24,6 +24,7 @@ class EmailSettings(ChannelSettings):
     username: str | None = None
     password: SecretStr | None = None
     sender: str
+    ca_file: str | None = None  # a private CA for an internal relay; the system's CAs otherwise
 
 
 def build_email(message: Message, sender: str, to: str) -> EmailMessage:
@@ -53,7 +54,7 @@ class EmailChannel(Channel):
         if not address:
             raise DeliveryError("no email address", retryable=False)
         mail = build_email(message, s.sender, address)
-        context = ssl.create_default_context()
+        context = ssl.create_default_context(cafile=s.ca_file)
         try:
             if s.security == "tls":
                 client: smtplib.SMTP = smtplib.SMTP_SSL(s.host, s.port, timeout=self.timeout, context=context)
