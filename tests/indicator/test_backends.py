@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from churnradar.cli.main import app
-from churnradar.indicator import service
+from churnradar.indicator import repository, service
 from churnradar.models import Contract, Customer, Event, IndicatorValue, Invoice
 from tests.indicator import reference
 from tests.indicator.cases import AS_OF, EVENT_COLUMNS, event, frames, hand_data
@@ -102,6 +102,17 @@ class TestSnapshots:
             assert conn.execute(select(func.count()).select_from(IndicatorValue)).scalar_one() == 2 * 5 * n
         assert first["C2"]["days_since_last_login"] is None
         assert first["C2"]["communications_30d"] == 0.0
+
+    def test_other_domains_store_their_values_beside_indicators(self, engine: Engine) -> None:
+        store(engine, hand_data(ZONE))
+        with service.open_source(engine) as source:
+            wide = service.compute_indicators(source, [AS_OF], slugs=["orders_30d"], zone=ZONE)
+        assert service.store_snapshot(engine, wide) == 5
+        with engine.begin() as conn:
+            rows = [{"customer_id": 1, "as_of": AS_OF, "indicator": "health_score", "value": 42.0}]
+            assert repository.upsert_values(conn, rows) == 1
+        stored = service.read_snapshot(engine, AS_OF, customer="C1")
+        assert stored == {"C1": {"health_score": 42.0, "orders_30d": 1.0}}
 
     def test_cli_prints_one_customer_as_json(self, engine: Engine) -> None:
         store(engine, hand_data(ZoneInfo("UTC")))

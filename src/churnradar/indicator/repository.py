@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from datetime import date
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
@@ -29,12 +30,21 @@ _POSTGRES_MERGE = (
 )
 
 
-def upsert_values(conn: Connection, rows: Iterable[Row]) -> int:
-    """Insert or update `(customer_id, as_of, indicator, value)` rows; returns how many were offered.
+def _as_tuples(rows: Iterable[Row | Mapping[str, Any]]) -> Iterator[Row]:
+    for row in rows:
+        if isinstance(row, Mapping):
+            yield (row["customer_id"], row["as_of"], row["indicator"], row["value"])
+        else:
+            yield row
+
+
+def upsert_values(conn: Connection, rows: Iterable[Row | Mapping[str, Any]]) -> int:
+    """Insert or update `(customer_id, as_of, indicator, value)` rows (tuples or dicts); returns how many.
 
     Millions of rows per as-of date: SQLite gets a prepared statement run by the driver's executemany,
     PostgreSQL a COPY into a temporary table and one set-based merge.
     """
+    rows = _as_tuples(rows)
     if conn.dialect.name == "postgresql":
         return _upsert_postgres(conn, rows)
     written = 0
