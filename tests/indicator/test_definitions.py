@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from churnradar.indicator import registry as registry_module
 from churnradar.indicator.registry import (
     DefinitionError,
     builtin_indicators,
@@ -53,3 +54,12 @@ def test_user_file_extends_the_builtins() -> None:
 def test_invalid_definitions_are_refused_with_the_reason(name: str, message: str) -> None:
     with pytest.raises(DefinitionError, match=message):
         default_registry([FILES / name])
+
+
+def test_installed_packages_add_definitions_through_entry_points(monkeypatch: pytest.MonkeyPatch) -> None:
+    class Entry:
+        def load(self) -> object:
+            return lambda: [str(FILES / "custom.ok.yaml")]
+
+    monkeypatch.setattr(registry_module, "entry_points", lambda group: [Entry()] if group else [])
+    assert "visits_60d" in default_registry()

@@ -8,6 +8,7 @@ family, description) and, beside it, its template and parameters, e.g.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +19,7 @@ from churnradar.indicator.schemas import Indicator
 from churnradar.kit.registry import Registry
 
 DEFINITIONS = Path(__file__).parent / "definitions"
+ENTRY_POINT_GROUP = "churnradar.indicators"
 _META = ("slug", "name_en", "name_zh", "unit", "family", "description")
 
 
@@ -72,9 +74,19 @@ def builtin_indicators() -> list[Indicator]:
     return [i for path in sorted(DEFINITIONS.glob("*.yaml")) for i in load_file(path)]
 
 
+def plugin_files() -> list[Path]:
+    """Definition files other packages ship: entry points of group `churnradar.indicators` naming a
+    callable that returns YAML paths."""
+    found: list[Path] = []
+    for entry in entry_points(group=ENTRY_POINT_GROUP):
+        found.extend(Path(p) for p in entry.load()())
+    return found
+
+
 def default_registry(extra_files: Sequence[Path] = ()) -> Registry[Indicator]:
-    """Built-ins plus the user's definition files (a slug may be defined once across all of them)."""
-    return build_registry([*builtin_indicators(), *(i for p in extra_files for i in load_file(p))])
+    """Built-ins, installed plugins' files, then the user's files (a slug may be defined once in all)."""
+    files = [*plugin_files(), *extra_files]
+    return build_registry([*builtin_indicators(), *(i for p in files for i in load_file(p))])
 
 
 def dependency_order(registry: Registry[Indicator], slugs: Sequence[str]) -> list[str]:
