@@ -227,3 +227,18 @@ class TestIngestion:
         headers = {**bearer(token_for("admin", Scope.INGEST)), "Content-Type": "application/json"}
         response = anonymous.post("/api/v1/events", content=chunks(), headers=headers)
         assert response.status_code == 413
+
+
+class TestIndicators:
+    def test_history_with_the_customers_own_baseline(
+        self, anonymous: TestClient, token_for: Callable[..., str]
+    ) -> None:
+        body = anonymous.get(
+            "/api/v1/customers/E-001/indicators", headers=bearer(token_for("rep_east"))
+        ).json()
+        by_name = {s["indicator"]: s for s in body}
+        assert set(by_name) == {"orders_90d", "days_since_last_login"}
+        orders = by_name["orders_90d"]
+        assert [p[1] for p in orders["points"]] == [2.0 * m for m in range(1, 13)]
+        assert orders["baseline"] == pytest.approx(13.0)
+        assert orders["points"][0][0] == "2024-01-01"

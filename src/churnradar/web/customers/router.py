@@ -8,7 +8,13 @@ from fastapi import APIRouter, HTTPException, Query, status
 
 from churnradar.web.customers import repository as repo
 from churnradar.web.customers import service
-from churnradar.web.customers.schemas import CustomerFilter, CustomerRead, CustomerRow, EventRead
+from churnradar.web.customers.schemas import (
+    CustomerFilter,
+    CustomerRead,
+    CustomerRow,
+    EventRead,
+    IndicatorSeries,
+)
 from churnradar.web.deps import ReadPrincipal, SessionDep
 from churnradar.web.schemas import Page
 
@@ -58,3 +64,19 @@ def customer_events(
     return Page[EventRead].of(
         [service.event_read(e) for e in events], total=total, page=page, per_page=per_page
     )
+
+
+@router.get(
+    "/{customer_id}/indicators",
+    response_model=list[IndicatorSeries],
+    responses=NOT_FOUND,
+    summary="A customer's indicator history",
+)
+def customer_indicators(
+    principal: ReadPrincipal, session: SessionDep, customer_id: str
+) -> list[IndicatorSeries]:
+    """Each indicator's values over the latest snapshots, with the customer's own baseline (their mean)."""
+    customer = repo.get_customer_by_external_id(session, principal, customer_id)
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such customer")
+    return service.indicator_series(session, customer.id)
