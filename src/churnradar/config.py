@@ -53,8 +53,12 @@ class ChannelConfig(BaseModel):
     secrets: dict[str, SecretStr] = {}
 
 
-NoticeEvent = Literal["alert_opened", "alert_escalated", "deadline_reminder", "deadline_missed", "digest"]
-Target = Literal["assignee", "manager", "directors", "team"]
+NoticeEvent = Literal[
+    "alert_opened", "alert_escalated", "task_assigned", "deadline_reminder", "deadline_missed", "digest"
+]
+# on_duty follows the playbook's role: the assignee, plus the manager (owner_and_manager), plus directors.
+# Unassigned work goes to the team's managers, who own the queue.
+Target = Literal["assignee", "on_duty", "manager", "directors", "team"]
 
 
 class Route(BaseModel):
@@ -67,8 +71,9 @@ class Route(BaseModel):
 
 
 DEFAULT_ROUTES = [
-    Route(events=["alert_opened", "alert_escalated", "deadline_reminder", "digest"], to=["assignee"]),
-    Route(events=["alert_opened", "alert_escalated"], levels=["red"], to=["manager", "team"]),
+    Route(events=["alert_opened", "alert_escalated"], to=["on_duty"]),
+    Route(events=["task_assigned", "deadline_reminder", "digest"], to=["assignee"]),
+    Route(events=["alert_opened", "alert_escalated"], levels=["red"], to=["team"]),
     Route(events=["deadline_missed"], to=["assignee", "manager", "team"]),
 ]
 

@@ -65,10 +65,23 @@ class TestCreate:
         assert task.deadline_at == NOW + timedelta(hours=24)
         assert task.next_follow_up_at == NOW + timedelta(hours=24)
         assert task.playbook["actions_en"][0].startswith("Director calls")
-        # Red goes to the assignee and, by the default routes, to their manager.
+        # Red's playbook puts the director on duty: the assignee, their manager and the directors hear of it.
         assert _outbox(people) == [
             ("alert_opened", "email:ray@example.com", "churnradar: 1 new churn warning(s)"),
             ("alert_opened", "email:mia@example.com", "churnradar: 1 new churn warning(s)"),
+            ("alert_opened", "email:dora@example.com", "churnradar: 1 new churn warning(s)"),
+        ]
+
+    def test_orange_tells_owner_and_manager_yellow_the_owner(self, people: Engine) -> None:
+        rows = [
+            {"customer_id": 10, "rule": "r1", "level": "orange"},
+            {"customer_id": 13, "rule": "r1", "level": "yellow"},
+        ]
+        _apply(people, rows, [(10, "r1", "opened"), (13, "r1", "opened")])
+        assert [r for _, r, _ in _outbox(people)] == [
+            "email:ray@example.com",
+            "email:mia@example.com",
+            "email:sam@example.com",
         ]
 
     def test_inactive_or_missing_owner_goes_to_the_queue(self, people: Engine) -> None:
@@ -76,8 +89,10 @@ class TestCreate:
         _apply(people, rows, [(11, "r1", "opened"), (12, "r1", "opened")])
         assert _task(people, 11).assignee_id is None
         assert _task(people, 12).assignee_id is None
-        # Unassigned work is announced to the team's manager only (nobody is assigned).
-        assert {r for _, r, _ in _outbox(people)} == set()
+        # Unassigned work is the queue of the team's manager: one message listing both customers.
+        assert _outbox(people) == [
+            ("alert_opened", "email:mia@example.com", "churnradar: 2 new churn warning(s)")
+        ]
 
     def test_round_robin_balances_the_team(self, people: Engine) -> None:
         settings = make_settings()
@@ -222,7 +237,9 @@ class TestPeople:
         with people.begin() as conn:
             with pytest.raises(TaskError, match="inactive"):
                 intervention_service.reassign(conn, task.id, assignee_id=4, by="mia", now=NOW)
-            intervention_service.reassign(conn, task.id, assignee_id=5, by="mia", now=NOW)
+            intervention_service.reassign(
+                conn, task.id, assignee_id=5, by="mia", now=NOW, settings=make_settings()
+            )
             follow_up = FollowUpCreate(
                 contacted_on=date(2026, 6, 16),
                 channel=ContactChannel.CALL,
@@ -242,4 +259,7 @@ class TestPeople:
             (saved,) = task_repo.follow_ups(conn, task.id)
             kinds = [e.kind for e in task_repo.history(conn, task.id)]
         assert saved.actions_done == [0, 2]
+        assert ("task_assigned", "email:sam@example.com", "churnradar: 1 task(s) assigned to you") in _outbox(
+            people
+        )
         assert kinds == ["created", "reassigned", "follow_up", "closed"]

@@ -10,7 +10,7 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from churnradar.cli.common import DbOption, JsonOption, emit_json, fail, open_engine
+from churnradar.cli.common import DbOption, JsonOption, emit_json, fail, open_engine, settings_or_fail
 from churnradar.intervention.schemas import ContactChannel, Outcome, TaskError
 from churnradar.kit.clock import SystemClock
 from churnradar.models import User
@@ -91,7 +91,7 @@ def reassign(
 
     def action(conn: Connection, now: datetime) -> None:
         assignee = _user_id(conn, to) if to else None
-        service.reassign(conn, task_id, assignee_id=assignee, by=by, now=now)
+        service.reassign(conn, task_id, assignee_id=assignee, by=by, now=now, settings=settings_or_fail())
 
     _change(ctx, db, action)
     typer.echo(f"task {task_id} reassigned to {to or 'the queue'}")
@@ -168,7 +168,11 @@ def follow_up(
     except (ValueError, ValidationError) as exc:
         fail(f"invalid follow-up: {exc}")
     new_id = _change(
-        ctx, db, lambda conn, now: service.log_follow_up(conn, task_id, follow_up_in, by=by, now=now)
+        ctx,
+        db,
+        lambda conn, now: service.log_follow_up(
+            conn, task_id, follow_up_in, by=by, now=now, zone=settings_or_fail().zone
+        ),
     )
     typer.echo(f"follow-up {new_id} logged on task {task_id}")
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy.engine import Connection
@@ -19,6 +20,7 @@ from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, Template
 
+UTC_ZONE = ZoneInfo("UTC")
 FALLBACK = Playbook(
     level="yellow",
     deadline_hours=48,
@@ -87,6 +89,7 @@ def task_notice(event: str, task: Mapping[str, Any], name: str, settings: Settin
         team_id=task["team_id"],
         line_en=f"{who} [{task['level']}]: {en}",
         line_zh=f"{who}【{task['level']}】：{zh}",
+        role=task.get("role"),
     )
 
 
@@ -209,8 +212,16 @@ def _open_task(conn: Connection, task_id: int) -> Any:
     return task
 
 
-def reassign(conn: Connection, task_id: int, *, assignee_id: int | None, by: str, now: datetime) -> None:
-    """Give the task to another active user (None puts it back in the unassigned queue)."""
+def reassign(
+    conn: Connection,
+    task_id: int,
+    *,
+    assignee_id: int | None,
+    by: str,
+    now: datetime,
+    settings: Settings | None = None,
+) -> None:
+    """Give the task to another active user (None: back to the queue); with settings, tell the new one."""
     task = _open_task(conn, task_id)
     people = task_repo.people(conn)
     if assignee_id is not None and (assignee_id not in people or not people[assignee_id].active):
@@ -218,6 +229,15 @@ def reassign(conn: Connection, task_id: int, *, assignee_id: int | None, by: str
     task_repo.change(conn, task_id, {"assignee_id": assignee_id})
     detail = {"from": task.assignee_id, "to": assignee_id}
     task_repo.log(conn, task_id, "reassigned", at=now, actor=by, detail=detail)
+    if settings is not None and assignee_id is not None:
+        customer = task_repo.customers(conn, [task.customer_id])[task.customer_id]
+        row = {**dict(task._mapping), "assignee_id": assignee_id, "reason_en": f"assigned to you by {by}"}
+        row["reason_zh"] = f"由 {by} 分配给你"
+        cause = f"task:{task_id}:assigned:{assignee_id}:{now.isoformat()}"
+        notice = task_notice(
+            "task_assigned", row, customer.name or str(task.customer_id), settings, cause=cause
+        )
+        notification_service.notify(conn, [notice], settings=settings, now=now)
 
 
 def snooze(conn: Connection, task_id: int, *, until: datetime, reason: str, by: str, now: datetime) -> None:
@@ -249,9 +269,15 @@ def close(
 
 
 def log_follow_up(
-    conn: Connection, task_id: int, follow_up_in: FollowUpCreate, *, by: str, now: datetime
+    conn: Connection,
+    task_id: int,
+    follow_up_in: FollowUpCreate,
+    *,
+    by: str,
+    now: datetime,
+    zone: ZoneInfo = UTC_ZONE,
 ) -> int:
-    """Record a contact; a next-step date becomes the task's next follow-up."""
+    """Record a contact; a next-step date becomes the task's next follow-up (09:00 local that day)."""
     task = _open_task(conn, task_id)
     actions = len((task.playbook or {}).get("actions_en", []))
     wrong = [i for i in follow_up_in.actions_done if i >= actions]
@@ -263,9 +289,8 @@ def log_follow_up(
         values | {"task_id": task_id, "customer_id": task.customer_id, "created_at": now, "created_by": by},
     )
     if follow_up_in.next_step_on is not None:
-        task_repo.change(
-            conn, task_id, {"next_follow_up_at": datetime.combine(follow_up_in.next_step_on, time(9))}
-        )
+        local = datetime.combine(follow_up_in.next_step_on, time(9), tzinfo=zone)
+        task_repo.change(conn, task_id, {"next_follow_up_at": local.astimezone(UTC).replace(tzinfo=None)})
     task_repo.log(conn, task_id, "follow_up", at=now, actor=by, detail={"follow_up_id": follow_up_id})
     return follow_up_id
 

@@ -9,6 +9,7 @@ from churnradar.notification.schemas import Message
 SUBJECTS = {
     "alert_opened": ("churnradar: {n} new churn warning(s)", "churnradar：{n} 个新的流失预警"),
     "alert_escalated": ("churnradar: {n} churn warning(s) escalated", "churnradar：{n} 个流失预警已升级"),
+    "task_assigned": ("churnradar: {n} task(s) assigned to you", "churnradar：{n} 个挽留任务分配给你"),
     "deadline_reminder": ("churnradar: {n} task(s) due soon", "churnradar：{n} 个挽留任务即将到期"),
     "deadline_missed": ("churnradar: {n} task deadline(s) missed", "churnradar：{n} 个挽留任务已逾期"),
     "digest": ("churnradar daily digest: {n} open task(s)", "churnradar 每日摘要：{n} 个待处理任务"),

@@ -54,6 +54,10 @@ class Outgoing:
     message: Message
 
 
+def _team_managers(directory: Directory, team_id: int | None) -> list[Contact]:
+    return [p for p in directory.people.values() if p.active and p.role == "manager" and p.team_id == team_id]
+
+
 def _manager(directory: Directory, user_id: int | None, team_id: int | None) -> list[Contact]:
     seen: set[int] = set()
     current = directory.people.get(user_id) if user_id is not None else None
@@ -64,7 +68,23 @@ def _manager(directory: Directory, user_id: int | None, team_id: int | None) -> 
             return [manager]
         current = manager
     # Unassigned work, or an owner without a manager: the team's managers hear of it.
-    return [p for p in directory.people.values() if p.active and p.role == "manager" and p.team_id == team_id]
+    return _team_managers(directory, team_id)
+
+
+def _people(notice: Notice, target: str, directory: Directory) -> list[Contact]:
+    assignee = directory.people.get(notice.assignee_id) if notice.assignee_id is not None else None
+    if target in ("assignee", "on_duty"):
+        found = [assignee] if assignee is not None else _team_managers(directory, notice.team_id)
+        if target == "on_duty" and notice.role in ("owner_and_manager", "director"):
+            found += _manager(directory, notice.assignee_id, notice.team_id)
+        if target == "on_duty" and notice.role == "director":
+            found += _people(notice, "directors", directory)
+        return found
+    if target == "manager":
+        return _manager(directory, notice.assignee_id, notice.team_id)
+    if target == "directors":
+        return [p for p in directory.people.values() if p.active and p.role == "director"]
+    return []
 
 
 def receivers(
@@ -76,19 +96,11 @@ def receivers(
         if notice.event not in route.events or (route.levels and notice.level not in route.levels):
             continue
         for target in route.to:
-            people: list[Contact] = []
-            assignee = directory.people.get(notice.assignee_id) if notice.assignee_id is not None else None
-            if target == "assignee" and assignee is not None:
-                people = [assignee]
-            elif target == "manager":
-                people = _manager(directory, notice.assignee_id, notice.team_id)
-            elif target == "directors":
-                people = [p for p in directory.people.values() if p.active and p.role == "director"]
-            elif target == "team" and notice.team_id is not None:
+            if target == "team" and notice.team_id is not None:
                 channel = team_channels.get(directory.teams.get(notice.team_id, ""))
                 if channel:
                     found[Receiver(channel, "")] = None
-            for person in people:
+            for person in _people(notice, target, directory):
                 if person.active and person.email:
                     found[Receiver(route.channel, person.email)] = None
     return list(found)

@@ -18,7 +18,9 @@ class OutboxStatus(StrEnum):
 class Notice:
     """One thing worth telling someone about; `cause` is unique per thing, so it is told once."""
 
-    event: str  # alert_opened | alert_escalated | deadline_reminder | deadline_missed | digest
+    event: (
+        str  # alert_opened | alert_escalated | task_assigned | deadline_reminder | deadline_missed | digest
+    )
     cause: str
     level: str | None
     customer_id: int | None
@@ -26,6 +28,7 @@ class Notice:
     team_id: int | None
     line_en: str
     line_zh: str
+    role: str | None = None  # the playbook's role on duty: owner | owner_and_manager | director
 
 
 @dataclass(frozen=True)
