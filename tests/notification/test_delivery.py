@@ -194,7 +194,7 @@ class TestDigest:
                 jobs.send_digest(engine, settings=settings, day=day, clock=FrozenClock(NOW)) == 0
             )  # once a day per receiver
             summary = notification_service.deliver(engine, settings=settings, clock=FrozenClock(NOW))
-        # Alert mails to ray and sam, to the manager and the director for red, then a digest each to ray and sam.
+        # Alert mails to ray and sam, to the manager and director for red, then a digest each to ray and sam.
         assert summary.sent == 6
         recipients = sorted(to[0] for to, m in box.mails if m["X-Churnradar-Dedup"].startswith("digest:"))
         assert recipients == ["ray@example.com", "sam@example.com"]
