@@ -23,7 +23,7 @@ from churnradar.cli.common import (
 )
 from churnradar.config import Settings
 from churnradar.ingest.service import import_path
-from churnradar.models import Contract, Customer, Event, Invoice, User
+from churnradar.models import Contract, Customer, Event, InterventionTask, Invoice, User
 from churnradar.store import migrate
 
 CustomersOption = Annotated[int, typer.Option(min=10, help="How many customers to simulate.")]
@@ -63,6 +63,7 @@ def _counts(engine: Engine) -> dict[str, int]:
                 ("events", Event),
                 ("contracts", Contract),
                 ("invoices", Invoice),
+                ("tasks", InterventionTask),
             )
         }
 

@@ -58,13 +58,14 @@ def list_tasks(
         rows = task_repo.list_tasks(
             conn, status=None if status == "all" else status, assignee_id=assignee_id, limit=limit
         )
-    keys = ("id", "customer_id", "customer_name", "level", "status", "assignee_id", "deadline_at", "outcome")
+    keys = ["id", "customer_id", "customer_name", "level", "status", "assignee_id", "assignee", "deadline_at"]
+    keys.append("outcome")
     items = [{k: getattr(r, k) for k in keys} | {"breached": r.breached_at is not None} for r in rows]
     if as_json:
         emit_json(items)
         return
     for item in items:
-        who = item["assignee_id"] if item["assignee_id"] is not None else "queue"
+        who = item["assignee"] or "queue"
         late = " BREACHED" if item["breached"] else ""
         typer.echo(
             f"#{item['id']} {item['level']:<6} {item['customer_name']} (#{item['customer_id']}) -> {who}, "

@@ -112,8 +112,10 @@ def list_tasks(
     conn: Connection, *, status: str | None, assignee_id: int | None, limit: int
 ) -> list[Row[Any]]:
     """Tasks with their customer's name, soonest deadline first."""
-    query = select(TASKS, CUSTOMERS.c.name.label("customer_name")).join(
-        CUSTOMERS, CUSTOMERS.c.id == TASKS.c.customer_id
+    query = (
+        select(TASKS, CUSTOMERS.c.name.label("customer_name"), USERS.c.login.label("assignee"))
+        .join(CUSTOMERS, CUSTOMERS.c.id == TASKS.c.customer_id)
+        .outerjoin(USERS, USERS.c.id == TASKS.c.assignee_id)
     )
     if status:
         query = query.where(TASKS.c.status == status)
