@@ -33,6 +33,7 @@ def parse_day(raw: str | None, option: str, default: date | None = None) -> date
 
 def register(app: typer.Typer) -> None:
     """Add the evaluation commands to the app."""
+    register_data_health(app)
 
     @app.command()
     def evaluate(
@@ -40,6 +41,9 @@ def register(app: typer.Typer) -> None:
         as_of: Annotated[
             str | None, typer.Option("--as-of", help="Judge with data before this date (ISO; default today).")
         ] = None,
+        force: Annotated[
+            bool, typer.Option("--force", help="Evaluate rules even on feeds that look stale or broken.")
+        ] = False,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
@@ -53,7 +57,7 @@ def register(app: typer.Typer) -> None:
         migrate(engine)
         try:
             with progress_bar(not as_json, f"evaluating as of {day}"):
-                summary = run_evaluation(engine, as_of=day, settings=settings)
+                summary = run_evaluation(engine, as_of=day, settings=settings, force=force)
         except EvaluationError as exc:
             fail(str(exc))
         if as_json:
@@ -68,6 +72,13 @@ def register(app: typer.Typer) -> None:
             f"{counts['held_by_cooldown']:,} held by cooldown"
         )
         typer.echo("customers by level: " + ", ".join(f"{k} {v:,}" for k, v in summary.levels.items()))
+        for feed in summary.data_health.get("feeds", []):
+            typer.echo(f"data health: {feed['kind']} feed {feed['state']}: {feed['reason']}", err=True)
+        if summary.data_health.get("held_rules"):
+            held = ", ".join(summary.data_health["held_rules"])
+            typer.echo(
+                f"held (no new alerts until the data catches up; --force to override): {held}", err=True
+            )
 
     @app.command()
     def backtest(
@@ -112,6 +123,38 @@ def register(app: typer.Typer) -> None:
             emit_json(result)
             return
         print_backtest(result)
+
+
+def register_data_health(app: typer.Typer) -> None:
+    """Add `churnradar data-health`."""
+
+    @app.command("data-health")
+    def data_health(
+        ctx: typer.Context,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Judge feeds as of (ISO; default today).")
+        ] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Per event kind: last arrival, usual cadence, recent volume against normal, and the state."""
+        from churnradar.datahealth.service import feed_health, report
+
+        settings = settings_or_fail()
+        day = parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
+        engine = open_engine(ctx, db)
+        migrate(engine)
+        feeds = report(feed_health(engine, day))
+        if as_json:
+            emit_json({"as_of": day.isoformat(), "feeds": feeds})
+            return
+        for feed in feeds:
+            usual = "-" if feed["usual_per_day"] is None else f"{feed['usual_per_day']:,.0f}/day"
+            recent = "-" if feed["recent_per_day"] is None else f"{feed['recent_per_day']:,.0f}/day"
+            typer.echo(
+                f"{feed['kind']:<18} {feed['state']:<10} last {feed['last_day'] or '-':<10} "
+                f"recent {recent:<12} usual {usual:<12} {feed['reason']}"
+            )
 
 
 def _cell(value: object) -> str:

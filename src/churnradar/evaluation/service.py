@@ -7,7 +7,7 @@ previous state and the rerun completes it. Idempotent: the same date twice chang
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
@@ -18,6 +18,7 @@ from sqlalchemy.engine import Engine
 from churnradar.alert import repository as alert_repo
 from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
+from churnradar.datahealth import service as datahealth
 from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
 from churnradar.evaluation.frames import all_customers, customers_at, previous_values
 from churnradar.indicator import repository as indicator_repo
@@ -45,6 +46,7 @@ class EvaluationSummary:
     fired: int
     counts: dict[str, int]
     levels: dict[str, int]
+    data_health: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -54,6 +56,7 @@ class EvaluationSummary:
             "rules_fired": self.fired,
             "alerts": self.counts,
             "customers_by_level": self.levels,
+            "data_health": self.data_health,
         }
 
 
@@ -101,6 +104,16 @@ def risk_table(
     return risk
 
 
+def hold_rules(fired: pd.DataFrame, before: pd.DataFrame, held: list[tuple[str, str]]) -> pd.DataFrame:
+    """Fired rules, the held ones replaced by their open alerts as they stand (neither new nor resolved)."""
+    if not held:
+        return fired
+    keys = pd.MultiIndex.from_tuples(held, names=["template", "rule"])
+    keep = ~pd.MultiIndex.from_frame(fired[["template", "rule"]]).isin(keys)
+    frozen = before[pd.MultiIndex.from_frame(before[["template", "rule"]]).isin(keys)][list(fired.columns)]
+    return pd.concat([fired[keep], frozen], ignore_index=True)
+
+
 def evaluate(
     engine: Engine,
     *,
@@ -108,8 +121,13 @@ def evaluate(
     settings: Settings,
     clock: Clock | None = None,
     book: RuleBook | None = None,
+    force: bool = False,
 ) -> EvaluationSummary:
-    """Evaluate every current customer as of `as_of` (data strictly before it) and store the outcome."""
+    """Evaluate every current customer as of `as_of` (data strictly before it) and store the outcome.
+
+    Rules reading a stale or anomalous feed open no new alerts and keep their open ones as they are, unless
+    `force`; the run's summary says which feeds and rules were held.
+    """
     clock = clock or SystemClock()
     latest = _latest_run(engine)
     if latest is not None and as_of < latest:
@@ -126,6 +144,9 @@ def evaluate(
         customers = customers_at(all_customers(conn), as_of, book.templates)
         previous_health = previous_values(conn, HEALTH, as_of)
     assessment = assess(wide, customers, book)
+    feeds = datahealth.feed_health(engine, as_of)
+    spoiled = set() if force else datahealth.spoiled_indicators(feeds)
+    held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
     scores = model_store.score_table(book.model, assessment.table) if book.model else None
     started = clock.now()
     with engine.begin() as conn:
@@ -136,7 +157,7 @@ def evaluate(
         recent = alert_repo.recently_resolved(conn, as_of, book.policy.cooldown_days)
         result = step(
             before.drop(columns="id"),
-            assessment.fired,
+            hold_rules(assessment.fired, before, held),
             as_of=as_of,
             policy=book.policy,
             recent_resolved=recent,
@@ -164,7 +185,14 @@ def evaluate(
         ]
         indicator_repo.upsert_values(conn, health_rows)
         levels = {level: int((risk["level"] == level).sum()) for level in book.policy.levels}
-        summary = EvaluationSummary(as_of, len(customers), len(assessment.fired), result.counts, levels)
+        health = {
+            "feeds": [f for f in datahealth.report(feeds) if f["state"] in ("stale", "anomalous")],
+            "held_rules": [f"{t}/{r}" for t, r in held],
+            "forced": force,
+        }
+        summary = EvaluationSummary(
+            as_of, len(customers), len(assessment.fired), result.counts, levels, health
+        )
         conn.execute(
             update(RUNS)
             .where(RUNS.c.id == run_id)

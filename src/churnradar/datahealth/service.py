@@ -1,0 +1,60 @@
+"""Feed health as of a date from the events in the store, and which indicators a bad feed spoils."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pandas as pd
+from sqlalchemy import Table, func, select
+from sqlalchemy.engine import Engine
+
+from churnradar.datahealth.checks import FeedHealth, FeedPolicy, FeedState, affected_indicators, judge_feeds
+from churnradar.indicator.registry import default_registry
+from churnradar.indicator.schemas import Selection
+from churnradar.models import Event
+
+EVENTS: Table = Event.__table__  # type: ignore[assignment]
+BAD = (FeedState.STALE, FeedState.ANOMALOUS)
+
+
+def daily_counts(engine: Engine, as_of: date, days: int) -> pd.DataFrame:
+    """Events per kind and day over the `days` before `as_of` (kind, day, events)."""
+    start = datetime.combine(as_of - timedelta(days=days), time.min)
+    end = datetime.combine(as_of, time.min)
+    day = func.date(EVENTS.c.ts)
+    query = (
+        select(EVENTS.c.kind, day.label("day"), func.count().label("events"))
+        .where(EVENTS.c.ts >= start, EVENTS.c.ts < end)
+        .group_by(EVENTS.c.kind, day)
+    )
+    with engine.connect() as conn:
+        return pd.DataFrame(conn.execute(query).all(), columns=["kind", "day", "events"])
+
+
+def feed_health(engine: Engine, as_of: date, policy: FeedPolicy | None = None) -> list[FeedHealth]:
+    """Every event feed's state as of `as_of`."""
+    policy = policy or FeedPolicy()
+    return judge_feeds(daily_counts(engine, as_of, policy.history_days), as_of, policy)
+
+
+def spoiled_indicators(feeds: Sequence[FeedHealth]) -> set[str]:
+    """Built-in indicators that read a stale or anomalous feed."""
+    bad = {f.kind for f in feeds if f.state in BAD}
+    if not bad:
+        return set()
+    registry = default_registry()
+    indicators = [registry.get(slug) for slug in registry]
+    kinds = {i.slug: i.params.kinds for i in indicators if isinstance(i.params, Selection)}
+    parents = {i.slug: i.depends_on for i in indicators}
+    return affected_indicators(kinds, parents, bad)
+
+
+def report(feeds: Sequence[FeedHealth]) -> list[dict[str, Any]]:
+    """A JSON-ready list of feed states."""
+    return [
+        {**asdict(f), "state": f.state.value, "last_day": f.last_day.isoformat() if f.last_day else None}
+        for f in feeds
+    ]

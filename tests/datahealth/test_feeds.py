@@ -1,0 +1,100 @@
+"""A stopped or thinned feed is reported as such and does not turn into churn alerts."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import delete, func, select
+from sqlalchemy.engine import Engine
+
+from churnradar.config import Settings
+from churnradar.datahealth.checks import FeedPolicy, FeedState, affected_indicators, judge_feeds
+from churnradar.datahealth.service import spoiled_indicators
+from churnradar.evaluation.service import evaluate
+from churnradar.models import Alert, Event
+from tests.evaluation.conftest import AS_OF
+
+DAY = date(2024, 6, 3)
+
+
+def _daily(kind: str, counts: list[int]) -> pd.DataFrame:
+    days = [DAY - timedelta(days=len(counts) - i) for i in range(len(counts))]
+    return pd.DataFrame({"kind": kind, "day": days, "events": counts}).query("events > 0")
+
+
+class TestJudge:
+    def test_steady_feed_is_ok(self) -> None:
+        (feed,) = judge_feeds(_daily("order", [40] * 30), DAY)
+        assert (feed.state, feed.usual_per_day, feed.recent_per_day) == (FeedState.OK, 40, 40)
+
+    def test_feed_silent_for_a_week_is_stale(self) -> None:
+        (feed,) = judge_feeds(_daily("order", [40] * 23 + [0] * 7), DAY)
+        assert feed.state is FeedState.STALE
+        assert feed.reason == "no order events for 7 days; usually every 1 days"
+
+    def test_weekly_feed_is_not_stale_after_six_quiet_days(self) -> None:
+        counts = ([5] + [0] * 6) * 5 + [5, 0, 0, 0, 0, 0]
+        (feed,) = judge_feeds(_daily("survey", counts), DAY, FeedPolicy(min_active_days=4))
+        assert feed.state is FeedState.OK
+
+    def test_volume_at_a_tenth_is_anomalous(self) -> None:
+        (feed,) = judge_feeds(_daily("order", [40] * 27 + [4, 4, 4]), DAY)
+        assert feed.state is FeedState.ANOMALOUS
+        assert "fell to 4 a day over the last 3 days; usually 40" in feed.reason
+
+    def test_little_history_is_new(self) -> None:
+        (feed,) = judge_feeds(_daily("visit", [1, 1, 1]), DAY)
+        assert feed.state is FeedState.NEW
+
+
+def test_derived_indicators_follow_their_parents() -> None:
+    kinds = {"orders_30d": ["order"], "logins_30d": ["login"]}
+    parents = {"orders_ratio": ["orders_30d", "logins_30d"], "ratio_change": ["orders_ratio"]}
+    assert affected_indicators(kinds, parents, {"order"}) == {"orders_30d", "orders_ratio", "ratio_change"}
+
+
+def test_spoiled_built_ins_for_a_stale_order_feed() -> None:
+    feeds = judge_feeds(_daily("order", [40] * 23 + [0] * 7), DAY)
+    spoiled = spoiled_indicators(feeds)
+    assert {"orders_30d", "days_since_last_order", "orders_vs_baseline"} <= spoiled
+    assert "login_days_30d" not in spoiled
+
+
+def _cut(db: Engine, kind: str, days: int, keep_every: int | None = None) -> int:
+    start = datetime.combine(AS_OF - timedelta(days=days), time.min)
+    end = datetime.combine(AS_OF, time.min)
+    window = (Event.kind == kind, Event.ts >= start, Event.ts < end)
+    with db.begin() as conn:
+        ids = conn.execute(select(Event.id).where(*window).order_by(Event.ts, Event.id)).scalars().all()
+        doomed = [i for n, i in enumerate(ids) if keep_every is None or n % keep_every]
+        conn.execute(delete(Event).where(Event.id.in_(doomed)))
+    return len(doomed)
+
+
+def _opened_by(db: Engine, rules: set[str]) -> int:
+    with db.connect() as conn:
+        return int(
+            conn.execute(select(func.count()).select_from(Alert).where(Alert.rule.in_(rules))).scalar_one()
+        )
+
+
+@pytest.mark.parametrize(
+    ("days", "keep_every", "state"),
+    [(10, None, "stale"), (4, 10, "anomalous")],
+    ids=["feed_stops", "volume_drops"],
+)
+def test_bad_order_feed_holds_order_rules(
+    db: Engine, settings: Settings, days: int, keep_every: int | None, state: str
+) -> None:
+    assert _cut(db, "order", days, keep_every) > 0
+    guarded = evaluate(db, as_of=AS_OF, settings=settings)
+    health = guarded.data_health
+    assert ("order", state) in [(f["kind"], f["state"]) for f in health["feeds"]]
+    held = {h.split("/")[1] for h in health["held_rules"]}
+    assert {"orders_drop", "order_gap_long"} <= held
+    assert _opened_by(db, held) == 0
+    forced = evaluate(db, as_of=AS_OF + timedelta(days=7), settings=settings, force=True)
+    assert forced.data_health["held_rules"] == []
+    assert _opened_by(db, held) > 0  # without the guard the broken feed reads as customers ordering less
