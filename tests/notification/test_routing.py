@@ -77,3 +77,16 @@ def test_red_alert_reaches_owner_manager_and_team_robot(
     digest = hmac.new(b"SECabc", f"{stamp}\nSECabc".encode(), hashlib.sha256).digest()
     assert query["sign"] == [base64.b64encode(digest).decode()]
     assert "Acme (#10)【red】" in request.body.decode()
+
+
+def test_the_shipped_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in ("SMTP_PASSWORD", "EAST_DINGTALK_URL", "EAST_DINGTALK_SECRET"):
+        monkeypatch.setenv(name, "http://127.0.0.1/x")
+    example = Path(__file__).parents[2] / "examples" / "notifications.yaml"
+    settings = load_notifications(example)
+    assert settings.team_channels == {"East": "east_dingtalk"}
+    assert set(
+        notification_service.configured_channels(
+            Settings(environment="test", secret_key="x" * 32, notifications=settings)  # type: ignore[arg-type]
+        )
+    ) == {"email", "east_dingtalk"}
