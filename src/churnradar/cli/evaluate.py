@@ -179,13 +179,21 @@ def print_backtest(result: dict[str, object]) -> None:
         f"{result['churn_events']:,} churns"
     )
     summary = Table(
-        "precision", "recall", "median lead (days)", "alerts / week", "AUC", "PR-AUC", "lift top 10%"
+        "precision",
+        "base rate",
+        "recall",
+        "median lead (days)",
+        "alerts / week",
+        "AUC",
+        "PR-AUC",
+        "lift top 10%",
     )
     summary.add_row(
         *(
             _cell(overall.get(k))
             for k in (
                 "precision",
+                "base_rate",
                 "recall",
                 "median_lead_days",
                 "alerts_per_week",
