@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable
+from importlib.metadata import entry_points
 from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -46,8 +47,17 @@ class Channel(ABC):
 channels: Registry[type[Channel]] = Registry("notification channel")
 
 
+def load_plugins() -> None:
+    """Register channels that installed packages declare in the `churnradar.channels` entry-point group."""
+    for entry in entry_points(group="churnradar.channels"):
+        if entry.name not in channels:
+            channels.add(entry.name, entry.load())
+
+
 def build(name: str, config: ChannelConfig, *, timeout: float = 10) -> Channel:
     """The channel `name` as configured; a bad configuration names the channel, never a secret."""
+    if config.type not in channels:
+        load_plugins()
     cls = channels.get(config.type)
     raw: dict[str, Any] = {**config.options, **config.secrets}
     try:
