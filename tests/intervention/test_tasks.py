@@ -263,3 +263,20 @@ class TestPeople:
             people
         )
         assert kinds == ["created", "reassigned", "follow_up", "closed"]
+
+
+def test_an_upgrade_after_a_breach_can_be_breached_again(engine: Engine) -> None:
+    seed(engine)
+    settings = make_settings()
+    _apply(engine, [{"customer_id": 10, "rule": "r1", "level": "yellow"}], [(10, "r1", "opened")])
+    late = NOW + timedelta(hours=49)
+    assert jobs.check_deadlines(engine, settings=settings, clock=FrozenClock(late)).breaches == 1
+    _apply(engine, [{"customer_id": 10, "rule": "r1", "level": "red"}], [(10, "r1", "escalated")], now=late)
+    assert _task(engine, 10).breached_at is None
+    again = FrozenClock(late + timedelta(hours=25))
+    assert jobs.check_deadlines(engine, settings=settings, clock=again).breaches == 1
+    with engine.connect() as conn:
+        kinds = [e.kind for e in task_repo.history(conn, _task(engine, 10).id)]
+    assert (
+        kinds == ["created", "breached", "upgraded", "reminded", "breached"] or kinds.count("breached") == 2
+    )

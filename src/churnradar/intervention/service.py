@@ -165,6 +165,8 @@ def apply(
                 now + timedelta(hours=book.follow_up_every_hours) if book.follow_up_every_hours else None
             ),
             "reminded_at": None,
+            # A new deadline can be missed again; earlier breaches stay in the task's history.
+            "breached_at": None,
         }
         task = existing.get(customer_id)
         if task is None:
