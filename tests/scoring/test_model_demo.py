@@ -143,3 +143,31 @@ def test_cli_report_and_until(trained: tuple[Path, dict[str, Any]], db: Engine) 
     text = runner.invoke(app, ["--db", url, "model", "report"])
     assert "bgnbd" in text.stdout
     assert "recency" in text.stdout
+
+
+def test_rules_can_use_churn_probability(db: Engine) -> None:
+    from churnradar.evaluation.assess import assess, build_rulebook
+    from churnradar.evaluation.frames import all_customers, customers_at
+    from churnradar.rule.schemas import RuleDef
+
+    book = active_rulebook(db)
+    rule = RuleDef(
+        slug="model_says_high",
+        name_en="Model risk high",
+        name_zh="模型风险高",
+        condition="churn_probability > 0.5",
+        level="red",
+        reason_en="Churn probability {churn_probability}",
+        reason_zh="流失概率 {churn_probability}",
+    )
+    templates = {k: t.model_copy(update={"rules": [rule]}) for k, t in book.templates.items()}
+    only = build_rulebook(templates, book.indicators, book.policy, book.model)
+    day = date(2026, 4, 1)
+    with open_source(db) as source:
+        wide = compute_indicators(source, [day])
+    with db.connect() as conn:
+        customers = customers_at(all_customers(conn), day, templates)
+    assessment = assess(wide, customers, only)
+    high = set(assessment.table.loc[assessment.table["churn_probability"] > 0.5, "customer_id"])
+    assert high
+    assert set(assessment.fired["customer_id"]) == high
