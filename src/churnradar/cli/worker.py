@@ -2,15 +2,43 @@
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date, datetime
 
 import typer
 
 from churnradar.cli.common import DbOption, open_engine, settings_or_fail, stderr
+from churnradar.config import WorkerSettings
 from churnradar.store import migrate
+
+
+@dataclass
+class Schedule:
+    """Which jobs are due, pure: evaluation once a local day after its time, the others by period."""
+
+    settings: WorkerSettings
+    last_day: date | None = None
+    last_deliver: float | None = None
+    last_deadlines: float | None = None
+
+    def due(self, local: datetime, monotonic: float) -> list[str]:
+        """The jobs to run now, in order (evaluate first, so its tasks are checked and its mail sent)."""
+        jobs = []
+        if local.time() >= self.settings.evaluate_at and local.date() != self.last_day:
+            self.last_day = local.date()
+            jobs.append("evaluate")
+        if (
+            self.last_deadlines is None
+            or monotonic - self.last_deadlines >= self.settings.deadlines_every_seconds
+        ):
+            self.last_deadlines = monotonic
+            jobs.append("deadlines")
+        if self.last_deliver is None or monotonic - self.last_deliver >= self.settings.deliver_every_seconds:
+            self.last_deliver = monotonic
+            jobs.append("deliver")
+        return jobs
 
 
 def register(app: typer.Typer) -> None:
@@ -26,21 +54,11 @@ def register(app: typer.Typer) -> None:
         settings = settings_or_fail()
         engine = open_engine(ctx, db)
         migrate(engine)
-        schedule = settings.worker
-        last_deliver = last_deadlines = 0.0
-        last_day: date | None = None
+        schedule = Schedule(settings.worker)
         stderr.print("worker started; Ctrl-C stops it", style="dim")
 
-        def run(name: str, job: Callable[[], object]) -> None:
-            # One failing job (a database hiccup, a bad channel) must not stop the others.
-            try:
-                job()
-            except EvaluationError as exc:
-                stderr.print(f"{name} skipped: {exc}")
-            except Exception as exc:
-                stderr.print(f"{name} failed: {type(exc).__name__}: {exc}")
-
-        def daily(day: date) -> None:
+        def daily() -> None:
+            day = datetime.now(settings.zone).date()
             evaluate(engine, as_of=day, settings=settings)
             send_digest(engine, settings=settings, day=day)
 
@@ -49,18 +67,21 @@ def register(app: typer.Typer) -> None:
             if summary.sent or summary.dead:
                 stderr.print(f"delivered: {summary.as_dict()}")
 
+        jobs: dict[str, Callable[[], object]] = {
+            "evaluate": daily,
+            "deadlines": lambda: check_deadlines(engine, settings=settings),
+            "deliver": delivery,
+        }
         try:
             while True:
-                local = datetime.now(settings.zone)
-                if local.time() >= schedule.evaluate_at and local.date() != last_day:
-                    last_day = today = local.date()
-                    run("evaluate", functools.partial(daily, today))
-                if time.monotonic() - last_deadlines >= schedule.deadlines_every_seconds:
-                    last_deadlines = time.monotonic()
-                    run("deadlines", lambda: check_deadlines(engine, settings=settings))
-                if time.monotonic() - last_deliver >= schedule.deliver_every_seconds:
-                    last_deliver = time.monotonic()
-                    run("deliver", delivery)
+                for name in schedule.due(datetime.now(settings.zone), time.monotonic()):
+                    # One failing job (a database hiccup, a bad channel) must not stop the others.
+                    try:
+                        jobs[name]()
+                    except EvaluationError as exc:
+                        stderr.print(f"{name} skipped: {exc}")
+                    except Exception as exc:
+                        stderr.print(f"{name} failed: {type(exc).__name__}: {exc}")
                 time.sleep(1.0)
         except KeyboardInterrupt:
             stderr.print("worker stopped", style="dim")
