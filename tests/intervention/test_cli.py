@@ -41,6 +41,12 @@ def test_list_reassign_snooze_follow_up_close(tasks: Engine) -> None:
     )
     assert "logged" in out
     _run(tasks, "tasks", "tag", "12", "重点跟进")
+    shown = _run(tasks, "tasks", "show", str(queued), "--lang", "zh")
+    assert "[x] 0." in shown
+    assert "[x] 1." in shown
+    assert "[ ] 2." in shown
+    assert "重点跟进" in shown
+    assert json.loads(_run(tasks, "tasks", "show", str(queued), "--json"))["history"][0]["kind"] == "created"
     _run(tasks, "tasks", "close", str(queued), "--outcome", "retained", "--note", "renewed")
     assert [
         t["outcome"] for t in json.loads(_run(tasks, "tasks", "list", "--status", "closed", "--json"))

@@ -76,6 +76,44 @@ def list_tasks(
 
 
 @tasks_app.command()
+def show(
+    ctx: typer.Context,
+    task_id: int,
+    lang: Annotated[str, typer.Option(help="en or zh for the playbook.")] = "en",
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """One task: its playbook checklist, follow-ups and history."""
+    from churnradar.intervention import repository as task_repo
+
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    with engine.connect() as conn:
+        task = task_repo.get(conn, task_id)
+        if task is None:
+            fail(f"no task {task_id}")
+        follow_ups = [dict(r._mapping) for r in task_repo.follow_ups(conn, task_id)]
+        history = [dict(r._mapping) for r in task_repo.history(conn, task_id)]
+        tags = task_repo.tags(conn, task.customer_id)
+    document = {**dict(task._mapping), "tags": tags, "follow_ups": follow_ups, "history": history}
+    if as_json:
+        emit_json(document)
+        return
+    done = {i for f in follow_ups for i in f["actions_done"]}
+    typer.echo(f"task #{task.id} customer #{task.customer_id} {task.level} ({task.role}), {task.status}")
+    typer.echo(f"due {task.deadline_at:%Y-%m-%d %H:%M} UTC; tags: {', '.join(tags) or '-'}")
+    for i, action in enumerate(task.playbook.get("actions_zh" if lang == "zh" else "actions_en", [])):
+        typer.echo(f"  [{'x' if i in done else ' '}] {i}. {action}")
+    for f in follow_ups:
+        typer.echo(
+            f"  {f['contacted_on']} {f['channel']}: {f['notes']}"
+            + (f" -> {f['next_step']}" * bool(f["next_step"]))
+        )
+    for event in history:
+        typer.echo(f"  {event['at']:%Y-%m-%d %H:%M} {event['kind']} {event['actor'] or ''}".rstrip())
+
+
+@tasks_app.command()
 def reassign(
     ctx: typer.Context,
     task_id: int,
