@@ -40,16 +40,33 @@ def main() -> None:
         folder = args.keep or Path(tmp)
         folder.mkdir(parents=True, exist_ok=True)
         started = time.perf_counter()
-        summary = generate_demo(folder / "files", customers=args.customers, seed=3, end=END, fmt="parquet")
-        (folder / "files" / "truth.csv").unlink(missing_ok=True)
-        engine = create_engine(f"sqlite:///{folder / 'bench.db'}")
-        migrate(engine)
+        database = folder / "bench.db"
+        engine = create_engine(f"sqlite:///{database}")
         settings = Settings()
-        assert import_path(engine, folder / "files", settings=settings).ok
-        print(
-            f"customers {args.customers:,}, events {summary.rows['events']:,}: "
-            f"generated and imported in {time.perf_counter() - started:.1f} s"
-        )
+        if args.keep and database.exists():
+            # A kept store from an earlier run: measure evaluate and backtest again, on a fresh alert state.
+            migrate(engine)
+            with engine.begin() as conn:
+                for table in (
+                    "alert_events",
+                    "alerts",
+                    "customer_risk",
+                    "evaluation_runs",
+                    "indicator_values",
+                ):
+                    conn.exec_driver_sql(f"DELETE FROM {table}")  # noqa: S608 - fixed table names
+            print(f"reusing {database}")
+        else:
+            summary = generate_demo(
+                folder / "files", customers=args.customers, seed=3, end=END, fmt="parquet"
+            )
+            (folder / "files" / "truth.csv").unlink(missing_ok=True)
+            migrate(engine)
+            assert import_path(engine, folder / "files", settings=settings).ok
+            print(
+                f"customers {args.customers:,}, events {summary.rows['events']:,}: "
+                f"generated and imported in {time.perf_counter() - started:.1f} s"
+            )
 
         started = time.perf_counter()
         result = evaluate(engine, as_of=END, settings=settings)
