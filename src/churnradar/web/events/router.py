@@ -19,6 +19,8 @@ from churnradar.web.deps import IngestPrincipal
 from churnradar.web.options import WebOptions
 
 router = APIRouter(prefix="/events", tags=["events"])
+# By number: Starlette renamed these constants (RFC 9110 names) in versions newer than our lower bound.
+TOO_LARGE, UNPROCESSABLE = 413, 422
 NDJSON_TYPES = ("application/x-ndjson", "application/jsonl", "application/jsonlines", "application/ndjson")
 
 
@@ -32,14 +34,14 @@ class IngestRejected(BaseModel):
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
-        raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the body exceeds {limit:,} bytes")
+        raise HTTPException(TOO_LARGE, f"the body exceeds {limit:,} bytes")
     chunks: list[bytes] = []
     size = 0
     async for chunk in request.stream():
         size += len(chunk)
         # Counted as it arrives: a client that lies about (or omits) Content-Length is cut off all the same.
         if size > limit:
-            raise HTTPException(status.HTTP_413_CONTENT_TOO_LARGE, f"the body exceeds {limit:,} bytes")
+            raise HTTPException(TOO_LARGE, f"the body exceeds {limit:,} bytes")
         chunks.append(chunk)
     return b"".join(chunks)
 
@@ -109,9 +111,7 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
     body = await _read_body(request, options.max_ingest_bytes)
     records = _parse(body, request.headers.get("content-type", "application/json"))
     if len(records) > options.max_ingest_records:
-        raise HTTPException(
-            status.HTTP_413_CONTENT_TOO_LARGE, f"at most {options.max_ingest_records:,} records per request"
-        )
+        raise HTTPException(TOO_LARGE, f"at most {options.max_ingest_records:,} records per request")
     if not records:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "no records")
     denied = await run_in_threadpool(_out_of_scope, request, principal, records)
@@ -138,7 +138,5 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
         request.app.state.cache.clear()  # the overview's counts include these events now
     if summary.status != "succeeded":
         rejected = IngestRejected(detail="rejected, nothing stored", summary=summary)
-        return JSONResponse(
-            rejected.model_dump(mode="json"), status_code=status.HTTP_422_UNPROCESSABLE_CONTENT
-        )
+        return JSONResponse(rejected.model_dump(mode="json"), status_code=UNPROCESSABLE)
     return summary
