@@ -40,6 +40,9 @@ class InterventionSettings(BaseModel):
     """How tasks are assigned and chased."""
 
     assignment: str = "owner"  # a slug of churnradar.intervention.assignment.strategies
+    # When an import changes a customer's owner, its open task moves to the new owner, stays, or goes to the
+    # previous owner's manager to decide.
+    on_owner_change: Literal["move", "keep", "ask_manager"] = "move"
     business_hours: BusinessHours = BusinessHours()
     remind_before_hours: float = Field(default=4, ge=0)
 

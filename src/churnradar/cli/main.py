@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from sqlalchemy.engine import Engine
 
 from churnradar.cli import demo as demo_commands
 from churnradar.cli import evaluate as evaluate_commands
@@ -29,7 +30,7 @@ from churnradar.cli.common import (
     settings_or_fail,
     stderr,
 )
-from churnradar.config import get_settings
+from churnradar.config import Settings, get_settings
 from churnradar.ingest.exceptions import IngestError
 from churnradar.ingest.mapping import load_mapping
 from churnradar.ingest.schemas import RecordKind
@@ -127,8 +128,22 @@ def import_(
                 typer.echo(f"  {error}", err=True)
             if file.error_count > len(file.errors):
                 typer.echo(f"  ... and {file.error_count - len(file.errors):,} more", err=True)
+    if any(f.owner_changes for f in summary.files):
+        _hand_over(engine, settings, quiet=as_json)
     if not summary.ok:
         raise typer.Exit(1)
+
+
+def _hand_over(engine: Engine, settings: Settings, *, quiet: bool) -> None:
+    """Open tasks follow the owner changes an import made (see interventions.on_owner_change)."""
+    from datetime import UTC, datetime
+
+    from churnradar.intervention.handover import follow_owner_changes
+
+    with engine.begin() as conn:
+        counts = follow_owner_changes(conn, settings=settings, now=datetime.now(UTC).replace(tzinfo=None))
+    if counts and not quiet:
+        typer.echo("owner changes: " + ", ".join(f"{n:,} {what}" for what, n in counts.items()), err=True)
 
 
 demo_commands.register(app)

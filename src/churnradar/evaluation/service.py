@@ -24,6 +24,7 @@ from churnradar.evaluation.frames import all_customers, customers_at, previous_v
 from churnradar.indicator import repository as indicator_repo
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention_service
+from churnradar.intervention.handover import follow_owner_changes
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import EvaluationRun
 from churnradar.rule import service as rule_service
@@ -165,6 +166,8 @@ def evaluate(
             owners=alert_repo.owners(conn),
         )
         alert_repo.save_step(conn, before, result, as_of=as_of, at=clock.now())
+        # Open tasks follow owner changes that imports recorded, before today's tasks are decided.
+        follow_owner_changes(conn, settings=settings, now=clock.now())
         # Tasks and their notifications commit with the alerts that cause them, or not at all.
         intervention_service.apply(
             conn, before, result, as_of=as_of, now=clock.now(), templates=book.templates, settings=settings

@@ -43,7 +43,7 @@ from sqlalchemy.types import TypeEngine
 
 from churnradar.ingest.schemas import KindSpec, RecordKind, ValueType
 from churnradar.ingest.validate import EVENT_KEY, ROW
-from churnradar.models import Contract, Customer, Event, ImportRun, Invoice, Team, User
+from churnradar.models import Contract, Customer, Event, ImportRun, Invoice, OwnerChange, Team, User
 
 _SQL_TYPES: dict[ValueType, type[TypeEngine[Any]]] = {
     ValueType.TEXT: Text,
@@ -242,6 +242,22 @@ def ensure_people(conn: Connection, stage: Table, kind: RecordKind, present: set
         lookup = select(users.c.id).where(users.c.login == login).scalar_subquery()
         conn.execute(update(stage).values({OWNER_REF: lookup}))
     return int(created)
+
+
+def record_owner_changes(conn: Connection, stage: Table, *, at: datetime, source: str) -> int:
+    """Note every stored customer whose owner this file changes (its history; tasks follow from it)."""
+    customers = TARGETS[RecordKind.CUSTOMERS]
+    changes: Table = OwnerChange.__table__  # type: ignore[assignment]
+    moved = (
+        select(customers.c.id, customers.c.owner_id, stage.c[OWNER_REF], literal(at), literal(source))
+        .join(stage, customers.c.external_id == stage.c.customer_id)
+        .where(customers.c.owner_id.is_distinct_from(stage.c[OWNER_REF]))
+    )
+    count = conn.execute(select(func.count()).select_from(moved.subquery())).scalar_one()
+    if count:
+        columns = ["customer_id", "from_owner_id", "to_owner_id", "changed_at", "source"]
+        conn.execute(insert(changes).from_select(columns, moved))
+    return int(count)
 
 
 def manager_changed(stage: Table) -> ColumnElement[bool]:

@@ -181,6 +181,7 @@ class FileSummary(BaseModel):
     merged_duplicates: int = 0
     created_customers: int = 0
     created_users: int = 0
+    owner_changes: int = 0
     error_count: int = 0
     errors: list[RowError] = []
 

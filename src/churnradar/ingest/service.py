@@ -190,6 +190,10 @@ class _Import:
         if self.log.count:
             return
         self.summary.created_users = repo.ensure_people(conn, stage, self.kind, present)
+        if self.kind is RecordKind.CUSTOMERS and "owner" in present:
+            self.summary.owner_changes = repo.record_owner_changes(
+                conn, stage, at=self.clock.now(), source=self.source
+            )
         run_id = self._start_run(conn)
         target = repo.TARGETS[self.kind]
         values = repo.value_columns(self.spec, present, stage, target, conn.dialect.name)

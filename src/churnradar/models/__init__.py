@@ -3,7 +3,7 @@
 from churnradar.db import Base
 from churnradar.models.access import ApiToken, AuditEntry, UserPreference
 from churnradar.models.alert import Alert, AlertEvent, CustomerRisk, EvaluationRun, Rule, Silence
-from churnradar.models.customer import Customer, CustomerStatus
+from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.event import Event
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.indicator import IndicatorValue
@@ -36,6 +36,7 @@ __all__ = [
     "InterventionTask",
     "Invoice",
     "OutboxMessage",
+    "OwnerChange",
     "Role",
     "Rule",
     "Silence",
