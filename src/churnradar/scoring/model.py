@@ -214,12 +214,10 @@ def train(
     split = split_dates(list(data["as_of"].unique()), horizon_days)
     parts = {name: data[data["as_of"].isin(getattr(split, name))] for name in ("train", "calibrate", "test")}
     columns = list(features)
-    x_train = parts["train"][columns].astype("float64")
+    x_train = parts["train"][columns]
     truth = {name: part["churned"].to_numpy(bool) for name, part in parts.items()}
     train_set = lgb.Dataset(x_train, label=truth["train"], free_raw_data=True)
-    valid_set = lgb.Dataset(
-        parts["calibrate"][columns].astype("float64"), label=truth["calibrate"], reference=train_set
-    )
+    valid_set = lgb.Dataset(parts["calibrate"][columns], label=truth["calibrate"], reference=train_set)
     booster = lgb.train(
         {**PARAMS, **(params or {})},
         train_set,
