@@ -57,11 +57,17 @@ class ChannelConfig(BaseModel):
 
 
 NoticeEvent = Literal[
-    "alert_opened", "alert_escalated", "task_assigned", "deadline_reminder", "deadline_missed", "digest"
+    "alert_opened",
+    "alert_escalated",
+    "task_assigned",
+    "deadline_reminder",
+    "deadline_missed",
+    "digest",
+    "data_health",
 ]
 # on_duty follows the playbook's role: the assignee, plus the manager (owner_and_manager), plus directors.
 # Unassigned work goes to the team's managers, who own the queue.
-Target = Literal["assignee", "on_duty", "manager", "directors", "team"]
+Target = Literal["assignee", "on_duty", "manager", "directors", "team", "admins"]
 
 
 class Route(BaseModel):
@@ -78,6 +84,8 @@ DEFAULT_ROUTES = [
     Route(events=["task_assigned", "deadline_reminder", "digest"], to=["assignee"]),
     Route(events=["alert_opened", "alert_escalated"], levels=["red"], to=["team"]),
     Route(events=["deadline_missed"], to=["assignee", "manager", "team"]),
+    # A stale or broken data feed is the admins' business, not the sales team's.
+    Route(events=["data_health"], to=["admins"]),
 ]
 
 

@@ -6,14 +6,14 @@ from datetime import date, datetime, time, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.datahealth.checks import FeedPolicy, FeedState, affected_indicators, judge_feeds
 from churnradar.datahealth.service import spoiled_indicators
 from churnradar.evaluation.service import evaluate
-from churnradar.models import Alert, Event
+from churnradar.models import Alert, Event, OutboxMessage, User
 from tests.evaluation.conftest import AS_OF
 
 DAY = date(2024, 6, 3)
@@ -89,12 +89,20 @@ def test_bad_order_feed_holds_order_rules(
     db: Engine, settings: Settings, days: int, keep_every: int | None, state: str
 ) -> None:
     assert _cut(db, "order", days, keep_every) > 0
+    with db.begin() as conn:
+        conn.execute(insert(User).values(login="ops", email="ops@example.com", role="admin"))
     guarded = evaluate(db, as_of=AS_OF, settings=settings)
     health = guarded.data_health
     assert ("order", state) in [(f["kind"], f["state"]) for f in health["feeds"]]
     held = {h.split("/")[1] for h in health["held_rules"]}
     assert {"orders_drop", "order_gap_long"} <= held
     assert _opened_by(db, held) == 0
+    evaluate(db, as_of=AS_OF, settings=settings)  # the same date again: still one notice
+    with db.connect() as conn:
+        notices = conn.execute(
+            select(OutboxMessage.address, OutboxMessage.subject).where(OutboxMessage.event == "data_health")
+        ).all()
+    assert notices == [("ops@example.com", "churnradar: 1 data feed problem(s)")]  # exactly one, to the admin
     forced = evaluate(db, as_of=AS_OF + timedelta(days=7), settings=settings, force=True)
     assert forced.data_health["held_rules"] == []
     assert _opened_by(db, held) > 0  # without the guard the broken feed reads as customers ordering less

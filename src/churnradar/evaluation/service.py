@@ -27,6 +27,8 @@ from churnradar.intervention import service as intervention_service
 from churnradar.intervention.handover import follow_owner_changes
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import EvaluationRun
+from churnradar.notification import service as notification_service
+from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
 from churnradar.scoring import store as model_store
 
@@ -115,6 +117,23 @@ def hold_rules(fired: pd.DataFrame, before: pd.DataFrame, held: list[tuple[str, 
     return pd.concat([fired[keep], frozen], ignore_index=True)
 
 
+def data_health_notice(feeds: list[Any], held: list[tuple[str, str]], as_of: date) -> Notice:
+    """One notice to the admins per as-of date: which feeds look broken and which rules wait for them."""
+    bad = [f for f in feeds if f.state.value in ("stale", "anomalous")]
+    kinds = ", ".join(f"{f.kind} ({f.state.value})" for f in bad)
+    rules = ", ".join(sorted({r for _, r in held}))
+    return Notice(
+        event="data_health",
+        cause=f"data_health:{as_of.isoformat()}",
+        level=None,
+        customer_id=None,
+        assignee_id=None,
+        team_id=None,
+        line_en=f"As of {as_of}: {kinds}. {'; '.join(f.reason for f in bad)}. Rules on hold: {rules}.",
+        line_zh=f"{as_of} 数据源异常：{kinds}。以下规则暂停开新预警：{rules}。",
+    )
+
+
 def evaluate(
     engine: Engine,
     *,
@@ -166,6 +185,10 @@ def evaluate(
             owners=alert_repo.owners(conn),
         )
         alert_repo.save_step(conn, before, result, as_of=as_of, at=clock.now())
+        if held:
+            notification_service.notify(
+                conn, [data_health_notice(feeds, held, as_of)], settings=settings, now=clock.now()
+            )
         # Open tasks follow owner changes that imports recorded, before today's tasks are decided.
         follow_owner_changes(conn, settings=settings, now=clock.now())
         # Tasks and their notifications commit with the alerts that cause them, or not at all.

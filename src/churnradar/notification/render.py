@@ -13,6 +13,7 @@ SUBJECTS = {
     "deadline_reminder": ("churnradar: {n} task(s) due soon", "churnradar：{n} 个挽留任务即将到期"),
     "deadline_missed": ("churnradar: {n} task deadline(s) missed", "churnradar：{n} 个挽留任务已逾期"),
     "digest": ("churnradar daily digest: {n} open task(s)", "churnradar 每日摘要：{n} 个待处理任务"),
+    "data_health": ("churnradar: {n} data feed problem(s)", "churnradar：{n} 个数据源异常"),
 }
 
 

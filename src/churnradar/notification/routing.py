@@ -82,8 +82,9 @@ def _people(notice: Notice, target: str, directory: Directory) -> list[Contact]:
         return found
     if target == "manager":
         return _manager(directory, notice.assignee_id, notice.team_id)
-    if target == "directors":
-        return [p for p in directory.people.values() if p.active and p.role == "director"]
+    if target in ("directors", "admins"):
+        role = "director" if target == "directors" else "admin"
+        return [p for p in directory.people.values() if p.active and p.role == role]
     return []
 
 

@@ -18,9 +18,7 @@ class OutboxStatus(StrEnum):
 class Notice:
     """One thing worth telling someone about; `cause` is unique per thing, so it is told once."""
 
-    event: (
-        str  # alert_opened | alert_escalated | task_assigned | deadline_reminder | deadline_missed | digest
-    )
+    event: str  # alert_opened | alert_escalated | task_assigned | deadline_*| digest | data_health
     cause: str
     level: str | None
     customer_id: int | None
