@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from typing import Annotated
 
 import typer
@@ -30,6 +33,9 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
         port: Annotated[int, typer.Option(min=1, max=65535, help="Port to listen on.")] = 8000,
+        worker: Annotated[
+            bool, typer.Option("--worker", help="Also run the scheduled jobs (churnradar worker) beside it.")
+        ] = False,
         db: DbOption = None,
     ) -> None:
         """Serve the web dashboard and the REST API (default http://127.0.0.1:8000)."""
@@ -39,4 +45,16 @@ def register(app: typer.Typer) -> None:
             migrate(engine)
         except Exception as exc:  # an unreachable or read-only database, named for the user
             fail(f"cannot open {engine.url.render_as_string(hide_password=True)}: {exc}")
-        serve_app(settings, engine, host=host, port=port)
+        if not worker:
+            serve_app(settings, engine, host=host, port=port)
+            return
+        # The jobs run in a process of their own: DuckDB's SQLite copy and the web's connections must not
+        # share one process (see analytics.source), and a crash in a job must not take the dashboard down.
+        # The URL (it may carry a password) goes by environment, not on a command line anyone can list.
+        env = {**os.environ, "CHURNRADAR_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
+        jobs = subprocess.Popen([sys.executable, "-m", "churnradar", "worker"], env=env)
+        try:
+            serve_app(settings, engine, host=host, port=port)
+        finally:
+            jobs.terminate()
+            jobs.wait(timeout=30)
