@@ -106,3 +106,10 @@ def test_bad_order_feed_holds_order_rules(
     forced = evaluate(db, as_of=AS_OF + timedelta(days=7), settings=settings, force=True)
     assert forced.data_health["held_rules"] == []
     assert _opened_by(db, held) > 0  # without the guard the broken feed reads as customers ordering less
+    resumed = evaluate(db, as_of=AS_OF + timedelta(days=14), settings=settings)  # the feed is back
+    assert "order" not in [f["kind"] for f in resumed.data_health["feeds"]]
+    # Sparse feeds of 300 simulated customers may look stale on their own; the order rules run again.
+    assert not {h.split("/")[1] for h in resumed.data_health["held_rules"]} & {
+        "orders_drop",
+        "order_gap_long",
+    }
