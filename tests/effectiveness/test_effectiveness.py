@@ -28,7 +28,8 @@ CUSTOMERS = pd.DataFrame(
     }
 )
 # 1 declared lost on 2025-03-10; 2 lets its only contract lapse on 2025-04-30; 3 goes silent after
-# 2025-02-10 (lost 2025-02-11); 4 and 5 stay active (5 has no signup date: first seen 2025-02-01).
+# 2025-02-10 (lost 30 days later, 2025-03-12); 4 and 5 stay active (5 has no signup date: first seen
+# 2025-02-01).
 CONTRACTS = pd.DataFrame({"customer_id": [2], "start_date": [D("2025-01-01")], "end_date": [D("2025-04-30")]})
 ACTIVITY = pd.DataFrame(
     {
@@ -41,7 +42,7 @@ ACTIVITY = pd.DataFrame(
 # (customer, rule, highest level, opened on)
 ALERTS = pd.DataFrame(
     [
-        (3, "r1", "red", date(2025, 1, 25)),  # churn 02-11 within 30 days: hit, 17 days ahead
+        (3, "r1", "red", date(2025, 2, 20)),  # churn 03-12 within 30 days: hit, 20 days ahead
         (4, "r1", "yellow", date(2025, 3, 1)),  # no churn, window over: miss
         (1, "r2", "yellow", date(2025, 3, 5)),  # churn 03-10: hit, 5 days ahead
         (5, "r2", "yellow", date(2025, 5, 20)),  # window open until 06-19: pending
@@ -60,7 +61,7 @@ def test_churn_dates() -> None:
     assert churn.to_dict() == {
         1: D("2025-03-10"),
         2: D("2025-04-30"),
-        3: D("2025-02-11"),
+        3: D("2025-03-12"),
         4: churn[4],
         5: churn[5],
     }
@@ -68,20 +69,20 @@ def test_churn_dates() -> None:
 
 
 def test_churn_rate_per_month_and_before_after() -> None:
-    months = monthly_churn(_dates(), start=date(2025, 1, 1), until=UNTIL, inactivity_days=30)
+    months = monthly_churn(_dates(), start=date(2025, 1, 1), until=date(2025, 5, 20))
     got = [(m["month"], m["active_at_start"], m["lost"], m["churn_rate"], m["complete"]) for m in months]
     assert got == [
         ("2025-01", 1, 0, 0.0, True),  # only 4 joined before 1 January
-        ("2025-02", 4, 1, 0.25, True),  # 1-4 (5 first seen 1 February); 3 lost
-        ("2025-03", 4, 1, 0.25, True),  # 1, 2, 4, 5; 1 lost
+        ("2025-02", 4, 0, 0.0, True),  # 1-4 (5 first seen 1 February)
+        ("2025-03", 5, 2, 0.4, True),  # 1-5; 1 and 3 lost
         ("2025-04", 3, 1, 0.3333, True),  # 2, 4, 5; 2 lost
-        ("2025-05", 2, 0, 0.0, False),  # a silence from May is not 30 days old by 1 June
+        ("2025-05", 2, 0, 0.0, False),  # 4 and 5; the month is not over on 20 May
     ]
     change = before_after(months, date(2025, 3, 15))
     assert change is not None
-    assert change["before"] == {"months": 2, "active_months": 5, "lost": 1, "churn_rate": 0.2}
-    assert change["after"] == {"months": 2, "active_months": 7, "lost": 2, "churn_rate": 0.2857}
-    assert change["change"] == 0.0857
+    assert change["before"] == {"months": 2, "active_months": 5, "lost": 0, "churn_rate": 0.0}
+    assert change["after"] == {"months": 2, "active_months": 8, "lost": 3, "churn_rate": 0.375}
+    assert change["change"] == 0.375
 
 
 def _outcomes(alerts: pd.DataFrame = ALERTS) -> dict[str, Any]:
@@ -100,28 +101,22 @@ def test_precision_coverage_and_lead() -> None:
     report = _outcomes()
     assert report["overall"] == {
         "alerts": 4, "pending": 1, "hits": 2, "precision": 0.5,
-        "churned": 3, "covered": 2, "coverage": 0.6667, "median_lead_days": 11.0,
+        "churned": 3, "covered": 2, "coverage": 0.6667, "median_lead_days": 12.5,
     }  # fmt: skip
     rules = {r["rule"]: r for r in report["rules"]}
     assert (rules["r1"]["alerts"], rules["r1"]["precision"], rules["r1"]["coverage"]) == (3, 0.3333, 0.3333)
-    assert rules["r1"]["median_lead_days"] == 17.0
+    assert rules["r1"]["median_lead_days"] == 20.0
     assert (rules["r2"]["alerts"], rules["r2"]["pending"], rules["r2"]["precision"]) == (1, 1, 1.0)
     assert rules["r2"]["median_lead_days"] == 5.0
     assert report["review"]["flagged"] == ["r1"]
     assert rules["r1"]["review"] is True
     levels = {r["level"]: r for r in report["levels"]}
     assert [r["level"] for r in report["levels"]] == ["red", "orange", "yellow"]
-    assert (levels["red"]["alerts"], levels["red"]["precision"], levels["red"]["median_lead_days"]) == (
-        1,
-        1.0,
-        17.0,
-    )
+    red = levels["red"]
+    assert (red["alerts"], red["precision"], red["median_lead_days"]) == (1, 1.0, 20.0)
     assert (levels["orange"]["precision"], levels["orange"]["coverage"]) == (0.0, 0.0)
-    assert (levels["yellow"]["alerts"], levels["yellow"]["pending"], levels["yellow"]["precision"]) == (
-        2,
-        1,
-        0.5,
-    )
+    yellow = levels["yellow"]
+    assert (yellow["alerts"], yellow["pending"], yellow["precision"]) == (2, 1, 0.5)
 
 
 def _store(engine: Engine) -> None:
@@ -190,14 +185,22 @@ def test_report_from_the_store_and_cli(engine: Engine) -> None:
         review=ReviewPolicy(min_alerts=3, max_precision=0.4),
     )  # fmt: skip
     assert report["warnings"] == _outcomes()
-    assert report["before_after"]["change"] == 0.0857
+    # Months start with the first recorded activity (2024-12-05): January to May, all over by 1 June.
+    assert [m["month"] for m in report["churn_by_month"]] == [
+        "2025-01",
+        "2025-02",
+        "2025-03",
+        "2025-04",
+        "2025-05",
+    ]
+    assert report["before_after"]["after"] == {"months": 3, "active_months": 10, "lost": 3, "churn_rate": 0.3}
     assert report["save_rate"]["available"] is False
     if engine.dialect.name != "sqlite":
         return
     result = CliRunner().invoke(
         app,
         ["--db", engine.url.render_as_string(hide_password=False), "report", "effectiveness", "--go-live",
-         "2025-03-15", "--until", "2025-06-01", "--horizon", "30", "--json"],
+         "2025-03-15", "--until", "2025-06-01", "--horizon", "30", "--inactivity", "30", "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["warnings"]["overall"]["alerts"] == 4

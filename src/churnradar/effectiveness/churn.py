@@ -1,8 +1,8 @@
 """When each customer churned, as known on a date, and the churn rate per calendar month.
 
 Churn dates follow CONTRACT §3: `churned_at` where given; else the end of a contract that was not renewed;
-else, judged by activity, the day after the last order, payment or login once `inactivity` days of silence
-have passed by the report date (a silence still shorter than that is not a churn yet).
+else, judged by activity, `inactivity` days after the last order, payment or login, as the backtest's labels
+date it (the day a salesperson would call the customer gone); a shorter silence is not a churn yet.
 """
 
 from __future__ import annotations
@@ -35,10 +35,9 @@ def churn_dates(
     seen = activity_days.assign(day=days)[days < cut].groupby("customer_id")["day"].agg(["min", "max"])
     frame["first_active"] = frame["customer_id"].map(seen["min"])
     last = frame["customer_id"].map(seen["max"])
-    silent = last + pd.Timedelta(days=inactivity_days) <= cut
     by_activity = declared.isna() & ~np.asarray(has_contract, dtype=bool)
     churn = declared.where(declared.notna(), pd.to_datetime(contract_end))
-    churn = churn.where(~by_activity, (last + pd.Timedelta(days=1)).where(silent))
+    churn = churn.where(~by_activity, last + pd.Timedelta(days=inactivity_days))
     frame["churn_date"] = churn.where(churn < cut)
     return frame.set_index("customer_id")[["signup_date", "first_active", "churn_date"]]
 
@@ -48,14 +47,11 @@ def _month_starts(first: date, last: date) -> list[pd.Timestamp]:
     return list(pd.date_range(start, pd.Timestamp(last), freq="MS"))
 
 
-def monthly_churn(
-    dates: pd.DataFrame, *, start: date, until: date, inactivity_days: int
-) -> list[dict[str, Any]]:
+def monthly_churn(dates: pd.DataFrame, *, start: date, until: date) -> list[dict[str, Any]]:
     """Churn rate per calendar month: customers lost in the month / customers active at its start.
 
     Active at the start: signed up (or first active) before it and not churned before it. A month is
-    `complete` when it ended at least `inactivity` days before `until`: later churns judged by activity
-    may still come to light.
+    `complete` once it has ended by `until` (a churn is dated when it becomes known, so none can come later).
     """
     joined = dates["signup_date"].where(dates["signup_date"].notna(), dates["first_active"])
     churn = dates["churn_date"]
@@ -73,7 +69,7 @@ def monthly_churn(
                 "active_at_start": n_active,
                 "lost": n_lost,
                 "churn_rate": round(n_lost / n_active, 4) if n_active else None,
-                "complete": bool(end + pd.Timedelta(days=inactivity_days) <= pd.Timestamp(until)),
+                "complete": bool(end <= pd.Timestamp(until)),
             }
         )
     return out
@@ -99,6 +95,11 @@ def before_after(months: list[dict[str, Any]], go_live: date | None) -> dict[str
     before, after = parts["before"]["churn_rate"], parts["after"]["churn_rate"]
     change = None if before is None or after is None else round(after - before, 4)
     return {"go_live": go_live.isoformat(), **parts, "change": change}
+
+
+def first_month_from(day: date) -> date:
+    """The first day of the first calendar month starting on or after `day`."""
+    return day if day.day == 1 else (day.replace(day=28) + timedelta(days=4)).replace(day=1)
 
 
 def months_back(until: date, months: int) -> date:

@@ -15,7 +15,13 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import Policy
-from churnradar.effectiveness.churn import before_after, churn_dates, monthly_churn, months_back
+from churnradar.effectiveness.churn import (
+    before_after,
+    churn_dates,
+    first_month_from,
+    monthly_churn,
+    months_back,
+)
 from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
 from churnradar.evaluation.frames import all_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS
@@ -78,7 +84,10 @@ def effectiveness_report(
     start = months_back(until, months)
     if go_live is not None:
         start = min(start, months_back(go_live, 12))
-    by_month = monthly_churn(dates, start=start, until=until, inactivity_days=inactivity_days)
+    if len(activity):
+        # Before the first recorded activity, churns judged by activity cannot be seen: months start after it.
+        start = max(start, first_month_from(pd.to_datetime(activity["day"]).min().date()))
+    by_month = monthly_churn(dates, start=start, until=until)
     alerts = stored_alerts(engine, policy)
     since = _first_evaluation(engine)
     warnings = (
