@@ -185,14 +185,9 @@ def test_report_from_the_store_and_cli(engine: Engine) -> None:
         review=ReviewPolicy(min_alerts=3, max_precision=0.4),
     )  # fmt: skip
     assert report["warnings"] == _outcomes()
-    # Months start with the first recorded activity (2024-12-05): January to May, all over by 1 June.
-    assert [m["month"] for m in report["churn_by_month"]] == [
-        "2025-01",
-        "2025-02",
-        "2025-03",
-        "2025-04",
-        "2025-05",
-    ]
+    # Months start once 30 days have passed since the first recorded activity (2024-12-05): February to May.
+    assert [m["month"] for m in report["churn_by_month"]] == ["2025-02", "2025-03", "2025-04", "2025-05"]
+    assert report["before_after"]["before"] == {"months": 1, "active_months": 4, "lost": 0, "churn_rate": 0.0}
     assert report["before_after"]["after"] == {"months": 3, "active_months": 10, "lost": 3, "churn_rate": 0.3}
     assert report["save_rate"]["available"] is False
     if engine.dialect.name != "sqlite":

@@ -85,8 +85,10 @@ def effectiveness_report(
     if go_live is not None:
         start = min(start, months_back(go_live, 12))
     if len(activity):
-        # Before the first recorded activity, churns judged by activity cannot be seen: months start after it.
-        start = max(start, first_month_from(pd.to_datetime(activity["day"]).min().date()))
+        # A churn judged by activity is dated `inactivity` days after the last activity: earlier months would
+        # miss those whose last activity precedes the data, so they start that long after the first record.
+        seen = pd.to_datetime(activity["day"]).min().date() + timedelta(days=inactivity_days)
+        start = max(start, first_month_from(seen))
     by_month = monthly_churn(dates, start=start, until=until)
     alerts = stored_alerts(engine, policy)
     since = _first_evaluation(engine)
