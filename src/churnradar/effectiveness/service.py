@@ -23,9 +23,8 @@ from churnradar.effectiveness.churn import (
     months_back,
 )
 from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
-from churnradar.evaluation.frames import all_customers
+from churnradar.evaluation.frames import activity_frame, all_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS
-from churnradar.evaluation.training import activity_frame
 from churnradar.indicator import service as indicator_service
 from churnradar.models import Alert, AlertEvent
 

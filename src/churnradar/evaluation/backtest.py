@@ -16,10 +16,9 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import customer_levels, empty_state, step
-from churnradar.analytics.source import Source
 from churnradar.evaluation.assess import RuleBook, assess
-from churnradar.evaluation.frames import all_customers, customers_at
-from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
+from churnradar.evaluation.frames import activity_frame, customers_at, labelled_customers
+from churnradar.evaluation.labels import ACTIVITY_KINDS
 from churnradar.indicator import service as indicator_service
 
 
@@ -123,17 +122,6 @@ def score_backtest(
     }
 
 
-def _activity_days(source: Source) -> pd.DataFrame:
-    events = source.events
-    days = (
-        events.filter(events.kind.isin(ACTIVITY_KINDS))
-        .select(customer_id=events.customer_id, day=events.ts.date())
-        .distinct()
-    )
-    frame: pd.DataFrame = days.to_pyarrow().to_pandas()
-    return frame
-
-
 def run_backtest(
     engine: Engine,
     window: BacktestWindow,
@@ -148,12 +136,10 @@ def run_backtest(
         raise ValueError("--from must not be after --to")
     with indicator_service.open_source(engine) as source:
         wide_all = indicator_service.compute_indicators(source, dates, zone=zone)
-        activity = _activity_days(source)
+        activity = activity_frame(source, ACTIVITY_KINDS)
         contracts = source.contracts.to_pyarrow().to_pandas()
-    with engine.connect() as conn:
-        customers = all_customers(conn)
-    labels = label_snapshots(
-        customers,
+    customers, labels = labelled_customers(
+        engine,
         activity,
         contracts,
         dates,

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
 from sqlalchemy import Table, func, select
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Engine
 
+from churnradar.analytics.source import Source
+from churnradar.evaluation.labels import label_snapshots
 from churnradar.models import Customer, IndicatorValue, Team, User
 from churnradar.rule.schemas import Template
 from churnradar.rule.templates import template_for
@@ -71,3 +73,33 @@ def previous_values(conn: Connection, indicator: str, as_of: date) -> pd.Series:
         VALUES.c.indicator == indicator, VALUES.c.as_of == latest
     )
     return pd.Series(dict(conn.execute(query).all()), dtype="float64")
+
+
+def activity_frame(source: Source, kinds: Sequence[str]) -> pd.DataFrame:
+    """(customer_id, day): one row per day a customer had an event of one of `kinds`."""
+    events = source.events
+    days = (
+        events.filter(events.kind.isin(list(kinds)))
+        .select(customer_id=events.customer_id, day=events.ts.date())
+        .distinct()
+    )
+    frame: pd.DataFrame = days.to_pyarrow().to_pandas()
+    return frame
+
+
+def labelled_customers(
+    engine: Engine,
+    activity: pd.DataFrame,
+    contracts: pd.DataFrame,
+    dates: Sequence[date],
+    *,
+    horizon_days: int,
+    inactivity_days: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Every customer, and who was at risk at each date and churned within the horizon (CONTRACT §3)."""
+    with engine.connect() as conn:
+        customers = all_customers(conn)
+    labels = label_snapshots(
+        customers, activity, contracts, dates, horizon_days=horizon_days, inactivity_days=inactivity_days
+    )
+    return customers, labels

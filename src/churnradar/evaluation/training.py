@@ -6,7 +6,7 @@ stays a pure library that this module feeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -16,9 +16,8 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
-from churnradar.analytics.source import Source
-from churnradar.evaluation.frames import all_customers
-from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
+from churnradar.evaluation.frames import activity_frame, labelled_customers
+from churnradar.evaluation.labels import ACTIVITY_KINDS
 from churnradar.indicator import service as indicator_service
 from churnradar.scoring import store
 from churnradar.scoring.baselines import bgnbd_risk, recency_risk
@@ -48,18 +47,6 @@ class TrainOptions:
     horizon_days: int = 90
     inactivity_days: int = 90
     zone: ZoneInfo | str = "UTC"
-
-
-def activity_frame(source: Source, kinds: Sequence[str]) -> pd.DataFrame:
-    """(customer_id, day): one row per day a customer had an event of one of `kinds`."""
-    events = source.events
-    days = (
-        events.filter(events.kind.isin(list(kinds)))
-        .select(customer_id=events.customer_id, day=events.ts.date())
-        .distinct()
-    )
-    frame: pd.DataFrame = days.to_pyarrow().to_pandas()
-    return frame
 
 
 def snapshot_dates(first: date, end: date, options: TrainOptions) -> list[date]:
@@ -111,10 +98,8 @@ def labelled_history(
             )
         wide = pd.concat(parts, ignore_index=True)
         contracts = source.contracts.to_pyarrow().to_pandas()
-    with engine.connect() as conn:
-        customers = all_customers(conn)
-    labels = label_snapshots(
-        customers,
+    customers, labels = labelled_customers(
+        engine,
         activity,
         contracts,
         dates,
