@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -78,3 +79,15 @@ def settings_or_fail() -> Any:
         return get_settings()
     except Exception as exc:  # pydantic's ValidationError, shown without a traceback
         fail(f"invalid settings: {exc}")
+
+
+def parse_day(raw: str | None, option: str, default: date | None = None) -> date:
+    """An ISO date from an option, or a clear exit."""
+    if raw is None:
+        if default is None:
+            fail(f"{option} is required")
+        return default
+    try:
+        return date.fromisoformat(raw)
+    except ValueError:
+        fail(f"{option} {raw!r} is not an ISO date like 2026-11-23")

@@ -18,6 +18,7 @@ from churnradar.cli.common import (
     emit_json,
     fail,
     open_engine,
+    parse_day,
     progress_bar,
     settings_or_fail,
 )
@@ -29,13 +30,6 @@ from churnradar.store import migrate
 CustomersOption = Annotated[int, typer.Option(min=10, help="How many customers to simulate.")]
 SeedOption = Annotated[int, typer.Option(help="Random seed: the same seed gives the same files.")]
 EndOption = Annotated[str | None, typer.Option(help="Last day of the history (ISO date, default today).")]
-
-
-def _end_date(end: str | None) -> date:
-    try:
-        return date.fromisoformat(end) if end else date.today()
-    except ValueError:
-        fail(f"--end {end!r} is not an ISO date like 2026-11-23")
 
 
 def _write(
@@ -85,7 +79,7 @@ def register(app: typer.Typer) -> None:
         """Write a simulated customer base in the canonical import format."""
         if fmt not in ("csv", "parquet"):
             fail(f"--format must be csv or parquet, not {fmt!r}")
-        rows = _write(out, customers, seed, _end_date(end), fmt, as_json)  # type: ignore[arg-type]
+        rows = _write(out, customers, seed, parse_day(end, "--end", date.today()), fmt, as_json)  # type: ignore[arg-type]
         if as_json:
             emit_json({"out": str(out), "rows": rows})
         else:
@@ -112,7 +106,7 @@ def register(app: typer.Typer) -> None:
         settings = settings_or_fail()
         engine = open_engine(ctx, db)
         migrate(engine)
-        last_day = _end_date(end)
+        last_day = parse_day(end, "--end", date.today())
         with tempfile.TemporaryDirectory(prefix="churnradar-demo-") as folder:
             _write(Path(folder), customers, seed, last_day, "csv", as_json)
             summary = import_path(engine, Path(folder), settings=settings)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import datetime
 from typing import Annotated
 
 import typer
@@ -13,22 +13,11 @@ from churnradar.cli.common import (
     emit_json,
     fail,
     open_engine,
+    parse_day,
     progress_bar,
     settings_or_fail,
 )
 from churnradar.store import migrate
-
-
-def parse_day(raw: str | None, option: str, default: date | None = None) -> date:
-    """An ISO date from an option, or a clear exit."""
-    if raw is None:
-        if default is None:
-            fail(f"{option} is required")
-        return default
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        fail(f"{option} {raw!r} is not an ISO date like 2026-11-23")
 
 
 def register(app: typer.Typer) -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
@@ -14,17 +13,11 @@ from churnradar.cli.common import (
     emit_json,
     fail,
     open_engine,
+    parse_day,
     progress_bar,
     settings_or_fail,
 )
 from churnradar.store import migrate
-
-
-def _as_of(raw: str) -> date:
-    try:
-        return date.fromisoformat(raw)
-    except ValueError:
-        fail(f"--as-of {raw!r} is not an ISO date like 2026-11-23")
 
 
 def register(app: typer.Typer) -> None:
@@ -47,7 +40,7 @@ def register(app: typer.Typer) -> None:
         from churnradar.indicator.registry import DefinitionError, default_registry
 
         settings = settings_or_fail()
-        day = _as_of(as_of)
+        day = parse_day(as_of, "--as-of")
         engine = open_engine(ctx, db)
         try:
             registry = default_registry(definitions or [])

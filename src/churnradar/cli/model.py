@@ -6,8 +6,15 @@ from typing import Annotated, Any
 
 import typer
 
-from churnradar.cli.common import DbOption, JsonOption, emit_json, fail, open_engine, settings_or_fail
-from churnradar.cli.evaluate import parse_day
+from churnradar.cli.common import (
+    DbOption,
+    JsonOption,
+    emit_json,
+    fail,
+    open_engine,
+    parse_day,
+    settings_or_fail,
+)
 from churnradar.kit.clock import SystemClock
 from churnradar.store import migrate
 

@@ -7,8 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
-from churnradar.cli.common import DbOption, JsonOption, emit_json, open_engine, settings_or_fail
-from churnradar.cli.evaluate import parse_day
+from churnradar.cli.common import DbOption, JsonOption, emit_json, open_engine, parse_day, settings_or_fail
 from churnradar.store import migrate
 
 

@@ -15,10 +15,11 @@ from churnradar.cli.common import (
     emit_json,
     fail,
     open_engine,
+    parse_day,
     progress_bar,
     settings_or_fail,
 )
-from churnradar.cli.evaluate import parse_day, print_backtest
+from churnradar.cli.evaluate import print_backtest
 from churnradar.store import migrate
 
 rule_app = typer.Typer(
