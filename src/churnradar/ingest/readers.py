@@ -68,19 +68,14 @@ def detect_encoding(sample: bytes, name: str) -> str:
         return "utf-8-sig"
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         raise FileFormatError("the file is UTF-16; save it as UTF-8 CSV (or GB18030) and import again")
-    try:
-        codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "utf-8"
-    # Chinese Excel exports are the common non-UTF-8 case; a strict GB18030 decode of the sample decides it.
-    try:
-        codecs.getincrementaldecoder("gb18030")().decode(sample, final=False)
-    except UnicodeDecodeError:
-        pass
-    else:
-        return "gb18030"
+    # UTF-8 first; then GB18030, since Chinese Excel exports are the common non-UTF-8 case and a strict
+    # decode of the sample decides it. A sample may end inside a character: the decoders are not final.
+    for candidate in ("utf-8", "gb18030"):
+        try:
+            codecs.getincrementaldecoder(candidate)().decode(sample, final=False)
+        except UnicodeDecodeError:
+            continue
+        return candidate
     best = charset_normalizer.from_bytes(sample).best()
     if best is None:
         raise FileFormatError("cannot tell the text encoding; pass --encoding (e.g. gb18030)")
