@@ -11,6 +11,7 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from churnradar.models import UserPreference
+from churnradar.web.i18n import read_catalog
 from tests.web.conftest import World, csrf_of, sign_in
 from tests.web.seed import PASSWORD
 
@@ -218,7 +219,6 @@ class TestLanguages:
         from pathlib import Path
 
         from babel.messages.extract import extract_from_dir
-        from babel.messages.pofile import read_po
 
         import churnradar.web
 
@@ -229,7 +229,6 @@ class TestLanguages:
             m[2] if isinstance(m[2], str) else m[2][0]
             for m in extract_from_dir(str(root), method_map, keywords=keywords)
         }
-        with (root / "locales/zh_CN/LC_MESSAGES/messages.po").open("rb") as handle:
-            catalog = read_po(handle, locale="zh_CN")
+        catalog = read_catalog("zh_CN")
         translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string}
         assert sorted(wanted - translated) == []

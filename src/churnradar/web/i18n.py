@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 from babel.core import negotiate_locale
 from babel.dates import format_date, format_datetime
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
@@ -29,16 +30,31 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name for "mar
     return message
 
 
+def catalog_files(locale: str) -> list[Path]:
+    """The .po files of `locale`: `messages.po` and one file per feature (`tasks.po`, `rules.po`, ...)."""
+    folder = LOCALES_DIR / locale / "LC_MESSAGES"
+    return sorted(folder.glob("*.po")) if folder.is_dir() else []
+
+
+def read_catalog(locale: str) -> Catalog:
+    """Every .po file of `locale` merged into one catalog (a message defined twice keeps its first text)."""
+    merged = Catalog(locale=locale, domain=DOMAIN)
+    for po_path in catalog_files(locale):
+        with po_path.open("rb") as handle:
+            part = read_po(handle, locale=locale)
+        for message in part:
+            if message.id and message.id not in merged:
+                merged[message.id] = message
+    return merged
+
+
 @cache
 def translations(locale: str) -> gettext.NullTranslations:
-    """The catalog of `locale`, compiled from its .po file (no build step, no binary in the repository)."""
-    po_path = LOCALES_DIR / locale / "LC_MESSAGES" / f"{DOMAIN}.po"
-    if locale == DEFAULT_LOCALE or not po_path.exists():
+    """The catalog of `locale`, compiled from its .po files (no build step, no binary in the repository)."""
+    if locale == DEFAULT_LOCALE or not catalog_files(locale):
         return gettext.NullTranslations()
-    with po_path.open("rb") as handle:
-        catalog = read_po(handle, locale=locale)
     buffer = io.BytesIO()
-    write_mo(buffer, catalog)
+    write_mo(buffer, read_catalog(locale))
     buffer.seek(0)
     return gettext.GNUTranslations(buffer)
 
