@@ -39,8 +39,24 @@ class OverviewPanel:
     cached: bool = False
 
 
+@dataclass(frozen=True)
+class CustomerSection:
+    """One block of the customer 360 page (alerts, tasks, notes...): a template fragment and what fills it.
+
+    `load` gets the customer row the principal may already see (row-level access is checked before), and
+    returns the fragment's context.
+    """
+
+    slug: str
+    template: str
+    load: Callable[[Session, Principal, Any], dict[str, Any]]
+    order: int = 100
+    roles: frozenset[Role] = field(default=ALL_ROLES)
+
+
 nav_items: Registry[NavItem] = Registry("navigation item")
 overview_panels: Registry[OverviewPanel] = Registry("overview panel")
+customer_sections: Registry[CustomerSection] = Registry("customer section")
 
 
 def visible_nav(principal: Principal) -> list[NavItem]:
@@ -55,3 +71,10 @@ def visible_panels(principal: Principal) -> list[OverviewPanel]:
     panels = [overview_panels.get(slug) for slug in overview_panels]
     panels = [panel for panel in panels if principal.role in panel.roles]
     return sorted(panels, key=lambda panel: panel.order)
+
+
+def visible_sections(principal: Principal) -> list[CustomerSection]:
+    """The customer 360 sections this principal's role may see, in order."""
+    sections = [customer_sections.get(slug) for slug in customer_sections]
+    sections = [section for section in sections if principal.role in section.roles]
+    return sorted(sections, key=lambda section: section.order)

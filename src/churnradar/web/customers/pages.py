@@ -14,7 +14,7 @@ from churnradar.web.customers import repository as repo
 from churnradar.web.customers.schemas import CustomerFilter
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_, translations
-from churnradar.web.nav import NavItem, nav_items
+from churnradar.web.nav import NavItem, nav_items, visible_sections
 from churnradar.web.options import WebOptions
 from churnradar.web.templating import render, request_locale
 
@@ -119,6 +119,9 @@ def customer_page(
         "kinds": repo.event_kinds(session, customer.id),
         "kind": None,
         "headings": HEADINGS,
+        "sections": [
+            (section, section.load(session, principal, customer)) for section in visible_sections(principal)
+        ],
     }
     return render(request, "customers/detail.html", context, principal=principal)
 
