@@ -128,6 +128,31 @@ def load_notifications(path: Path) -> NotificationSettings:
     return NotificationSettings.model_validate(raw)
 
 
+class FeedExpectation(BaseModel):
+    """What an operator knows about one feed (an event kind or an import source), overriding what is learned.
+
+    Unset values are learned from history. `watch: false` stops judging a feed at all, e.g. a sparse
+    competitor-signal feed that would otherwise look stale and hold its rules.
+    """
+
+    every_days: float | None = Field(default=None, gt=0)  # expected days between arrivals
+    per_day: float | None = Field(default=None, gt=0)  # usual events a day (kinds) or rows a batch (sources)
+    watch: bool = True
+
+
+class DataHealthSettings(BaseModel):
+    """When a feed counts as stale or anomalous; the defaults suit daily business feeds."""
+
+    history_days: int = Field(default=56, ge=7)  # how far back the usual cadence and volume are learned
+    min_active_days: int = Field(default=10, ge=1)  # fewer days (or batches) with data: too new to judge
+    stale_factor: float = Field(default=3.0, gt=0)  # stale after this many usual gaps without data...
+    min_stale_days: int = Field(default=3, ge=0)  # ...and never sooner than this (weekends, holidays)
+    volume_ratio: float = Field(default=0.25, gt=0, lt=1)  # anomalous below this share of the usual volume
+    volume_days: int = Field(default=3, ge=1)  # the recent volume is judged over this many last days
+    kinds: dict[str, FeedExpectation] = {}  # per event kind: orders, login, ...
+    sources: dict[str, FeedExpectation] = {}  # per import source name (see `churnradar data-health`)
+
+
 class WorkerSettings(BaseModel):
     """When `churnradar worker` runs each job."""
 
@@ -150,6 +175,7 @@ class Settings(BaseSettings):
     interventions: InterventionSettings = InterventionSettings()
     notifications: NotificationSettings = NotificationSettings()
     worker: WorkerSettings = WorkerSettings()
+    data_health: DataHealthSettings = DataHealthSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
     notifications_file: Path | None = None
 
