@@ -16,6 +16,7 @@ class Scope(StrEnum):
 
     READ = "read"
     INGEST = "ingest"
+    WRITE = "write"  # change work items: follow-ups, closing and reassigning tasks
 
 
 @dataclass(frozen=True)
