@@ -16,6 +16,8 @@ class Scope(StrEnum):
 
     READ = "read"
     INGEST = "ingest"
+    # Changes configuration (rules); only an admin's token may use it, whatever scopes it carries.
+    ADMIN = "admin"
     WRITE = "write"  # change work items: follow-ups, closing and reassigning tasks
 
 
