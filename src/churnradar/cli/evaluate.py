@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from typing import Annotated
 
 import typer
@@ -126,24 +126,36 @@ def register_data_health(app: typer.Typer) -> None:
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Per event kind: last arrival, usual cadence, recent volume against normal, and the state."""
-        from churnradar.datahealth.service import feed_health, report
+        """Per event kind and per import source: last arrival, usual cadence, recent volume, state."""
+        from churnradar.datahealth.service import feed_health, report, source_health, source_report
 
         settings = settings_or_fail()
         day = parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
         engine = open_engine(ctx, db)
         migrate(engine)
-        feeds = report(feed_health(engine, day))
+        policy = settings.data_health
+        feeds = report(feed_health(engine, day, policy))
+        # Sources are judged at the end of the as-of day (now, for today), against the import log's clock.
+        end_of_day = datetime.combine(day + timedelta(days=1), time())
+        moment = min(datetime.now(UTC).replace(tzinfo=None), end_of_day)
+        sources = source_report(source_health(engine, moment, policy))
         if as_json:
-            emit_json({"as_of": day.isoformat(), "feeds": feeds})
+            emit_json({"as_of": day.isoformat(), "feeds": feeds, "sources": sources})
             return
+        typer.echo("Event kinds")
         for feed in feeds:
             usual = "-" if feed["usual_per_day"] is None else f"{feed['usual_per_day']:,.0f}/day"
             recent = "-" if feed["recent_per_day"] is None else f"{feed['recent_per_day']:,.0f}/day"
             typer.echo(
-                f"{feed['kind']:<18} {feed['state']:<10} last {feed['last_day'] or '-':<10} "
+                f"  {feed['kind']:<18} {feed['state']:<10} last {feed['last_day'] or '-':<10} "
                 f"recent {recent:<12} usual {usual:<12} {feed['reason']}"
             )
+        typer.echo("Import sources")
+        if not sources:
+            typer.echo("  (no imports yet)")
+        for source in sources:
+            last = (source["last_arrival"] or "-")[:16]
+            typer.echo(f"  {source['source']:<24} {source['state']:<10} last {last:<16} {source['reason']}")
 
 
 def _cell(value: object) -> str:

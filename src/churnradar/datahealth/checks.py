@@ -1,18 +1,23 @@
-"""Pure feed checks: from daily event counts per kind, judge each feed fresh, stale or anomalous.
+"""Pure feed checks: judge each event kind (from daily counts) and each import source (from its batches).
 
 A feed is *stale* when nothing arrived for longer than its usual gap allows, *anomalous* when its most
-recent full day carries far less than its trailing median, *new* when there is too little history to know.
+recent volume is far below its usual level, *new* when there is too little history to know, *unwatched* when
+settings say not to judge it. What settings state about a feed (`FeedExpectation`) overrides what is learned.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from enum import StrEnum
+from pathlib import PurePath
 
 import numpy as np
 import pandas as pd
+
+from churnradar.config import DataHealthSettings, FeedExpectation
 
 
 class FeedState(StrEnum):
@@ -22,18 +27,12 @@ class FeedState(StrEnum):
     STALE = "stale"
     ANOMALOUS = "anomalous"
     NEW = "new"
+    UNWATCHED = "unwatched"
 
 
-@dataclass(frozen=True)
-class FeedPolicy:
-    """Thresholds; the defaults suit daily business feeds."""
-
-    history_days: int = 56
-    min_active_days: int = 10  # fewer days with data than this: too new to judge
-    stale_factor: float = 3.0  # stale after this many usual gaps without data...
-    min_stale_days: int = 3  # ...and never sooner than this (weekends, holidays)
-    volume_ratio: float = 0.25  # anomalous when the last full day is below this share of the usual day
-    volume_days: int = 3  # the share is judged over this many last days, against the weekdays' median
+# The thresholds are the settings' `data_health` area: one definition, usable with no settings at all.
+FeedPolicy = DataHealthSettings
+MIN_SOURCE_BATCHES = 4  # fewer batches than this from a source: too new to learn its cadence
 
 
 @dataclass(frozen=True)
@@ -49,6 +48,33 @@ class FeedHealth:
     reason: str
 
 
+@dataclass(frozen=True)
+class SourceHealth:
+    """One import source (a file feed or an API client): its batches, cadence, last volume and verdict."""
+
+    source: str
+    kinds: tuple[str, ...]
+    state: FeedState
+    batches: int
+    last_arrival: datetime | None
+    usual_gap_days: float | None
+    last_rows: int | None
+    usual_rows: float | None
+    reason: str
+
+
+def source_name(source: str) -> str:
+    """The feed a stored import source belongs to: daily files `orders_2026-11-20.csv` are all `orders`.
+
+    API batches (`api:login`) and explicit names (no file suffix) are kept as they are.
+    """
+    path = PurePath(source)
+    if source.startswith("api:") or not path.suffix:
+        return source
+    name = re.sub(r"[\s_.-]+", "_", re.sub(r"\d+", "", path.stem.lower())).strip("_")
+    return name or path.name
+
+
 def judge_feeds(daily: pd.DataFrame, as_of: date, policy: FeedPolicy | None = None) -> list[FeedHealth]:
     """Verdicts per kind from `daily` (kind, day, events) for the days before `as_of`."""
     policy = policy or FeedPolicy()
@@ -62,48 +88,81 @@ def judge_feeds(daily: pd.DataFrame, as_of: date, policy: FeedPolicy | None = No
 
 
 def _judge(kind: str, days: pd.Series, as_of: date, policy: FeedPolicy) -> FeedHealth:
-    if len(days) < policy.min_active_days:
-        last = days.index.max().date() if len(days) else None
-        return FeedHealth(
-            kind,
-            FeedState.NEW,
-            last,
-            None,
-            None,
-            None,
-            f"only {len(days)} days with data in the last {policy.history_days}",
-        )
+    expected = policy.kinds.get(kind, FeedExpectation())
+    last = days.index.max().date() if len(days) else None
+    if not expected.watch:
+        return FeedHealth(kind, FeedState.UNWATCHED, last, None, None, None, "not watched (settings)")
+    if len(days) < policy.min_active_days and expected.every_days is None:
+        reason = f"only {len(days)} days with data in the last {policy.history_days}"
+        return FeedHealth(kind, FeedState.NEW, last, None, None, None, reason)
+    if last is None:
+        reason = f"no {kind} events in the last {policy.history_days} days"
+        return FeedHealth(kind, FeedState.STALE, None, expected.every_days, 0.0, expected.per_day, reason)
     gaps = np.diff(days.index.to_numpy()).astype("timedelta64[D]").astype(float)
-    usual_gap = float(np.median(gaps)) if len(gaps) else 1.0
-    last = days.index.max().date()
+    usual_gap = expected.every_days or (float(np.median(gaps)) if len(gaps) else 1.0)
     silent = (as_of - last).days - 1  # whole days without data before the as-of date
     allowed = max(policy.stale_factor * usual_gap, policy.min_stale_days)
     calendar = pd.Series(0.0, index=pd.date_range(days.index.min(), pd.Timestamp(as_of - timedelta(days=1))))
     calendar.loc[days.index] = days.to_numpy(dtype=float)
-    usual = float(calendar.iloc[: -policy.volume_days][calendar.iloc[: -policy.volume_days] > 0].median())
+    earlier = calendar.iloc[: -policy.volume_days]
+    learned = float(earlier[earlier > 0].median()) if (earlier > 0).any() else 0.0
+    usual = expected.per_day or learned
     recent = float(calendar.iloc[-policy.volume_days :].mean())
     if silent > allowed:
-        return FeedHealth(
-            kind,
-            FeedState.STALE,
-            last,
-            usual_gap,
-            recent,
-            usual,
-            f"no {kind} events for {silent} days; usually every {usual_gap:g} days",
-        )
+        reason = f"no {kind} events for {silent} days; usually every {usual_gap:g} days"
+        return FeedHealth(kind, FeedState.STALE, last, usual_gap, recent, usual, reason)
     if usual_gap <= 1.5 and usual > 0 and recent < policy.volume_ratio * usual:
-        return FeedHealth(
-            kind,
-            FeedState.ANOMALOUS,
-            last,
-            usual_gap,
-            recent,
-            usual,
+        reason = (
             f"{kind} events fell to {recent:.0f} a day over the last {policy.volume_days} days; "
-            f"usually {usual:.0f}",
+            f"usually {usual:.0f}"
         )
+        return FeedHealth(kind, FeedState.ANOMALOUS, last, usual_gap, recent, usual, reason)
     return FeedHealth(kind, FeedState.OK, last, usual_gap, recent, usual, "arriving as usual")
+
+
+def judge_sources(
+    batches: pd.DataFrame, now: datetime, policy: FeedPolicy | None = None
+) -> list[SourceHealth]:
+    """Verdicts per source from its accepted batches (source, kind, arrived_at, rows) before `now`."""
+    policy = policy or FeedPolicy()
+    start = now - timedelta(days=policy.history_days)
+    recent = batches[(batches["arrived_at"] >= start) & (batches["arrived_at"] <= now)]
+    named = recent.assign(source=recent["source"].map(source_name))
+    out = [
+        _judge_source(str(name), group.sort_values("arrived_at"), now, policy)
+        for name, group in named.groupby("source")
+    ]
+    return sorted(out, key=lambda s: s.source)
+
+
+def _judge_source(name: str, group: pd.DataFrame, now: datetime, policy: FeedPolicy) -> SourceHealth:
+    expected = policy.sources.get(name, FeedExpectation())
+    kinds = tuple(sorted(set(group["kind"])))
+    # Files of several kinds imported together (a folder) are one delivery of the source.
+    deliveries = group.groupby("arrived_at", sort=True)["rows"].sum()
+    last_arrival: datetime = deliveries.index[-1].to_pydatetime()
+    last_rows = int(deliveries.iloc[-1])
+
+    def verdict(state: FeedState, gap: float | None, usual_rows: float | None, reason: str) -> SourceHealth:
+        batches = len(deliveries)
+        return SourceHealth(name, kinds, state, batches, last_arrival, gap, last_rows, usual_rows, reason)
+
+    if not expected.watch:
+        return verdict(FeedState.UNWATCHED, None, None, "not watched (settings)")
+    if len(deliveries) < MIN_SOURCE_BATCHES and expected.every_days is None:
+        return verdict(FeedState.NEW, None, None, f"only {len(deliveries)} deliveries so far")
+    gaps = np.diff(deliveries.index.to_numpy()).astype("timedelta64[s]").astype(float) / 86400
+    usual_gap = expected.every_days or (float(np.median(gaps)) if len(gaps) else 1.0)
+    earlier = deliveries.iloc[:-1]
+    usual_rows = expected.per_day or (float(earlier.median()) if len(earlier) else None)
+    silent = (now - last_arrival).total_seconds() / 86400
+    if silent > max(policy.stale_factor * usual_gap, policy.min_stale_days):
+        reason = f"nothing from {name} for {silent:.1f} days; usually every {usual_gap:.2g} days"
+        return verdict(FeedState.STALE, usual_gap, usual_rows, reason)
+    if usual_rows and last_rows < policy.volume_ratio * usual_rows:
+        reason = f"last delivery of {name} had {last_rows:,} rows; usually {usual_rows:,.0f}"
+        return verdict(FeedState.ANOMALOUS, usual_gap, usual_rows, reason)
+    return verdict(FeedState.OK, usual_gap, usual_rows, "arriving as usual")
 
 
 def affected_indicators(

@@ -1,4 +1,5 @@
-"""Feed health as of a date from the events in the store, and which indicators a bad feed spoils."""
+"""Feed health from the store: event kinds from the events, import sources from the import log, and which
+indicators a bad feed spoils."""
 
 from __future__ import annotations
 
@@ -11,12 +12,22 @@ import pandas as pd
 from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
-from churnradar.datahealth.checks import FeedHealth, FeedPolicy, FeedState, affected_indicators, judge_feeds
+from churnradar.datahealth.checks import (
+    FeedHealth,
+    FeedPolicy,
+    FeedState,
+    SourceHealth,
+    affected_indicators,
+    judge_feeds,
+    judge_sources,
+)
 from churnradar.indicator.registry import default_registry
 from churnradar.indicator.schemas import Selection
-from churnradar.models import Event
+from churnradar.models import Event, ImportRun
+from churnradar.models.import_run import ImportStatus
 
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
+RUNS: Table = ImportRun.__table__  # type: ignore[assignment]
 BAD = (FeedState.STALE, FeedState.ANOMALOUS)
 
 
@@ -40,6 +51,26 @@ def feed_health(engine: Engine, as_of: date, policy: FeedPolicy | None = None) -
     return judge_feeds(daily_counts(engine, as_of, policy.history_days), as_of, policy)
 
 
+def source_batches(engine: Engine, now: datetime, days: int) -> pd.DataFrame:
+    """Accepted import batches of the last `days` (source, kind, arrived_at, rows)."""
+    query = select(
+        RUNS.c.source, RUNS.c.kind, RUNS.c.finished_at.label("arrived_at"), RUNS.c.rows_read.label("rows")
+    ).where(
+        RUNS.c.status == ImportStatus.SUCCEEDED.value,
+        RUNS.c.finished_at.is_not(None),
+        RUNS.c.finished_at >= now - timedelta(days=days),
+    )
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).all(), columns=["source", "kind", "arrived_at", "rows"])
+    return frame.astype({"arrived_at": "datetime64[us]"})
+
+
+def source_health(engine: Engine, now: datetime, policy: FeedPolicy | None = None) -> list[SourceHealth]:
+    """Every import source's state at `now` (naive UTC, like the import log)."""
+    policy = policy or FeedPolicy()
+    return judge_sources(source_batches(engine, now, policy.history_days), now, policy)
+
+
 def spoiled_indicators(feeds: Sequence[FeedHealth]) -> set[str]:
     """Built-in indicators that read a stale or anomalous feed."""
     bad = {f.kind for f in feeds if f.state in BAD}
@@ -57,4 +88,17 @@ def report(feeds: Sequence[FeedHealth]) -> list[dict[str, Any]]:
     return [
         {**asdict(f), "state": f.state.value, "last_day": f.last_day.isoformat() if f.last_day else None}
         for f in feeds
+    ]
+
+
+def source_report(sources: Sequence[SourceHealth]) -> list[dict[str, Any]]:
+    """A JSON-ready list of source states."""
+    return [
+        {
+            **asdict(s),
+            "kinds": list(s.kinds),
+            "state": s.state.value,
+            "last_arrival": s.last_arrival.isoformat() if s.last_arrival else None,
+        }
+        for s in sources
     ]

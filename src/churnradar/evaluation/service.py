@@ -164,7 +164,7 @@ def evaluate(
         customers = customers_at(all_customers(conn), as_of, book.templates)
         previous_health = previous_values(conn, HEALTH, as_of)
     assessment = assess(wide, customers, book)
-    feeds = datahealth.feed_health(engine, as_of)
+    feeds = datahealth.feed_health(engine, as_of, settings.data_health)
     spoiled = set() if force else datahealth.spoiled_indicators(feeds)
     held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
     scores = model_store.score_table(book.model, assessment.table) if book.model else None
