@@ -1,14 +1,13 @@
-"""Customer list exports as CSV (UTF-8 with BOM, so Excel opens Chinese text) and XLSX."""
+"""List exports (customers, the risk list) as CSV (UTF-8 with BOM, so Excel opens Chinese text) and XLSX."""
 
 from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 
 from openpyxl import Workbook
-
-from churnradar.web.customers.schemas import CustomerRow
+from pydantic import BaseModel
 
 COLUMNS = ("customer_id", "name", "owner", "team", "segment", "industry", "tier", "status", "signup_date")
 # A cell starting with one of these is a formula to Excel: quote it so an exported name cannot run one.
@@ -20,18 +19,20 @@ def _cell(value: object) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _values(row: CustomerRow) -> list[str]:
-    return [_cell(getattr(row, column)) for column in COLUMNS]
+def _values(row: BaseModel, columns: Sequence[str]) -> list[str]:
+    return [_cell(getattr(row, column)) for column in columns]
 
 
-def csv_chunks(rows: Iterable[CustomerRow], header: Callable[[str], str]) -> Iterator[bytes]:
-    """The CSV file in chunks, header translated by `header`."""
+def csv_chunks(
+    rows: Iterable[BaseModel], header: Callable[[str], str], columns: Sequence[str] = COLUMNS
+) -> Iterator[bytes]:
+    """The CSV file in chunks: `columns` of each row, header translated by `header`."""
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     buffer.write("\ufeff")
-    writer.writerow([header(c) for c in COLUMNS])
+    writer.writerow([header(c) for c in columns])
     for number, row in enumerate(rows, start=1):
-        writer.writerow(_values(row))
+        writer.writerow(_values(row, columns))
         if number % 1_000 == 0:
             yield buffer.getvalue().encode()
             buffer.seek(0)
@@ -39,13 +40,18 @@ def csv_chunks(rows: Iterable[CustomerRow], header: Callable[[str], str]) -> Ite
     yield buffer.getvalue().encode()
 
 
-def xlsx_bytes(rows: Iterable[CustomerRow], header: Callable[[str], str]) -> bytes:
-    """The XLSX workbook, one sheet, header translated by `header`."""
+def xlsx_bytes(
+    rows: Iterable[BaseModel],
+    header: Callable[[str], str],
+    columns: Sequence[str] = COLUMNS,
+    sheet_name: str = "customers",
+) -> bytes:
+    """The XLSX workbook, one sheet: `columns` of each row, header translated by `header`."""
     workbook = Workbook(write_only=True)
-    sheet = workbook.create_sheet("customers")
-    sheet.append([header(c) for c in COLUMNS])
+    sheet = workbook.create_sheet(sheet_name)
+    sheet.append([header(c) for c in columns])
     for row in rows:
-        sheet.append(_values(row))
+        sheet.append(_values(row, columns))
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
