@@ -34,6 +34,9 @@ STATE_COLUMNS = [
 ]
 EVENT_COLUMNS = ["customer_id", "rule", "kind", "from_level", "to_level", "cause"]
 INHIBITED, SILENCED, CAPPED = "inhibited", "silenced", "capped"
+# Held out for the control group (intervention decides who): no task, no notice; sticky while open, and it
+# spreads to every open alert of the customer, so a held-out customer is not worked through another rule.
+HOLDOUT = "holdout"
 
 
 @dataclass(frozen=True)
@@ -111,19 +114,20 @@ def _silenced(state: pd.DataFrame, silences: pd.DataFrame) -> np.ndarray:
 def _mute(
     state: pd.DataFrame, new_mask: np.ndarray, silences: pd.DataFrame, owners: pd.Series, policy: Policy
 ) -> pd.Series:
-    """The mute of every open alert: silenced, else inhibited by a top-level alert, else capped if new."""
+    """The mute of each open alert: held out, silenced, inhibited by a top-level alert, or capped if new."""
     muted = pd.Series([None] * len(state), index=state.index, dtype=object)
     if state.empty:
         return muted
     rank = policy.rank(state["level"])
     top = len(policy.levels) - 1
     has_top = rank.eq(top).groupby(state["customer_id"]).transform("any")
+    held_out = state["muted"].eq(HOLDOUT).groupby(state["customer_id"]).transform("any").to_numpy()
     muted[(rank < top) & has_top] = INHIBITED
     muted[_silenced(state, silences)] = SILENCED
     previously_capped = (state["muted"] == CAPPED).to_numpy()
     if policy.cap_per_owner is not None:
         # New alerts compete for the owner's capacity, worst level first; alerts capped earlier stay capped.
-        eligible = pd.Series(new_mask, index=state.index) & muted.isna()
+        eligible = pd.Series(new_mask & ~held_out, index=state.index) & muted.isna()
         owner = state["customer_id"].map(owners)
         order = state.assign(_rank=-rank, _owner=owner)[eligible].sort_values(
             ["_owner", "_rank", "customer_id"]
@@ -131,6 +135,7 @@ def _mute(
         position = order.groupby("_owner", dropna=False).cumcount()
         muted[position[position >= policy.cap_per_owner].index] = CAPPED
         muted[previously_capped & muted.isna().to_numpy()] = CAPPED
+    muted[held_out] = HOLDOUT
     return muted
 
 
@@ -235,7 +240,8 @@ def step(
 
 
 def customer_levels(state: pd.DataFrame, policy: Policy) -> pd.Series:
-    """Each customer's level: the highest open alert that is not silenced (capped ones still count)."""
+    """Each customer's level: the highest open alert that is not silenced (capped and held-out ones count:
+    the customer is at risk all the same; holding out only withholds the task and the notice)."""
     visible = state[state["muted"].fillna("") != SILENCED]
     if visible.empty:
         return pd.Series(dtype="object")

@@ -3,14 +3,24 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Row, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
+from churnradar.alert.lifecycle import HOLDOUT
 from churnradar.intervention.assignment import Person
-from churnradar.models import Alert, Customer, CustomerTag, FollowUp, InterventionTask, TaskEvent, User
+from churnradar.models import (
+    Alert,
+    AlertEvent,
+    Customer,
+    CustomerTag,
+    FollowUp,
+    InterventionTask,
+    TaskEvent,
+    User,
+)
 
 TASKS: Table = InterventionTask.__table__  # type: ignore[assignment]
 EVENTS: Table = TaskEvent.__table__  # type: ignore[assignment]
@@ -19,6 +29,7 @@ TAGS: Table = CustomerTag.__table__  # type: ignore[assignment]
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 USERS: Table = User.__table__  # type: ignore[assignment]
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+ALERT_EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
 
 
 def people(conn: Connection) -> dict[int, Person]:
@@ -28,10 +39,10 @@ def people(conn: Connection) -> dict[int, Person]:
 
 
 def customers(conn: Connection, ids: Collection[int]) -> dict[int, Any]:
-    """id, name, owner and team of the given customers."""
-    query = select(CUSTOMERS.c.id, CUSTOMERS.c.name, CUSTOMERS.c.owner_id, CUSTOMERS.c.team_id).where(
-        CUSTOMERS.c.id.in_(list(ids))
-    )
+    """id, source id, name, owner and team of the given customers."""
+    query = select(
+        CUSTOMERS.c.id, CUSTOMERS.c.external_id, CUSTOMERS.c.name, CUSTOMERS.c.owner_id, CUSTOMERS.c.team_id
+    ).where(CUSTOMERS.c.id.in_(list(ids)))
     return {int(r.id): r for r in conn.execute(query)}
 
 
@@ -41,6 +52,25 @@ def open_alert_ids(conn: Connection, ids: Collection[int]) -> dict[tuple[int, st
         ALERTS.c.status == "open", ALERTS.c.customer_id.in_(list(ids))
     )
     return {(int(c), str(r)): int(i) for i, c, r in conn.execute(query)}
+
+
+def hold_out(
+    conn: Connection, customer_ids: Collection[int], *, as_of: date, at: datetime, cause: str
+) -> int:
+    """Mute every open alert of these customers `holdout`, each with an alert event; returns alerts muted."""
+    query = select(ALERTS.c.id, ALERTS.c.level).where(
+        ALERTS.c.status == "open", ALERTS.c.customer_id.in_(list(customer_ids))
+    )
+    alerts = list(conn.execute(query))
+    if not alerts:
+        return 0
+    conn.execute(update(ALERTS).where(ALERTS.c.id.in_([a.id for a in alerts])).values(muted=HOLDOUT))
+    events = [
+        {"alert_id": a.id, "as_of": as_of, "at": at, "kind": "muted", "to_level": a.level, "cause": cause}
+        for a in alerts
+    ]
+    conn.execute(insert(ALERT_EVENTS), events)
+    return len(alerts)
 
 
 def open_tasks(conn: Connection, customer_ids: Collection[int] | None = None) -> dict[int, Row[Any]]:

@@ -4,16 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy.engine import Connection
 
-from churnradar.alert.lifecycle import StepResult
+from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.config import Settings
-from churnradar.intervention import assignment, sla
+from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError, TaskStatus
 from churnradar.notification import service as notification_service
@@ -38,6 +38,7 @@ class ApplySummary:
     tagged: int = 0
     untagged: int = 0
     notifications: int = 0
+    held_out: int = 0  # customers drawn into the control group: no task, no notice
     notices: list[Notice] = field(default_factory=list)
 
 
@@ -105,11 +106,50 @@ def _changed_alerts(result: StepResult) -> pd.DataFrame:
     """Unmuted alerts that opened or escalated in this step, with their state columns."""
     events = result.events
     if events.empty:
-        return pd.DataFrame(columns=["customer_id", "rule", "kind", "level", "template", "muted"])
+        return pd.DataFrame(
+            columns=["customer_id", "rule", "kind", "level", "template", "muted", "opened_on"]
+        )
     changed = events[events["kind"].isin(["opened", "escalated"])][["customer_id", "rule", "kind"]]
-    state = result.state[["customer_id", "rule", "level", "template", "muted", "reason_en", "reason_zh"]]
+    columns = ["customer_id", "rule", "level", "template", "muted", "opened_on", "reason_en", "reason_zh"]
+    state = result.state.reindex(columns=columns)  # a state without opening dates reads as opened today
     merged = changed.merge(state, on=["customer_id", "rule"], how="inner")
     return merged[merged["muted"].isna()]
+
+
+def _hold_out(
+    conn: Connection,
+    result: StepResult,
+    worst: pd.DataFrame,
+    existing: Mapping[int, Any],
+    customers: Mapping[int, Any],
+    *,
+    day: date,
+    now: datetime,
+    settings: Settings,
+) -> set[int]:
+    """Customers whose new task is drawn into the control group; their open alerts are muted `holdout`."""
+    share = settings.interventions.control_share
+    if share <= 0:
+        return set()
+    key = settings.secret_key.get_secret_value().encode()
+    held = {
+        int(customer_id)
+        for customer_id, rule, opened_on in worst[["customer_id", "rule", "opened_on"]].itertuples(
+            index=False
+        )
+        if int(customer_id) not in existing
+        and control.held_out(
+            key,
+            share,
+            customer=str(customers[int(customer_id)].external_id),
+            rule=str(rule),
+            opened_on=day if pd.isna(opened_on) else pd.Timestamp(opened_on).date(),
+        )
+    }
+    if held:
+        task_repo.hold_out(conn, held, as_of=day, at=now, cause=control.DRAW_CAUSE)
+        result.state.loc[result.state["customer_id"].isin(held), "muted"] = HOLDOUT
+    return held
 
 
 def apply(
@@ -122,11 +162,28 @@ def apply(
     templates: Mapping[str, Template],
     settings: Settings,
 ) -> ApplySummary:
-    """Create or upgrade the task of every customer whose alert opened or escalated; tag; notify."""
+    """Create or upgrade the task of every customer whose alert opened or escalated; tag; notify.
+
+    With a control group, a customer that would get a new task may be held out instead: its alerts are
+    muted `holdout` (also in `result.state`), and it gets no task, tag or notification.
+    """
     summary = ApplySummary()
     changed = _changed_alerts(result)
     if changed.empty:
         return summary
+    worst = (
+        changed.assign(_rank=changed["level"].map(_rank))
+        .sort_values(["customer_id", "_rank", "rule"], ascending=[True, False, True])
+        .drop_duplicates("customer_id")
+    )
+    ids = [int(c) for c in worst["customer_id"]]
+    existing = task_repo.open_tasks(conn, ids)
+    customers = task_repo.customers(conn, ids)
+    day = pd.Timestamp(as_of).date()
+    held = _hold_out(conn, result, worst, existing, customers, day=day, now=now, settings=settings)
+    summary.held_out = len(held)
+    changed = changed[~changed["customer_id"].isin(held)]
+    worst = worst[~worst["customer_id"].isin(held)]
     tag_add: list[tuple[int, str]] = []
     tag_sources: list[str] = []
     tag_remove: list[tuple[int, str]] = []
@@ -137,14 +194,6 @@ def apply(
         tag_remove += [(int(customer_id), t) for t in removes]
     summary.untagged = task_repo.remove_tags(conn, tag_remove)
     summary.tagged = task_repo.add_tags(conn, tag_add, source=tag_sources, at=now)
-    worst = (
-        changed.assign(_rank=changed["level"].map(_rank))
-        .sort_values(["customer_id", "_rank", "rule"], ascending=[True, False, True])
-        .drop_duplicates("customer_id")
-    )
-    ids = [int(c) for c in worst["customer_id"]]
-    existing = task_repo.open_tasks(conn, ids)
-    customers = task_repo.customers(conn, ids)
     alert_ids = task_repo.open_alert_ids(conn, ids)
     people = task_repo.people(conn)
     counts = task_repo.open_counts(conn)
@@ -183,6 +232,8 @@ def apply(
             }
             task_id = task_repo.create(conn, values)
             detail = {"level": level, "rule": row["rule"], "assignee_id": assignee}
+            if settings.interventions.control_share > 0:  # drawn to be worked: the control group's peer
+                detail |= {"arm": control.INTERVENED, "as_of": day.isoformat()}
             task_repo.log(conn, task_id, "created", at=now, actor=None, detail=detail)
             event = "alert_opened"
             summary.created += 1
