@@ -48,6 +48,24 @@ def configured_channels(settings: Settings) -> dict[str, Channel]:
     return {name: build(name, config, timeout=n.timeout_seconds) for name, config in n.channels.items()}
 
 
+def send_test(settings: Settings, channel_name: str, *, address: str, sent_by: str, now: datetime) -> None:
+    """Send a test message through one channel now, bypassing the outbox; DeliveryError if it fails."""
+    n = settings.notifications
+    if channel_name not in n.channels:
+        raise DeliveryError(f"channel {channel_name!r} is not configured", retryable=False)
+    channel = build(channel_name, n.channels[channel_name], timeout=n.timeout_seconds)
+    stamp = now.strftime("%Y-%m-%d %H:%M UTC")
+    if n.language == "zh":
+        subject, line = "churnradar 测试消息", f"{sent_by} 于 {stamp} 从设置页发送的测试消息，无需处理。"
+    else:
+        subject, line = (
+            "churnradar test message",
+            f"Sent by {sent_by} from the settings page at {stamp}; no action needed.",
+        )
+    message = Message(subject, [line], n.language, "test", f"test:{channel_name}:{now.isoformat()}")
+    channel.send(message, address)
+
+
 @dataclass
 class DeliverySummary:
     """What one delivery pass did."""
