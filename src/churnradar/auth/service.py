@@ -15,7 +15,7 @@ from churnradar.auth import repository as repo
 from churnradar.auth.schemas import AuthError, Principal, Scope, TokenRead
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models.access import ApiToken
-from churnradar.models.people import Role, User
+from churnradar.models.people import Role, Team, User
 
 TOKEN_PREFIX = "crk_"  # noqa: S105 (a marker, not a secret)
 # last_used_at is written at most this often per token, so reads do not turn into writes on every request.
@@ -109,6 +109,18 @@ def create_user(
     details = {"role": role.value, "team": team, "email": email, "manager": manager}
     record(session, actor, "create", "user", user.login, {k: v for k, v in details.items() if v})
     return user
+
+
+def create_team(session: Session, name: str, *, actor: Principal | None = None) -> Team:
+    """Create a team; refuses an empty name or one that exists."""
+    name = name.strip()
+    if not name:
+        raise AuthError("a team name cannot be empty")
+    if name in repo.list_team_names(session):
+        raise AuthError(f"team {name!r} already exists")
+    team = repo.get_or_create_team(session, name)
+    record(session, actor, "create", "team", team.name)
+    return team
 
 
 def set_password(session: Session, *, login: str, password: str, actor: Principal | None = None) -> User:
