@@ -160,6 +160,31 @@ class DataHealthSettings(BaseModel):
     sources: dict[str, FeedExpectation] = {}  # per import source name (see `churnradar data-health`)
 
 
+class AnalyticsSettings(BaseModel):
+    """Where events are read and indicators computed, apart from the operational database (ANALYTICS__...).
+
+    Snapshots, alerts and everything else still land in the operational database. `backend` names an entry
+    of churnradar.analytics.backends: `duckdb` (the default: the store's tables, or `parquet_dir`), `postgres`
+    (the store itself, or the read replica at `postgres_url`) or `spark` (`parquet_dir` or the tables of
+    `spark_database`). Customers in Parquet or Spark are matched to the store by their own id (external_id).
+    """
+
+    backend: str = "duckdb"
+    parquet_dir: Path | None = None  # customers, events, contracts, invoices: a .parquet file or folder each
+    postgres_url: SecretStr | None = None  # a URL with a password must not show when settings are printed
+    spark_master: str = "local[2]"
+    spark_database: str | None = None
+    spark_shuffle_partitions: int = Field(default=8, ge=1)
+    spark_driver_memory: str = "2g"
+    spark_conf: dict[str, str] = {}  # any other spark.* option, e.g. {"spark.executor.memory": "8g"}
+
+    @model_validator(mode="after")
+    def _where_spark_reads(self) -> AnalyticsSettings:
+        if self.backend == "spark" and (self.parquet_dir is None) == (self.spark_database is None):
+            raise ValueError("the spark analytics backend reads either parquet_dir or spark_database")
+        return self
+
+
 class WorkerSettings(BaseModel):
     """When `churnradar worker` runs each job."""
 
@@ -182,6 +207,7 @@ class Settings(BaseSettings):
     interventions: InterventionSettings = InterventionSettings()
     notifications: NotificationSettings = NotificationSettings()
     worker: WorkerSettings = WorkerSettings()
+    analytics: AnalyticsSettings = AnalyticsSettings()
     data_health: DataHealthSettings = DataHealthSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
     notifications_file: Path | None = None
