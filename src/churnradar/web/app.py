@@ -24,6 +24,7 @@ from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import CsrfError
 from churnradar.web.customers import pages as customer_pages
 from churnradar.web.customers import router as customer_api
+from churnradar.web.datahealth import pages as datahealth_pages  # noqa: F401 (registers its overview panel)
 from churnradar.web.deps import LoginRequiredError, ReadPrincipal
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions

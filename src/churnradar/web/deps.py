@@ -24,9 +24,14 @@ class LoginRequiredError(Exception):
 
 
 def db_session(request: Request) -> Iterator[Session]:
-    """One database session per request; routes that write commit explicitly."""
+    """One database session per request; routes that write commit explicitly.
+
+    `session.info["settings"]` carries the app's settings to registered panels and sections, whose loaders
+    receive only the session and the principal.
+    """
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session:
+        session.info["settings"] = request.app.state.settings
         yield session
 
 
