@@ -1,4 +1,4 @@
-"""`churnradar report effectiveness`: churn rate before and after go-live, and how the warnings did."""
+"""`churnradar report effectiveness`: churn before and after go-live, warnings, save rate, task outcomes."""
 
 from __future__ import annotations
 
@@ -52,7 +52,45 @@ def print_effectiveness(report: dict[str, Any]) -> None:
         for row in warnings["rules"]:
             rules.add_row(row["rule"], *(_cell(row[k]) for k in (*columns, "review")))
         console.print(rules)
-    console.print(f"save rate: {report['save_rate']['note']}")
+    _print_save_rate(console, report["save_rate"])
+    _print_tasks(console, report["tasks"])
+
+
+def _print_save_rate(console: Any, save: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    arms = Table("arm", "judged customers", "retained", "retained share", "pending", "not at risk",
+                 title=f"save rate (outcome {save['horizon_days']} days after the draw)")  # fmt: skip
+    for arm in ("intervened", "held_out"):
+        row = save[arm]
+        arms.add_row(arm.replace("_", " "), *(_cell(row[k]) for k in
+                     ("customers", "retained", "retained_share", "pending", "not_at_risk")))  # fmt: skip
+    console.print(arms)
+    if save["difference"] is not None:
+        low, high = save["ci95"]
+        console.print(f"difference {save['difference']:+.3f}, 95% interval [{low:+.3f}, {high:+.3f}]")
+    console.print(save["note"])
+
+
+def _print_tasks(console: Any, tasks: dict[str, Any]) -> None:
+    from rich.table import Table
+
+    columns = ("tasks", "open", "retained", "churned", "false_alarm", "unreachable", "saved_share")
+    for key, name, title in (
+        ("by_action", "action", "task outcomes by playbook action done"),
+        ("by_owner", "owner", "task outcomes by owner"),
+        ("by_team", "team", "task outcomes by team"),
+    ):
+        table = Table(name, *columns, title=title)
+        for row in tasks[key]:
+            table.add_row(row[name] or "-", *(_cell(row[k]) for k in columns))
+        console.print(table)
+    compliance = tasks["deadline_compliance"]
+    months = Table("deadline month", "due", "closed on time", "share", title="deadline compliance")
+    for row in compliance["months"]:
+        months.add_row(row["month"], _cell(row["due"]), _cell(row["on_time"]), _cell(row["share"]))
+    months.add_row("all", _cell(compliance["due"]), _cell(compliance["on_time"]), _cell(compliance["share"]))
+    console.print(months)
 
 
 def register(app: typer.Typer) -> None:
@@ -78,10 +116,13 @@ def register(app: typer.Typer) -> None:
         ] = 90,
         min_alerts: Annotated[int, typer.Option(help="Flag rules with at least this many alerts ...")] = 50,
         max_precision: Annotated[float, typer.Option(help="... and precision below this.")] = 0.2,
+        min_per_arm: Annotated[
+            int, typer.Option(min=1, help="Judged customers needed in each arm for a save rate.")
+        ] = 30,
         db: DbOption = None,
         as_json: JsonOption = False,
     ) -> None:
-        """Churn rate per month (before/after go-live), warning precision, coverage and lead per rule."""
+        """Churn per month (before/after go-live), warnings per rule, save rate, task outcomes, deadlines."""
         from churnradar.effectiveness.service import effectiveness_report
         from churnradar.effectiveness.warnings import ReviewPolicy
 
@@ -97,6 +138,7 @@ def register(app: typer.Typer) -> None:
             horizon_days=horizon,
             inactivity_days=inactivity,
             review=ReviewPolicy(min_alerts, max_precision),
+            min_per_arm=min_per_arm,
         )
         if as_json:
             emit_json(report)

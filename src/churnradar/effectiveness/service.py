@@ -1,12 +1,13 @@
 """`churnradar report effectiveness`: are we keeping more customers, or just raising more alarms?
 
-Churn rate per month before and after a go-live date, and how the stored warnings did per rule and level.
-The save rate against a control group needs intervention outcomes and a holdout of alerts that get no task;
-it is reported as not available until those exist (see `SAVE_RATE_NOTE`).
+Churn rate per month before and after a go-live date, how the stored warnings did per rule and level, the
+save rate against the control group, and what the intervention tasks achieved (by playbook action, owner and
+team, with deadline compliance). With `scope`, every figure covers only those customers (a manager's team).
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, timedelta
 from typing import Any
 
@@ -15,6 +16,7 @@ from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import Policy
+from churnradar.effectiveness import repository
 from churnradar.effectiveness.churn import (
     before_after,
     churn_dates,
@@ -22,19 +24,16 @@ from churnradar.effectiveness.churn import (
     monthly_churn,
     months_back,
 )
+from churnradar.effectiveness.save_rate import first_draws, save_rate
+from churnradar.effectiveness.tasks import task_outcomes
 from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
 from churnradar.evaluation.frames import activity_frame, all_customers
-from churnradar.evaluation.labels import ACTIVITY_KINDS
+from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
 from churnradar.indicator import service as indicator_service
 from churnradar.models import Alert, AlertEvent
 
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
-SAVE_RATE_NOTE = (
-    "Save rate needs intervention outcomes and a control group: a random, stable share of new alerts that "
-    "is recorded but gets no task or notification. Without it, a retained customer may have stayed anyway, "
-    "so no save rate is claimed."
-)
 
 
 def stored_alerts(engine: Engine, policy: Policy) -> pd.DataFrame:
@@ -61,6 +60,27 @@ def _first_evaluation(engine: Engine) -> date | None:
     return first
 
 
+def _save_rate(
+    draws: pd.DataFrame,
+    customers: pd.DataFrame,
+    activity: pd.DataFrame,
+    contracts: pd.DataFrame,
+    *,
+    until: date,
+    horizon_days: int,
+    inactivity_days: int,
+    min_per_arm: int,
+) -> dict[str, Any]:
+    """The save rate of each customer's first draw, labelled at the draw date as the backtest labels."""
+    draws = first_draws(draws)
+    days = sorted({pd.Timestamp(d).date() for d in draws["drawn_on"]})
+    before = activity[pd.to_datetime(activity["day"]) < pd.Timestamp(until)]
+    labels = label_snapshots(
+        customers, before, contracts, days, horizon_days=horizon_days, inactivity_days=inactivity_days
+    )
+    return save_rate(draws, labels, until=until, horizon_days=horizon_days, min_per_arm=min_per_arm)
+
+
 def effectiveness_report(
     engine: Engine,
     *,
@@ -71,14 +91,26 @@ def effectiveness_report(
     inactivity_days: int = 90,
     policy: Policy | None = None,
     review: ReviewPolicy | None = None,
+    min_per_arm: int = 30,
+    scope: Collection[int] | None = None,
 ) -> dict[str, Any]:
-    """The effectiveness report as of `until` (data strictly before it)."""
+    """The effectiveness report as of `until` (data strictly before it), over `scope`'s customers if given."""
     policy = policy or Policy()
     with indicator_service.open_source(engine) as source:
         activity = activity_frame(source, ACTIVITY_KINDS)
         contracts = source.contracts.to_pyarrow().to_pandas()
     with engine.connect() as conn:
         customers = all_customers(conn)
+        draws = repository.draws(conn, until=until)
+        tasks = repository.tasks(conn, until=until)
+        follow_ups = repository.follow_ups(conn, until=until)
+    alerts = stored_alerts(engine, policy)
+    if scope is not None:
+        chosen = set(scope)
+        customers, activity, contracts, draws, tasks, alerts = (
+            frame[frame["customer_id"].isin(chosen)]
+            for frame in (customers, activity, contracts, draws, tasks, alerts)
+        )
     dates = churn_dates(customers, activity, contracts, until=until, inactivity_days=inactivity_days)
     start = months_back(until, months)
     if go_live is not None:
@@ -89,7 +121,6 @@ def effectiveness_report(
         seen = pd.to_datetime(activity["day"]).min().date() + timedelta(days=inactivity_days)
         start = max(start, first_month_from(seen))
     by_month = monthly_churn(dates, start=start, until=until)
-    alerts = stored_alerts(engine, policy)
     since = _first_evaluation(engine)
     warnings = (
         warning_outcomes(
@@ -112,6 +143,16 @@ def effectiveness_report(
         "before_after": before_after(by_month, go_live),
         "warnings": warnings,
         "warnings_since": since.isoformat() if since else None,
-        "save_rate": {"available": False, "note": SAVE_RATE_NOTE},
+        "save_rate": _save_rate(
+            draws,
+            customers,
+            activity,
+            contracts,
+            until=until,
+            horizon_days=horizon_days,
+            inactivity_days=inactivity_days,
+            min_per_arm=min_per_arm,
+        ),
+        "tasks": task_outcomes(tasks, follow_ups, until=until),
         "judged_until": (until - timedelta(days=horizon_days)).isoformat(),
     }

@@ -1,0 +1,70 @@
+"""What the effectiveness report reads from the store: control-group draws, tasks and their follow-ups."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+import pandas as pd
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from churnradar.effectiveness.save_rate import HELD_OUT
+from churnradar.effectiveness.tasks import TASK_COLUMNS
+from churnradar.evaluation.frames import TEAMS
+from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
+from churnradar.intervention.repository import ALERT_EVENTS, ALERTS, FOLLOW_UPS, TASKS, USERS
+from churnradar.intervention.repository import EVENTS as TASK_EVENTS
+
+DRAW_COLUMNS = ["customer_id", "arm", "drawn_on"]
+
+
+def draws(conn: Connection, *, until: date) -> pd.DataFrame:
+    """Every control-group draw before `until`: customer_id, arm (intervened | held_out), drawn_on."""
+    held = conn.execute(
+        select(ALERTS.c.customer_id, ALERT_EVENTS.c.as_of)
+        .join(ALERTS, ALERTS.c.id == ALERT_EVENTS.c.alert_id)
+        .where(ALERT_EVENTS.c.cause == DRAW_CAUSE, ALERT_EVENTS.c.as_of < until)
+        .distinct()
+    ).all()
+    created = conn.execute(
+        select(TASKS.c.customer_id, TASK_EVENTS.c.detail)
+        .join(TASKS, TASKS.c.id == TASK_EVENTS.c.task_id)
+        .where(TASK_EVENTS.c.kind == "created")
+    ).all()
+    worked = [
+        (int(customer_id), INTERVENED, date.fromisoformat(detail["as_of"]))
+        for customer_id, detail in created
+        if isinstance(detail, dict) and detail.get("arm") == INTERVENED
+    ]
+    rows = [(int(c), HELD_OUT, d) for c, d in held] + [r for r in worked if r[2] < until]
+    return pd.DataFrame(rows, columns=DRAW_COLUMNS)
+
+
+def tasks(conn: Connection, *, until: date) -> pd.DataFrame:
+    """Tasks opened before `until`, with the assignee's login and the team's name (TASK_COLUMNS)."""
+    query = (
+        select(
+            TASKS.c.id.label("task_id"),
+            TASKS.c.customer_id,
+            USERS.c.login.label("owner"),
+            TEAMS.c.name.label("team"),
+            TASKS.c.status,
+            TASKS.c.outcome,
+            TASKS.c.opened_at,
+            TASKS.c.deadline_at,
+            TASKS.c.closed_at,
+            TASKS.c.playbook,
+        )
+        .outerjoin(USERS, USERS.c.id == TASKS.c.assignee_id)
+        .outerjoin(TEAMS, TEAMS.c.id == TASKS.c.team_id)
+        .where(TASKS.c.opened_at < datetime.combine(until, datetime.min.time()))
+    )
+    return pd.DataFrame(conn.execute(query).all(), columns=TASK_COLUMNS)
+
+
+def follow_ups(conn: Connection, *, until: date) -> pd.DataFrame:
+    """task_id and actions_done of every follow-up logged before `until`."""
+    query = select(FOLLOW_UPS.c.task_id, FOLLOW_UPS.c.actions_done).where(
+        FOLLOW_UPS.c.created_at < datetime.combine(until, datetime.min.time())
+    )
+    return pd.DataFrame(conn.execute(query).all(), columns=["task_id", "actions_done"])
