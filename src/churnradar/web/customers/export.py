@@ -14,12 +14,14 @@ COLUMNS = ("customer_id", "name", "owner", "team", "segment", "industry", "tier"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
-def _cell(value: object) -> str:
+def _cell(value: object) -> str | int | float:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return value  # a number stays a number (a negative one is no formula)
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
-def _values(row: BaseModel, columns: Sequence[str]) -> list[str]:
+def _values(row: BaseModel, columns: Sequence[str]) -> list[str | int | float]:
     return [_cell(getattr(row, column)) for column in columns]
 
 
