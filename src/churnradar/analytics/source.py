@@ -1,19 +1,22 @@
 """Sources of behaviour data as Ibis tables with one canonical shape, whatever engine reads them.
 
-Three ways in: DuckDB attached read-only to the operational database (the default; SQLite never computes,
-see ARCHITECTURE "Known traps"), DuckDB over canonical Parquet files, and PostgreSQL computing itself through
-Ibis' postgres backend. Each yields the same four tables, keyed by `customer_id`.
+Ways in: DuckDB attached read-only to the operational database (the default; SQLite never computes, see
+ARCHITECTURE "Known traps"), DuckDB over canonical Parquet files, PostgreSQL computing itself through Ibis'
+postgres backend, and Spark (analytics/spark.py) over Parquet or its own tables. Each yields the same four
+tables, keyed by `customer_id`: the store's ids when read from the store, the customers' own ids otherwise
+(`Source.for_store` maps those back).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import ibis
 import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
+import pandas as pd
 from ibis.backends import BaseBackend
 from sqlalchemy.engine import Engine, make_url
 
@@ -42,11 +45,27 @@ class Source:
     events: ir.Table  # EVENT_COLUMNS
     contracts: ir.Table  # customer_id, start_date, end_date
     invoices: ir.Table  # customer_id, due_date, amount, issued_at, paid_at
-    engine_name: str  # "duckdb" or "postgres": what computes
+    engine_name: str  # "duckdb", "postgres" or "pyspark": what computes
+    # Whose ids `customer_id` holds: the store's (read from the store) or the customers' own (a lake).
+    keyed_by: Literal["store_id", "external_id"] = "store_id"
+    # external_id -> the store's id, set when a lake source is opened for the store (analytics.backends).
+    store_ids: pd.Series | None = None
+    owns_connection: bool = True  # False for a Spark session shared with others (tests, notebooks)
 
     def close(self) -> None:
-        """Release the connection."""
-        self.con.disconnect()
+        """Release the connection (a shared one stays open)."""
+        if self.owns_connection:
+            self.con.disconnect()
+
+    def for_store(self, frame: pd.DataFrame) -> pd.DataFrame:
+        """`frame` keyed by the store's customer ids; rows of customers unknown to the store are dropped."""
+        if self.keyed_by == "store_id":
+            return frame
+        if self.store_ids is None:
+            raise ValueError("this source reads customers' own ids; open it with analytics.backends")
+        ids = frame["customer_id"].map(self.store_ids)
+        known = ids.notna()
+        return frame[known].assign(customer_id=ids[known].astype("int64")).reset_index(drop=True)
 
 
 def _duckdb_json_text(document: str, path: str) -> str:  # type: ignore[empty-body]
@@ -136,32 +155,74 @@ def postgres_native(engine: Engine) -> Source:
 
 def duckdb_over_parquet(folder: Path) -> Source:
     """DuckDB over canonical Parquet files: customers, events, contracts, invoices (a file or folder each)."""
-    con = ibis.duckdb.connect()
+    return over_parquet(ibis.duckdb.connect(), folder, "duckdb")
 
-    def read(name: str) -> ir.Table:
-        single = folder / f"{name}.parquet"
-        pattern = single if single.exists() else folder / name / "*.parquet"
-        return con.read_parquet(str(pattern), table_name=name)
 
-    events = read("events")
-    columns = set(events.columns)
-    missing = {c: ibis.null(t) for c, t in _EVENT_TYPES.items() if c not in columns}
+def over_parquet(con: BaseBackend, folder: Path, engine_name: str) -> Source:
+    """Canonical Parquet files read by `con` (DuckDB or Spark); contracts and invoices may be absent."""
+
+    def found(name: str) -> Path | None:
+        single, parts = folder / f"{name}.parquet", folder / name
+        if single.exists():
+            return single
+        return parts / "*.parquet" if parts.is_dir() else None
+
+    def read(name: str) -> ir.Table | None:
+        path = found(name)
+        return None if path is None else con.read_parquet(str(path), table_name=name)
+
+    events, customers = read("events"), read("customers")
+    if events is None or customers is None:
+        raise FileNotFoundError(f"{folder} needs customers and events (name.parquet or a folder name/)")
+    return canonical_source(con, customers, events, read("contracts"), read("invoices"), engine_name)
+
+
+def over_tables(con: BaseBackend, database: Any, engine_name: str) -> Source:
+    """Canonical tables customers, events, contracts, invoices in a database of `con` (a Spark catalog)."""
+    present = set(con.list_tables(database=database))
+    missing = {"customers", "events"} - present
+    if missing:
+        raise LookupError(f"database {database!r} lacks the tables {', '.join(sorted(missing))}")
+
+    def table(name: str) -> ir.Table | None:
+        return con.table(name, database=database) if name in present else None
+
+    customers, events = con.table("customers", database=database), con.table("events", database=database)
+    return canonical_source(con, customers, events, table("contracts"), table("invoices"), engine_name)
+
+
+def canonical_events(events: ir.Table) -> ir.Table:
+    """Events in EVENT_COLUMNS order and types; optional columns a lake lacks become nulls."""
+    missing = {c: ibis.null(t) for c, t in _EVENT_TYPES.items() if c not in events.columns}
     events = events.mutate(**missing) if missing else events
-    events = events.select(
+    return events.select(
         *[c for c in EVENT_COLUMNS if c not in ("ts", "user")],
         ts=events.ts.cast("timestamp"),
         user=events.user.cast("string"),
     )
-    customers = read("customers")
-    contracts = read("contracts") if (folder / "contracts.parquet").exists() else _empty_contracts(con)
-    invoices = read("invoices") if (folder / "invoices.parquet").exists() else _empty_invoices(con)
+
+
+def canonical_source(
+    con: BaseBackend,
+    customers: ir.Table,
+    events: ir.Table,
+    contracts: ir.Table | None,
+    invoices: ir.Table | None,
+    engine_name: str,
+) -> Source:
+    """A Source keyed by the customers' own ids from lake tables; absent contracts or invoices are empty."""
     return Source(
         con=con,
         customers=customers.select("customer_id"),
-        events=events,
-        contracts=contracts.select("customer_id", "start_date", "end_date"),
-        invoices=invoices.select("customer_id", "due_date", "amount", "issued_at", "paid_at"),
-        engine_name="duckdb",
+        events=canonical_events(events),
+        contracts=(contracts if contracts is not None else _empty_contracts(con)).select(
+            "customer_id", "start_date", "end_date"
+        ),
+        invoices=(invoices if invoices is not None else _empty_invoices(con)).select(
+            "customer_id", "due_date", "amount", "issued_at", "paid_at"
+        ),
+        engine_name=engine_name,
+        keyed_by="external_id",
     )
 
 

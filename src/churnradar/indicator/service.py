@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from churnradar.analytics.backends import open_analytics
 from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store, postgres_native
+from churnradar.config import AnalyticsSettings
 from churnradar.indicator import repository
 from churnradar.indicator.compile import compile_indicators
 from churnradar.indicator.registry import default_registry, dependency_order
@@ -23,10 +25,18 @@ EngineChoice = Literal["duckdb", "postgres"]
 
 
 @contextmanager
-def open_source(where: Engine | Path, *, compute_on: EngineChoice = "duckdb") -> Iterator[Source]:
-    """The data to compute on: the store (read by DuckDB, or PostgreSQL itself) or a Parquet folder."""
+def open_source(
+    where: Engine | Path, *, compute_on: EngineChoice = "duckdb", analytics: AnalyticsSettings | None = None
+) -> Iterator[Source]:
+    """The data to compute on: the store (read by DuckDB, or PostgreSQL itself) or a Parquet folder.
+
+    With `analytics` settings, the store's engine is only where results go: the configured backend reads
+    and computes, and `Source.for_store` keys its frames by the store's customer ids.
+    """
     if isinstance(where, Path):
         source = duckdb_over_parquet(where)
+    elif analytics is not None:
+        source = open_analytics(where, analytics)
     elif compute_on == "postgres":
         if where.dialect.name != "postgresql":
             raise ValueError("compute_on='postgres' needs a PostgreSQL store")
@@ -102,10 +112,15 @@ def snapshot_indicators(
     registry: Registry[Indicator] | None = None,
     zone: ZoneInfo | str = "UTC",
     compute_on: EngineChoice = "duckdb",
+    analytics: AnalyticsSettings | None = None,
 ) -> int:
-    """Compute indicators from the store and upsert them into indicator_values; returns rows written."""
-    with open_source(engine, compute_on=compute_on) as source:
-        wide = compute_indicators(source, as_of_dates, slugs=slugs, registry=registry, zone=zone)
+    """Compute indicators and upsert them into indicator_values; returns rows written.
+
+    They are read from the store, or from the `analytics` backend when given."""
+    with open_source(engine, compute_on=compute_on, analytics=analytics) as source:
+        wide = source.for_store(
+            compute_indicators(source, as_of_dates, slugs=slugs, registry=registry, zone=zone)
+        )
     return store_snapshot(engine, wide)
 
 
