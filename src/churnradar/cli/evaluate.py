@@ -106,7 +106,12 @@ def register(app: typer.Typer) -> None:
                     bar.update(bar.task_ids[0], completed=done)
 
             result = run_backtest(
-                engine, window, active_rulebook(engine), zone=settings.zone, progress=report
+                engine,
+                window,
+                active_rulebook(engine),
+                zone=settings.zone,
+                progress=report,
+                analytics=settings.analytics,
             )
         if as_json:
             emit_json(result)

@@ -49,7 +49,9 @@ def register(app: typer.Typer) -> None:
         try:
             migrate(engine)
             with progress_bar(not as_json, f"computing indicators as of {day}"):
-                written = service.snapshot_indicators(engine, [day], registry=registry, zone=settings.zone)
+                written = service.snapshot_indicators(
+                    engine, [day], registry=registry, zone=settings.zone, analytics=settings.analytics
+                )
             values = service.read_snapshot(engine, day, customer=customer)
         except LookupError as exc:
             fail(str(exc))

@@ -16,6 +16,7 @@ from sklearn.metrics import average_precision_score, roc_auc_score
 from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import customer_levels, empty_state, step
+from churnradar.config import AnalyticsSettings
 from churnradar.evaluation.assess import RuleBook, assess
 from churnradar.evaluation.frames import activity_frame, customers_at, labelled_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS
@@ -129,15 +130,18 @@ def run_backtest(
     *,
     zone: Any = "UTC",
     progress: Callable[[int], None] | None = None,
+    analytics: AnalyticsSettings | None = None,
 ) -> dict[str, Any]:
-    """Replay every as-of date of `window`; returns the §3 report (stores nothing)."""
+    """Replay every as-of date of `window`; returns the §3 report (stores nothing).
+
+    Events are read by the `analytics` backend when given (else DuckDB over the store)."""
     dates = window.dates
     if not dates:
         raise ValueError("--from must not be after --to")
-    with indicator_service.open_source(engine) as source:
-        wide_all = indicator_service.compute_indicators(source, dates, zone=zone)
-        activity = activity_frame(source, ACTIVITY_KINDS)
-        contracts = source.contracts.to_pyarrow().to_pandas()
+    with indicator_service.open_source(engine, analytics=analytics) as source:
+        wide_all = source.for_store(indicator_service.compute_indicators(source, dates, zone=zone))
+        activity = source.for_store(activity_frame(source, ACTIVITY_KINDS))
+        contracts = source.for_store(source.contracts.to_pyarrow().to_pandas())
     customers, labels = labelled_customers(
         engine,
         activity,

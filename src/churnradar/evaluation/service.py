@@ -155,8 +155,8 @@ def evaluate(
             f"already evaluated up to {latest}; evaluation moves forward (use backtest for the past)"
         )
     book = book or active_rulebook(engine, clock=clock)
-    with indicator_service.open_source(engine) as source:
-        wide = indicator_service.compute_indicators(source, [as_of], zone=settings.zone)
+    with indicator_service.open_source(engine, analytics=settings.analytics) as source:
+        wide = source.for_store(indicator_service.compute_indicators(source, [as_of], zone=settings.zone))
     # Stored before the alert transaction: a rerun rewrites the same values (upsert), so a crash in between
     # leaves nothing half-done that the rerun does not complete.
     indicator_service.store_snapshot(engine, wide)
