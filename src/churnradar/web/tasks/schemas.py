@@ -1,0 +1,127 @@
+"""Task list filters, and the task and follow-up shapes of the pages and the API."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from churnradar.intervention.schemas import Outcome
+
+
+class DueGroup(StrEnum):
+    """Where an open task stands against its deadline, in the reader's time zone."""
+
+    OVERDUE = "overdue"
+    TODAY = "today"
+    UPCOMING = "upcoming"
+
+
+class StatusFilter(StrEnum):
+    """Which tasks the list holds."""
+
+    OPEN = "open"
+    CLOSED = "closed"
+    ALL = "all"
+
+
+class TaskFilter(BaseModel):
+    """What the task list shows: status, level, due group, assignee (managers and up), and the page."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    status: StatusFilter = StatusFilter.OPEN
+    level: str | None = Field(default=None, max_length=32, description="yellow, orange or red.")
+    due: DueGroup | None = Field(default=None, description="Open tasks overdue, due today, or later.")
+    owner: int | None = Field(default=None, description="Assignee's user id.")
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: Any) -> Any:
+        # An empty <select> means "no filter".
+        if isinstance(value, str) and not value.strip():
+            return None
+        return value.strip() if isinstance(value, str) else value
+
+    @field_validator("status", mode="after")
+    @classmethod
+    def _status_default(cls, value: StatusFilter | None) -> StatusFilter:
+        return value or StatusFilter.OPEN
+
+
+class TaskRead(BaseModel):
+    """One task as the list and the API show it; times are UTC."""
+
+    id: int
+    customer_id: str = Field(description="The customer's source-system id.")
+    customer_pk: int = Field(description="The customer's internal id (links to the customer page).")
+    customer_name: str | None
+    rule: str
+    level: str
+    status: str
+    assignee: str | None = Field(description="Login of the person the task is assigned to.")
+    assignee_name: str | None
+    assignee_id: int | None
+    opened_at: datetime
+    deadline_at: datetime
+    due: DueGroup | None = Field(description="For open tasks: overdue, today or upcoming.")
+    next_follow_up_at: datetime | None
+    snoozed_until: datetime | None
+    snooze_reason: str | None
+    closed_at: datetime | None
+    closed_by: str | None
+    outcome: Outcome | None
+    close_note: str | None
+    actions_en: list[str] = Field(description="The playbook's steps, in English.")
+    actions_zh: list[str] = Field(description="The playbook's steps, in Chinese.")
+
+
+class FollowUpRead(BaseModel):
+    """One logged contact with the customer."""
+
+    id: int
+    task_id: int
+    contacted_on: date
+    channel: str
+    notes: str
+    next_step: str | None
+    next_step_on: date | None
+    actions_done: list[int]
+    created_at: datetime
+    created_by: str | None
+
+
+class TaskDetail(TaskRead):
+    """A task with its follow-ups, oldest first."""
+
+    follow_ups: list[FollowUpRead]
+
+
+class CloseIn(BaseModel):
+    """How the task ended; the outcome is required."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    outcome: Outcome
+    note: str | None = Field(default=None, max_length=10_000)
+
+
+class ReassignIn(BaseModel):
+    """Who takes the task over: a login, or null to put it back in the team's queue."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    assignee: str | None = Field(max_length=200)
+
+
+class NoteRead(BaseModel):
+    """A note someone left on a customer's task."""
+
+    task_id: int
+    at: datetime
+    author: str | None
+    text: str

@@ -1,0 +1,307 @@
+"""Task views and the changes people make from the web, through the intervention domain's own service.
+
+Every change checks that the principal may see the task (or the customer), calls `churnradar.intervention`,
+writes an audit entry, and commits; a refused change (`TaskError`) rolls back and changes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from datetime import date, datetime, time, timedelta
+from typing import Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from churnradar.auth import repository as auth_repo
+from churnradar.auth.schemas import Principal
+from churnradar.config import Settings
+from churnradar.intervention import repository as task_repo
+from churnradar.intervention import service as intervention
+from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError
+from churnradar.models import Customer, FollowUp
+from churnradar.models.people import Role
+from churnradar.web.tasks import repository as repo
+from churnradar.web.tasks.schemas import CloseIn, DueGroup, FollowUpRead, NoteRead, TaskDetail, TaskRead
+
+UTC_ZONE = ZoneInfo("UTC")
+MANAGERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
+MAX_TAG_CHARS = 100
+MAX_NOTE_CHARS = 10_000
+T = TypeVar("T")
+
+
+class TaskNotFoundError(LookupError):
+    """No such task, or not one the principal may see (the same answer either way)."""
+
+
+class NotAllowedError(PermissionError):
+    """The principal's role may not make this change."""
+
+
+def local_today(now: datetime, zone: ZoneInfo) -> date:
+    """Today's date in `zone` at the naive-UTC instant `now`."""
+    return now.replace(tzinfo=UTC_ZONE).astimezone(zone).date()
+
+
+def _utc(local: datetime) -> datetime:
+    return local.astimezone(UTC_ZONE).replace(tzinfo=None)
+
+
+def due_bounds(now: datetime, zone: ZoneInfo) -> repo.DueBounds:
+    """`now` and the start of tomorrow in `zone`, both as naive UTC."""
+    tomorrow = datetime.combine(local_today(now, zone) + timedelta(days=1), time.min, tzinfo=zone)
+    return repo.DueBounds(now, _utc(tomorrow))
+
+
+def assignable_choices(session: Session, principal: Principal) -> list[tuple[int, str]]:
+    """(id, name) of the people the principal may give tasks to, for the reassign and owner selects."""
+    return [(user.id, user.display_name or user.login) for user in repo.assignable(session, principal)]
+
+
+def due_group(deadline: datetime, bounds: repo.DueBounds) -> DueGroup:
+    """Overdue once the deadline has passed, today until local midnight, upcoming after."""
+    if deadline <= bounds.now:
+        return DueGroup.OVERDUE
+    return DueGroup.TODAY if deadline < bounds.tomorrow else DueGroup.UPCOMING
+
+
+def task_read(row: repo.TaskRow, bounds: repo.DueBounds) -> TaskRead:
+    """A task row (task, customer id and name, assignee login and name) as pages and the API show it."""
+    task, external_id, name, login, display = row
+    playbook = task.playbook or {}
+    return TaskRead(
+        id=task.id,
+        customer_id=external_id,
+        customer_pk=task.customer_id,
+        customer_name=name,
+        rule=task.rule,
+        level=task.level,
+        status=task.status,
+        assignee=login,
+        assignee_name=display,
+        assignee_id=task.assignee_id,
+        opened_at=task.opened_at,
+        deadline_at=task.deadline_at,
+        due=due_group(task.deadline_at, bounds) if task.status == "open" else None,
+        next_follow_up_at=task.next_follow_up_at,
+        snoozed_until=task.snoozed_until,
+        snooze_reason=task.snooze_reason,
+        closed_at=task.closed_at,
+        closed_by=task.closed_by,
+        outcome=Outcome(task.outcome) if task.outcome else None,
+        close_note=task.close_note,
+        actions_en=[str(a) for a in playbook.get("actions_en", [])],
+        actions_zh=[str(a) for a in playbook.get("actions_zh", [])],
+    )
+
+
+def follow_up_read(follow_up: FollowUp) -> FollowUpRead:
+    """A follow-up as pages and the API show it."""
+    return FollowUpRead.model_validate(follow_up, from_attributes=True)
+
+
+def grouped(tasks: Iterable[TaskRead]) -> list[tuple[str, list[TaskRead]]]:
+    """Tasks in the order people work them: overdue, due today, upcoming, closed; empty groups left out."""
+    order = [DueGroup.OVERDUE.value, DueGroup.TODAY.value, DueGroup.UPCOMING.value, "closed"]
+    groups: dict[str, list[TaskRead]] = {key: [] for key in order}
+    for task in tasks:
+        groups[task.due.value if task.due else "closed"].append(task)
+    return [(key, groups[key]) for key in order if groups[key]]
+
+
+def detail(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskDetail:
+    """A visible task with its follow-ups."""
+    row = repo.get_task(session, principal, task_id)
+    if row is None:
+        raise TaskNotFoundError(task_id)
+    follow_ups = [follow_up_read(f) for f in repo.follow_ups(session, task_id=task_id)]
+    return TaskDetail(**task_read(row, bounds).model_dump(), follow_ups=follow_ups)
+
+
+def _change(session: Session, principal: Principal, task_id: int, work: Callable[[], T]) -> T:
+    """Run `work` on a task the principal may see, committing it, or rolling back a refusal."""
+    if repo.get_task(session, principal, task_id) is None:
+        raise TaskNotFoundError(task_id)
+    try:
+        result = work()
+    except TaskError:
+        session.rollback()
+        raise
+    session.commit()
+    return result
+
+
+def _audit(
+    session: Session,
+    principal: Principal,
+    action: str,
+    entity: str,
+    entity_id: int,
+    now: datetime,
+    **details: Any,
+) -> None:
+    auth_repo.add_audit(
+        session,
+        at=now,
+        actor_id=principal.user_id,
+        actor=principal.login,
+        action=action,
+        entity=entity,
+        entity_id=str(entity_id),
+        details=details or None,
+    )
+
+
+def log_follow_up(
+    session: Session,
+    principal: Principal,
+    task_id: int,
+    follow_up: FollowUpCreate,
+    *,
+    now: datetime,
+    zone: ZoneInfo,
+) -> int:
+    """Record a contact on the task."""
+
+    def work() -> int:
+        conn = session.connection()
+        created = intervention.log_follow_up(conn, task_id, follow_up, by=principal.login, now=now, zone=zone)
+        _audit(session, principal, "task.follow_up", "task", task_id, now, follow_up_id=created)
+        return created
+
+    return _change(session, principal, task_id, work)
+
+
+def close(session: Session, principal: Principal, task_id: int, close_in: CloseIn, *, now: datetime) -> None:
+    """Close the task with its outcome."""
+
+    def work() -> None:
+        note = close_in.note.strip() if close_in.note and close_in.note.strip() else None
+        intervention.close(
+            session.connection(), task_id, outcome=close_in.outcome, note=note, by=principal.login, now=now
+        )
+        _audit(session, principal, "task.close", "task", task_id, now, outcome=close_in.outcome.value)
+
+    _change(session, principal, task_id, work)
+
+
+def snooze(
+    session: Session,
+    principal: Principal,
+    task_id: int,
+    *,
+    until: date,
+    reason: str,
+    now: datetime,
+    zone: ZoneInfo,
+) -> None:
+    """Hold the task until 09:00 local time on `until`."""
+    until_at = _utc(datetime.combine(until, time(9), tzinfo=zone))
+
+    def work() -> None:
+        intervention.snooze(
+            session.connection(), task_id, until=until_at, reason=reason.strip(), by=principal.login, now=now
+        )
+        _audit(session, principal, "task.snooze", "task", task_id, now, until=until_at.isoformat())
+
+    _change(session, principal, task_id, work)
+
+
+def reassign(
+    session: Session,
+    principal: Principal,
+    task_id: int,
+    assignee_id: int | None,
+    *,
+    now: datetime,
+    settings: Settings,
+) -> None:
+    """Give the task to someone the principal manages (managers, directors and admins only)."""
+    if principal.role not in MANAGERS:
+        raise NotAllowedError("only managers, directors and admins reassign tasks")
+
+    def work() -> None:
+        allowed = {user.id for user in repo.assignable(session, principal)}
+        if assignee_id is not None and assignee_id not in allowed:
+            raise TaskError(f"user {assignee_id} is not someone you can assign tasks to")
+        conn = session.connection()
+        intervention.reassign(
+            conn, task_id, assignee_id=assignee_id, by=principal.login, now=now, settings=settings
+        )
+        _audit(session, principal, "task.reassign", "task", task_id, now, to=assignee_id)
+
+    _change(session, principal, task_id, work)
+
+
+def _bounded(text: str, what: str, limit: int) -> str:
+    cleaned = text.strip()
+    if not cleaned:
+        raise TaskError(f"the {what} is empty")
+    if len(cleaned) > limit:
+        raise TaskError(f"the {what} has {len(cleaned)} characters; at most {limit} are allowed")
+    return cleaned
+
+
+def _commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
+    try:
+        result = work()
+    except TaskError:
+        session.rollback()
+        raise
+    session.commit()
+    return result
+
+
+def tag(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
+    """Tag a visible customer by hand."""
+
+    def work() -> None:
+        label = _bounded(text, "tag", MAX_TAG_CHARS)
+        intervention.tag(session.connection(), customer.id, [label], by=principal.login, now=now)
+        _audit(session, principal, "customer.tag", "customer", customer.id, now, tag=label)
+
+    _commit_or_rollback(session, work)
+
+
+def untag(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
+    """Remove a tag from a visible customer."""
+
+    def work() -> None:
+        intervention.untag(session.connection(), customer.id, [text])
+        _audit(session, principal, "customer.untag", "customer", customer.id, now, tag=text)
+
+    _commit_or_rollback(session, work)
+
+
+def add_note(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
+    """A note on a visible customer, kept in the history of its open (else latest) task."""
+
+    def work() -> None:
+        body = _bounded(text, "note", MAX_NOTE_CHARS)
+        task_id = repo.note_task(session, customer.id)
+        if task_id is None:
+            raise TaskError("this customer has no task yet; notes are kept with a task")
+        task_repo.log(
+            session.connection(), task_id, repo.NOTE, at=now, actor=principal.login, detail={"text": body}
+        )
+        _audit(session, principal, "customer.note", "customer", customer.id, now, task_id=task_id)
+
+    _commit_or_rollback(session, work)
+
+
+def customer_context(session: Session, customer: Customer, bounds: repo.DueBounds) -> dict[str, Any]:
+    """What the customer 360 section shows: tasks, follow-ups timeline, notes and tags."""
+    tasks = [task_read(row, bounds) for row in repo.customer_tasks(session, customer.id)]
+    notes = [
+        NoteRead(task_id=e.task_id, at=e.at, author=e.actor, text=str((e.detail or {}).get("text", "")))
+        for e in repo.notes(session, customer.id)
+    ]
+    return {
+        "customer_id": customer.id,
+        "tasks": tasks,
+        "follow_ups": [follow_up_read(f) for f in repo.follow_ups(session, customer_id=customer.id)],
+        "notes": notes,
+        "tags": task_repo.tags(session.connection(), customer.id),
+        "can_note": bool(tasks),
+    }
