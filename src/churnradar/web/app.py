@@ -29,6 +29,8 @@ from churnradar.web.deps import LoginRequiredError, ReadPrincipal
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
+from churnradar.web.tasks import pages as task_pages
+from churnradar.web.tasks import router as task_api
 from churnradar.web.templating import render
 
 STATIC = Path(__file__).parent / "static"
@@ -101,6 +103,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(customer_api.router)
     api.include_router(event_api.router)
+    api.include_router(task_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
     def openapi(_principal: ReadPrincipal) -> dict[str, Any]:
@@ -144,7 +147,7 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.add_middleware(SecurityHeaders)
     _install_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
-    for pages in (account_pages, overview_pages, customer_pages, admin_pages):
+    for pages in (account_pages, overview_pages, customer_pages, admin_pages, task_pages):
         app.include_router(pages.router)
     app.include_router(_api_router(app))
     return app
