@@ -10,7 +10,7 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, Field, SecretStr, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./churnradar.db"
@@ -96,6 +96,20 @@ DEFAULT_ROUTES = [
 ]
 
 
+AlertChange = Literal["alert_opened", "alert_escalated", "alert_deescalated", "alert_resolved", "alert_muted"]
+
+
+class WebhookOut(BaseModel):
+    """A CRM endpoint following alert changes: signed JSON POSTs through the outbox (docs/webhooks.md)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]{1,60}$")
+    url: SecretStr  # may carry a token, so it is never printed
+    secret: SecretStr = Field(min_length=16)  # the HMAC-SHA256 key the receiver verifies with
+    events: list[AlertChange] = ["alert_opened", "alert_escalated", "alert_deescalated", "alert_resolved"]
+
+
 class NotificationSettings(BaseModel):
     """Channels, routing and the limits that keep people from being flooded."""
 
@@ -110,6 +124,15 @@ class NotificationSettings(BaseModel):
     backoff_seconds: float = Field(default=60, gt=0)  # first retry; doubles each time
     backoff_max_seconds: float = Field(default=6 * 3600, gt=0)
     timeout_seconds: float = Field(default=10, gt=0)
+    webhooks_out: list[WebhookOut] = []
+
+    @field_validator("webhooks_out")
+    @classmethod
+    def _unique_webhook_names(cls, value: list[WebhookOut]) -> list[WebhookOut]:
+        names = [w.name for w in value]
+        if len(set(names)) != len(names):
+            raise ValueError("webhooks_out: every endpoint needs its own name")
+        return value
 
 
 def _from_env(value: object) -> object:
@@ -132,6 +155,9 @@ def load_notifications(path: Path) -> NotificationSettings:
     for channel in (raw.get("channels") or {}).values():
         if isinstance(channel, dict) and isinstance(channel.get("secrets"), dict):
             channel["secrets"] = {k: _from_env(v) for k, v in channel["secrets"].items()}
+    for hook in raw.get("webhooks_out") or []:
+        if isinstance(hook, dict):
+            hook.update({k: _from_env(hook[k]) for k in ("url", "secret") if k in hook})
     return NotificationSettings.model_validate(raw)
 
 
