@@ -6,7 +6,9 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
+
+from churnradar.web.schemas import ListFilter
 
 
 class SortKey(StrEnum):
@@ -23,10 +25,8 @@ class SortKey(StrEnum):
     SIGNUP_DATE = "signup_date"
 
 
-class CustomerFilter(BaseModel):
+class CustomerFilter(ListFilter):
     """What the customer list shows: filters (all optional), search, sort and page."""
-
-    model_config = ConfigDict(extra="ignore")
 
     owner: int | None = Field(default=None, description="Owner's user id.")
     team: int | None = Field(default=None, description="Team id.")
@@ -39,24 +39,6 @@ class CustomerFilter(BaseModel):
     desc: bool = False
     page: int = Field(default=1, ge=1, le=1_000_000)
     per_page: int = Field(default=50, ge=1, le=500)
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        # An empty <select> or search box means "no filter", not "equal to the empty string".
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    def query_params(self, **changes: Any) -> dict[str, str]:
-        """The filter as query parameters (for links to other pages or sort orders), without defaults."""
-        values = self.model_dump(mode="json") | changes
-        defaults = CustomerFilter().model_dump(mode="json")
-        return {
-            k: str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in values.items()
-            if v is not None and v != defaults[k]
-        }
 
 
 class CustomerRow(BaseModel):
