@@ -1,0 +1,186 @@
+"""The high-risk list (filters, search, sort, pages, exports) and owner changes in one click or in bulk."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Query, Request, status
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from churnradar.config import Settings
+from churnradar.kit.clock import SystemClock
+from churnradar.web.cache import TtlCache
+from churnradar.web.csrf import require_csrf
+from churnradar.web.customers import export
+from churnradar.web.customers import repository as customer_repo
+from churnradar.web.deps import PrincipalDep, SessionDep
+from churnradar.web.i18n import N_, translations
+from churnradar.web.nav import NavItem, nav_items
+from churnradar.web.options import WebOptions
+from churnradar.web.risk import panels, service
+from churnradar.web.risk import repository as repo
+from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter
+from churnradar.web.templating import render, request_locale
+
+router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
+nav_items.add("risk", NavItem("risk", N_("High risk"), "/risk", order=15))
+panels.register()
+FilterQuery = Annotated[RiskFilter, Query()]
+FLASH = "risk_flash"
+
+HEADINGS = {
+    "customer_id": N_("Customer ID"),
+    "name": N_("Name"),
+    "level": N_("Level"),
+    "health_score": N_("Health score"),
+    "health_change": N_("Change"),
+    "churn_probability": N_("Churn probability"),
+    "open_alerts": N_("Open alerts"),
+    "reasons_en": N_("Reasons"),
+    "reasons_zh": N_("Reasons"),
+    "owner": N_("Owner"),
+    "team": N_("Team"),
+    "segment": N_("Segment"),
+    "industry": N_("Industry"),
+    "as_of": N_("As of"),
+}
+# Stored values shown translated: levels, alert changes, why an alert is muted.
+VALUE_LABELS = (
+    N_("red"),
+    N_("orange"),
+    N_("yellow"),
+    N_("opened"),
+    N_("escalated"),
+    N_("deescalated"),
+    N_("muted"),
+    N_("unmuted"),
+    N_("resolved"),
+    N_("inhibited"),
+    N_("silenced"),
+    N_("capped"),
+)
+
+
+def export_columns(locale: str) -> tuple[str, ...]:
+    """The exported columns, reasons in the reader's language."""
+    reasons = "reasons_zh" if locale.startswith("zh") else "reasons_en"
+    return (
+        "customer_id",
+        "name",
+        "level",
+        "health_score",
+        "health_change",
+        "churn_probability",
+        "open_alerts",
+        reasons,
+        "owner",
+        "team",
+        "segment",
+        "industry",
+        "as_of",
+    )
+
+
+def _options(request: Request) -> WebOptions:
+    options: WebOptions = request.app.state.options
+    return options
+
+
+def _context(
+    request: Request, principal: PrincipalDep, session: SessionDep, flt: RiskFilter
+) -> dict[str, object]:
+    flt = flt.model_copy(update={"per_page": min(flt.per_page, _options(request).max_page_size)})
+    rows, total = repo.list_risk(session, principal, flt)
+    return {
+        "rows": rows,
+        "total": total,
+        "flt": flt,
+        "pages": max(1, -(-total // flt.per_page)),
+        "headings": HEADINGS,
+        "zh": request_locale(request).startswith("zh"),
+    }
+
+
+@router.get("/risk", name="risk")
+def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
+    """Customers at risk the user may see; htmx asks for the table alone when a filter changes."""
+    context = _context(request, principal, session, flt)
+    context["assignees"] = repo.assignable_users(session, principal)
+    if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "risk-table":
+        return render(request, "risk/_table.html", context, principal=principal)
+    cache: TtlCache = request.app.state.cache
+    key = ("facets", principal.user_id, principal.role)  # the customer list's filter choices, shared
+    context["facets"] = cache.get_or_set(key, lambda: customer_repo.facets(session, principal))
+    context["tags"] = cache.get_or_set(
+        ("risk_tags", principal.user_id, principal.role), lambda: repo.tags(session, principal)
+    )
+    context["levels"] = (*reversed(LEVELS), ANY_LEVEL)
+    context["flash"] = request.session.pop(FLASH, None)
+    return render(request, "risk/list.html", context, principal=principal)
+
+
+@router.get("/risk/export.csv", name="risk_csv")
+def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
+    """The filtered risk list as CSV (every page, up to the export limit)."""
+    locale = request_locale(request)
+    catalog = translations(locale)
+    rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)
+    return StreamingResponse(
+        export.csv_chunks(rows, lambda c: catalog.gettext(HEADINGS[c]), export_columns(locale)),
+        media_type="text/csv; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="high-risk.csv"'},
+    )
+
+
+@router.get("/risk/export.xlsx", name="risk_xlsx")
+def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
+    """The filtered risk list as an Excel workbook."""
+    locale = request_locale(request)
+    catalog = translations(locale)
+    rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)
+    return Response(
+        export.xlsx_bytes(rows, lambda c: catalog.gettext(HEADINGS[c]), export_columns(locale), "high-risk"),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="high-risk.xlsx"'},
+    )
+
+
+@router.post("/risk/assign", name="risk_assign")
+def assign(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    owner: Annotated[str, Form(max_length=200)] = "",
+    customer: Annotated[list[int] | None, Form()] = None,
+    one: Annotated[int | None, Form()] = None,
+    back: Annotated[str, Form(max_length=4000)] = "/risk",
+) -> Response:
+    """Give the checked customers (or the one whose button was pressed) to `owner`; back to the list."""
+    ids = [one] if one is not None else list(dict.fromkeys(customer or []))
+    catalog = translations(request_locale(request))
+    try:
+        customers = repo.customers_by_ids(session, principal, ids)
+        if len(customers) != len(ids):
+            raise service.AssignError(N_("No such customer, or not yours to see."), status.HTTP_404_NOT_FOUND)
+        settings: Settings = request.app.state.settings
+        results = service.assign_owner(
+            session, principal, customers, owner, settings=settings, via="web", now=SystemClock().now()
+        )
+    except service.AssignError as exc:
+        session.rollback()
+        message = catalog.gettext(exc.msgid) % exc.values
+        context = {"message": message, "back": _safe_back(back)}
+        return render(request, "risk/refused.html", context, principal=principal, status_code=exc.status_code)
+    session.commit()
+    request.app.state.cache.clear()  # owners and levels per owner changed
+    moved = sum(r.changed for r in results)
+    text = catalog.ngettext(
+        "%(num)s customer assigned to %(owner)s.", "%(num)s customers assigned to %(owner)s.", moved
+    ) % {"num": moved, "owner": owner}
+    request.session[FLASH] = text
+    return RedirectResponse(_safe_back(back), status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _safe_back(back: str) -> str:
+    """Only back to the risk list on this site (never an open redirect)."""
+    return back if back.startswith("/risk") and "//" not in back and "\\" not in back else "/risk"

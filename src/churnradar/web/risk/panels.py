@@ -1,0 +1,88 @@
+"""The alert panels of the overview and the alerts section of the customer 360 page, as registry entries."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from churnradar.auth.schemas import Principal
+from churnradar.models import Customer
+from churnradar.web.nav import CustomerSection, OverviewPanel, customer_sections, overview_panels
+from churnradar.web.risk import repository as repo
+from churnradar.web.risk import service
+from churnradar.web.risk.schemas import LEVELS
+
+
+def _anchor(session: Session) -> date:
+    """Figures run up to the latest evaluation (a store evaluated last month still shows its trend)."""
+    return repo.latest_run_day(session) or date.today()
+
+
+def level_panel(session: Session, principal: Principal) -> dict[str, Any]:
+    """Customers per level with their share of the customers in view."""
+    counts, total = repo.level_counts(session, principal)
+    rows = [(level, counts.get(level, 0)) for level in reversed(LEVELS)]
+    return {"levels": rows, "total": total, "at_risk": sum(n for _, n in rows)}
+
+
+def trend_panel(session: Session, principal: Principal) -> dict[str, Any]:
+    """Customers per level at the latest evaluation of each recent week (chart points as JSON-ready text)."""
+    days, series = service.level_trend(session, principal, _anchor(session))
+    return {
+        "trend": [
+            (level, [(day.isoformat(), n) for day, n in zip(days, series[level], strict=True)])
+            for level in reversed(LEVELS)
+        ]
+    }
+
+
+def flow_panel(session: Session, principal: Principal) -> dict[str, Any]:
+    """Alerts opened and resolved per week."""
+    weeks = service.new_and_resolved(session, principal, _anchor(session))
+    return {
+        "weeks": weeks,
+        "opened": [(week.isoformat(), n) for week, n, _ in weeks],
+        "resolved": [(week.isoformat(), n) for week, _, n in weeks],
+    }
+
+
+def reasons_panel(session: Session, principal: Principal) -> dict[str, Any]:
+    """The rules behind most open alerts, with both languages' names."""
+    names = repo.rule_names(session)
+    top = repo.open_alerts_by_rule(session, principal)
+    total = sum(n for _, _, n in top)
+    return {
+        "reasons": [(rule, names.get((template, rule), (rule, rule)), n) for template, rule, n in top],
+        "top": top[0][2] if top else 1,
+        "total": total,
+    }
+
+
+def alerts_section(session: Session, principal: Principal, customer: Customer) -> dict[str, Any]:
+    """Level, health score, probability, open alerts with their history, resolved alerts (collapsed)."""
+    risk, score = repo.risk_of(session, customer.id)
+    alerts = service.alert_reads(session, customer.id)
+    return {
+        "risk": risk,
+        "score": score,
+        "open": [a for a in alerts if a.status == "open"],
+        "resolved": [a for a in alerts if a.status != "open"],
+    }
+
+
+def register() -> None:
+    """Add the panels and the section to the web registries (once; the app imports this module once)."""
+    for slug, template, load, order in (
+        ("alerts_levels", "overview/_alerts_levels.html", level_panel, 20),
+        ("alerts_trend", "overview/_alerts_trend.html", trend_panel, 25),
+        ("alerts_flow", "overview/_alerts_flow.html", flow_panel, 30),
+        ("alerts_reasons", "overview/_alerts_reasons.html", reasons_panel, 40),
+    ):
+        if slug not in overview_panels:
+            overview_panels.add(slug, OverviewPanel(slug, template, load, order=order, cached=True))
+    if "alerts" not in customer_sections:
+        customer_sections.add(
+            "alerts", CustomerSection("alerts", "risk/_section.html", alerts_section, order=10)
+        )

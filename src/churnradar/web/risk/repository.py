@@ -1,0 +1,291 @@
+"""Risk queries, every one filtered by `visible_customers`: a customer out of scope does not exist."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
+from sqlalchemy.orm import Session
+
+from churnradar.auth.access import SEE_ALL, visible_customers
+from churnradar.auth.schemas import Principal
+from churnradar.models import (
+    Alert,
+    AlertEvent,
+    Customer,
+    CustomerRisk,
+    CustomerScore,
+    CustomerTag,
+    EvaluationRun,
+    InterventionTask,
+    Role,
+    Rule,
+    Team,
+    User,
+)
+from churnradar.web.customers.repository import AnySelect, Owner, _search
+from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter, RiskRow, RiskSort
+
+# Worse levels rank higher; no level ranks below every level.
+LEVEL_RANK = case(
+    {name: rank for rank, name in enumerate(LEVELS, start=1)}, value=CustomerRisk.level, else_=0
+)
+SORT_COLUMNS: dict[RiskSort, Any] = {
+    RiskSort.LEVEL: LEVEL_RANK,
+    RiskSort.SCORE: CustomerRisk.health_score,
+    RiskSort.PROBABILITY: CustomerRisk.churn_probability,
+    RiskSort.NAME: Customer.name,
+    RiskSort.CHANGE: CustomerRisk.health_change,
+}
+WideRow = tuple[Customer, CustomerRisk, str | None, str | None, str | None]
+
+
+def _conditions(session: Session, principal: Principal, flt: RiskFilter) -> list[ColumnElement[bool]]:
+    conditions = [visible_customers(principal)]
+    if flt.level == ANY_LEVEL:
+        conditions.append(CustomerRisk.level.is_not(None))
+    elif flt.level is not None:
+        conditions.append(CustomerRisk.level == flt.level)
+    if flt.owner is not None:
+        conditions.append(Customer.owner_id == flt.owner)
+    if flt.team is not None:
+        conditions.append(Customer.team_id == flt.team)
+    if flt.segment is not None:
+        conditions.append(Customer.segment == flt.segment)
+    if flt.industry is not None:
+        conditions.append(Customer.industry == flt.industry)
+    if flt.tag is not None:
+        tagged = exists().where(CustomerTag.customer_id == Customer.id, CustomerTag.tag == flt.tag)
+        conditions.append(tagged)
+    for column, low, high in (
+        (CustomerRisk.health_score, flt.score_min, flt.score_max),
+        (CustomerRisk.churn_probability, flt.probability_min, flt.probability_max),
+    ):
+        if low is not None:
+            conditions.append(column >= low)
+        if high is not None:
+            conditions.append(column <= high)
+    if flt.q:
+        conditions.append(_search(session, flt.q))
+    return conditions
+
+
+def _ordered(query: Select[Any], flt: RiskFilter) -> Select[Any]:
+    column = SORT_COLUMNS[flt.sort]
+    order = column.desc() if flt.desc else column.asc()
+    # Nulls last on both databases; then the lowest health score; the id as a tie-breaker so pages never
+    # overlap.
+    return query.order_by(column.is_(None), order, CustomerRisk.health_score.is_(None), Customer.id)
+
+
+def _matching(session: Session, principal: Principal, flt: RiskFilter, *columns: Any) -> Select[Any]:
+    return (
+        select(*columns)
+        .select_from(Customer)
+        .join(CustomerRisk, CustomerRisk.customer_id == Customer.id)
+        .where(*_conditions(session, principal, flt))
+    )
+
+
+def _wide(query: Select[Any]) -> Select[Any]:
+    return query.outerjoin(Owner, Owner.id == Customer.owner_id).outerjoin(Team, Team.id == Customer.team_id)
+
+
+def _row(row: WideRow, deadline: datetime | None = None) -> RiskRow:
+    customer, risk, login, display, team = row
+    return RiskRow(
+        id=customer.id,
+        customer_id=customer.external_id,
+        name=customer.name,
+        level=risk.level,
+        health_score=risk.health_score,
+        health_change=risk.health_change,
+        churn_probability=risk.churn_probability,
+        open_alerts=risk.open_alerts,
+        reasons_en=risk.reasons_en or None,
+        reasons_zh=risk.reasons_zh or None,
+        as_of=risk.as_of,
+        owner_id=customer.owner_id,
+        owner=login,
+        owner_name=display,
+        team=team,
+        segment=customer.segment,
+        industry=customer.industry,
+        task_deadline=deadline,
+    )
+
+
+def _wide_columns() -> tuple[Any, ...]:
+    return (Customer, CustomerRisk, Owner.login, Owner.display_name, Team.name)
+
+
+def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
+    """One page of the customers at risk this principal may see, and how many match in all."""
+    total = session.scalar(_matching(session, principal, flt, func.count()))
+    # Two steps, as the customer list does: sort narrow (id, key) rows to find the page, then read its rows.
+    page = _ordered(_matching(session, principal, flt, Customer.id), flt)
+    ids = list(session.scalars(page.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)))
+    wide = _wide(
+        select(*_wide_columns())
+        .select_from(Customer)
+        .join(CustomerRisk, CustomerRisk.customer_id == Customer.id)
+        .where(Customer.id.in_(ids))
+    )
+    deadlines = dict(
+        session.execute(
+            select(InterventionTask.customer_id, InterventionTask.deadline_at).where(
+                InterventionTask.customer_id.in_(ids), InterventionTask.status == "open"
+            )
+        ).all()
+    )
+    rows = {r[0].id: _row(r._tuple(), deadlines.get(r[0].id)) for r in session.execute(wide)}
+    return [rows[i] for i in ids if i in rows], int(total or 0)
+
+
+def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit: int) -> Iterator[RiskRow]:
+    """Every matching customer in list order (for exports), at most `limit`."""
+    query = _ordered(_wide(_matching(session, principal, flt, *_wide_columns())), flt).limit(limit)
+    for row in session.execute(query.execution_options(yield_per=2_000)):
+        yield _row(row._tuple())
+
+
+def tags(session: Session, principal: Principal, limit: int = 500) -> list[str]:
+    """The tags on customers this principal may see (for the tag filter)."""
+    query = (
+        select(CustomerTag.tag)
+        .join(Customer, Customer.id == CustomerTag.customer_id)
+        .where(visible_customers(principal))
+        .distinct()
+        .order_by(CustomerTag.tag)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def customers_by_ids(session: Session, principal: Principal, ids: Sequence[int]) -> list[Customer]:
+    """The visible customers among these internal ids, in the order given."""
+    found = {
+        c.id: c
+        for c in session.scalars(select(Customer).where(Customer.id.in_(ids), visible_customers(principal)))
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def assignable_users(session: Session, principal: Principal) -> list[User]:
+    """Who this principal may give customers to: anyone active (admins, directors), their reps (managers)."""
+    query = select(User).where(User.is_active.is_(True)).order_by(User.login)
+    if principal.role in SEE_ALL:
+        return list(session.scalars(query.where(User.role.in_([Role.REP.value, Role.MANAGER.value]))))
+    if principal.role != Role.MANAGER:
+        return []
+    # The same team as visible_customers gives the manager: their own team and those of the people they lead.
+    teams = select(User.team_id).where(
+        or_(User.id == principal.user_id, User.manager_id == principal.user_id), User.team_id.is_not(None)
+    )
+    team_reps = or_(User.manager_id == principal.user_id, User.team_id.in_(teams))
+    return list(session.scalars(query.where(User.role == Role.REP.value, team_reps)))
+
+
+def risk_of(session: Session, customer_id: int) -> tuple[CustomerRisk | None, CustomerScore | None]:
+    """A customer's current risk row and model score (the caller has checked it is visible)."""
+    return session.get(CustomerRisk, customer_id), session.get(CustomerScore, customer_id)
+
+
+def alerts_of(session: Session, customer_id: int) -> tuple[Sequence[Alert], dict[int, list[AlertEvent]]]:
+    """A customer's alerts (open first, then newest) and each one's changes, newest first."""
+    alerts = session.scalars(
+        select(Alert)
+        .where(Alert.customer_id == customer_id)
+        .order_by((Alert.status == "open").desc(), Alert.opened_on.desc(), Alert.id.desc())
+        .limit(200)
+    ).all()
+    history: dict[int, list[AlertEvent]] = {a.id: [] for a in alerts}
+    if alerts:
+        changes = select(AlertEvent).where(AlertEvent.alert_id.in_(list(history)))
+        for event in session.scalars(changes.order_by(AlertEvent.as_of.desc(), AlertEvent.id.desc())):
+            history[event.alert_id].append(event)
+    return alerts, history
+
+
+def rule_names(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
+    """(template, slug) → (English name, Chinese name) of every stored rule."""
+    names: dict[tuple[str, str], tuple[str, str]] = {}
+    for template, slug, definition in session.execute(select(Rule.template, Rule.slug, Rule.definition)):
+        names[(template, slug)] = (str(definition.get("name_en", slug)), str(definition.get("name_zh", slug)))
+    return names
+
+
+def _scoped(query: AnySelect, column: Any, principal: Principal) -> AnySelect:
+    """Limit a query on a customer-keyed table to the principal's customers (no join for see-all roles)."""
+    if principal.role in SEE_ALL:
+        return query
+    return query.where(column.in_(select(Customer.id).where(visible_customers(principal))))
+
+
+def level_counts(session: Session, principal: Principal) -> tuple[dict[str | None, int], int]:
+    """Visible customers per current level (None: no level), and how many visible customers there are."""
+    query = _scoped(
+        select(CustomerRisk.level, func.count()).group_by(CustomerRisk.level),
+        CustomerRisk.customer_id,
+        principal,
+    )
+    counts = {level: int(n) for level, n in session.execute(query)}
+    total = session.scalar(select(func.count()).select_from(Customer).where(visible_customers(principal)))
+    return counts, int(total or 0)
+
+
+def latest_run_day(session: Session) -> date | None:
+    """The as-of date of the latest succeeded evaluation."""
+    return session.scalar(select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == "succeeded"))
+
+
+def run_summaries(session: Session, since: date) -> list[tuple[date, dict[str, Any]]]:
+    """Each succeeded evaluation since `since`: its as-of date and summary (customers by level for all)."""
+    query = (
+        select(EvaluationRun.as_of, EvaluationRun.summary)
+        .where(EvaluationRun.status == "succeeded", EvaluationRun.as_of >= since)
+        .order_by(EvaluationRun.as_of, EvaluationRun.id)
+    )
+    return [(as_of, summary or {}) for as_of, summary in session.execute(query)]
+
+
+def alert_spans(
+    session: Session, principal: Principal, since: date
+) -> list[tuple[int, str, date, date | None]]:
+    """(customer, level, opened on, resolved on) of the visible alerts open at some time since `since`."""
+    query = select(Alert.customer_id, Alert.level, Alert.opened_on, Alert.resolved_on).where(
+        or_(Alert.resolved_on.is_(None), Alert.resolved_on > since), Alert.muted.is_distinct_from("silenced")
+    )
+    return [
+        (int(c), str(lv), o, r)
+        for c, lv, o, r in session.execute(_scoped(query, Alert.customer_id, principal))
+    ]
+
+
+def alerts_per_day(session: Session, principal: Principal, since: date) -> tuple[list[Any], list[Any]]:
+    """(day, count) of visible alerts opened, and of those resolved, on each day since `since`."""
+    opened = select(Alert.opened_on, func.count()).where(Alert.opened_on >= since).group_by(Alert.opened_on)
+    resolved = (
+        select(Alert.resolved_on, func.count()).where(Alert.resolved_on >= since).group_by(Alert.resolved_on)
+    )
+    return (
+        list(session.execute(_scoped(opened, Alert.customer_id, principal))),
+        list(session.execute(_scoped(resolved, Alert.customer_id, principal))),
+    )
+
+
+def open_alerts_by_rule(
+    session: Session, principal: Principal, limit: int = 10
+) -> list[tuple[str, str, int]]:
+    """(template, rule, open alerts) of the rules behind most open visible alerts."""
+    count = func.count()
+    query = (
+        select(Alert.template, Alert.rule, count)
+        .where(Alert.status == "open", Alert.muted.is_distinct_from("silenced"))
+        .group_by(Alert.template, Alert.rule)
+        .order_by(count.desc(), Alert.rule)
+        .limit(limit)
+    )
+    return [(t, r, int(n)) for t, r, n in session.execute(_scoped(query, Alert.customer_id, principal))]

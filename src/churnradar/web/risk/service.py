@@ -1,0 +1,226 @@
+"""Owner changes from the risk list and the API, and the alert figures of the overview."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from churnradar.auth import service as auth_service
+from churnradar.auth.repository import get_user_by_login
+from churnradar.auth.schemas import Principal
+from churnradar.config import Settings
+from churnradar.intervention.handover import follow_owner_changes
+from churnradar.models import Customer, OwnerChange, Role, User
+from churnradar.web.i18n import N_
+from churnradar.web.risk import repository as repo
+from churnradar.web.risk.schemas import LEVELS, AlertEventRead, AlertRead, OwnerChanged
+
+TREND_WEEKS = 26
+
+
+class AssignError(Exception):
+    """A refused owner change: an English message id with its values (pages translate it), an HTTP status."""
+
+    def __init__(self, msgid: str, status_code: int, **values: str) -> None:
+        super().__init__(msgid % values)
+        self.msgid = msgid
+        self.values = values
+        self.status_code = status_code
+
+    @property
+    def message(self) -> str:
+        """The message in English (the API's language)."""
+        return str(self)
+
+
+def assign_owner(
+    session: Session,
+    principal: Principal,
+    customers: Sequence[Customer],
+    login: str,
+    *,
+    settings: Settings,
+    via: str,
+    now: datetime,
+) -> list[OwnerChanged]:
+    """Give `customers` (already checked visible) to `login`; their open tasks follow as after an import.
+
+    Each change is recorded in `owner_changes` and the audit log, then settled by the intervention
+    handover (tasks moved, kept or sent to a manager per settings). Nothing changes unless every check
+    passes; the caller commits.
+    """
+    if principal.role == Role.REP:
+        raise AssignError(N_("Reps cannot change a customer's owner; ask your manager."), 403)
+    if not customers:
+        raise AssignError(N_("Choose at least one customer."), 400)
+    target = get_user_by_login(session, login)
+    if target is None or not target.is_active:
+        raise AssignError(N_("Unknown or inactive user: %(login)s."), 400, login=login)
+    if target.id not in {u.id for u in repo.assignable_users(session, principal)}:
+        if principal.role == Role.MANAGER:
+            raise AssignError(
+                N_("You may assign customers only to your team's reps, not to %(login)s."), 403, login=login
+            )
+        raise AssignError(
+            N_("You may assign customers only to reps and managers, not to %(login)s."), 403, login=login
+        )
+    previous = _logins(session, {c.owner_id for c in customers if c.owner_id is not None})
+    results: list[OwnerChanged] = []
+    for customer in customers:
+        from_owner = previous.get(customer.owner_id) if customer.owner_id else None
+        changed = customer.owner_id != target.id
+        if changed:
+            _move(session, principal, customer, target, via=via, now=now, from_owner=from_owner)
+        results.append(
+            OwnerChanged(
+                customer_id=customer.external_id,
+                from_owner=from_owner,
+                to_owner=target.login,
+                changed=changed,
+                tasks={},
+            )
+        )
+    session.flush()
+    settled = follow_owner_changes(session.connection(), settings=settings, now=now)
+    for result in results:
+        result.tasks = settled
+    return results
+
+
+def _logins(session: Session, ids: set[int]) -> dict[int, str]:
+    return {u.id: u.login for u in (session.get(User, i) for i in ids) if u is not None}
+
+
+def _move(
+    session: Session,
+    principal: Principal,
+    customer: Customer,
+    target: User,
+    *,
+    via: str,
+    now: datetime,
+    from_owner: str | None,
+) -> None:
+    session.add(
+        OwnerChange(
+            customer_id=customer.id,
+            from_owner_id=customer.owner_id,
+            to_owner_id=target.id,
+            changed_at=now,
+            source=f"{via} by {principal.login}",
+        )
+    )
+    details: dict[str, Any] = {"from": from_owner, "to": target.login, "via": via}
+    customer.owner_id = target.id
+    if target.team_id is not None and customer.team_id != target.team_id:
+        # The customer joins the new owner's team, so that team's manager sees it from now on.
+        details["team"] = target.team_id
+        customer.team_id = target.team_id
+    auth_service.record(session, principal, "change_owner", "customer", customer.external_id, details)
+
+
+def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
+    """A customer's alerts with their history, reasons and rule names in both languages."""
+    alerts, history = repo.alerts_of(session, customer_id)
+    names = repo.rule_names(session)
+    reads = []
+    for alert in alerts:
+        name = names.get((alert.template, alert.rule))
+        reads.append(
+            AlertRead(
+                id=alert.id,
+                rule=alert.rule,
+                rule_name_en=name[0] if name else None,
+                rule_name_zh=name[1] if name else None,
+                level=alert.level,
+                status=alert.status,
+                muted=alert.muted,
+                opened_on=alert.opened_on,
+                last_fired_on=alert.last_fired_on,
+                resolved_on=alert.resolved_on,
+                reason_en=alert.reason_en,
+                reason_zh=alert.reason_zh,
+                events=[
+                    AlertEventRead(
+                        as_of=e.as_of,
+                        kind=e.kind,
+                        from_level=e.from_level,
+                        to_level=e.to_level,
+                        cause=e.cause,
+                    )
+                    for e in history[alert.id]
+                ],
+            )
+        )
+    return reads
+
+
+def week_of(day: date) -> date:
+    """The Monday that starts `day`'s ISO week."""
+    return day - timedelta(days=day.weekday())
+
+
+def last_per_week(days: Iterable[date]) -> list[date]:
+    """The latest of `days` in each week, oldest week first."""
+    latest: dict[date, date] = {}
+    for day in days:
+        week = week_of(day)
+        latest[week] = max(day, latest.get(week, day))
+    return [latest[week] for week in sorted(latest)]
+
+
+def per_week(counts: Iterable[tuple[date | None, int]]) -> dict[date, int]:
+    """Day counts summed per week (keyed by the week's Monday)."""
+    weeks: Counter[date] = Counter()
+    for day, n in counts:
+        if day is not None:
+            weeks[week_of(day)] += int(n)
+    return dict(weeks)
+
+
+def levels_on(
+    spans: Sequence[tuple[int, str, date, date | None]], days: Sequence[date]
+) -> dict[str, list[int]]:
+    """Customers at each level on each of `days`, from alert spans (customer, level, opened, resolved).
+
+    A customer's level on a day is the worst level among its alerts open that day (opened on or before it,
+    not yet resolved); an alert counts at its latest level.
+    """
+    rank = {name: i for i, name in enumerate(LEVELS)}
+    series: dict[str, list[int]] = {name: [] for name in LEVELS}
+    for day in days:
+        worst: dict[int, int] = {}
+        for customer, level, opened, resolved in spans:
+            if opened <= day and (resolved is None or resolved > day) and level in rank:
+                worst[customer] = max(rank[level], worst.get(customer, -1))
+        tally = Counter(worst.values())
+        for name, i in rank.items():
+            series[name].append(tally.get(i, 0))
+    return series
+
+
+def level_trend(
+    session: Session, principal: Principal, today: date
+) -> tuple[list[date], dict[str, list[int]]]:
+    """Customers per level at the last evaluation of each recent week, in the principal's scope.
+
+    Directors and admins read the counts each evaluation recorded; others count their own customers' alerts.
+    """
+    since = today - timedelta(weeks=TREND_WEEKS)
+    summaries = dict(repo.run_summaries(session, since))
+    days = last_per_week(summaries)
+    if principal.role in (Role.ADMIN, Role.DIRECTOR):
+        levels = {day: summaries[day].get("customers_by_level", {}) for day in days}
+        return days, {name: [int(levels[day].get(name, 0)) for day in days] for name in LEVELS}
+    return days, levels_on(repo.alert_spans(session, principal, since), days)
+
+
+def new_and_resolved(session: Session, principal: Principal, today: date) -> list[tuple[date, int, int]]:
+    """(week, alerts opened, alerts resolved) for each recent week with either, oldest first."""
+    opened, resolved = repo.alerts_per_day(session, principal, today - timedelta(weeks=TREND_WEEKS))
+    new, done = per_week(opened), per_week(resolved)
+    return [(week, new.get(week, 0), done.get(week, 0)) for week in sorted(new.keys() | done.keys())]
