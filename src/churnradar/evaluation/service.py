@@ -28,6 +28,7 @@ from churnradar.intervention.handover import follow_owner_changes
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import EvaluationRun
 from churnradar.notification import service as notification_service
+from churnradar.notification import webhooks
 from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
 from churnradar.scoring import store as model_store
@@ -185,6 +186,8 @@ def evaluate(
             owners=alert_repo.owners(conn),
         )
         alert_repo.save_step(conn, before, result, as_of=as_of, at=clock.now())
+        # CRM endpoints hear of every alert change, committed with it (webhooks_out, docs/webhooks.md).
+        webhooks.queue_alert_changes(conn, result, as_of=as_of, now=clock.now(), settings=settings)
         if held:
             notification_service.notify(
                 conn, [data_health_notice(feeds, held, as_of)], settings=settings, now=clock.now()

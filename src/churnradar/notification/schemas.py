@@ -38,10 +38,14 @@ class Message:
     language: str = "en"
     event: str = ""
     dedup_key: str = ""
+    # A machine-readable document sent as it is (webhooks out to a CRM), instead of subject and lines.
+    document: dict[str, object] | None = None
 
     def as_payload(self) -> dict[str, object]:
         """The JSON stored in the outbox."""
-        return {"subject": self.subject, "lines": self.lines, "language": self.language, "event": self.event}
+        payload: dict[str, object] = {"subject": self.subject, "lines": self.lines}
+        payload |= {"language": self.language, "event": self.event}
+        return payload if self.document is None else payload | {"document": self.document}
 
     @classmethod
     def from_payload(cls, payload: dict[str, object], dedup_key: str) -> Message:
@@ -53,4 +57,5 @@ class Message:
             language=str(payload.get("language", "en")),
             event=str(payload.get("event", "")),
             dedup_key=dedup_key,
+            document=document if isinstance(document := payload.get("document"), dict) else None,
         )

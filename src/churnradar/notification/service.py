@@ -17,7 +17,7 @@ from sqlalchemy.engine import Connection, Engine
 
 from churnradar.config import Settings
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.notification import policy, routing
+from churnradar.notification import policy, routing, webhooks
 from churnradar.notification import repository as outbox_repo
 from churnradar.notification.channels import Channel, DeliveryError, build
 from churnradar.notification.schemas import Message, Notice
@@ -45,7 +45,8 @@ def notify(
 def configured_channels(settings: Settings) -> dict[str, Channel]:
     """Every channel in the settings, built and checked."""
     n = settings.notifications
-    return {name: build(name, config, timeout=n.timeout_seconds) for name, config in n.channels.items()}
+    built = {name: build(name, config, timeout=n.timeout_seconds) for name, config in n.channels.items()}
+    return built | webhooks.channels(settings)
 
 
 def send_test(settings: Settings, channel_name: str, *, address: str, sent_by: str, now: datetime) -> None:
@@ -82,6 +83,8 @@ class DeliverySummary:
 
 
 def _hold(conn: Connection, row: Any, settings: Settings, now: datetime) -> datetime | None:
+    if webhooks.is_webhook_out(row.channel):
+        return None  # a CRM is a machine: no quiet hours, no per-person rate limit
     n = settings.notifications
     quiet = policy.quiet_until(now, settings.zone, n.quiet_start, n.quiet_end)
     if quiet is not None:

@@ -47,6 +47,12 @@ def post(url: str, body: bytes, headers: dict[str, str], timeout: float) -> tupl
         raise DeliveryError(f"no answer: {type(reason).__name__}", retryable=True) from None
 
 
+def signature(secret: str, timestamp: str, body: bytes) -> str:
+    """`sha256=<hex HMAC-SHA256 of "timestamp.body">`: binding the time stops replays of an old body."""
+    digest = hmac.new(secret.encode(), timestamp.encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"sha256={digest}"
+
+
 def check_status(status: int, text: str) -> None:
     """2xx passes; 408, 425, 429 and 5xx are retried; any other status is permanent."""
     if 200 <= status < 300:
@@ -97,9 +103,7 @@ class WebhookChannel(Channel):
         timestamp = str(int(self.now()))
         headers = {"X-Churnradar-Timestamp": timestamp, "Idempotency-Key": message.dedup_key}
         if s.secret is not None:
-            signed = timestamp.encode() + b"." + body
-            digest = hmac.new(s.secret.get_secret_value().encode(), signed, hashlib.sha256).hexdigest()
-            headers["X-Churnradar-Signature"] = f"sha256={digest}"
+            headers["X-Churnradar-Signature"] = signature(s.secret.get_secret_value(), timestamp, body)
         check_status(*post(s.url.get_secret_value(), body, headers, self.timeout))
 
 
