@@ -1,0 +1,1 @@
+"""The effectiveness page: churn over time, warnings, save rate and task outcomes, in the viewer's scope."""
