@@ -26,10 +26,11 @@ from churnradar.web.customers import pages as customer_pages
 from churnradar.web.customers import router as customer_api
 from churnradar.web.datahealth import pages as datahealth_pages  # noqa: F401 (registers its overview panel)
 from churnradar.web.deps import LoginRequiredError, ReadPrincipal
-from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
+from churnradar.web.risk import pages as risk_pages
+from churnradar.web.risk import router as risk_api
 from churnradar.web.tasks import pages as task_pages
 from churnradar.web.tasks import router as task_api
 from churnradar.web.templating import render
@@ -104,6 +105,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(customer_api.router)
     api.include_router(event_api.router)
+    api.include_router(risk_api.router)
     api.include_router(task_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
@@ -150,7 +152,7 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (account_pages, overview_pages, customer_pages, admin_pages, task_pages):
         app.include_router(pages.router)
-    app.include_router(effectiveness_pages.router)
+    app.include_router(risk_pages.router)
     app.include_router(_api_router(app))
     return app
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.kit.clock import SystemClock
+from churnradar.models import Customer
 from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal
 from churnradar.web.risk import repository as repo
@@ -17,6 +18,18 @@ from churnradar.web.schemas import Page
 
 router = APIRouter(tags=["risk"])
 WritePrincipal = Annotated[Principal, Depends(api_principal(Scope.WRITE))]
+
+
+def visible_customer(principal: ReadPrincipal, session: SessionDep, customer_id: str) -> Customer:
+    """The customer of the path if the token's user may see it; 404 before any other refusal otherwise."""
+    customer = customer_repo.get_customer_by_external_id(session, principal, customer_id)
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such customer")
+    return customer
+
+
+# Resolved before the write scope and the body are checked: a customer out of scope is simply not there.
+VisibleCustomer = Annotated[Customer, Depends(visible_customer)]
 REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Unknown or inactive user."},
     403: {"description": "The token's user may not change owners, or not to this user."},
@@ -43,17 +56,18 @@ def list_risk(
     summary="Change a customer's owner",
 )
 def change_owner(
-    request: Request, principal: WritePrincipal, session: SessionDep, customer_id: str, body: OwnerChange
+    request: Request,
+    customer: VisibleCustomer,
+    principal: WritePrincipal,
+    session: SessionDep,
+    body: OwnerChange,
 ) -> OwnerChanged:
     """Give a customer (by its source-system id) to another user; its open task follows the owner.
 
-    Needs a token with the `write` scope. Managers may assign to their team's reps, admins and directors
-    to any rep or manager, reps not at all. The change is recorded in the customer's owner history and the
-    audit log.
+    Needs a token with the `read` and `write` scopes. Managers may assign to their team's reps, admins
+    and directors to any rep or manager, reps not at all. The change is recorded in the customer's owner
+    history and the audit log.
     """
-    customer = customer_repo.get_customer_by_external_id(session, principal, customer_id)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such customer")
     try:
         [result] = service.assign_owner(
             session,
