@@ -26,6 +26,7 @@ from churnradar.web.customers import pages as customer_pages
 from churnradar.web.customers import router as customer_api
 from churnradar.web.datahealth import pages as datahealth_pages  # noqa: F401 (registers its overview panel)
 from churnradar.web.deps import LoginRequiredError, ReadPrincipal
+from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
@@ -152,6 +153,7 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (account_pages, overview_pages, customer_pages, admin_pages, task_pages):
         app.include_router(pages.router)
+    app.include_router(effectiveness_pages.router)
     app.include_router(risk_pages.router)
     app.include_router(_api_router(app))
     return app
