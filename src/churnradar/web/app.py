@@ -30,6 +30,9 @@ from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
+from churnradar.web.rules import pages as rule_pages
+from churnradar.web.rules import router as rule_api
+from churnradar.web.settings import pages as settings_pages
 from churnradar.web.risk import pages as risk_pages
 from churnradar.web.risk import router as risk_api
 from churnradar.web.tasks import pages as task_pages
@@ -106,6 +109,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(customer_api.router)
     api.include_router(event_api.router)
+    api.include_router(rule_api.router)
     api.include_router(risk_api.router)
     api.include_router(task_api.router)
 
@@ -153,6 +157,8 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (account_pages, overview_pages, customer_pages, admin_pages, task_pages):
         app.include_router(pages.router)
+    app.include_router(rule_pages.router)
+    app.include_router(settings_pages.router)
     app.include_router(effectiveness_pages.router)
     app.include_router(risk_pages.router)
     app.include_router(_api_router(app))

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from churnradar.auth import repository as auth_repo
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import AuthError, Principal
-from churnradar.models.people import Role
+from churnradar.models.people import Role, User
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep
 from churnradar.web.i18n import N_
@@ -30,12 +30,25 @@ def _blank(value: str) -> str | None:
     return value.strip() or None
 
 
+def _team_rows(teams: list[str], users: list[tuple[User, str | None, str | None]]) -> list[dict[str, Any]]:
+    """Each team with its active members and managers (from the user list, no second query)."""
+    rows = []
+    for name in teams:
+        members = [u for u, team, _boss in users if team == name and u.is_active]
+        managers = [u.login for u in members if u.role == Role.MANAGER.value]
+        rows.append({"name": name, "members": len(members), "managers": managers})
+    return rows
+
+
 def _users_page(
     request: Request, session: Session, principal: Principal, *, error: str | None = None, code: int = 200
 ) -> Response:
+    users = auth_repo.list_users(session)
+    teams = auth_repo.list_team_names(session)
     context: dict[str, Any] = {
-        "users": auth_repo.list_users(session),
-        "teams": auth_repo.list_team_names(session),
+        "users": users,
+        "teams": teams,
+        "team_rows": _team_rows(teams, users),
         "roles": list(Role),
         "error": error,
     }
@@ -110,6 +123,18 @@ def update_user(
         session.rollback()
         return _users_page(request, session, principal, error=str(exc), code=status.HTTP_400_BAD_REQUEST)
     return RedirectResponse("/admin/users", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/teams", name="admin_team_create")
+def create_team(request: Request, principal: AdminDep, session: SessionDep, name: Text) -> Response:
+    """Create a team; the audit log records who did it."""
+    try:
+        auth_service.create_team(session, name, actor=principal)
+        session.commit()
+    except AuthError as exc:
+        session.rollback()
+        return _users_page(request, session, principal, error=str(exc), code=status.HTTP_400_BAD_REQUEST)
+    return RedirectResponse("/admin/users#teams", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/audit", name="admin_audit")

@@ -1,0 +1,1 @@
+"""The rules editor: pages, REST API and the logic they share."""

@@ -1,0 +1,229 @@
+"""The rules editor: admins edit, managers and directors read; inline checks, try-outs, YAML export/import."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile, status
+from fastapi.responses import RedirectResponse, Response
+from sqlalchemy.orm import Session
+
+from churnradar.auth.schemas import Principal
+from churnradar.kit.clock import SystemClock
+from churnradar.models.people import Role
+from churnradar.rule import service as rule_service
+from churnradar.rule.schemas import DEFAULT_LEVELS
+from churnradar.rule.templates import TemplateError
+from churnradar.web.csrf import require_csrf
+from churnradar.web.deps import AdminDep, SessionDep, require_roles
+from churnradar.web.i18n import N_
+from churnradar.web.nav import NavItem, nav_items
+from churnradar.web.rules import service
+from churnradar.web.rules.drafts import check_with_count, rulebook
+from churnradar.web.rules.schemas import RuleRead
+from churnradar.web.templating import render
+
+router = APIRouter(prefix="/rules", dependencies=[Depends(require_csrf)], include_in_schema=False)
+READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
+nav_items.add("rules", NavItem("rules", N_("Rules"), "/rules", order=70, roles=READERS))
+ReaderDep = Annotated[Principal, Depends(require_roles(*READERS))]
+MAX_IMPORT_BYTES = 1024 * 1024
+Condition = Annotated[str, Form(max_length=20_000)]
+Text = Annotated[str, Form(max_length=2_000)]
+# Origins of a rule, shown translated.
+ORIGINS = {
+    "own": N_("own rule"),
+    "override": N_("overrides the parent's rule"),
+    "inherited": N_("inherited"),
+}
+
+
+def _now() -> datetime:
+    return SystemClock().now()
+
+
+def _rule_or_404(request: Request, rule_id: str) -> RuleRead:
+    found = service.get_rule(request.app.state.engine, rule_id, at=_now())
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    return found
+
+
+def _grouped(rules: list[RuleRead]) -> dict[str, list[RuleRead]]:
+    grouped: dict[str, list[RuleRead]] = {}
+    for view in rules:
+        grouped.setdefault(view.template, []).append(view)
+    return grouped
+
+
+@router.get("", name="rules")
+def rule_list(request: Request, principal: ReaderDep) -> Response:
+    """Every template's rules with level, condition, enabled flag and reasons."""
+    rules = service.list_rules(request.app.state.engine, at=_now())
+    context = {"templates": _grouped(rules), "origins": ORIGINS, "errors": [], "imported": None}
+    return render(request, "rules/list.html", context, principal=principal)
+
+
+@router.get("/export.yaml", name="rules_export")
+def export(request: Request, principal: ReaderDep) -> Response:
+    """The stored rules as YAML, as `churnradar rule export` prints them."""
+    engine = request.app.state.engine
+    rule_service.active_templates(engine, at=_now())
+    return Response(
+        rule_service.export_rules(engine),
+        media_type="application/yaml; charset=utf-8",
+        headers={"Content-Disposition": 'attachment; filename="rules.yaml"'},
+    )
+
+
+@router.post("/import", name="rules_import")
+async def import_(
+    request: Request, principal: AdminDep, session: SessionDep, document: UploadFile
+) -> Response:
+    """Replace the rules of the templates a YAML file lists; nothing is stored if any rule fails."""
+    raw = await document.read(MAX_IMPORT_BYTES + 1)
+    errors: list[str] = []
+    counts: dict[str, int] | None = None
+    if len(raw) > MAX_IMPORT_BYTES:
+        errors = [f"the file is larger than {MAX_IMPORT_BYTES:,} bytes"]
+    else:
+        try:
+            counts = service.import_document(
+                request.app.state.engine, session, raw.decode("utf-8"), actor=principal, at=_now()
+            )
+            session.commit()
+        except UnicodeDecodeError:
+            errors = ["the file is not UTF-8 text"]
+        except TemplateError as exc:
+            errors = exc.errors
+    rules = service.list_rules(request.app.state.engine, at=_now())
+    context = {
+        "templates": _grouped(rules),
+        "origins": ORIGINS,
+        "errors": errors,
+        "imported": counts,
+    }
+    code = status.HTTP_400_BAD_REQUEST if errors else status.HTTP_200_OK
+    return render(request, "rules/list.html", context, principal=principal, status_code=code)
+
+
+def _edit_page(
+    request: Request,
+    principal: Principal,
+    current: RuleRead,
+    *,
+    form: dict[str, Any] | None = None,
+    errors: list[str] | None = None,
+    code: int = 200,
+) -> Response:
+    context = {
+        "view": current,
+        "form": form or current.rule.model_dump(),
+        "levels": DEFAULT_LEVELS,
+        "origins": ORIGINS,
+        "errors": errors or [],
+        "editable": principal.role is Role.ADMIN,
+        "check": None,
+    }
+    return render(request, "rules/edit.html", context, principal=principal, status_code=code)
+
+
+def _store(
+    request: Request, principal: Principal, session: Session, current: RuleRead, values: dict[str, Any]
+) -> Response | None:
+    """Save `values` over the rule; None when saved, else the edit page listing why it was refused."""
+    try:
+        service.save_rule(request.app.state.engine, session, current, values, actor=principal, at=_now())
+        session.commit()
+    except TemplateError as exc:
+        form = current.rule.model_dump() | values
+        return _edit_page(
+            request, principal, current, form=form, errors=exc.errors, code=status.HTTP_400_BAD_REQUEST
+        )
+    return None
+
+
+@router.get("/{rule_id}", name="rule")
+def rule_page(request: Request, principal: ReaderDep, rule_id: str) -> Response:
+    """One rule: the editor for admins, a read-only view for managers and directors."""
+    return _edit_page(request, principal, _rule_or_404(request, rule_id))
+
+
+@router.post("/{rule_id}", name="rule_save")
+def save(
+    request: Request,
+    principal: AdminDep,
+    session: SessionDep,
+    rule_id: str,
+    condition: Condition,
+    level: Annotated[str, Form(max_length=32)],
+    name_en: Text,
+    name_zh: Text,
+    reason_en: Text,
+    reason_zh: Text,
+    enabled: Annotated[bool, Form()] = False,
+) -> Response:
+    """Save the rule after checking it with the rest of its template; the audit log keeps before and after."""
+    current = _rule_or_404(request, rule_id)
+    values = {
+        "condition": condition,
+        "level": level,
+        "name_en": name_en,
+        "name_zh": name_zh,
+        "reason_en": reason_en,
+        "reason_zh": reason_zh,
+        "enabled": enabled,
+    }
+    refused = _store(request, principal, session, current, values)
+    return refused or RedirectResponse(f"/rules/{current.id}?saved=1", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/{rule_id}/enabled", name="rule_enable")
+def set_enabled(
+    request: Request,
+    principal: AdminDep,
+    session: SessionDep,
+    rule_id: str,
+    enabled: Annotated[bool, Form()] = False,
+) -> Response:
+    """Switch a rule on or off (audited)."""
+    current = _rule_or_404(request, rule_id)
+    refused = _store(request, principal, session, current, {"enabled": enabled})
+    return refused or RedirectResponse(f"/rules#{current.id}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/{rule_id}/validate", name="rule_validate")
+def validate(request: Request, principal: AdminDep, rule_id: str, condition: Condition) -> Response:
+    """The inline check while typing: the error with its column, or how many customers it flags now."""
+    current = _rule_or_404(request, rule_id)
+    check = check_with_count(request, current, condition)
+    return render(request, "rules/_check.html", {"check": check}, principal=principal)
+
+
+@router.post("/{rule_id}/test", name="rule_test")
+def try_out(
+    request: Request,
+    principal: AdminDep,
+    rule_id: str,
+    condition: Condition,
+    level: Annotated[str, Form(max_length=32)],
+) -> Response:
+    """The draft's backtest over recent weeks whose outcome is known: precision, recall, lead, alerts/week."""
+    current = _rule_or_404(request, rule_id)
+    check = check_with_count(request, current, condition)
+    context: dict[str, Any] = {"check": check, "report": None, "level_error": None}
+    if level not in DEFAULT_LEVELS:
+        context["level_error"] = f"unknown level {level!r}; levels are {', '.join(DEFAULT_LEVELS)}"
+    elif check.valid:
+        book = rulebook(request)
+        as_of = datetime.fromisoformat(check.as_of).date() if check.as_of else _now().date()
+        context["report"] = service.try_draft(
+            request.app.state.engine,
+            book,
+            service.draft_of(current, condition, level),
+            service.judged_templates(current, book.templates),
+            as_of=as_of,
+            zone=request.app.state.settings.zone,
+        )
+    return render(request, "rules/_try.html", context, principal=principal)

@@ -1,0 +1,116 @@
+"""REST API for rules: list and read (admins, directors, managers); check and change rules (admins)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from pydantic import BaseModel, Field
+
+from churnradar.auth.schemas import Principal, Scope
+from churnradar.kit.clock import SystemClock
+from churnradar.models.people import Role
+from churnradar.rule.schemas import RuleDef
+from churnradar.rule.templates import TemplateError
+from churnradar.web.deps import SessionDep, api_principal
+from churnradar.web.rules import service
+from churnradar.web.rules.drafts import check_with_count
+from churnradar.web.rules.schemas import ConditionResult, RuleRead
+from churnradar.web.schemas import Page
+
+router = APIRouter(prefix="/rules", tags=["rules"])
+READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
+NOT_FOUND: dict[int | str, dict[str, Any]] = {404: {"description": "No rule with this id."}}
+REFUSED: dict[int | str, dict[str, Any]] = {
+    400: {"description": "The rule fails its checks; `detail` lists every problem, as `rule import` does."},
+    **NOT_FOUND,
+}
+
+
+_read_token = api_principal(Scope.READ)
+_admin_token = api_principal(Scope.ADMIN)
+
+
+def _refuse_unless(principal: Principal, roles: frozenset[Role]) -> Principal:
+    if principal.role not in roles:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this user's role may not do this")
+    return principal
+
+
+def rule_reader(principal: Annotated[Principal, Depends(_read_token)]) -> Principal:
+    """A token with the read scope, of an admin, director or manager."""
+    return _refuse_unless(principal, READERS)
+
+
+def rule_admin(principal: Annotated[Principal, Depends(_admin_token)]) -> Principal:
+    """A token with the admin scope, of an admin."""
+    return _refuse_unless(principal, frozenset({Role.ADMIN}))
+
+
+RuleReader = Annotated[Principal, Depends(rule_reader)]
+RuleAdmin = Annotated[Principal, Depends(rule_admin)]
+
+
+class ConditionRequest(BaseModel):
+    """A condition to check, optionally as a new condition of an existing rule (its scope and templates)."""
+
+    condition: str = Field(max_length=20_000)
+    rule_id: str | None = Field(default=None, max_length=200, description="Judge it as this rule would.")
+
+
+def _now() -> datetime:
+    return SystemClock().now()
+
+
+def _rule(request: Request, rule_id: str) -> RuleRead:
+    found = service.get_rule(request.app.state.engine, rule_id, at=_now())
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such rule")
+    return found
+
+
+@router.get("", response_model=Page[RuleRead], summary="List rules")
+def list_rules(
+    request: Request,
+    _principal: RuleReader,
+    template: Annotated[str | None, Query(max_length=64)] = None,
+    page: Annotated[int, Query(ge=1, le=100_000)] = 1,
+    per_page: Annotated[int, Query(ge=1, le=500)] = 100,
+) -> Page[RuleRead]:
+    """Every template's rules as each template applies them (general first), optionally of one template."""
+    rules = [
+        r for r in service.list_rules(request.app.state.engine, at=_now()) if template in (None, r.template)
+    ]
+    start = (page - 1) * per_page
+    return Page[RuleRead].of(rules[start : start + per_page], total=len(rules), page=page, per_page=per_page)
+
+
+@router.get("/{rule_id}", response_model=RuleRead, responses=NOT_FOUND, summary="Get a rule")
+def get_rule(request: Request, _principal: RuleReader, rule_id: str) -> RuleRead:
+    """One rule by its id, `template.slug`."""
+    return _rule(request, rule_id)
+
+
+@router.put("/{rule_id}", response_model=RuleRead, responses=REFUSED, summary="Change a rule")
+def put_rule(
+    request: Request, principal: RuleAdmin, session: SessionDep, rule_id: str, rule: RuleDef
+) -> RuleRead:
+    """Replace a rule (its slug stays); checked with its template as an import is, and audited."""
+    current = _rule(request, rule_id)
+    if rule.slug != current.rule.slug:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, [f"the slug must stay {current.rule.slug!r}"])
+    engine = request.app.state.engine
+    try:
+        service.save_rule(engine, session, current, rule.model_dump(), actor=principal, at=_now())
+        session.commit()
+    except TemplateError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, exc.errors) from None
+    return _rule(request, rule_id)
+
+
+@router.post("/validate", response_model=ConditionResult, responses=NOT_FOUND, summary="Check a condition")
+def validate(request: Request, _principal: RuleAdmin, body: ConditionRequest) -> ConditionResult:
+    """The error with its column, or `valid` with the customers it flags as of the latest evaluation."""
+    current = _rule(request, body.rule_id) if body.rule_id else None
+    return check_with_count(request, current, body.condition)

@@ -1,0 +1,226 @@
+"""The rules editor: rules as each template applies them, condition checks, flag counts, try-outs and saves.
+
+Rules are stored per template as the template files write them: a template that extends another lists only
+its own rules and the keys it overrides. Editing a rule of such a template stores the keys that differ from
+the parent's rule; saving goes through `rule.service.import_rules`, so a change is checked with every other
+rule of its template exactly as `churnradar rule import` checks a file, with the same messages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import pandas as pd
+import yaml
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
+
+from churnradar.auth import service as auth_service
+from churnradar.auth.schemas import Principal
+from churnradar.evaluation.assess import RuleBook, assess
+from churnradar.evaluation.backtest import run_backtest
+from churnradar.evaluation.drafts import default_window, draft_book
+from churnradar.evaluation.frames import all_customers, customers_at
+from churnradar.indicator import repository as indicator_repo
+from churnradar.models import EvaluationRun
+from churnradar.rule import repository as rule_repo
+from churnradar.rule import service as rule_service
+from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
+from churnradar.rule.schemas import RuleDef, Template
+from churnradar.web.rules.schemas import ConditionResult, Origin, RuleChange, RuleRead, rule_id, split_rule_id
+
+# A try-out replays this many weekly dates whose outcome is known (seconds on demo-size data).
+TRY_WEEKS = 8
+TRY_HORIZON_DAYS = 90
+DRAFT_SLUG = "draft"
+# Keys a rule may leave out, with their defaults: a template's own rule is stored without them.
+_OPTIONAL: dict[str, Any] = {
+    name: default.model_dump() if isinstance(default, BaseModel) else default
+    for name, field in RuleDef.model_fields.items()
+    if not field.is_required()
+    for default in [field.get_default(call_default_factory=True)]
+}
+
+
+def _origin(slug: str, own: set[str], parent: Template | None) -> Origin:
+    if parent is None or slug not in {r.slug for r in parent.rules}:
+        return Origin.OWN
+    return Origin.OVERRIDE if slug in own else Origin.INHERITED
+
+
+def _stored(engine: Engine) -> dict[str, list[dict[str, Any]]]:
+    with engine.connect() as conn:
+        return rule_repo.stored_rules(conn)
+
+
+def _views(
+    templates: Mapping[str, Template], stored: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> list[RuleRead]:
+    views = []
+    for slug in sorted(templates, key=lambda s: (templates[s].extends is not None, s)):
+        template = templates[slug]
+        parent = templates.get(template.extends) if template.extends else None
+        own = {str(e.get("slug")) for e in stored.get(slug, [])}
+        views += [
+            RuleRead(
+                id=rule_id(slug, rule.slug),
+                template=slug,
+                origin=_origin(rule.slug, own, parent),
+                parent=template.extends,
+                rule=rule,
+            )
+            for rule in template.rules
+        ]
+    return views
+
+
+def list_rules(engine: Engine, *, at: datetime) -> list[RuleRead]:
+    """Every template's rules as it applies them: general first, then the industry templates by name."""
+    templates = rule_service.active_templates(engine, at=at)
+    return _views(templates, _stored(engine))
+
+
+def get_rule(engine: Engine, rule: str, *, at: datetime) -> RuleRead | None:
+    """One rule by its id (`template.slug`), or None."""
+    if split_rule_id(rule) is None:
+        return None
+    return next((view for view in list_rules(engine, at=at) if view.id == rule), None)
+
+
+def _entry(candidate: dict[str, Any], parent_rule: RuleDef | None) -> dict[str, Any] | None:
+    """What a template stores for `candidate`: the keys that differ from its parent's rule (None: none do)."""
+    if parent_rule is None:
+        return {k: v for k, v in candidate.items() if k not in _OPTIONAL or v != _OPTIONAL[k]}
+    base = parent_rule.model_dump()
+    changed = {k: v for k, v in candidate.items() if k != "slug" and base.get(k) != v}
+    return {"slug": candidate["slug"], **changed} if changed else None
+
+
+def save_rule(
+    engine: Engine,
+    session: Session,
+    current: RuleRead,
+    values: Mapping[str, Any],
+    *,
+    actor: Principal,
+    at: datetime,
+) -> RuleChange:
+    """Store `values` over `current` (checked whole, as an import is) and record the change in the audit log.
+
+    Raises `rule.templates.TemplateError` with the same messages as `churnradar rule import`; nothing is
+    stored then. The audit entry is written by the caller's session after the rules are stored.
+    """
+    templates = rule_service.active_templates(engine, at=at)
+    template = templates[current.template]
+    parent = templates.get(template.extends) if template.extends else None
+    parent_rule = next((r for r in parent.rules if r.slug == current.rule.slug), None) if parent else None
+    candidate = {**current.rule.model_dump(), **values, "slug": current.rule.slug}
+    entries = list(_stored(engine).get(current.template, []))
+    position = next((i for i, e in enumerate(entries) if e.get("slug") == current.rule.slug), len(entries))
+    entries[position : position + 1] = [e for e in [_entry(candidate, parent_rule)] if e is not None]
+    document = yaml.safe_dump({current.template: entries}, allow_unicode=True, sort_keys=False)
+    rule_service.import_rules(engine, document, at=at, by=actor.login)
+    after = get_rule(engine, current.id, at=at)
+    before_values, after_values = (
+        current.rule.model_dump(),
+        (after.rule if after else current.rule).model_dump(),
+    )
+    changes = {k: [before_values[k], v] for k, v in after_values.items() if before_values[k] != v}
+    if changes:
+        auth_service.record(session, actor, "update", "rule", current.id, changes)
+    return RuleChange(current.id, changes)
+
+
+def import_document(
+    engine: Engine, session: Session, text: str, *, actor: Principal, at: datetime
+) -> dict[str, int]:
+    """Replace the rules of the templates a YAML document lists (as `churnradar rule import`), audited."""
+    rule_service.active_templates(engine, at=at)  # the shipped rules are stored before anything is replaced
+    counts = rule_service.import_rules(engine, text, at=at, by=actor.login)
+    auth_service.record(session, actor, "import", "rule", None, {"templates": counts})
+    return counts
+
+
+def check_condition(text: str, fields: Mapping[str, FieldType]) -> ConditionResult:
+    """Parse and check a condition: valid, or the language's message with its column."""
+    try:
+        parse_condition(text, fields)
+    except RuleSyntaxError as exc:
+        return ConditionResult(valid=False, message=str(exc), column=exc.column)
+    return ConditionResult(valid=True, message="valid")
+
+
+def draft_of(current: RuleRead | None, condition: str, level: str | None = None) -> RuleDef:
+    """The rule with `condition` (and `level`); without a rule, a plain draft as the CLI makes one."""
+    if current is None:
+        return RuleDef(
+            slug=DRAFT_SLUG,
+            name_en="Draft rule",
+            name_zh="草稿规则",
+            condition=condition,
+            level=level or "yellow",
+            reason_en=f"Draft rule holds: {condition}",
+            reason_zh=f"草稿规则成立：{condition}",
+        )
+    update: dict[str, Any] = {"condition": condition} | ({"level": level} if level else {})
+    return current.rule.model_copy(update=update)
+
+
+def judged_templates(current: RuleRead | None, templates: Mapping[str, Template]) -> list[str]:
+    """The templates whose customers a rule judges: its own, and those extending it that take it unchanged."""
+    if current is None:
+        return sorted(templates)
+    children = [
+        slug
+        for slug, template in templates.items()
+        if template.extends == current.template and current.rule in template.rules
+    ]
+    return [current.template, *sorted(children)]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """The indicators stored by the latest evaluation, and every customer: what "flags now" counts on."""
+
+    as_of: date
+    wide: pd.DataFrame
+    customers: pd.DataFrame
+
+
+def latest_snapshot(engine: Engine) -> Snapshot | None:
+    """The latest successful evaluation's stored indicators (wide), or None before the first evaluation."""
+    with engine.connect() as conn:
+        as_of = conn.execute(
+            select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == "succeeded")
+        ).scalar_one()
+        if as_of is None:
+            return None
+        rows = indicator_repo.read_values(conn, as_of)
+        customers = all_customers(conn)
+    long = pd.DataFrame(rows, columns=["customer_id", "external_id", "indicator", "value"])
+    wide = long.pivot(index="customer_id", columns="indicator", values="value").astype("float64")
+    return Snapshot(as_of, wide.reset_index(), customers)
+
+
+def count_flagged(
+    book: RuleBook, snapshot: Snapshot, draft: RuleDef, templates: Sequence[str]
+) -> tuple[int, int]:
+    """(customers `draft` flags, customers judged) as of the snapshot, in `templates`; stores nothing."""
+    trial = draft_book(book, [draft], templates)
+    customers = customers_at(snapshot.customers, snapshot.as_of, trial.templates)
+    fired = assess(snapshot.wide, customers, trial).fired
+    judged = int(customers["template"].isin(list(templates)).sum())
+    return int(fired["customer_id"].nunique()), judged
+
+
+def try_draft(
+    engine: Engine, book: RuleBook, draft: RuleDef, templates: Sequence[str], *, as_of: date, zone: Any
+) -> dict[str, Any]:
+    """The backtest report (CONTRACT §3) of `draft` alone, over `TRY_WEEKS` weeks whose outcome is known."""
+    window = default_window(as_of, TRY_HORIZON_DAYS, TRY_WEEKS)
+    return run_backtest(engine, window, draft_book(book, [draft], templates), zone=zone)

@@ -1,0 +1,82 @@
+"""Settings (admins only): templates and playbooks, channels and routing with a test per channel, people."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request, status
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from churnradar.auth import repository as auth_repo
+from churnradar.auth import service as auth_service
+from churnradar.config import Settings
+from churnradar.kit.clock import SystemClock
+from churnradar.models.people import Role
+from churnradar.notification import service as notification_service
+from churnradar.notification.channels import DeliveryError
+from churnradar.rule import service as rule_service
+from churnradar.rule.schemas import DEFAULT_LEVELS
+from churnradar.web.csrf import require_csrf
+from churnradar.web.deps import AdminDep, SessionDep
+from churnradar.web.i18n import N_
+from churnradar.web.nav import NavItem, nav_items
+from churnradar.web.settings import service
+from churnradar.web.templating import render
+
+router = APIRouter(prefix="/settings", dependencies=[Depends(require_csrf)], include_in_schema=False)
+nav_items.add(
+    "settings", NavItem("settings", N_("Settings"), "/settings", order=85, roles=frozenset({Role.ADMIN}))
+)
+# Roles on duty in playbooks, shown translated.
+DUTY_LABELS = {
+    "owner": N_("the owner"),
+    "owner_and_manager": N_("the owner and their manager"),
+    "director": N_("the owner, their manager and the directors"),
+}
+
+
+def _context(request: Request, session: Session) -> dict[str, Any]:
+    settings: Settings = request.app.state.settings
+    templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
+    users = auth_repo.list_users(session)
+    return {
+        "templates": service.template_views(templates, DEFAULT_LEVELS),
+        "duty": DUTY_LABELS,
+        "notifications": settings.notifications,
+        "notifications_file": settings.notifications_file,
+        "channels": service.channel_views(settings.notifications),
+        "people": {"users": len(users), "active": sum(1 for u, _t, _m in users if u.is_active)},
+        "teams": auth_repo.list_team_names(session),
+        "result": None,
+    }
+
+
+@router.get("", name="settings")
+def settings_page(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Templates and playbooks, notification channels and routing, and where users and teams are managed."""
+    return render(request, "settings/index.html", _context(request, session), principal=principal)
+
+
+@router.post("/channels/{channel_id}/test", name="settings_channel_test")
+def send_test(request: Request, principal: AdminDep, session: SessionDep, channel_id: str) -> Response:
+    """Send a test message through one channel to the signed-in admin now, and show what happened."""
+    settings: Settings = request.app.state.settings
+    if channel_id not in settings.notifications.channels:
+        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    user = auth_repo.get_user(session, principal.user_id)
+    address = (user.email if user else None) or ""
+    try:
+        notification_service.send_test(
+            settings, channel_id, address=address, sent_by=principal.login, now=SystemClock().now()
+        )
+        result = {"channel": channel_id, "ok": True, "error": None, "address": address}
+    except (DeliveryError, ValueError) as exc:
+        result = {"channel": channel_id, "ok": False, "error": str(exc), "address": address}
+    auth_service.record(session, principal, "send_test", "channel", channel_id, {"ok": result["ok"]})
+    session.commit()
+    if request.headers.get("hx-request") == "true":
+        return render(request, "settings/_test_result.html", {"result": result}, principal=principal)
+    return render(
+        request, "settings/index.html", _context(request, session) | {"result": result}, principal=principal
+    )
