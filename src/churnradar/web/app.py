@@ -30,11 +30,11 @@ from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
+from churnradar.web.risk import pages as risk_pages
+from churnradar.web.risk import router as risk_api
 from churnradar.web.rules import pages as rule_pages
 from churnradar.web.rules import router as rule_api
 from churnradar.web.settings import pages as settings_pages
-from churnradar.web.risk import pages as risk_pages
-from churnradar.web.risk import router as risk_api
 from churnradar.web.tasks import pages as task_pages
 from churnradar.web.tasks import router as task_api
 from churnradar.web.templating import render
@@ -109,8 +109,8 @@ def _api_router(app: FastAPI) -> APIRouter:
     api = APIRouter(prefix=API_PREFIX)
     api.include_router(customer_api.router)
     api.include_router(event_api.router)
-    api.include_router(rule_api.router)
     api.include_router(risk_api.router)
+    api.include_router(rule_api.router)
     api.include_router(task_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
