@@ -96,6 +96,21 @@ class TestMyTasks:
         assert f'id="task-{tasks["E-003"]}"' in closed
         assert f'id="task-{tasks["E-001"]}"' not in closed
 
+    def test_pages_keep_the_filter(
+        self, tasks: dict[str, int], client_for: Callable[[str], TestClient]
+    ) -> None:
+        manager = client_for("mgr_east")
+        first = manager.get("/tasks", params={"per_page": 2, "status": "all"}).text
+        assert "1 / 2" in first
+        assert 'href="/tasks?status=all&amp;page=2&amp;per_page=2" rel="next"' in first
+        second = manager.get("/tasks", params={"per_page": 2, "status": "all", "page": 2}).text
+        keys = ("E-001", "E-002", "E-003", "R-001")
+        on_first = {key for key in keys if f'id="task-{tasks[key]}"' in first}
+        on_second = {key for key in keys if f'id="task-{tasks[key]}"' in second}
+        assert len(on_first) == len(on_second) == 2
+        assert on_first | on_second == set(keys)
+        assert manager.get("/tasks", params={"status": "", "level": ""}).status_code == 200
+
     def test_deadlines_are_shown_in_the_locale(
         self, tasks: dict[str, int], client_for: Callable[[str], TestClient]
     ) -> None:
@@ -217,6 +232,22 @@ class TestChanges:
         assert moved.status_code == 200
         assert "Rep East2" in moved.text
         assert _task(world, task_id).assignee_id == world.ids.users["rep_east2"]
+
+    def test_a_task_given_to_someone_outside_the_customers_team_is_theirs_to_work(
+        self, world: World, tasks: dict[str, int], client_for: Callable[[str], TestClient]
+    ) -> None:
+        admin, token = _signed(client_for, "admin")
+        task_id = tasks["W-001"]
+        data = {"csrf_token": token, "assignee": str(world.ids.users["rep_east"])}
+        assert admin.post(f"/tasks/{task_id}/reassign", data=data, follow_redirects=False).status_code == 303
+        rep, rep_token = _signed(client_for, "rep_east")
+        assert f'id="task-{task_id}"' in rep.get("/tasks").text
+        follow_up = {"csrf_token": rep_token, "channel": "call", "notes": "Took it over"}
+        assert (
+            rep.post(f"/tasks/{task_id}/follow-up", data=follow_up, follow_redirects=False).status_code == 303
+        )
+        # The customer itself stays out of reach (row-level access follows ownership, not assignment).
+        assert rep.get(f"/customers/{world.ids.customers['W-001']}").status_code == 404
 
     def test_tags_and_notes_on_the_customer_page(
         self, world: World, tasks: dict[str, int], client_for: Callable[[str], TestClient]

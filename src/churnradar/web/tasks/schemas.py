@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from churnradar.intervention.schemas import Outcome
+from churnradar.web.schemas import ListFilter
 
 
 class DueGroup(StrEnum):
@@ -27,10 +28,8 @@ class StatusFilter(StrEnum):
     ALL = "all"
 
 
-class TaskFilter(BaseModel):
+class TaskFilter(ListFilter):
     """What the task list shows: status, level, due group, assignee (managers and up), and the page."""
-
-    model_config = ConfigDict(extra="ignore")
 
     status: StatusFilter = StatusFilter.OPEN
     level: str | None = Field(default=None, max_length=32, description="yellow, orange or red.")
@@ -39,17 +38,9 @@ class TaskFilter(BaseModel):
     page: int = Field(default=1, ge=1, le=1_000_000)
     per_page: int = Field(default=50, ge=1, le=500)
 
-    @field_validator("*", mode="before")
+    @field_validator("status", mode="before")
     @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        # An empty <select> means "no filter".
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    @field_validator("status", mode="after")
-    @classmethod
-    def _status_default(cls, value: StatusFilter | None) -> StatusFilter:
+    def _blank_status_is_open(cls, value: Any) -> Any:
         return value or StatusFilter.OPEN
 
 

@@ -123,13 +123,7 @@ def _change(session: Session, principal: Principal, task_id: int, work: Callable
     """Run `work` on a task the principal may see, committing it, or rolling back a refusal."""
     if repo.get_task(session, principal, task_id) is None:
         raise TaskNotFoundError(task_id)
-    try:
-        result = work()
-    except TaskError:
-        session.rollback()
-        raise
-    session.commit()
-    return result
+    return _commit_or_rollback(session, work)
 
 
 def _audit(
@@ -244,6 +238,7 @@ def _bounded(text: str, what: str, limit: int) -> str:
 
 
 def _commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
+    """Run `work` and commit, or roll back a refusal (TaskError) so that it changes nothing."""
     try:
         result = work()
     except TaskError:
