@@ -74,10 +74,15 @@ def _save_rate(
     """The save rate of each customer's first draw, labelled at the draw date as the backtest labels."""
     draws = first_draws(draws)
     days = sorted({pd.Timestamp(d).date() for d in draws["drawn_on"]})
-    before = activity[pd.to_datetime(activity["day"]) < pd.Timestamp(until)]
-    labels = label_snapshots(
-        customers, before, contracts, days, horizon_days=horizon_days, inactivity_days=inactivity_days
-    )
+    labels = pd.DataFrame(columns=["customer_id", "as_of", "churned"])
+    if days:
+        # Some analytics backends give 32-bit ids; the labels join them with the store's 64-bit ones.
+        before = activity[pd.to_datetime(activity["day"]) < pd.Timestamp(until)].astype(
+            {"customer_id": "int64"}
+        )
+        labels = label_snapshots(
+            customers, before, contracts, days, horizon_days=horizon_days, inactivity_days=inactivity_days
+        )
     return save_rate(draws, labels, until=until, horizon_days=horizon_days, min_per_arm=min_per_arm)
 
 
