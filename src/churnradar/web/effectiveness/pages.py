@@ -23,10 +23,11 @@ ROLES = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
 nav_items.add("effectiveness", NavItem("effectiveness", N_("Effectiveness"), "/effectiveness", 70, ROLES))
 ViewerDep = Annotated[Principal, Depends(require_roles(*ROLES))]
-# Stored values shown translated.
+# Stored values shown translated ("holdout" is the mute of a held-out alert, shown on the customer page).
 LABELS = (
     N_("intervened"),
     N_("held out"),
+    N_("holdout"),
     N_("retained"),
     N_("churned"),
     N_("false alarm"),
