@@ -39,7 +39,6 @@ SORT_COLUMNS: dict[RiskSort, Any] = {
     RiskSort.NAME: Customer.name,
     RiskSort.CHANGE: CustomerRisk.health_change,
 }
-WideRow = tuple[Customer, CustomerRisk, str | None, str | None, str | None]
 
 
 def _conditions(session: Session, principal: Principal, flt: RiskFilter) -> list[ColumnElement[bool]]:
@@ -77,7 +76,9 @@ def _ordered(query: Select[Any], flt: RiskFilter) -> Select[Any]:
     order = column.desc() if flt.desc else column.asc()
     # Nulls last on both databases; then the lowest health score; the id as a tie-breaker so pages never
     # overlap.
-    return query.order_by(column.is_(None), order, CustomerRisk.health_score.is_(None), Customer.id)
+    return query.order_by(
+        column.is_(None), order, CustomerRisk.health_score.is_(None), CustomerRisk.health_score, Customer.id
+    )
 
 
 def _matching(session: Session, principal: Principal, flt: RiskFilter, *columns: Any) -> Select[Any]:
@@ -93,7 +94,7 @@ def _wide(query: Select[Any]) -> Select[Any]:
     return query.outerjoin(Owner, Owner.id == Customer.owner_id).outerjoin(Team, Team.id == Customer.team_id)
 
 
-def _row(row: WideRow, deadline: datetime | None = None) -> RiskRow:
+def _row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
     customer, risk, login, display, team = row
     return RiskRow(
         id=customer.id,
@@ -140,7 +141,7 @@ def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[
             )
         ).all()
     )
-    rows = {r[0].id: _row(r._tuple(), deadlines.get(r[0].id)) for r in session.execute(wide)}
+    rows = {r[0].id: _row(r, deadlines.get(r[0].id)) for r in session.execute(wide)}
     return [rows[i] for i in ids if i in rows], int(total or 0)
 
 
@@ -148,7 +149,7 @@ def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit:
     """Every matching customer in list order (for exports), at most `limit`."""
     query = _ordered(_wide(_matching(session, principal, flt, *_wide_columns())), flt).limit(limit)
     for row in session.execute(query.execution_options(yield_per=2_000)):
-        yield _row(row._tuple())
+        yield _row(row)
 
 
 def tags(session: Session, principal: Principal, limit: int = 500) -> list[str]:
