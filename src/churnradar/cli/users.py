@@ -95,7 +95,9 @@ def register(app: typer.Typer) -> None:
     def create_token(
         ctx: typer.Context,
         login: Annotated[str, typer.Argument(help="The user the token acts as.")],
-        scopes: Annotated[str, typer.Option(help="Comma-separated: read, ingest.")] = "read",
+        scopes: Annotated[
+            str, typer.Option(help="Comma-separated: read, ingest, write (tasks), admin (rules).")
+        ] = "read",
         name: Annotated[str, typer.Option(help="A label to recognise the token by.")] = "",
         expires_days: Annotated[
             int | None, typer.Option("--expires-days", min=1, help="Expire after this many days.")
