@@ -177,9 +177,9 @@ def over_parquet(con: BaseBackend, folder: Path, engine_name: str) -> Source:
     return canonical_source(con, customers, events, read("contracts"), read("invoices"), engine_name)
 
 
-def over_tables(con: BaseBackend, database: Any, engine_name: str) -> Source:
-    """Canonical tables customers, events, contracts, invoices in a database of `con` (a Spark catalog)."""
-    present = set(con.list_tables(database=database))
+def over_tables(con: BaseBackend, database: str, present: set[str], engine_name: str) -> Source:
+    """Canonical tables customers, events, contracts, invoices of a database of `con` (a Spark catalog);
+    `present` names those the database holds (contracts and invoices may be absent)."""
     missing = {"customers", "events"} - present
     if missing:
         raise LookupError(f"database {database!r} lacks the tables {', '.join(sorted(missing))}")

@@ -8,6 +8,7 @@ without its web UI. Spark's session time zone is UTC, as events are stored.
 from __future__ import annotations
 
 import os
+from functools import cache
 from typing import Any
 
 import ibis
@@ -23,6 +24,7 @@ class SparkMissingError(RuntimeError):
     """pyspark is not installed (the `spark` extra)."""
 
 
+@cache
 def _backend_class() -> Any:
     try:
         from ibis.backends.pyspark import Backend
@@ -84,20 +86,36 @@ def connect(session: Any) -> BaseBackend:
 def spark_source(settings: AnalyticsSettings, session: Any = None) -> Source:
     """The canonical tables on Spark: `parquet_dir` or the tables of `spark_database`.
 
-    With `session` given, the source uses it and leaves it running when closed; otherwise it starts one from
-    the settings and stops it on close.
+    The source uses `session`, else the session already active in this process (a notebook's, a test
+    module's), and leaves it running when closed; otherwise it starts one from the settings and stops it on
+    close.
     """
     if settings.parquet_dir is None and settings.spark_database is None:
         raise ValueError("the spark analytics backend reads either parquet_dir or spark_database")
-    con = connect(session if session is not None else spark_session(settings))
+    if session is None:
+        _backend_class()
+        from pyspark.sql import SparkSession
+
+        session = SparkSession.getActiveSession()
+    if session is None:
+        session = spark_session(settings)
+        owned = True
+    else:
+        owned = False
+    con = connect(session)
     try:
         if settings.parquet_dir is not None:
             source = over_parquet(con, settings.parquet_dir, ENGINE_NAME)
         else:
-            source = over_tables(con, settings.spark_database, ENGINE_NAME)
+            database = settings.spark_database
+            assert database is not None
+            # The catalog, not SHOW TABLES: that also lists this session's temporary views.
+            names = ("customers", "events", "contracts", "invoices")
+            present = {n for n in names if session.catalog.tableExists(f"{database}.{n}")}
+            source = over_tables(con, database, present, ENGINE_NAME)
     except Exception:
-        if session is None:
+        if owned:
             con.disconnect()
         raise
-    source.owns_connection = session is None
+    source.owns_connection = owned
     return source
