@@ -1,0 +1,75 @@
+"""The high-risk list in a real browser: a manager filters by level and assigns two customers at once."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.web.browser import browser, expect, serve_seeded, shot, sign_in_page
+from tests.web.seed_risk import seed_risk
+
+__all__ = ["browser"]  # the fixture used below
+
+
+@pytest.fixture(scope="module")
+def risk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """`churnradar serve` over the web seed with alerts, risk rows, a task and tags."""
+    folder: Path = tmp_path_factory.mktemp("risk-browser")
+    with serve_seeded(folder, seed_risk) as base:
+        yield base
+
+
+def test_a_manager_filters_by_level_and_assigns_two_customers(risk_server: str, browser: object) -> None:
+    context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    sign_in_page(page, risk_server, "mgr_east")
+
+    # The overview's alert panels: counts per level and the ECharts trend drawn from JSON.
+    expect(page.locator("#alerts-levels tr[data-level=red] td.num").first).to_have_text("1")
+    page.wait_for_selector("#alerts-trend-charts .chart svg")
+    shot(page, "risk-01-overview-panels")
+
+    page.click("nav >> text=High risk")
+    page.wait_for_url(f"{risk_server}/risk")
+    expect(page.locator("#result-count")).to_have_text("3 customers")
+
+    # Filter by level: htmx swaps the table and pushes the filter into the address bar.
+    page.select_option("#level-filter", "any")
+    page.wait_for_url("**/risk?*level=any*")
+    expect(page.locator("#result-count")).to_have_text("2 customers")
+    rows = page.locator("#risk-table tbody tr")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.customer)") == ["E-001", "E-002"]
+    shot(page, "risk-02-filtered")
+
+    # Bulk: check both rows, choose a rep, assign; the list comes back filtered, with the owners changed.
+    page.check("tr[data-customer=E-001] input[type=checkbox]")
+    page.check("tr[data-customer=E-002] input[type=checkbox]")
+    page.select_option("#assign-owner", "rep_roaming")
+    page.click("#assign-checked")
+    expect(page.locator("#risk-flash")).to_have_text("2 customers assigned to rep_roaming.")
+    assert "level=any" in page.url
+    expect(page.locator("tr[data-customer=E-001] td.owner")).to_have_text("Rep Roaming")
+    expect(page.locator("tr[data-customer=E-002] td.owner")).to_have_text("Rep Roaming")
+    shot(page, "risk-03-assigned")
+
+    # One click: choose the owner once, press Assign on one row.
+    page.select_option("#assign-owner", "rep_east")
+    page.click("tr[data-customer=E-002] button[name=one]")
+    expect(page.locator("#risk-flash")).to_have_text("1 customer assigned to rep_east.")
+    expect(page.locator("tr[data-customer=E-002] td.owner")).to_have_text("Rep East")
+    expect(page.locator("tr[data-customer=E-001] td.owner")).to_have_text("Rep Roaming")
+
+    # The customer's 360 page: the alerts section with history, resolved alerts collapsed.
+    page.click("text=Eastwind Trading")
+    page.wait_for_selector("#section-alerts")
+    expect(page.locator("#open-alerts li.alert")).to_have_count(1)
+    assert not page.locator("#resolved-alerts").evaluate("d => d.open")
+    page.click("#resolved-alerts summary")
+    expect(page.locator("#resolved-alerts li.alert")).to_have_count(1)
+    shot(page, "risk-04-customer-alerts")
+    assert errors == []
+    context.close()
