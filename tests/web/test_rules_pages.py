@@ -168,6 +168,22 @@ class TestInlineCheck:
         none = admin.post(f"/rules/{rule}/validate", data={"condition": "tier = 'none'"}, headers=headers)
         assert f"flags 0 of {len(in_templates)} customers now" in _text(none.text)
 
+    def test_after_a_save_the_count_still_covers_the_templates_that_inherit_the_rule(
+        self, evaluated: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        editor = _editor(evaluated, client_for)
+        condition = {"condition": "tier = 'high'"}
+        before = editor.client.post(f"/rules/{editor.rule}/validate", data=condition, headers=editor.headers)
+        assert "flags 2 of " in _text(before.text)  # E-001 and W-001, whose industries inherit the rule
+        view = get_rule(evaluated.engine, editor.rule, at=_now())
+        assert view is not None
+        data = _form(view.rule.model_dump(), editor.headers["X-CSRF-Token"], condition="tier = 'high'")
+        assert (
+            editor.client.post(f"/rules/{editor.rule}", data=data, follow_redirects=False).status_code == 303
+        )
+        after = editor.client.post(f"/rules/{editor.rule}/validate", data=condition, headers=editor.headers)
+        assert _text(after.text) == _text(before.text)
+
     def test_before_any_evaluation_valid_is_all_it_can_say(
         self, world: World, client_for: Callable[[str], TestClient]
     ) -> None:

@@ -12,9 +12,12 @@ from churnradar.web.rules.schemas import ConditionResult, RuleRead
 
 
 def rulebook(request: Request) -> RuleBook:
-    """The active rule book, reused for a while: a draft replaces its rules, so only its templates matter."""
+    """The active rule book, reused until the rules change or the cache expires."""
     cache: TtlCache = request.app.state.cache
-    return cache.get_or_set(("rules", "book"), lambda: active_rulebook(request.app.state.engine))
+    engine = request.app.state.engine
+    # Keyed by the rules' last change: a saved rule changes which templates take a parent's rule unchanged.
+    key = ("rules", "book", service.rules_version(engine))
+    return cache.get_or_set(key, lambda: active_rulebook(engine))
 
 
 def check_with_count(request: Request, current: RuleRead | None, condition: str) -> ConditionResult:

@@ -27,7 +27,7 @@ from churnradar.evaluation.backtest import run_backtest
 from churnradar.evaluation.drafts import default_window, draft_book
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import repository as indicator_repo
-from churnradar.models import EvaluationRun
+from churnradar.models import EvaluationRun, Rule
 from churnradar.rule import repository as rule_repo
 from churnradar.rule import service as rule_service
 from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
@@ -77,6 +77,13 @@ def _views(
             for rule in template.rules
         ]
     return views
+
+
+def rules_version(engine: Engine) -> tuple[object, int]:
+    """When the stored rules last changed, and how many there are: a cache key that moves with every save."""
+    with engine.connect() as conn:
+        latest, count = conn.execute(select(func.max(Rule.updated_at), func.count())).one()
+    return latest, int(count)
 
 
 def list_rules(engine: Engine, *, at: datetime) -> list[RuleRead]:
