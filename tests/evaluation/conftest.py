@@ -6,12 +6,17 @@ import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.db import create_engine
 from churnradar.demo.write import generate_demo
+from churnradar.evaluation.assess import Assessment, RuleBook, assess
+from churnradar.evaluation.frames import all_customers, customers_at
+from churnradar.evaluation.service import active_rulebook
+from churnradar.indicator import service as indicator_service
 from churnradar.ingest.service import import_path
 from churnradar.store import migrate
 
@@ -38,3 +43,13 @@ def db(demo_db: Path, tmp_path: Path) -> Engine:
     copy = tmp_path / "copy.db"
     shutil.copy(demo_db, copy)
     return create_engine(f"sqlite:///{copy}")
+
+
+def judged(db: Engine) -> tuple[RuleBook, pd.DataFrame, pd.DataFrame, Assessment]:
+    """The active rule book, the indicators and current customers as of AS_OF, and their assessment."""
+    book = active_rulebook(db)
+    with indicator_service.open_source(db) as source:
+        wide = indicator_service.compute_indicators(source, [AS_OF])
+    with db.connect() as conn:
+        customers = customers_at(all_customers(conn), AS_OF, book.templates)
+    return book, wide, customers, assess(wide, customers, book)

@@ -15,7 +15,7 @@ from churnradar.evaluation.service import active_rulebook, evaluate
 from churnradar.models import Alert, AlertEvent, Customer
 from churnradar.rule.schemas import RuleDef
 from tests.conftest import snapshot
-from tests.evaluation.conftest import AS_OF
+from tests.evaluation.conftest import AS_OF, judged
 
 DRAFT = RuleDef(
     slug="no_order_60d",
@@ -118,17 +118,9 @@ def test_silence_refuses_unknown_targets(
 def test_prepared_rules_fire_exactly_as_the_ibis_expressions(db: Engine, settings: Settings) -> None:
     import ibis
 
-    from churnradar.evaluation.assess import assess
-    from churnradar.evaluation.frames import all_customers, customers_at
-    from churnradar.indicator import service as indicator_service
     from churnradar.rule.evaluate import fired_rules
 
-    book = active_rulebook(db)
-    with indicator_service.open_source(db) as source:
-        wide = indicator_service.compute_indicators(source, [AS_OF])
-    with db.connect() as conn:
-        customers = customers_at(all_customers(conn), AS_OF, book.templates)
-    assessment = assess(wide, customers, book)
+    book, _, _, assessment = judged(db)
     table = assessment.table[list(book.prepared.schema)]
     expected = fired_rules(ibis.memtable(table), book.compiled, book.fields)
     got = assessment.fired[expected.columns]

@@ -7,7 +7,7 @@ nothing is stored and nobody is notified.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
@@ -18,8 +18,8 @@ from sqlalchemy.engine import Engine
 from churnradar.alert.lifecycle import customer_levels, empty_state, step
 from churnradar.config import AnalyticsSettings
 from churnradar.evaluation.assess import RuleBook, assess
-from churnradar.evaluation.frames import activity_frame, customers_at, labelled_customers
-from churnradar.evaluation.labels import ACTIVITY_KINDS
+from churnradar.evaluation.frames import activity_frame, all_customers, customers_at
+from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
 from churnradar.indicator import service as indicator_service
 
 
@@ -123,6 +123,45 @@ def score_backtest(
     }
 
 
+@dataclass
+class _Replay:
+    """The alert state carried from one replayed date to the next, and what each date showed."""
+
+    book: RuleBook
+    state: pd.DataFrame = field(default_factory=empty_state)
+    resolved: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=["customer_id", "rule", "level", "resolved_on"])
+    )
+    opened: list[pd.DataFrame] = field(default_factory=list)
+    judged: list[pd.DataFrame] = field(default_factory=list)
+
+    def judge(self, day: date, wide: pd.DataFrame, customers: pd.DataFrame) -> None:
+        """Assess the customers of `day` from their indicators `wide` and step the alerts as evaluate does."""
+        book = self.book
+        current = customers_at(customers, day, book.templates)
+        assessment = assess(wide, current, book, reasons=False)
+        owners = current.set_index("customer_id")["owner_id"]
+        result = step(
+            self.state,
+            assessment.fired,
+            as_of=day,
+            policy=book.policy,
+            recent_resolved=self.resolved,
+            owners=owners,
+        )
+        self.state = result.state
+        if not result.resolved.empty:
+            self.resolved = pd.concat([self.resolved, result.resolved], ignore_index=True)
+        new = result.events[result.events["kind"] == "opened"]
+        self.opened.append(new[["rule", "to_level"]].assign(as_of=day, level_first=new["to_level"]))
+        open_now = self.state.groupby("customer_id")["rule"].agg(list)
+        levels = customer_levels(self.state, book.policy)
+        table = assessment.table[["customer_id", "health_score", "churn_probability"]].assign(as_of=day)
+        table["level"] = table["customer_id"].map(levels)
+        table["rules"] = table["customer_id"].map(open_now)  # NaN without open alerts: filled at the end
+        self.judged.append(table)
+
+
 def run_backtest(
     engine: Engine,
     window: BacktestWindow,
@@ -134,55 +173,44 @@ def run_backtest(
 ) -> dict[str, Any]:
     """Replay every as-of date of `window`; returns the §3 report (stores nothing).
 
-    Events are read by the `analytics` backend when given (else DuckDB over the store)."""
+    Events are read by the `analytics` backend when given (else DuckDB over the store). Indicators come a
+    batch of dates at a time (`indicator_service.indicator_batches`) and each date is judged as soon as its
+    batch is there, so memory holds one batch, not every date's values at once.
+    """
     dates = window.dates
     if not dates:
         raise ValueError("--from must not be after --to")
+    with engine.connect() as conn:
+        customers = all_customers(conn)
+    replay = _Replay(book)
     with indicator_service.open_source(engine, analytics=analytics) as source:
-        wide_all = source.for_store(indicator_service.compute_indicators(source, dates, zone=zone))
         activity = source.for_store(activity_frame(source, ACTIVITY_KINDS))
         contracts = source.for_store(source.contracts.to_pyarrow().to_pandas())
-    customers, labels = labelled_customers(
-        engine,
-        activity,
-        contracts,
-        dates,
-        horizon_days=window.horizon_days,
-        inactivity_days=window.inactivity_days,
-    )
-    state = empty_state()
-    opened: list[pd.DataFrame] = []
-    judged: list[pd.DataFrame] = []
-    resolved = pd.DataFrame(columns=["customer_id", "rule", "level", "resolved_on"])
-    by_date = dict(iter(wide_all.groupby("as_of")))
-    for number, day in enumerate(dates, start=1):
-        current = customers_at(customers, day, book.templates)
-        assessment = assess(by_date.get(day, wide_all.iloc[:0]), current, book)
-        owners = current.set_index("customer_id")["owner_id"]
-        result = step(
-            state, assessment.fired, as_of=day, policy=book.policy, recent_resolved=resolved, owners=owners
+        labels = label_snapshots(
+            customers,
+            activity,
+            contracts,
+            dates,
+            horizon_days=window.horizon_days,
+            inactivity_days=window.inactivity_days,
         )
-        state = result.state
-        if not result.resolved.empty:
-            resolved = pd.concat([resolved, result.resolved], ignore_index=True)
-        new = result.events[result.events["kind"] == "opened"]
-        opened.append(new.assign(as_of=day, level_first=new["to_level"]))
-        open_now = state.groupby("customer_id").agg(rules=("rule", list))
-        levels = customer_levels(state, book.policy)
-        table = assessment.table[["customer_id", "health_score", "churn_probability"]].assign(as_of=day)
-        table["level"] = table["customer_id"].map(levels)
-        table["rules"] = (
-            table["customer_id"].map(open_now["rules"]).apply(lambda v: v if isinstance(v, list) else [])
-        )
-        judged.append(table)
-        if progress:
-            progress(number)
-    rows = labels.merge(pd.concat(judged, ignore_index=True), on=["customer_id", "as_of"], how="left")
+        del activity
+        done = 0
+        for days, wide in indicator_service.indicator_batches(source, dates, zone=zone):
+            by_date = dict(iter(source.for_store(wide).groupby("as_of")))
+            for day in days:
+                replay.judge(day, by_date.get(day, wide.iloc[:0]), customers)
+                done += 1
+                if progress:
+                    progress(done)
+    rows = labels.merge(pd.concat(replay.judged, ignore_index=True), on=["customer_id", "as_of"], how="left")
     rows["rules"] = rows["rules"].apply(lambda v: v if isinstance(v, list) else [])
     probability = rows["churn_probability"]
     rows["risk"] = probability.where(probability.notna(), (100 - rows["health_score"]) / 100).fillna(0.5)
     opened_all = (
-        pd.concat(opened, ignore_index=True) if opened else pd.DataFrame(columns=["rule", "level_first"])
+        pd.concat(replay.opened, ignore_index=True)
+        if replay.opened
+        else pd.DataFrame(columns=["rule", "level_first"])
     )
     rule_levels = {c.rule.slug: c.rule.level for c in book.compiled}
     return score_backtest(rows, opened_all, window, book.policy.levels, rule_levels)
