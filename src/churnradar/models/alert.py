@@ -110,10 +110,10 @@ class CustomerRisk(Base):
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True)
     as_of: Mapped[date]
     level: Mapped[str | None] = mapped_column(String(32), index=True)
-    health_score: Mapped[float | None]
+    health_score: Mapped[float | None] = mapped_column(index=True)
     health_change: Mapped[float | None]
     health_level: Mapped[str | None] = mapped_column(String(32))
-    churn_probability: Mapped[float | None]
+    churn_probability: Mapped[float | None] = mapped_column(index=True)
     open_alerts: Mapped[int]
     reasons_en: Mapped[str | None] = mapped_column(Text)
     reasons_zh: Mapped[str | None] = mapped_column(Text)

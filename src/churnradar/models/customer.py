@@ -26,11 +26,11 @@ class Customer(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     external_id: Mapped[str] = mapped_column(String(200), unique=True)
-    name: Mapped[str | None] = mapped_column(String(500))
+    name: Mapped[str | None] = mapped_column(String(500), index=True)
     owner_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)
-    segment: Mapped[str | None] = mapped_column(String(200))
-    industry: Mapped[str | None] = mapped_column(String(100))
+    segment: Mapped[str | None] = mapped_column(String(200), index=True)
+    industry: Mapped[str | None] = mapped_column(String(100), index=True)
     tier: Mapped[str | None] = mapped_column(String(100))
     signup_date: Mapped[date | None]
     status: Mapped[str] = mapped_column(String(20), server_default=CustomerStatus.ACTIVE.value)
