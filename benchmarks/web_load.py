@@ -43,7 +43,7 @@ from sqlalchemy import func, select
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Scope
 from churnradar.db import create_engine, session_scope
-from churnradar.models import Customer, Role, User
+from churnradar.models import Customer, CustomerRisk, Role, User
 from churnradar.store import migrate
 
 PASSWORD = "benchmark password"  # noqa: S105 (a throwaway benchmark login)
@@ -80,6 +80,8 @@ class Plan:
     ids: list[str]
     rep_ids: list[str]
     externals: list[str]
+    at_risk_ids: list[str]
+    rep_at_risk_ids: list[str]
 
 
 def _prepare(url: str) -> Plan:
@@ -112,8 +114,16 @@ def _prepare(url: str) -> Plan:
             )
         ]
         externals = list(session.scalars(select(Customer.external_id).order_by(func.random()).limit(2000)))
+        # Customers with a level: their 360 page has open alerts with history (and resolved ones).
+        at_risk = select(CustomerRisk.customer_id).where(CustomerRisk.level.is_not(None))
+        at_risk_ids = [str(i) for i in session.scalars(at_risk.order_by(func.random()).limit(200))]
+        rep_at_risk = at_risk.join(Customer, Customer.id == CustomerRisk.customer_id).join(
+            User, User.id == Customer.owner_id
+        )
+        rep_at_risk = rep_at_risk.where(User.login == busiest).limit(50)
+        rep_at_risk_ids = [str(i) for i in session.scalars(rep_at_risk)]
     engine.dispose()
-    return Plan(busiest, token, ids, rep_ids, externals)
+    return Plan(busiest, token, ids, rep_ids, externals, at_risk_ids, rep_at_risk_ids)
 
 
 def _cookie(base: str, login: str) -> str:
@@ -163,6 +173,14 @@ def _wrk(base: str, cookie: str, paths: list[str], duration: int, connections: i
     return result
 
 
+def _cold(base: str, cookie: str, path: str) -> float:
+    """Milliseconds of one request with empty caches (the first visit of a user)."""
+    with httpx.Client(base_url=base, headers={"Cookie": cookie}, timeout=120) as client:
+        started = time.perf_counter()
+        client.get(path).raise_for_status()
+        return round((time.perf_counter() - started) * 1000, 1)
+
+
 def _ingest(base: str, token: str, externals: list[str], batches: int, size: int) -> dict[str, float]:
     rng = random.Random(7)
     run = int(time.time())
@@ -205,6 +223,9 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=2, help="Concurrent connections per scenario.")
     parser.add_argument("--batches", type=int, default=5, help="Ingestion batches to post.")
     parser.add_argument("--batch-size", type=int, default=20_000)
+    parser.add_argument(
+        "--only", default="", help="Run only the scenarios whose name contains this text (no ingestion)."
+    )
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
@@ -230,18 +251,42 @@ def main() -> None:
             "/customers?q=tech",
             "/customers?segment=SMB&tier=high&sort=signup_date",
         ]
+        risk = [
+            "/risk",
+            "/risk?level=red",
+            "/risk?level=any&sort=probability",
+            "/risk?sort=name&desc=false&page=300",
+            "/risk?score_max=40&sort=score&desc=false&page=20",
+            "/risk?industry=retail&level=any&sort=change&desc=false",
+            "/risk?q=tech",
+            "/risk?segment=SMB&probability_min=0.3&page=5",
+        ]
         scenarios = {
             "customer list, admin (all customers)": (admin, lists),
             "customer list, rep": (rep_cookie, lists),
             "customer 360, admin": (admin, [f"/customers/{i}" for i in plan.ids]),
             "customer 360, rep": (rep_cookie, [f"/customers/{i}" for i in plan.rep_ids]),
+            "risk list, admin (filters, sort, deep pages)": (admin, risk),
+            "risk list, rep": (rep_cookie, risk),
+            "customer 360 with alerts, admin": (admin, [f"/customers/{i}" for i in plan.at_risk_ids]),
+            "customer 360 with alerts, rep": (rep_cookie, [f"/customers/{i}" for i in plan.rep_at_risk_ids]),
             "overview, admin": (admin, ["/"]),
+            "overview, rep": (rep_cookie, ["/"]),
         }
-        results: dict[str, object] = {}
+        # The overview's first visit per user computes its panels (then cached a minute): timed alone.
+        results: dict[str, object] = {
+            "overview first visit ms, admin": _cold(base, admin, "/"),
+            "overview first visit ms, rep": _cold(base, rep_cookie, "/"),
+        }
+        print(results, file=sys.stderr)
         for name, (cookie, paths) in scenarios.items():
+            if args.only and args.only not in name:
+                continue
             results[name] = _wrk(base, cookie, paths, args.duration, args.connections)
             print(name, results[name], file=sys.stderr)
-        results["bulk ingestion"] = _ingest(base, plan.token, plan.externals, args.batches, args.batch_size)
+        if not args.only:
+            ingest = _ingest(base, plan.token, plan.externals, args.batches, args.batch_size)
+            results["bulk ingestion"] = ingest
         print(json.dumps(results, indent=2))
     finally:
         server.terminate()
