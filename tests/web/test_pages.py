@@ -94,7 +94,7 @@ class TestOverview:
         assert 'data-count="customers">7<' in director
         assert 'data-count="customers">2<' in rep
         assert 'data-count="events">60<' in rep
-        assert "alerts-placeholder" in director
+        assert "alerts-levels" in director  # the alert panels (web.risk) in place of the placeholder
         # Imports are an operator's concern: managers and up see them, reps do not.
         assert "recent-imports" in director
         assert "recent-imports" not in rep

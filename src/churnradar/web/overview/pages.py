@@ -40,8 +40,8 @@ def _imports(session: Session, principal: Principal) -> dict[str, Any]:
     return {"imports": repo.recent_imports(session)}
 
 
-# The alert panels (customers per level, trend, new vs resolved, reasons) register here with order 20-40
-# once churnradar.alert exists; until then the overview shows a marked placeholder in their place.
+# The alert panels (customers per level, trend, new vs resolved, reasons) register with order 20-40 from
+# churnradar.web.risk.panels.
 overview_panels.add(
     "data_counts", OverviewPanel("data_counts", "overview/_counts.html", _counts, order=10, cached=True)
 )
@@ -72,7 +72,4 @@ def overview(request: Request, principal: PrincipalDep, session: SessionDep) -> 
         return cache.get_or_set(key, lambda: panel.load(session, principal))
 
     panels = [(panel, load(panel)) for panel in visible_panels(principal)]
-    has_alerts = any(panel.slug.startswith("alerts") for panel, _ in panels)
-    return render(
-        request, "overview/page.html", {"panels": panels, "has_alerts": has_alerts}, principal=principal
-    )
+    return render(request, "overview/page.html", {"panels": panels}, principal=principal)
