@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import Request
 
 from churnradar.evaluation.assess import RuleBook
+from churnradar.evaluation.drafts import draft_book
 from churnradar.evaluation.service import active_rulebook
 from churnradar.web.cache import TtlCache
 from churnradar.web.rules import service
@@ -28,11 +29,14 @@ def check_with_count(request: Request, current: RuleRead | None, condition: str)
         return result
     engine = request.app.state.engine
     cache: TtlCache = request.app.state.cache
-    snapshot = cache.get_or_set(("rules", "snapshot"), lambda: service.latest_snapshot(engine))
-    if snapshot is None:
+    as_of = cache.get_or_set(("rules", "latest evaluation"), lambda: service.latest_evaluation(engine))
+    if as_of is None:
         return result
     templates = service.judged_templates(current, book.templates)
-    flagged, judged = service.count_flagged(book, snapshot, service.draft_of(current, condition), templates)
-    return result.model_copy(
-        update={"as_of": snapshot.as_of.isoformat(), "flagged": flagged, "customers": judged}
+    trial = draft_book(book, [service.draft_of(current, condition)], templates)
+    needed = service.needed_indicators(trial)
+    snapshot = cache.get_or_set(
+        ("rules", "snapshot", as_of, needed), lambda: service.snapshot_at(engine, as_of, needed)
     )
+    flagged, judged = service.count_flagged(trial, snapshot, templates)
+    return result.model_copy(update={"as_of": as_of.isoformat(), "flagged": flagged, "customers": judged})

@@ -26,8 +26,7 @@ from churnradar.evaluation.assess import RuleBook, assess
 from churnradar.evaluation.backtest import run_backtest
 from churnradar.evaluation.drafts import default_window, draft_book
 from churnradar.evaluation.frames import all_customers, customers_at
-from churnradar.indicator import repository as indicator_repo
-from churnradar.models import EvaluationRun, Rule
+from churnradar.models import EvaluationRun, IndicatorValue, Rule
 from churnradar.rule import repository as rule_repo
 from churnradar.rule import service as rule_service
 from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
@@ -199,26 +198,41 @@ class Snapshot:
     customers: pd.DataFrame
 
 
-def latest_snapshot(engine: Engine) -> Snapshot | None:
-    """The latest successful evaluation's stored indicators (wide), or None before the first evaluation."""
+def latest_evaluation(engine: Engine) -> date | None:
+    """The as-of date of the latest successful evaluation, whose indicators are stored."""
     with engine.connect() as conn:
-        as_of = conn.execute(
+        latest: date | None = conn.execute(
             select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == "succeeded")
         ).scalar_one()
-        if as_of is None:
-            return None
-        rows = indicator_repo.read_values(conn, as_of)
+    return latest
+
+
+def needed_indicators(trial: RuleBook) -> frozenset[str] | None:
+    """The stored indicators a trial's rules read; None (all of them) when one reads the health score or
+    the model's probability, which are computed from every indicator."""
+    names = frozenset().union(*(c.names for c in trial.compiled))
+    if names & {"health_score", "churn_probability"}:
+        return None
+    return frozenset(n for n in names if n in trial.indicators)
+
+
+def snapshot_at(engine: Engine, as_of: date, indicators: frozenset[str] | None) -> Snapshot:
+    """The indicators stored for `as_of` (only `indicators` when given), wide, and every customer."""
+    query = select(IndicatorValue.customer_id, IndicatorValue.indicator, IndicatorValue.value).where(
+        IndicatorValue.as_of == as_of
+    )
+    if indicators is not None:
+        query = query.where(IndicatorValue.indicator.in_(sorted(indicators)))
+    with engine.connect() as conn:
+        rows = conn.execute(query).all() if indicators != frozenset() else []
         customers = all_customers(conn)
-    long = pd.DataFrame(rows, columns=["customer_id", "external_id", "indicator", "value"])
-    wide = long.pivot(index="customer_id", columns="indicator", values="value").astype("float64")
+    long = pd.DataFrame(rows, columns=["customer_id", "indicator", "value"]).astype({"value": "float64"})
+    wide = long.pivot(index="customer_id", columns="indicator", values="value")
     return Snapshot(as_of, wide.reset_index(), customers)
 
 
-def count_flagged(
-    book: RuleBook, snapshot: Snapshot, draft: RuleDef, templates: Sequence[str]
-) -> tuple[int, int]:
-    """(customers `draft` flags, customers judged) as of the snapshot, in `templates`; stores nothing."""
-    trial = draft_book(book, [draft], templates)
+def count_flagged(trial: RuleBook, snapshot: Snapshot, templates: Sequence[str]) -> tuple[int, int]:
+    """(customers the trial's rules flag, customers judged) as of the snapshot, in `templates`."""
     customers = customers_at(snapshot.customers, snapshot.as_of, trial.templates)
     fired = assess(snapshot.wide, customers, trial).fired
     judged = int(customers["template"].isin(list(templates)).sum())
