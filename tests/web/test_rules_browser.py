@@ -72,5 +72,14 @@ def test_edit_a_rule_with_inline_checks_then_read_it_in_chinese(rules_server: st
     page.goto(f"{rules_server}/rules")
     expect(page.locator("h1")).to_have_text("规则")
     shot(page, "rules-05-list-chinese")
+    page.set_viewport_size({"width": 390, "height": 844})  # a phone: the tables scroll inside their cards
+    page.goto(rule_url)
+    expect(page.locator("#condition")).to_be_visible()
+    shot(page, "rules-06-phone")
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.click("nav >> text=设置")
+    expect(page.locator("#templates")).to_contain_text("行业模板与处置手册")
+    expect(page.locator("#channels")).to_contain_text("尚未配置任何渠道")
+    shot(page, "settings-01-chinese")
     assert errors == []
     context.close()
