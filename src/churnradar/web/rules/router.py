@@ -96,7 +96,12 @@ def get_rule(request: Request, _principal: RuleReader, rule_id: str) -> RuleRead
 def put_rule(
     request: Request, principal: RuleAdmin, session: SessionDep, rule_id: str, rule: RuleDef
 ) -> RuleRead:
-    """Replace a rule (its slug stays); checked with its template as an import is, and audited."""
+    """Replace a rule with the `rule` object a GET returns, changed (its slug stays).
+
+    Checked with the rest of its template as `churnradar rule import` checks a file (400 lists every problem
+    with the same messages), stored, and audited with each changed field's before and after. For a rule an
+    industry template inherits, only the keys that differ from the parent's rule are stored in that template.
+    """
     current = _rule(request, rule_id)
     if rule.slug != current.rule.slug:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, [f"the slug must stay {current.rule.slug!r}"])
