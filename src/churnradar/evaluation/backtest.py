@@ -83,8 +83,13 @@ def score_backtest(
     window: BacktestWindow,
     levels: Sequence[str],
     rule_levels: Mapping[str, str],
+    open_rules: pd.DataFrame | None = None,
 ) -> dict[str, Any]:
-    """The §3 report from labelled customer-snapshots (`level`, `rules`, `risk` per row) and opened alerts."""
+    """The §3 report from labelled customer-snapshots (`level`, `risk` per row) and opened alerts.
+
+    The rules open at each snapshot come as `open_rules` (customer_id, as_of, rule), else as a list per row
+    in `rows["rules"]`.
+    """
     churns = int(rows["churned"].sum())
     alerted = rows["level"].notna()
     weeks = max(len(window.dates) * window.every_days / 7, 1)
@@ -99,11 +104,18 @@ def score_backtest(
     ]
     for item in by_level:
         item.pop("median_lead_days")
-    exploded = rows.explode("rules")
+    if open_rules is None:
+        listed = rows[["customer_id", "as_of", "rules"]].explode("rules").dropna(subset=["rules"])
+        open_rules = listed.rename(columns={"rules": "rule"})
+    kept = rows[["customer_id", "as_of", "churned", "churn_date"]].merge(
+        open_rules, on=["customer_id", "as_of"]
+    )
+    kept_by_rule: dict[Any, pd.DataFrame] = dict(iter(kept.groupby("rule")))
     by_rule = []
     for rule, count in opened.groupby("rule").size().items():
         # A rule's alerts are the ones it opened; its precision and recall count the snapshots it kept open.
-        group = _group(exploded, exploded["rules"] == rule, churns)
+        part = kept_by_rule.get(rule, kept.iloc[:0])
+        group = _group(part, pd.Series(True, index=part.index), churns)
         by_rule.append(
             {"rule": str(rule), "level": rule_levels.get(str(rule)), **group, "alerts": int(count)}
         )
@@ -134,6 +146,7 @@ class _Replay:
     )
     opened: list[pd.DataFrame] = field(default_factory=list)
     judged: list[pd.DataFrame] = field(default_factory=list)
+    open_rules: list[pd.DataFrame] = field(default_factory=list)
 
     def judge(self, day: date, wide: pd.DataFrame, customers: pd.DataFrame) -> None:
         """Assess the customers of `day` from their indicators `wide` and step the alerts as evaluate does."""
@@ -154,11 +167,10 @@ class _Replay:
             self.resolved = pd.concat([self.resolved, result.resolved], ignore_index=True)
         new = result.events[result.events["kind"] == "opened"]
         self.opened.append(new[["rule", "to_level"]].assign(as_of=day, level_first=new["to_level"]))
-        open_now = self.state.groupby("customer_id")["rule"].agg(list)
+        self.open_rules.append(self.state[["customer_id", "rule"]].assign(as_of=day))
         levels = customer_levels(self.state, book.policy)
         table = assessment.table[["customer_id", "health_score", "churn_probability"]].assign(as_of=day)
         table["level"] = table["customer_id"].map(levels)
-        table["rules"] = table["customer_id"].map(open_now)  # NaN without open alerts: filled at the end
         self.judged.append(table)
 
 
@@ -204,7 +216,6 @@ def run_backtest(
                 if progress:
                     progress(done)
     rows = labels.merge(pd.concat(replay.judged, ignore_index=True), on=["customer_id", "as_of"], how="left")
-    rows["rules"] = rows["rules"].apply(lambda v: v if isinstance(v, list) else [])
     probability = rows["churn_probability"]
     rows["risk"] = probability.where(probability.notna(), (100 - rows["health_score"]) / 100).fillna(0.5)
     opened_all = (
@@ -213,4 +224,5 @@ def run_backtest(
         else pd.DataFrame(columns=["rule", "level_first"])
     )
     rule_levels = {c.rule.slug: c.rule.level for c in book.compiled}
-    return score_backtest(rows, opened_all, window, book.policy.levels, rule_levels)
+    open_rules = pd.concat(replay.open_rules, ignore_index=True)
+    return score_backtest(rows, opened_all, window, book.policy.levels, rule_levels, open_rules)

@@ -83,6 +83,11 @@ def _selection(table: ir.Table, compiled: Sequence[CompiledRule], fields: dict[s
 
 def _long(wide: pd.DataFrame, compiled: Sequence[CompiledRule]) -> pd.DataFrame:
     long = wide.melt(id_vars="customer_id", var_name="column", value_name="level").dropna(subset=["level"])
+    return _named(long, compiled)
+
+
+def _named(long: pd.DataFrame, compiled: Sequence[CompiledRule]) -> pd.DataFrame:
+    """`long` (customer_id, column `r<i>`, level) with each column's rule and template, as FIRED_COLUMNS."""
     position = long["column"].str.slice(1).astype(int)
     long["rule"] = [compiled[i].rule.slug for i in position]
     long["template"] = [compiled[i].template for i in position]
@@ -124,6 +129,10 @@ class PreparedRules:
         self.sql = (
             str(ibis.to_sql(_selection(table, self.compiled, fields), dialect="duckdb")) if compiled else ""
         )
+        # Only the (customer, rule) pairs that fire leave DuckDB (UNPIVOT drops nulls): melting a wide frame
+        # of customers x rules in pandas cost more than the query (5 s per date at 100k customers).
+        names = ", ".join(f"r{i}" for i in range(len(self.compiled)))
+        self.sql_fired = f"SELECT * FROM ({self.sql}) UNPIVOT (level FOR rcol IN ({names}))"  # noqa: S608
 
     def run(self, frame: pd.DataFrame) -> pd.DataFrame:
         """The rules that fire on `frame` (which has the schema's columns), as fired_rules gives them."""
@@ -138,7 +147,10 @@ class PreparedRules:
         con = duckdb.connect()
         try:
             con.register("judged", typed)
-            wide = con.execute(self.sql).df()
+            long = con.execute(self.sql_fired).df().rename(columns={"rcol": "column"})
         finally:
             con.close()
-        return _long(wide, self.compiled)
+        # In the order melting would give: by rule, then as the customers came.
+        row = pd.Series(range(len(typed)), index=typed["customer_id"].to_numpy())
+        order = long["column"].str.slice(1).astype(int) * len(typed) + long["customer_id"].map(row)
+        return _named(long.iloc[order.argsort(kind="stable")].reset_index(drop=True), self.compiled)
