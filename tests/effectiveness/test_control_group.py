@@ -7,7 +7,7 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -17,9 +17,12 @@ from churnradar.config import Settings
 from churnradar.db import create_engine
 from churnradar.effectiveness.service import effectiveness_report
 from churnradar.evaluation.service import evaluate
+from churnradar.intervention import service as intervention_service
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED, draw, held_out
 from churnradar.models import Alert, AlertEvent, InterventionTask, OutboxMessage, TaskEvent
+from churnradar.rule.templates import load_templates
 from tests.evaluation.conftest import AS_OF, demo_db
+from tests.intervention.helpers import NOW, seed, step_result
 
 __all__ = ["demo_db"]  # the session fixture: 300 simulated customers
 KEY = b"k" * 32
@@ -148,3 +151,50 @@ def test_off_by_default_nobody_is_held_out(demo_db: Path, tmp_path: Path) -> Non
     with engine.connect() as conn:
         assert conn.execute(select(InterventionTask.id)).first() is not None
         assert conn.execute(select(Alert.id).where(Alert.muted == HOLDOUT)).first() is None
+
+
+def test_apply_holds_out_in_the_store_on_either_database(engine: Engine) -> None:
+    """The draw's plumbing on SQLite and PostgreSQL: muted alerts with their events, no task, no message."""
+    seed(engine)
+    opened = date(2026, 6, 15)
+    settings = Settings(environment="test", secret_key="x" * 32, interventions={"control_share": 0.5})
+    key = settings.secret_key.get_secret_value().encode()
+    ids = {10: "C10", 11: "C11", 12: "C12", 13: "C13"}
+    with engine.begin() as conn:
+        for customer_id in ids:
+            conn.execute(
+                insert(Alert).values(
+                    customer_id=customer_id, rule="r1", template="general", level="red", status="open",
+                    opened_on=opened, last_fired_on=opened, last_evaluated_on=opened, false_streak=0,
+                    reason_en="r1", reason_zh="r1",
+                )
+            )  # fmt: skip
+    rows = [{"customer_id": c, "rule": "r1", "level": "red", "opened_on": opened} for c in ids]
+    result = step_result(rows, [(c, "r1", "opened") for c in ids])
+    with engine.begin() as conn:
+        summary = intervention_service.apply(
+            conn,
+            None,
+            result,
+            as_of=opened,
+            now=NOW,
+            templates=load_templates(),
+            settings=settings,  # type: ignore[arg-type]
+        )
+    expected = {
+        c for c, source in ids.items() if held_out(key, 0.5, customer=source, rule="r1", opened_on=opened)
+    }
+    assert 0 < len(expected) < len(ids), "the fixed key splits these four customers"
+    assert summary.held_out == len(expected)
+    assert summary.created == len(ids) - len(expected)
+    assert set(result.state[result.state["muted"] == HOLDOUT]["customer_id"]) == expected
+    with engine.connect() as conn:
+        muted = {int(c) for (c,) in conn.execute(select(Alert.customer_id).where(Alert.muted == HOLDOUT))}
+        drawn = conn.execute(select(AlertEvent.as_of).where(AlertEvent.cause == DRAW_CAUSE)).scalars().all()
+        tasked = {int(c) for (c,) in conn.execute(select(InterventionTask.customer_id))}
+        details = conn.execute(select(TaskEvent.detail).where(TaskEvent.kind == "created")).scalars().all()
+    assert muted == expected
+    assert drawn == [opened] * len(expected)
+    assert tasked == set(ids) - expected
+    assert all(d["arm"] == INTERVENED and d["as_of"] == opened.isoformat() for d in details)
+    assert not [n for n in summary.notices if n.customer_id in expected]
