@@ -174,12 +174,12 @@ def test_apply_holds_out_in_the_store_on_either_database(engine: Engine) -> None
     with engine.begin() as conn:
         summary = intervention_service.apply(
             conn,
-            None,
+            pd.DataFrame(),
             result,
             as_of=opened,
             now=NOW,
             templates=load_templates(),
-            settings=settings,  # type: ignore[arg-type]
+            settings=settings,
         )
     expected = {
         c for c, source in ids.items() if held_out(key, 0.5, customer=source, rule="r1", opened_on=opened)
