@@ -87,10 +87,14 @@ def risk_table(
     levels = customer_levels(state, policy)
     visible = state[state["muted"].fillna("") != "silenced"]
     ranked = visible.assign(_rank=policy.rank(visible["level"])).sort_values("_rank", ascending=False)
-    reasons = ranked.groupby("customer_id").agg(
-        reasons_en=("reason_en", lambda s: "; ".join(s.head(3))),
-        reasons_zh=("reason_zh", lambda s: "；".join(s.head(3))),
-        open_alerts=("rule", "size"),
+    # The three highest-ranked reasons per customer, picked in one vectorised step (not a slice per group).
+    top = ranked[ranked.groupby("customer_id").cumcount() < 3].groupby("customer_id")
+    reasons = pd.DataFrame(
+        {
+            "reasons_en": top["reason_en"].agg("; ".join),
+            "reasons_zh": top["reason_zh"].agg("；".join),
+            "open_alerts": ranked.groupby("customer_id").size(),
+        }
     )
     risk = pd.DataFrame(
         {

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
@@ -114,16 +115,20 @@ def _run(source: Source, indicators: list[Indicator], days: Sequence[date], zone
     return result
 
 
-def long_values(wide: pd.DataFrame) -> pd.DataFrame:
-    """The long and narrow form `(customer_id, as_of, indicator, value)` of a wide frame."""
-    return wide.melt(id_vars=["customer_id", "as_of"], var_name="indicator", value_name="value")
+def snapshot_rows(wide: pd.DataFrame) -> Iterator[repository.Row]:
+    """`(customer_id, as_of, indicator, value)` for every cell of a wide frame, in primary-key order.
 
-
-def _rows(long: pd.DataFrame) -> Iterator[repository.Row]:
-    values = long["value"].astype("float64")
-    cleaned = values.astype(object).where(values.notna(), None).tolist()
-    ids = long["customer_id"].astype("int64").tolist()
-    return zip(ids, long["as_of"].tolist(), long["indicator"].tolist(), cleaned, strict=True)
+    The key order (customer, as-of date, indicator) makes SQLite's index writes sequential: written as
+    melted (indicator by indicator) the 4.7M values of 100k customers took twice as long to store.
+    """
+    names = sorted(str(c) for c in wide.columns if c not in ("customer_id", "as_of"))
+    ordered = wide.sort_values(["customer_id", "as_of"])
+    values = ordered[names].to_numpy(dtype="float64").ravel()  # row-major: customer by customer
+    cleaned = values.astype(object)
+    cleaned[np.isnan(values)] = None
+    ids = np.repeat(ordered["customer_id"].to_numpy(dtype="int64"), len(names)).tolist()
+    days = np.repeat(ordered["as_of"].to_numpy(dtype=object), len(names)).tolist()
+    return zip(ids, days, names * len(ordered), cleaned.tolist(), strict=True)
 
 
 def snapshot_indicators(
@@ -149,7 +154,7 @@ def snapshot_indicators(
 def store_snapshot(engine: Engine, wide: pd.DataFrame) -> int:
     """Upsert an already computed wide frame into indicator_values; returns rows written."""
     with engine.begin() as conn:
-        return repository.upsert_values(conn, _rows(long_values(wide)))
+        return repository.upsert_values(conn, snapshot_rows(wide))
 
 
 def read_snapshot(
