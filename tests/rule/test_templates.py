@@ -132,7 +132,13 @@ class TestInheritance:
             "general": [],
             "saas": ["usage_narrowing"],
             "manufacturing": ["no_login_30d", "usage_narrowing"],
-            "retail": ["customer_unresponsive", "invoices_overdue", "no_login_30d", "usage_narrowing"],
+            "retail": [
+                "activity_drop",
+                "customer_unresponsive",
+                "invoices_overdue",
+                "no_login_30d",
+                "usage_narrowing",
+            ],
             "services": ["no_login_30d", "usage_narrowing"],
             "education": [],
         }
@@ -315,12 +321,14 @@ class TestBrokenFiles:
 
     def test_inherited_mistake_is_reported_once_against_its_file(self, tmp_path: Path) -> None:
         general = _raw("general")
-        general["rules"][0]["condition"] = "activity_drop > 50"
+        # A rule no industry template patches (a patched one is reported against the patching file too).
+        unpatched = next(r for r in general["rules"] if r["slug"] == "complaints_repeated")
+        unpatched["condition"] = "activity_drop > 50"
         (tmp_path / "general.yaml").write_text(yaml.safe_dump(general, allow_unicode=True), encoding="utf-8")
         with pytest.raises(TemplateError) as caught:
             load_templates(tmp_path)
         assert caught.value.errors == [
-            "general.yaml: rule 'activity_drop': condition: unknown indicator or field 'activity_drop' "
+            "general.yaml: rule 'complaints_repeated': condition: unknown indicator or field 'activity_drop' "
             "at column 1; did you mean 'activity_drop_pct'?"
         ]
 
