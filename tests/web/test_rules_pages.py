@@ -91,6 +91,25 @@ def _editor(world: World, client_for: Callable[[str], TestClient], *, plain: boo
     return Editor(admin, rule, {"X-CSRF-Token": csrf_of(admin.get(f"/rules/{rule}").text)})
 
 
+def _high_tier_count(world: World, view: RuleRead) -> tuple[int, int]:
+    """Independently of the editor: (customers of tier high, customers) still active on AS_OF among the
+    seeded ones whose industry's template takes `view` (an unscoped rule without escalations)."""
+    templates = judged_templates(view, rule_service.active_templates(world.engine, at=_now()))
+    # The seeded customers by industry (E-003 churned before AS_OF); those without a template's industry
+    # fall back to general, and none is in the seed.
+    industries = {
+        "E-001": "retail",
+        "E-002": "manufacturing",
+        "W-001": "services",
+        "W-002": "saas",
+        "R-001": "retail",
+        "N-001": "retail",
+    }
+    high = {"E-001", "W-001"}
+    in_templates = [c for c, industry in industries.items() if industry in templates]
+    return sum(1 for c in in_templates if c in high), len(in_templates)
+
+
 @pytest.fixture
 def evaluated(world: World) -> World:
     """The seed evaluated once, so "flags now" has indicators to count on."""
@@ -153,30 +172,23 @@ class TestInlineCheck:
         admin, rule, headers = editor.client, editor.rule, editor.headers
         view = get_rule(evaluated.engine, rule, at=_now())
         assert view is not None
-        templates = judged_templates(view, rule_service.active_templates(evaluated.engine, at=_now()))
-        # Independently: the seeded customers still active on AS_OF, in the templates that take the rule.
-        industries = {"E-001": "retail", "E-002": "manufacturing", "W-001": "services", "W-002": "saas"}
-        tiers = {"E-001": "high", "E-002": "medium", "W-001": "high", "W-002": "low", "R-001": "medium"}
-        judged = {
-            c: industries.get(c, "retail") for c in ("E-001", "E-002", "W-001", "W-002", "R-001", "N-001")
-        }
-        in_templates = [c for c, industry in judged.items() if industry in templates]
-        high = [c for c in in_templates if tiers.get(c) == "high"]
+        high, judged = _high_tier_count(evaluated, view)
         answer = admin.post(f"/rules/{rule}/validate", data={"condition": "tier = 'high'"}, headers=headers)
-        expected = f"flags {len(high)} of {len(in_templates)} customers now (as of 2025-01-01)"
+        expected = f"flags {high} of {judged} customers now (as of 2025-01-01)"
         assert expected in _text(answer.text)
         none = admin.post(f"/rules/{rule}/validate", data={"condition": "tier = 'none'"}, headers=headers)
-        assert f"flags 0 of {len(in_templates)} customers now" in _text(none.text)
+        assert f"flags 0 of {judged} customers now" in _text(none.text)
 
     def test_after_a_save_the_count_still_covers_the_templates_that_inherit_the_rule(
         self, evaluated: World, client_for: Callable[[str], TestClient]
     ) -> None:
-        editor = _editor(evaluated, client_for)
+        editor = _editor(evaluated, client_for, plain=True)
         condition = {"condition": "tier = 'high'"}
         before = editor.client.post(f"/rules/{editor.rule}/validate", data=condition, headers=editor.headers)
-        assert "flags 2 of " in _text(before.text)  # E-001 and W-001, whose industries inherit the rule
         view = get_rule(evaluated.engine, editor.rule, at=_now())
         assert view is not None
+        high, judged = _high_tier_count(evaluated, view)
+        assert f"flags {high} of {judged} customers now" in _text(before.text)
         data = _form(view.rule.model_dump(), editor.headers["X-CSRF-Token"], condition="tier = 'high'")
         assert (
             editor.client.post(f"/rules/{editor.rule}", data=data, follow_redirects=False).status_code == 303
@@ -253,7 +265,7 @@ class TestSaving:
         new_condition = "days_since_last_order > 45 AND tier = 'high'"
         saved = admin.post(
             f"/rules/{rule}",
-            data=_form(view.rule.model_dump(), token, condition=new_condition, level="orange"),
+            data=_form(view.rule.model_dump(), token, condition=new_condition, name_en="Renamed rule"),
             follow_redirects=False,
         )
         assert saved.status_code == 303, saved.text
@@ -261,12 +273,12 @@ class TestSaving:
         after = get_rule(world.engine, rule, at=_now())
         assert after is not None
         assert after.rule.condition == new_condition
-        assert after.rule.level == "orange"
+        assert after.rule.name_en == "Renamed rule"
         entries = _audit(world)
         assert [(e.actor, e.action, e.entity_id) for e in entries] == [("admin", "update", rule)]
         assert entries[0].details == {
             "condition": [view.rule.condition, new_condition],
-            "level": [view.rule.level, "orange"],
+            "name_en": [view.rule.name_en, "Renamed rule"],
         }
         # Templates that inherited the rule unchanged follow it; none stored an override of their own.
         stored = yaml.safe_load(rule_service.export_rules(world.engine))
@@ -401,9 +413,9 @@ class TestYaml:
         exported = admin.get("/rules/export.yaml")
         assert exported.headers["content-disposition"] == 'attachment; filename="rules.yaml"'
         document = yaml.safe_load(exported.text)
-        entry = next(e for e in document["general"] if not e.get("escalate"))
-        slug, level = entry["slug"], "yellow" if entry["level"] == "red" else "red"
-        entry["level"] = level
+        entry = document["general"][0]
+        slug = entry["slug"]
+        entry["name_en"] = "Renamed by import"
         token = csrf_of(admin.get("/rules").text)
         body = yaml.safe_dump({"general": document["general"]}, allow_unicode=True).encode()
         imported = admin.post(
@@ -413,7 +425,7 @@ class TestYaml:
         assert f"general ({len(document['general'])})" in _text(imported.text)
         view = get_rule(world.engine, f"general.{slug}", at=_now())
         assert view is not None
-        assert view.rule.level == level
+        assert view.rule.name_en == "Renamed by import"
         assert [(e.action, e.details) for e in _audit(world)] == [
             ("import", {"templates": {"general": len(document["general"])}})
         ]
