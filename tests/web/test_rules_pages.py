@@ -83,12 +83,15 @@ class Editor:
     client: TestClient
     rule: str
     headers: dict[str, str]
+    view: RuleRead
 
 
 def _editor(world: World, client_for: Callable[[str], TestClient], *, plain: bool = False) -> Editor:
     admin = client_for("admin")
     rule = _general_rule(world, plain=plain)
-    return Editor(admin, rule, {"X-CSRF-Token": csrf_of(admin.get(f"/rules/{rule}").text)})
+    view = get_rule(world.engine, rule, at=_now())
+    assert view is not None
+    return Editor(admin, rule, {"X-CSRF-Token": csrf_of(admin.get(f"/rules/{rule}").text)}, view)
 
 
 def _high_tier_count(world: World, view: RuleRead) -> tuple[int, int]:
@@ -329,12 +332,9 @@ class TestSaving:
     def test_hostile_text_is_refused_as_the_cli_refuses_it_and_nothing_changes(
         self, world: World, client_for: Callable[[str], TestClient], condition: str, message: str
     ) -> None:
-        admin = client_for("admin")
-        rule = _general_rule(world)
-        view = get_rule(world.engine, rule, at=_now())
-        assert view is not None
+        editor = _editor(world, client_for)
+        admin, rule, view, token = editor.client, editor.rule, editor.view, editor.headers["X-CSRF-Token"]
         before = rule_service.export_rules(world.engine)
-        token = csrf_of(admin.get(f"/rules/{rule}").text)
         refused = admin.post(f"/rules/{rule}", data=_form(view.rule.model_dump(), token, condition=condition))
         assert refused.status_code == 400
         text = _text(refused.text)
@@ -390,10 +390,8 @@ class TestRefusals:
     def test_a_post_without_the_csrf_token_is_refused(
         self, world: World, client_for: Callable[[str], TestClient]
     ) -> None:
-        admin = client_for("admin")
-        rule = _general_rule(world)
-        view = get_rule(world.engine, rule, at=_now())
-        assert view is not None
+        editor = _editor(world, client_for)
+        admin, rule, view = editor.client, editor.rule, editor.view
         before = rule_service.export_rules(world.engine)
         data = _form(
             view.rule.model_dump(), "forged-token-0123456789012345678901234567", condition="tier = 'x'"
