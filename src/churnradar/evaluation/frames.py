@@ -58,7 +58,9 @@ def customers_at(customers: pd.DataFrame, as_of: date, templates: Mapping[str, T
     current = customers[signed & ~lost].copy()
     current["status"] = "active"  # as seen at the as-of date, whatever happened later
     current["tenure_days"] = (day - current["signup_date"]).dt.days.astype("float64")
-    current["template"] = [template_for(i, templates).slug for i in current["industry"]]
+    industries = current["industry"].tolist()
+    slugs = {i: template_for(i, templates).slug for i in set(industries)}  # a handful of industries
+    current["template"] = [slugs[i] for i in industries]
     for column in TEXT_FIELDS:
         current[column] = current[column].astype(object).where(current[column].notna(), None)
     return current.reset_index(drop=True)
