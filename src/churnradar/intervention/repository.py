@@ -102,6 +102,20 @@ def create(conn: Connection, values: dict[str, Any]) -> int:
     return int(result.inserted_primary_key[0])  # type: ignore[index]
 
 
+def create_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
+    """Insert tasks (rows with the same keys) in one executemany; returns their ids in the given order."""
+    if not rows:
+        return []
+    result = conn.execute(insert(TASKS).returning(TASKS.c.id, sort_by_parameter_order=True), list(rows))
+    return [int(i) for i in result.scalars()]
+
+
+def log_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> None:
+    """Append many history entries (task_id, kind, at, actor, detail) in one executemany."""
+    if rows:
+        conn.execute(insert(EVENTS), list(rows))
+
+
 def change(conn: Connection, task_id: int, values: dict[str, Any]) -> None:
     """Update a task."""
     conn.execute(update(TASKS).where(TASKS.c.id == task_id).values(values))
