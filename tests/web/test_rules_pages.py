@@ -210,18 +210,8 @@ class TestInlineCheck:
 
 class TestTryOut:
     def test_the_draft_backtest_figures_are_shown(
-        self, evaluated: World, client_for: Callable[[str], TestClient], request: pytest.FixtureRequest
+        self, evaluated: World, client_for: Callable[[str], TestClient]
     ) -> None:
-        if evaluated.engine.dialect.name == "postgresql":
-            # Known, outside the editor: run_backtest (so `churnradar backtest`) fails on PostgreSQL, where
-            # labels._with_activity merges int32 customer ids with int64 ones. Remove this once it is fixed.
-            request.applymarker(
-                pytest.mark.xfail(
-                    reason="run_backtest on PostgreSQL: int32 and int64 customer ids in labels",
-                    raises=Exception,
-                    strict=True,
-                )
-            )
         editor = _editor(evaluated, client_for)
         admin, rule, headers = editor.client, editor.rule, editor.headers
         condition = "days_since_last_order > 30"

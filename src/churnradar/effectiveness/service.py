@@ -76,10 +76,7 @@ def _save_rate(
     days = sorted({pd.Timestamp(d).date() for d in draws["drawn_on"]})
     labels = pd.DataFrame(columns=["customer_id", "as_of", "churned"])
     if days:
-        # Some analytics backends give 32-bit ids; the labels join them with the store's 64-bit ones.
-        before = activity[pd.to_datetime(activity["day"]) < pd.Timestamp(until)].astype(
-            {"customer_id": "int64"}
-        )
+        before = activity[pd.to_datetime(activity["day"]) < pd.Timestamp(until)]
         labels = label_snapshots(
             customers, before, contracts, days, horizon_days=horizon_days, inactivity_days=inactivity_days
         )

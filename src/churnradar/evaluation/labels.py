@@ -86,12 +86,16 @@ def label_snapshots(
 
 
 def _with_activity(grid: pd.DataFrame, activity_days: pd.DataFrame) -> pd.DataFrame:
-    # merge_asof wants keys of one resolution; dates arrive as s, ms or us depending on the source.
+    # merge_asof wants keys of one resolution and type: dates arrive as s, ms or us and customer ids as
+    # 32- or 64-bit integers depending on the source (PostgreSQL's integer ids come as int32).
     days = activity_days[["customer_id", "day"]].assign(
-        day=lambda f: pd.to_datetime(f["day"]).astype("datetime64[us]")
+        day=lambda f: pd.to_datetime(f["day"]).astype("datetime64[us]"),
+        customer_id=lambda f: f["customer_id"].astype("int64"),
     )
     days = days.sort_values("day")
-    ordered = grid.assign(as_of=grid["as_of"].astype("datetime64[us]")).sort_values("as_of")
+    ordered = grid.assign(
+        as_of=grid["as_of"].astype("datetime64[us]"), customer_id=grid["customer_id"].astype("int64")
+    ).sort_values("as_of")
     before = pd.merge_asof(
         ordered,
         days.rename(columns={"day": "last_before"}),
