@@ -51,8 +51,10 @@ def _median(values: pd.Series) -> float | None:
 def _lead_days(rows: pd.DataFrame, alerted: pd.Series) -> pd.Series:
     """Days from a churn's first alert (in its horizon) to the churn, for churns that were alerted."""
     caught = rows[alerted & rows["churned"] & rows["churn_date"].notna()]
+    # As datetime64: the minimum of Python date objects per group is an object-dtype loop (slow on millions).
+    caught = caught.assign(as_of=pd.to_datetime(caught["as_of"]))
     first = caught.groupby(["customer_id", "churn_date"])["as_of"].min().reset_index()
-    return (first["churn_date"] - pd.to_datetime(first["as_of"])).dt.days
+    return (first["churn_date"] - first["as_of"]).dt.days
 
 
 def _scores(rows: pd.DataFrame) -> dict[str, float | None]:
