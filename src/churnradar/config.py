@@ -219,6 +219,14 @@ class WorkerSettings(BaseModel):
     deadlines_every_seconds: int = Field(default=300, ge=1)
 
 
+class WebSettings(BaseModel):
+    """What a deployment sets for `churnradar serve` (the other web limits keep their safe defaults)."""
+
+    # Behind HTTPS (a TLS proxy), mark the session cookie Secure so a browser never sends it in clear text.
+    secure_cookies: bool = False
+    session_hours: int = Field(default=12, ge=1, le=24 * 30)
+
+
 class Settings(BaseSettings):
     """All churnradar settings; `CHURNRADAR_DATABASE_URL`, `CHURNRADAR_TIMEZONE`, ..."""
 
@@ -235,6 +243,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     data_health: DataHealthSettings = DataHealthSettings()
+    web: WebSettings = WebSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
     notifications_file: Path | None = None
 

@@ -315,3 +315,30 @@ class TestInjection:
         )
         assert "'=HYPERLINK" in csv_text
         assert json.dumps(csv_text)  # decodable text
+
+
+class TestCookies:
+    @pytest.mark.parametrize("secure", [True, False])
+    def test_the_session_cookie_is_secure_when_the_deployment_says_so(
+        self, world: World, monkeypatch: pytest.MonkeyPatch, secure: bool
+    ) -> None:
+        from churnradar.cli.web import web_options
+        from churnradar.config import Settings
+        from churnradar.web.app import create_app
+        from tests.web.seed import PASSWORD
+
+        monkeypatch.setenv("CHURNRADAR_WEB__SECURE_COOKIES", str(secure).lower())
+        monkeypatch.setenv("CHURNRADAR_WEB__SESSION_HOURS", "2")
+        settings = Settings(environment="test", secret_key="c" * 40)  # type: ignore[arg-type]
+        app = create_app(settings, world.engine, web_options(settings))
+        client = TestClient(app, base_url="https://testserver")
+        token = csrf_of(client.get("/login").text)
+        answer = client.post(
+            "/login",
+            data={"login": "admin", "password": PASSWORD, "csrf_token": token},
+            follow_redirects=False,
+        )
+        cookie = answer.headers["set-cookie"].lower()
+        assert cookie.startswith("churnradar_session=")
+        assert ("; secure" in cookie) is secure
+        assert "max-age=7200" in cookie

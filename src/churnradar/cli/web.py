@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from sqlalchemy.engine import Engine
@@ -13,6 +13,16 @@ from sqlalchemy.engine import Engine
 from churnradar.cli.common import DbOption, fail, open_engine, settings_or_fail
 from churnradar.config import Settings
 from churnradar.store import migrate
+
+if TYPE_CHECKING:
+    from churnradar.web.options import WebOptions
+
+
+def web_options(settings: Settings) -> WebOptions:
+    """The web app's options from the deployment's settings (`CHURNRADAR_WEB__*`)."""
+    from churnradar.web.options import WebOptions
+
+    return WebOptions(secure_cookies=settings.web.secure_cookies, session_hours=settings.web.session_hours)
 
 
 def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -22,7 +32,8 @@ def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", po
     from churnradar.web.app import create_app
 
     typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
-    uvicorn.run(create_app(settings, engine), host=host, port=port, log_level="warning", access_log=False)
+    app = create_app(settings, engine, web_options(settings))
+    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
 
 
 def register(app: typer.Typer) -> None:
