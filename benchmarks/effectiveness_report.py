@@ -10,29 +10,14 @@ It only reads. The web page computes the same report (cached per user for a minu
 from __future__ import annotations
 
 import argparse
-import resource
-import time
-from collections.abc import Callable
 from datetime import date
-from typing import Any
 
 from sqlalchemy import select
+from timing import timed
 
 from churnradar.db import create_engine
 from churnradar.effectiveness.service import effectiveness_report
 from churnradar.models import Customer
-
-
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _timed(label: str, step: Callable[[], Any]) -> Any:
-    wall, cpu = time.perf_counter(), _cpu()
-    value = step()
-    print(f"| {label} | {time.perf_counter() - wall:.2f} | {_cpu() - cpu:.2f} |")
-    return value
 
 
 def main() -> None:
@@ -45,8 +30,8 @@ def main() -> None:
         ids = list(conn.scalars(select(Customer.id)))
     team = ids[: len(ids) // 4]  # a manager with a quarter of the customers
     print("| step | wall s | CPU s |\n|---|---:|---:|")
-    report = _timed("report, every customer", lambda: effectiveness_report(engine, until=args.until))
-    _timed(
+    report = timed("report, every customer", lambda: effectiveness_report(engine, until=args.until))
+    timed(
         f"report, {len(team):,} customers in scope",
         lambda: effectiveness_report(engine, until=args.until, scope=team),
     )

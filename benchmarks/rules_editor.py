@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import resource
-import time
-from collections.abc import Callable
 from typing import Any
+
+from timing import timed
 
 from churnradar.db import create_engine
 from churnradar.evaluation.drafts import draft_book
@@ -28,27 +28,15 @@ CONDITIONS = (
 )
 
 
-def _cpu() -> float:
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    return usage.ru_utime + usage.ru_stime
-
-
-def _timed(label: str, step: Callable[[], Any]) -> Any:
-    wall, cpu = time.perf_counter(), _cpu()
-    value = step()
-    print(f"| {label} | {time.perf_counter() - wall:.2f} | {_cpu() - cpu:.2f} |")
-    return value
-
-
 def _flag_count(
     engine: Any, book: Any, current: Any, templates: list[str], as_of: Any, condition: str
 ) -> None:
     trial = draft_book(book, [service.draft_of(current, condition)], templates)
     needed = service.needed_indicators(trial)
-    snapshot = _timed(
+    snapshot = timed(
         f"read stored indicators for `{condition}`", lambda: service.snapshot_at(engine, as_of, needed)
     )
-    flagged, judged = _timed(
+    flagged, judged = timed(
         f"flag count for `{condition}` (snapshot cached)",
         lambda: service.count_flagged(trial, snapshot, templates),
     )
@@ -67,14 +55,14 @@ def main() -> None:
         raise SystemExit("the store has no evaluation yet: run `churnradar evaluate` first")
     print(f"store {args.db}, latest evaluation {as_of}, load average {os.getloadavg()[0]:.1f} (1 min)\n")
     print("| step | wall s | CPU s |\n|---|---:|---:|")
-    book = _timed("rule book (templates, compiled rules, model)", lambda: active_rulebook(engine))
-    current = _timed(
+    book = timed("rule book (templates, compiled rules, model)", lambda: active_rulebook(engine))
+    current = timed(
         "the rule as its template applies it", lambda: service.get_rule(engine, args.rule, at=now)
     )
     templates = service.judged_templates(current, book.templates)
     for condition in CONDITIONS:
         _flag_count(engine, book, current, templates, as_of, condition)
-    report = _timed(
+    report = timed(
         f"try-out: backtest of {service.TRY_WEEKS} weekly dates",
         lambda: service.try_draft(
             engine, book, service.draft_of(current, CONDITIONS[0]), templates, as_of=as_of, zone="UTC"
