@@ -438,6 +438,8 @@ class TestOverviewAndCustomerPage:
         charts = {target: json.loads(payload) for target, payload in CHARTS.findall(html)}
         trend = {s["indicator"]: s["points"] for s in charts["alerts-trend-charts"]["series"]}
         assert trend["red"] == [["2026-11-02", 0], ["2026-11-09", 0], ["2026-11-16", 2], ["2026-11-23", 2]]
+        months = re.findall(r'<tr data-month="([\d-]+)"><td>[^<]+</td>((?:<td class="num">\d+</td>)+)', html)
+        assert months == [("2026-11", '<td class="num">2</td><td class="num">1</td><td class="num">1</td>')]
         flow = {s["indicator"]: s["points"] for s in charts["alerts-flow-charts"]["series"]}
         assert flow["New alerts"] == [
             ["2026-11-02", 2],
@@ -513,7 +515,9 @@ class TestFigures:
 
     def test_weeks_start_on_monday(self) -> None:
         days = [date(2026, 11, 16), date(2026, 11, 22), date(2026, 11, 23)]
-        assert service.last_per_week(days) == [date(2026, 11, 22), date(2026, 11, 23)]
+        assert service.last_per_period(days) == [date(2026, 11, 22), date(2026, 11, 23)]
+        months = [date(2026, 10, 31), date(2026, 10, 5), date(2026, 11, 2)]
+        assert service.last_per_period(months, service.month_of) == [date(2026, 10, 31), date(2026, 11, 2)]
         assert service.per_week([(date(2026, 11, 17), 2), (date(2026, 11, 22), 3), (None, 9)]) == {
             date(2026, 11, 16): 5
         }

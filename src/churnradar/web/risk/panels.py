@@ -28,13 +28,18 @@ def level_panel(session: Session, principal: Principal) -> dict[str, Any]:
 
 
 def trend_panel(session: Session, principal: Principal) -> dict[str, Any]:
-    """Customers per level at the latest evaluation of each recent week (chart points as JSON-ready text)."""
-    days, series = service.level_trend(session, principal, _anchor(session))
+    """Customers per level at the latest evaluation of each recent week (charts) and month (a table)."""
+    anchor = _anchor(session)
+    days, series = service.level_trend(session, principal, anchor)
+    months, monthly = service.level_trend(session, principal, anchor, by_month=True)
+    levels = list(reversed(LEVELS))
     return {
         "trend": [
             (level, [(day.isoformat(), n) for day, n in zip(days, series[level], strict=True)])
-            for level in reversed(LEVELS)
-        ]
+            for level in levels
+        ],
+        "levels": levels,
+        "months": [(day, [monthly[level][i] for level in levels]) for i, day in enumerate(months)],
     }
 
 

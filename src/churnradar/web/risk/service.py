@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -164,13 +164,18 @@ def week_of(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def last_per_week(days: Iterable[date]) -> list[date]:
-    """The latest of `days` in each week, oldest week first."""
+def month_of(day: date) -> date:
+    """The first day of `day`'s month."""
+    return day.replace(day=1)
+
+
+def last_per_period(days: Iterable[date], period: Callable[[date], date] = week_of) -> list[date]:
+    """The latest of `days` in each period (week by default), oldest period first."""
     latest: dict[date, date] = {}
     for day in days:
-        week = week_of(day)
-        latest[week] = max(day, latest.get(week, day))
-    return [latest[week] for week in sorted(latest)]
+        start = period(day)
+        latest[start] = max(day, latest.get(start, day))
+    return [latest[start] for start in sorted(latest)]
 
 
 def per_week(counts: Iterable[tuple[date | None, int]]) -> dict[date, int]:
@@ -204,15 +209,15 @@ def levels_on(
 
 
 def level_trend(
-    session: Session, principal: Principal, today: date
+    session: Session, principal: Principal, today: date, *, by_month: bool = False
 ) -> tuple[list[date], dict[str, list[int]]]:
-    """Customers per level at the last evaluation of each recent week, in the principal's scope.
+    """Customers per level at the last evaluation of each recent week (or month), in the principal's scope.
 
     Directors and admins read the counts each evaluation recorded; others count their own customers' alerts.
     """
-    since = today - timedelta(weeks=TREND_WEEKS)
+    since = today - (timedelta(days=366) if by_month else timedelta(weeks=TREND_WEEKS))
     summaries = dict(repo.run_summaries(session, since))
-    days = last_per_week(summaries)
+    days = last_per_period(summaries, month_of if by_month else week_of)
     if principal.role in (Role.ADMIN, Role.DIRECTOR):
         levels = {day: summaries[day].get("customers_by_level", {}) for day in days}
         return days, {name: [int(levels[day].get(name, 0)) for day in days] for name in LEVELS}
