@@ -7,16 +7,24 @@ import io
 import json
 import re
 from collections.abc import Callable
-from datetime import date
+from datetime import date, datetime
 
 import pytest
 from fastapi.testclient import TestClient
 from openpyxl import load_workbook
-from sqlalchemy import func, select
+from sqlalchemy import func, insert, select, update
 
 from churnradar.auth.schemas import Scope
 from churnradar.db import session_scope
-from churnradar.models import AuditEntry, Customer, InterventionTask, OwnerChange, TaskEvent
+from churnradar.models import (
+    Alert,
+    AlertEvent,
+    AuditEntry,
+    Customer,
+    InterventionTask,
+    OwnerChange,
+    TaskEvent,
+)
 from churnradar.web.risk import service
 from tests.web.conftest import World, bearer, csrf_of
 from tests.web.seed_risk import TASK_DEADLINE, seed_risk
@@ -489,6 +497,38 @@ class TestOverviewAndCustomerPage:
         chinese = client_for("rep_east").get(f"/customers/{risk.ids.customers['E-001']}", headers=ZH).text
         assert "订单中断（E-001）" in chinese
         assert "升级" in chinese
+
+    def test_reps_are_not_told_which_customers_are_in_the_control_group(
+        self, risk: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        customer = risk.ids.customers["E-001"]
+        with risk.engine.begin() as conn:
+            alert_id = conn.execute(
+                select(Alert.id).where(Alert.customer_id == customer, Alert.status == "open")
+            ).scalar_one()
+            conn.execute(update(Alert).where(Alert.id == alert_id).values(muted="holdout"))
+            conn.execute(
+                insert(AlertEvent).values(
+                    alert_id=alert_id,
+                    as_of=date(2026, 11, 22),
+                    at=datetime(2026, 11, 22, 6),
+                    kind="muted",
+                    cause="muted: holdout (control group draw)",
+                )
+            )
+
+        def section(login: str) -> str:
+            html = client_for(login).get(f"/customers/{customer}").text
+            part = html[html.index('id="section-alerts"') :]
+            return part[: part.index("</section>")]
+
+        manager = section("mgr_east")
+        assert ">holdout<" in manager
+        assert "control group draw" in manager
+        rep = section("rep_east")
+        assert "Orders stopped" in rep  # the alert itself is still shown
+        assert "holdout" not in rep
+        assert "control group" not in rep
 
     def test_a_customer_without_alerts_says_so(
         self, risk: World, client_for: Callable[[str], TestClient]

@@ -7,12 +7,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from churnradar.alert.lifecycle import HOLDOUT
 from churnradar.auth.schemas import Principal
 from churnradar.models import Customer
+from churnradar.models.people import Role
 from churnradar.web.nav import CustomerSection, OverviewPanel, customer_sections, overview_panels
 from churnradar.web.risk import repository as repo
 from churnradar.web.risk import service
-from churnradar.web.risk.schemas import LEVELS
+from churnradar.web.risk.schemas import LEVELS, AlertRead
 
 
 def _anchor(session: Session) -> date:
@@ -65,10 +67,20 @@ def reasons_panel(session: Session, principal: Principal) -> dict[str, Any]:
     }
 
 
+def blind_to_control_group(alert: AlertRead) -> AlertRead:
+    """The alert without its control-group mark: a rep who knew would work those customers anyway."""
+    if alert.muted != HOLDOUT:
+        return alert
+    events = [e for e in alert.events if HOLDOUT not in e.cause]
+    return alert.model_copy(update={"muted": None, "events": events})
+
+
 def alerts_section(session: Session, principal: Principal, customer: Customer) -> dict[str, Any]:
     """Level, health score, probability, open alerts with their history, resolved alerts (collapsed)."""
     risk, score = repo.risk_of(session, customer.id)
     alerts = service.alert_reads(session, customer.id)
+    if principal.role is Role.REP:
+        alerts = [blind_to_control_group(alert) for alert in alerts]
     return {
         "risk": risk,
         "score": score,
