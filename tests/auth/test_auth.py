@@ -151,7 +151,7 @@ class TestUsersAndTokens:
 
     def test_unknown_scopes_are_refused(self) -> None:
         with pytest.raises(AuthError, match="unknown scope"):
-            auth_service.parse_scopes(["read", "admin"])
+            auth_service.parse_scopes(["read", "superuser"])
         with pytest.raises(AuthError, match="at least one"):
             auth_service.parse_scopes([" ", ""])
 

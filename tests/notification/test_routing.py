@@ -80,13 +80,17 @@ def test_red_alert_reaches_owner_manager_and_team_robot(
 
 
 def test_the_shipped_example_loads(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("SMTP_PASSWORD", "EAST_DINGTALK_URL", "EAST_DINGTALK_SECRET"):
+    for name in ("SMTP_PASSWORD", "EAST_DINGTALK_URL", "EAST_DINGTALK_SECRET", "CRM_WEBHOOK_URL"):
         monkeypatch.setenv(name, "http://127.0.0.1/x")
+    monkeypatch.setenv("CRM_WEBHOOK_SECRET", "a-long-enough-signing-secret")
     example = Path(__file__).parents[2] / "examples" / "notifications.yaml"
     settings = load_notifications(example)
     assert settings.team_channels == {"East": "east_dingtalk"}
+    assert [(hook.name, hook.url.get_secret_value()) for hook in settings.webhooks_out] == [
+        ("crm", "http://127.0.0.1/x")
+    ]
     assert set(
         notification_service.configured_channels(
             Settings(environment="test", secret_key="x" * 32, notifications=settings)  # type: ignore[arg-type]
         )
-    ) == {"email", "east_dingtalk"}
+    ) == {"email", "east_dingtalk", "webhook_out:crm"}
