@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 
 import pytest
 from fastapi.testclient import TestClient
@@ -102,12 +103,39 @@ class TestChanging:
         assert again.status_code == 422
         assert _status(world, task_id)[1] == "false_alarm"
 
+    def test_snooze_holds_the_task_and_needs_a_reason_and_the_write_scope(
+        self, world: World, tasks: dict[str, int], anonymous: TestClient, token_for: Callable[..., str]
+    ) -> None:
+        task_id = tasks["E-001"]
+        body = {"until": "2030-02-01", "reason": "customer on holiday"}
+        read_only = bearer(token_for("rep_east", Scope.READ))
+        refused = anonymous.post(f"/api/v1/tasks/{task_id}/snooze", json=body, headers=read_only)
+        assert refused.status_code == 403
+        writer = bearer(token_for("rep_east", Scope.READ, Scope.WRITE))
+        no_reason = anonymous.post(
+            f"/api/v1/tasks/{task_id}/snooze", json={"until": "2030-02-01", "reason": ""}, headers=writer
+        )
+        assert no_reason.status_code == 422
+        snoozed = anonymous.post(f"/api/v1/tasks/{task_id}/snooze", json=body, headers=writer)
+        assert snoozed.status_code == 200, snoozed.text
+        with world.engine.connect() as conn:
+            row = conn.execute(
+                select(InterventionTask.snoozed_until, InterventionTask.snooze_reason).where(
+                    InterventionTask.id == task_id
+                )
+            ).one()
+        assert (row.snoozed_until, row.snooze_reason) == (datetime(2030, 2, 1, 9, 0), "customer on holiday")
+
     def test_changes_to_other_teams_tasks_are_404(
         self, world: World, tasks: dict[str, int], anonymous: TestClient, token_for: Callable[..., str]
     ) -> None:
         writer = bearer(token_for("rep_east", Scope.WRITE))
         task_id = tasks["W-001"]
-        posts = [("follow-ups", FOLLOW_UP), ("close", {"outcome": "retained"})]
+        posts = [
+            ("follow-ups", FOLLOW_UP),
+            ("close", {"outcome": "retained"}),
+            ("snooze", {"until": "2030-01-02", "reason": "x"}),
+        ]
         for path, body in posts:
             assert (
                 anonymous.post(f"/api/v1/tasks/{task_id}/{path}", json=body, headers=writer).status_code

@@ -16,7 +16,15 @@ from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal
 from churnradar.web.schemas import Page
 from churnradar.web.tasks import repository as repo
 from churnradar.web.tasks import service
-from churnradar.web.tasks.schemas import CloseIn, FollowUpRead, ReassignIn, TaskDetail, TaskFilter, TaskRead
+from churnradar.web.tasks.schemas import (
+    CloseIn,
+    FollowUpRead,
+    ReassignIn,
+    SnoozeIn,
+    TaskDetail,
+    TaskFilter,
+    TaskRead,
+)
 
 router = APIRouter(prefix="/tasks", tags=["tasks"])
 WritePrincipal = Annotated[Principal, Depends(api_principal(Scope.WRITE))]
@@ -93,6 +101,22 @@ def close_task(
     """Close the task with its outcome (retained, churned, false_alarm, unreachable); needs `write`."""
     try:
         service.close(session, principal, task_id, body, now=clock.now())
+    except service.TaskNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task") from None
+    except TaskError as exc:
+        raise _refused(exc) from None
+    return _detail(request, session, principal, task_id)
+
+
+@router.post("/{task_id}/snooze", response_model=TaskDetail, responses=NOT_FOUND, summary="Snooze a task")
+def snooze_task(
+    request: Request, principal: WritePrincipal, session: SessionDep, task_id: int, body: SnoozeIn
+) -> TaskDetail:
+    """Hold the task until 09:00 (configured time zone) on `until`, with a reason; needs `write`."""
+    zone = _settings(request).zone
+    try:
+        reason, now = body.reason.strip(), clock.now()
+        service.snooze(session, principal, task_id, until=body.until, reason=reason, now=now, zone=zone)
     except service.TaskNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task") from None
     except TaskError as exc:

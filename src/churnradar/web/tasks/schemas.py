@@ -101,6 +101,15 @@ class CloseIn(BaseModel):
     note: str | None = Field(default=None, max_length=10_000)
 
 
+class SnoozeIn(BaseModel):
+    """Hold the task until 09:00 local time on a day, and why (the customer asked to be called later...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    until: date
+    reason: str = Field(min_length=1, max_length=2_000)
+
+
 class ReassignIn(BaseModel):
     """Who takes the task over: a login, or null to put it back in the team's queue."""
 
