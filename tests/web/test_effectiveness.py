@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from churnradar.config import Settings
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
 from churnradar.models import Alert, AlertEvent, Customer, FollowUp, InterventionTask, TaskEvent, Team, User
-from tests.web.conftest import World
+from tests.web.conftest import World, bearer
 
 DRAWN = date(2025, 6, 1)
 OPENED = datetime(2025, 6, 1, 9)
@@ -155,6 +155,21 @@ class TestAccess:
         assert table is not None
         assert "Call the customer" in table.group(1)
         assert "Offer a review" not in table.group(1)
+
+
+class TestApi:
+    def test_the_report_in_the_tokens_scope(
+        self, outcomes: World, anonymous: TestClient, token_for: Callable[..., str]
+    ) -> None:
+        east = anonymous.get("/api/v1/effectiveness", headers=bearer(token_for("mgr_east"))).json()
+        assert [team["team"] for team in east["tasks"]["by_team"]] == ["East"]
+        arms = east["save_rate"]
+        assert (arms["intervened"]["customers"], arms["held_out"]["customers"]) == (2, 0)
+        everyone = anonymous.get("/api/v1/effectiveness", headers=bearer(token_for("director"))).json()
+        assert [team["team"] for team in everyone["tasks"]["by_team"]] == ["East", "West"]
+        assert everyone["save_rate"]["intervened"]["retained_share"] == 0.6667
+        refused = anonymous.get("/api/v1/effectiveness", headers=bearer(token_for("rep_east")))
+        assert refused.status_code == 403
 
 
 class TestLanguages:

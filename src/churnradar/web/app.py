@@ -27,6 +27,7 @@ from churnradar.web.customers import router as customer_api
 from churnradar.web.datahealth import pages as datahealth_pages  # noqa: F401 (registers its overview panel)
 from churnradar.web.deps import LoginRequiredError, ReadPrincipal
 from churnradar.web.effectiveness import pages as effectiveness_pages
+from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
@@ -112,6 +113,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(risk_api.router)
     api.include_router(rule_api.router)
     api.include_router(task_api.router)
+    api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
     def openapi(_principal: ReadPrincipal) -> dict[str, Any]:

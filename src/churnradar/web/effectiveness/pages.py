@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
+from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
@@ -38,6 +39,21 @@ LABELS = (
 )
 
 
+def cached_report(
+    request: Request, session: Session, principal: Principal, go_live: date | None
+) -> tuple[dict[str, Any], date]:
+    """The report in the principal's scope with data up to today, reused for a minute (page and API)."""
+    settings: Settings = request.app.state.settings
+    until = datetime.now(settings.zone).date() + timedelta(days=1)
+    cache: TtlCache = request.app.state.cache
+    key = ("effectiveness", principal.user_id, principal.role, until, go_live)
+    engine = request.app.state.engine
+    report: dict[str, Any] = cache.get_or_set(
+        key, lambda: service.report_for(engine, session, principal, until=until, go_live=go_live)
+    )
+    return report, until
+
+
 @router.get("/effectiveness", name="effectiveness")
 def effectiveness_page(
     request: Request,
@@ -46,16 +62,7 @@ def effectiveness_page(
     go_live: Annotated[date | None, Query(description="Compare churn before and after this date.")] = None,
 ) -> Response:
     """Churn per month, warnings per level and rule, save rate, task outcomes and deadline compliance."""
-    settings: Settings = request.app.state.settings
-    until = datetime.now(settings.zone).date() + timedelta(days=1)
-    cache: TtlCache = request.app.state.cache
-    key = ("effectiveness", principal.user_id, principal.role, until, go_live)
-    report = cache.get_or_set(
-        key,
-        lambda: service.report_for(
-            request.app.state.engine, session, principal, until=until, go_live=go_live
-        ),
-    )
+    report, until = cached_report(request, session, principal, go_live)
     catalog = translations(request_locale(request))
     context = {
         "report": report,
