@@ -215,6 +215,22 @@ class TestLanguages:
 
         assert negotiate(header) == expected
 
+    def test_a_message_in_several_catalog_files_means_one_thing(self) -> None:
+        # Every .po file of a locale is merged and the first text wins; two texts would be a silent mix-up.
+        from babel.messages.pofile import read_po
+
+        from churnradar.web.i18n import catalog_files
+
+        texts: dict[str, set[str]] = {}
+        for path in catalog_files("zh_CN"):
+            with path.open("rb") as handle:
+                for message in read_po(handle, locale="zh_CN"):
+                    if message.id:
+                        key = message.id if isinstance(message.id, str) else message.id[0]
+                        text = message.string if isinstance(message.string, str) else message.string[0]
+                        texts.setdefault(key, set()).add(text)
+        assert {key: sorted(found) for key, found in texts.items() if len(found) > 1} == {}
+
     def test_every_message_has_a_chinese_translation(self) -> None:
         from pathlib import Path
 

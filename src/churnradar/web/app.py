@@ -27,6 +27,7 @@ from churnradar.web.customers import router as customer_api
 from churnradar.web.datahealth import pages as datahealth_pages  # noqa: F401 (registers its overview panel)
 from churnradar.web.deps import LoginRequiredError, ReadPrincipal
 from churnradar.web.effectiveness import pages as effectiveness_pages
+from churnradar.web.effectiveness import panels as effectiveness_panels  # noqa: F401 (registers its panel)
 from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
