@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, HTTPException, Query, status
+from fastapi import APIRouter, Depends, HTTPException, Query, status
 
+from churnradar.models import Customer
 from churnradar.web.customers import repository as repo
 from churnradar.web.customers import service
 from churnradar.web.customers.schemas import (
@@ -22,6 +23,19 @@ router = APIRouter(prefix="/customers", tags=["customers"])
 NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"description": "No such customer, or not one this token's user may see."}
 }
+
+
+def visible_customer(principal: ReadPrincipal, session: SessionDep, customer_id: str) -> Customer:
+    """The customer of the path if the token's user may see it; 404 before any other refusal otherwise."""
+    customer = repo.get_customer_by_external_id(session, principal, customer_id)
+    if customer is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such customer")
+    return customer
+
+
+# Routes that change a customer resolve it before the write scope and the body are checked: a customer out
+# of scope is simply not there.
+VisibleCustomer = Annotated[Customer, Depends(visible_customer)]
 
 
 @router.get("", response_model=Page[CustomerRow], summary="List customers")

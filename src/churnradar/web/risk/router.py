@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.kit.clock import SystemClock
-from churnradar.models import Customer
-from churnradar.web.customers import repository as customer_repo
+from churnradar.web.customers.router import VisibleCustomer
 from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal
 from churnradar.web.risk import repository as repo
 from churnradar.web.risk import service
@@ -20,16 +19,6 @@ router = APIRouter(tags=["risk"])
 WritePrincipal = Annotated[Principal, Depends(api_principal(Scope.WRITE))]
 
 
-def visible_customer(principal: ReadPrincipal, session: SessionDep, customer_id: str) -> Customer:
-    """The customer of the path if the token's user may see it; 404 before any other refusal otherwise."""
-    customer = customer_repo.get_customer_by_external_id(session, principal, customer_id)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such customer")
-    return customer
-
-
-# Resolved before the write scope and the body are checked: a customer out of scope is simply not there.
-VisibleCustomer = Annotated[Customer, Depends(visible_customer)]
 REFUSALS: dict[int | str, dict[str, Any]] = {
     400: {"description": "Unknown or inactive user."},
     403: {"description": "The token's user may not change owners, or not to this user."},
