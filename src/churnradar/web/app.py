@@ -20,6 +20,7 @@ from churnradar.config import Settings
 from churnradar.db import session_factory
 from churnradar.web.account import pages as account_pages
 from churnradar.web.admin import pages as admin_pages
+from churnradar.web.admin import router as people_api
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import CsrfError
 from churnradar.web.customers import pages as customer_pages
@@ -116,6 +117,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(rule_api.router)
     api.include_router(task_api.router)
     api.include_router(customer_work_api.router)
+    api.include_router(people_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)

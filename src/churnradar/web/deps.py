@@ -91,3 +91,13 @@ def api_principal(scope: Scope) -> Callable[..., Principal]:
 
 ReadPrincipal = Annotated[Principal, Depends(api_principal(Scope.READ))]
 IngestPrincipal = Annotated[Principal, Depends(api_principal(Scope.INGEST))]
+
+
+def admin_token(principal: Annotated[Principal, Depends(api_principal(Scope.ADMIN))]) -> Principal:
+    """A token with the admin scope whose user is an admin (the scope alone is not enough)."""
+    if principal.role != Role.ADMIN:
+        raise HTTPException(status.HTTP_403_FORBIDDEN, "this user's role may not do this")
+    return principal
+
+
+AdminToken = Annotated[Principal, Depends(admin_token)]

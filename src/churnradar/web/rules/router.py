@@ -13,7 +13,7 @@ from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
 from churnradar.rule.schemas import RuleDef
 from churnradar.rule.templates import TemplateError
-from churnradar.web.deps import SessionDep, api_principal
+from churnradar.web.deps import AdminToken, SessionDep, api_principal
 from churnradar.web.rules import service
 from churnradar.web.rules.drafts import check_with_count
 from churnradar.web.rules.schemas import ConditionResult, RuleRead
@@ -29,7 +29,6 @@ REFUSED: dict[int | str, dict[str, Any]] = {
 
 
 _read_token = api_principal(Scope.READ)
-_admin_token = api_principal(Scope.ADMIN)
 
 
 def _refuse_unless(principal: Principal, roles: frozenset[Role]) -> Principal:
@@ -43,13 +42,8 @@ def rule_reader(principal: Annotated[Principal, Depends(_read_token)]) -> Princi
     return _refuse_unless(principal, READERS)
 
 
-def rule_admin(principal: Annotated[Principal, Depends(_admin_token)]) -> Principal:
-    """A token with the admin scope, of an admin."""
-    return _refuse_unless(principal, frozenset({Role.ADMIN}))
-
-
 RuleReader = Annotated[Principal, Depends(rule_reader)]
-RuleAdmin = Annotated[Principal, Depends(rule_admin)]
+RuleAdmin = AdminToken  # a token with the admin scope, of an admin
 
 
 class ConditionRequest(BaseModel):
