@@ -33,6 +33,7 @@ from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
 from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
+from churnradar.web.overview import router as overview_api
 from churnradar.web.risk import pages as risk_pages
 from churnradar.web.risk import router as risk_api
 from churnradar.web.rules import pages as rule_pages
@@ -118,6 +119,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(task_api.router)
     api.include_router(customer_work_api.router)
     api.include_router(people_api.router)
+    api.include_router(overview_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)

@@ -60,16 +60,19 @@ overview_panels.add(
 )
 
 
+def panel_data(
+    request: Request, session: Session, principal: Principal, panel: OverviewPanel
+) -> dict[str, Any]:
+    """What fills `panel` for this principal (reused for a minute when the panel scans whole tables)."""
+    if not panel.cached:
+        return panel.load(session, principal)
+    cache: TtlCache = request.app.state.cache
+    key = ("overview", panel.slug, principal.user_id, principal.role)
+    return cache.get_or_set(key, lambda: panel.load(session, principal))
+
+
 @router.get("/", name="overview")
 def overview(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
     """The overview: each registered panel the user's role may see, filled with data in the user's scope."""
-    cache: TtlCache = request.app.state.cache
-
-    def load(panel: OverviewPanel) -> dict[str, Any]:
-        if not panel.cached:
-            return panel.load(session, principal)
-        key = ("overview", panel.slug, principal.user_id, principal.role)
-        return cache.get_or_set(key, lambda: panel.load(session, principal))
-
-    panels = [(panel, load(panel)) for panel in visible_panels(principal)]
+    panels = [(panel, panel_data(request, session, principal, panel)) for panel in visible_panels(principal)]
     return render(request, "overview/page.html", {"panels": panels}, principal=principal)
