@@ -12,13 +12,14 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
+from churnradar.auth.schemas import Scope
 from churnradar.config import Settings
 from churnradar.kit.clock import SystemClock
 from churnradar.models import AuditEntry, Team
 from churnradar.rule import service as rule_service
 from churnradar.web.app import create_app
 from tests.notification.receivers import HttpReceiver, Mailbox, http_receiver, smtp_receiver
-from tests.web.conftest import World, csrf_of, sign_in
+from tests.web.conftest import World, bearer, csrf_of, sign_in
 
 SIGNING_SECRET = "hook-signing-secret-9f3a"
 SMTP_PASSWORD = "smtp-password-4c1e"
@@ -223,3 +224,22 @@ class TestTeams:
             assert client.post("/admin/teams", data={"csrf_token": token, "name": "Rogue"}).status_code == 403
         with world.engine.connect() as conn:
             assert "Rogue" not in conn.execute(select(Team.name)).scalars().all()
+
+
+class TestSendTestApi:
+    def test_an_admins_token_sends_a_test_and_others_are_refused(
+        self, world: World, hook: HttpReceiver, mailbox: Mailbox, token_for: Callable[..., str]
+    ) -> None:
+        app = _admin_with_channels(world, hook, mailbox).app
+        api = TestClient(app, base_url="http://127.0.0.1")
+        for login, scopes in (("admin", (Scope.READ,)), ("mgr_east", (Scope.ADMIN,))):
+            refused = api.post("/api/v1/channels/hook/test", headers=bearer(token_for(login, *scopes)))
+            assert refused.status_code == 403
+        assert hook.requests == []
+        admin = bearer(token_for("admin", Scope.ADMIN))
+        assert api.post("/api/v1/channels/nowhere/test", headers=admin).status_code == 404
+        sent = api.post("/api/v1/channels/hook/test", headers=admin).json()
+        assert (sent["ok"], sent["error"]) == (True, None)
+        (request,) = hook.requests
+        assert json.loads(request.body)["subject"] == "churnradar test message"
+        assert _audit(world, "channel") == [("admin", "send_test", "hook", {"ok": True})]

@@ -39,6 +39,7 @@ from churnradar.web.risk import router as risk_api
 from churnradar.web.rules import pages as rule_pages
 from churnradar.web.rules import router as rule_api
 from churnradar.web.settings import pages as settings_pages
+from churnradar.web.settings import router as settings_api
 from churnradar.web.tasks import customer_router as customer_work_api
 from churnradar.web.tasks import pages as task_pages
 from churnradar.web.tasks import router as task_api
@@ -120,6 +121,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(customer_work_api.router)
     api.include_router(people_api.router)
     api.include_router(overview_api.router)
+    api.include_router(settings_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)

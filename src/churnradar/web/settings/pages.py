@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth import repository as auth_repo
 from churnradar.auth import service as auth_service
+from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
@@ -58,12 +59,12 @@ def settings_page(request: Request, principal: AdminDep, session: SessionDep) ->
     return render(request, "settings/index.html", _context(request, session), principal=principal)
 
 
-@router.post("/channels/{channel_id}/test", name="settings_channel_test")
-def send_test(request: Request, principal: AdminDep, session: SessionDep, channel_id: str) -> Response:
-    """Send a test message through one channel to the signed-in admin now, and show what happened."""
-    settings: Settings = request.app.state.settings
+def test_channel(
+    settings: Settings, session: Session, principal: Principal, channel_id: str
+) -> dict[str, Any]:
+    """Send a test message through a channel to the admin's own address now; audited; what happened."""
     if channel_id not in settings.notifications.channels:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such channel")
     user = auth_repo.get_user(session, principal.user_id)
     address = (user.email if user else None) or ""
     try:
@@ -75,6 +76,13 @@ def send_test(request: Request, principal: AdminDep, session: SessionDep, channe
         result = {"channel": channel_id, "ok": False, "error": str(exc), "address": address}
     auth_service.record(session, principal, "send_test", "channel", channel_id, {"ok": result["ok"]})
     session.commit()
+    return result
+
+
+@router.post("/channels/{channel_id}/test", name="settings_channel_test")
+def send_test(request: Request, principal: AdminDep, session: SessionDep, channel_id: str) -> Response:
+    """Send a test message through one channel to the signed-in admin now, and show what happened."""
+    result = test_channel(request.app.state.settings, session, principal, channel_id)
     if request.headers.get("hx-request") == "true":
         return render(request, "settings/_test_result.html", {"result": result}, principal=principal)
     return render(
