@@ -81,9 +81,10 @@ def _copy(source: Path, folder: Path, name: str) -> Engine:
     return create_engine(f"sqlite:///{target}")
 
 
-def _evaluate_twice(engine: Engine, settings: Settings) -> None:
-    for as_of in (AS_OF, AS_OF + timedelta(days=7)):
-        evaluate(engine, as_of=as_of, settings=settings)
+def _evaluate_twice(engine: Engine, settings: Settings) -> int:
+    """Two weekly evaluations; how many customers their summaries say were held out."""
+    summaries = [evaluate(engine, as_of=d, settings=settings) for d in (AS_OF, AS_OF + timedelta(days=7))]
+    return sum(summary.tasks["held_out"] for summary in summaries)
 
 
 def _arms(engine: Engine) -> tuple[set[int], set[int]]:
@@ -106,9 +107,10 @@ def _arms(engine: Engine) -> tuple[set[int], set[int]]:
 def test_evaluate_holds_out_customers_without_task_or_notification(demo_db: Path, tmp_path: Path) -> None:
     settings = Settings(environment="test", secret_key="s" * 32, interventions={"control_share": 0.3})
     engine = _copy(demo_db, tmp_path, "one.db")
-    _evaluate_twice(engine, settings)
+    said_held = _evaluate_twice(engine, settings)
     held, worked = _arms(engine)
     assert held, "a 30% control group over this many alerts holds someone out"
+    assert said_held == len(held)  # the evaluation summaries say how many
     assert worked
     # Roughly the configured share of the draws (binomial noise on about a hundred draws).
     assert 0.15 < len(held) / (len(held) + len(worked)) < 0.45

@@ -61,6 +61,9 @@ def register(app: typer.Typer) -> None:
             f"{counts['held_by_cooldown']:,} held by cooldown"
         )
         typer.echo("customers by level: " + ", ".join(f"{k} {v:,}" for k, v in summary.levels.items()))
+        tasks = summary.tasks
+        held_out = f"; {tasks['held_out']:,} customers held out (control group)" if tasks["held_out"] else ""
+        typer.echo(f"tasks: {tasks['opened']:,} opened, {tasks['upgraded']:,} upgraded{held_out}")
         for feed in summary.data_health.get("feeds", []):
             typer.echo(f"data health: {feed['kind']} feed {feed['state']}: {feed['reason']}", err=True)
         if summary.data_health.get("held_rules"):

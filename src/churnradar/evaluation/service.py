@@ -51,6 +51,7 @@ class EvaluationSummary:
     counts: dict[str, int]
     levels: dict[str, int]
     data_health: dict[str, Any] = field(default_factory=dict)
+    tasks: dict[str, int] = field(default_factory=dict)  # opened, upgraded, held out (control group)
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -61,6 +62,7 @@ class EvaluationSummary:
             "alerts": self.counts,
             "customers_by_level": self.levels,
             "data_health": self.data_health,
+            "tasks": self.tasks,
         }
 
 
@@ -199,7 +201,7 @@ def evaluate(
         # Open tasks follow owner changes that imports recorded, before today's tasks are decided.
         follow_owner_changes(conn, settings=settings, now=clock.now())
         # Tasks and their notifications commit with the alerts that cause them, or not at all.
-        intervention_service.apply(
+        applied = intervention_service.apply(
             conn, before, result, as_of=as_of, now=clock.now(), templates=book.templates, settings=settings
         )
         risk = risk_table(assessment, result.state, as_of, book.policy, previous_health)
@@ -223,8 +225,9 @@ def evaluate(
             "held_rules": [f"{t}/{r}" for t, r in held],
             "forced": force,
         }
+        tasks = {"opened": applied.created, "upgraded": applied.upgraded, "held_out": applied.held_out}
         summary = EvaluationSummary(
-            as_of, len(customers), len(assessment.fired), result.counts, levels, health
+            as_of, len(customers), len(assessment.fired), result.counts, levels, health, tasks
         )
         conn.execute(
             update(RUNS)
