@@ -25,7 +25,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-END = date(2026, 6, 30)
+from demo_store import demo_parquet, sqlite_store
+
 AS_OF = date(2026, 6, 1)
 SUBSET = (
     "orders_30d", "order_amount_90d", "avg_order_value_90d", "login_days_30d", "days_since_last_login",
@@ -126,35 +127,13 @@ def _run(*args: str) -> dict[str, Any]:
 
 
 def _prepare(folder: Path, customers: int, with_sqlite: bool) -> tuple[Path, Path | None, dict[str, int]]:
-    from churnradar.demo.write import generate_demo
-
-    data = folder / f"demo-{customers}"
-    marker = data / "rows.json"
-    if not marker.exists():
-        summary = generate_demo(data, customers=customers, seed=7, end=END, fmt="parquet")
-        marker.write_text(json.dumps(dict(summary.rows)))
-    rows: dict[str, int] = json.loads(marker.read_text())
+    data, rows = demo_parquet(folder, customers)
     if not with_sqlite:
         return data, None, rows
     db = folder / f"store-{customers}.db"
-    if not db.exists():
-        from churnradar.config import Settings
-        from churnradar.db import create_engine
-        from churnradar.ingest.service import import_path
-        from churnradar.store import migrate
-
-        partial = db.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        engine = create_engine(f"sqlite:///{partial}")
-        migrate(engine)
-        started = time.perf_counter()
-        settings = Settings(environment="development")
-        summary = import_path(engine, data, settings=settings)
-        if not summary.ok:
-            raise SystemExit(f"demo data did not import: {summary.files}")
-        engine.dispose()
-        partial.rename(db)
-        print(f"imported into SQLite in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    seconds = sqlite_store(db, data)
+    if seconds is not None:
+        print(f"imported into SQLite in {seconds:.1f} s", file=sys.stderr)
     return data, db, rows
 
 

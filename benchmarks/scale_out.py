@@ -28,7 +28,8 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-END = date(2026, 6, 30)
+from demo_store import demo_parquet, sqlite_store
+
 AS_OF = date(2026, 6, 1)
 LAKE = ("customers", "events", "contracts", "invoices")
 
@@ -108,14 +109,7 @@ def child(engine_name: str, lake: str, store: str, memory: str, partitions: int)
 
 def _prepare(folder: Path, customers: int) -> tuple[Path, Path, dict[str, int]]:
     """The lake (cached) and a SQLite store with the people and customers only."""
-    from churnradar.demo.write import generate_demo
-
-    data = folder / f"demo-{customers}"
-    marker = data / "rows.json"
-    if not marker.exists():
-        summary = generate_demo(data, customers=customers, seed=7, end=END, fmt="parquet")
-        marker.write_text(json.dumps(dict(summary.rows)))
-    rows: dict[str, int] = json.loads(marker.read_text())
+    data, rows = demo_parquet(folder, customers)
     lake = folder / f"lake-{customers}"
     lake.mkdir(exist_ok=True)
     people = folder / f"people-{customers}"
@@ -127,20 +121,7 @@ def _prepare(folder: Path, customers: int) -> tuple[Path, Path, dict[str, int]]:
         (people / f"{name}.parquet").unlink(missing_ok=True)
         (people / f"{name}.parquet").symlink_to(data / f"{name}.parquet")
     store = folder / f"people-{customers}.db"
-    if not store.exists():
-        from churnradar.config import Settings
-        from churnradar.db import create_engine
-        from churnradar.ingest.service import import_path
-        from churnradar.store import migrate
-
-        partial = store.with_suffix(".partial")
-        partial.unlink(missing_ok=True)
-        engine = create_engine(f"sqlite:///{partial}")
-        migrate(engine)
-        if not import_path(engine, people, settings=Settings(environment="development")).ok:
-            raise SystemExit("the demo people and customers did not import")
-        engine.dispose()
-        partial.rename(store)
+    sqlite_store(store, people)
     return lake, store, rows
 
 
