@@ -1,4 +1,4 @@
-"""The snapshot of a wide frame: every cell once, in primary-key order, NaN stored as NULL."""
+"""The snapshot of a wide frame: every cell once, in key order (date, indicator, customer), NaN as NULL."""
 
 from __future__ import annotations
 
@@ -22,11 +22,11 @@ def test_rows_cover_every_cell_in_key_order() -> None:
     rows = list(snapshot_rows(wide))
     assert rows == [
         (3, d1, "days_since_last_login", None),
+        (7, d1, "days_since_last_login", 4.0),
         (3, d1, "orders_30d", 2.0),
+        (7, d1, "orders_30d", 1.0),
         (3, d2, "days_since_last_login", 5.0),
         (3, d2, "orders_30d", None),
-        (7, d1, "days_since_last_login", 4.0),
-        (7, d1, "orders_30d", 1.0),
     ]
     assert all(type(r[0]) is int for r in rows)
     assert list(snapshot_rows(wide.iloc[:0])) == []

@@ -216,7 +216,9 @@ def evaluate(
                 "indicator": HEALTH,
                 "value": None if pd.isna(v) else float(v),
             }
-            for c, v in risk[["customer_id", "health_score"]].itertuples(index=False, name=None)
+            for c, v in risk[["customer_id", "health_score"]]
+            .sort_values("customer_id")
+            .itertuples(index=False, name=None)
         ]
         indicator_repo.upsert_values(conn, health_rows)
         levels = {level: int((risk["level"] == level).sum()) for level in book.policy.levels}

@@ -7,7 +7,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from churnradar.models import Customer, IndicatorValue
@@ -20,13 +20,13 @@ Row = tuple[int, date, str, float | None]
 # Unchanged values are not rewritten: a rerun for the same date touches nothing.
 _SQLITE_UPSERT = (
     "INSERT INTO indicator_values (customer_id, as_of, indicator, value) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (customer_id, as_of, indicator) DO UPDATE SET value = excluded.value "
+    "ON CONFLICT (as_of, indicator, customer_id) DO UPDATE SET value = excluded.value "
     "WHERE indicator_values.value IS NOT excluded.value"
 )
 _POSTGRES_MERGE = (
     "INSERT INTO indicator_values (customer_id, as_of, indicator, value) "
     "SELECT customer_id, as_of, indicator, value FROM indicator_values_load "
-    "ON CONFLICT (customer_id, as_of, indicator) DO UPDATE SET value = excluded.value "
+    "ON CONFLICT (as_of, indicator, customer_id) DO UPDATE SET value = excluded.value "
     "WHERE indicator_values.value IS DISTINCT FROM excluded.value"
 )
 
@@ -86,8 +86,60 @@ def read_values(
         .order_by(IndicatorValue.customer_id, IndicatorValue.indicator)
     )
     if customer_ids is not None:
-        stmt = stmt.where(IndicatorValue.customer_id.in_(list(customer_ids)))
+        # Named indicators make each customer a few key lookups instead of a scan of the whole date.
+        stmt = stmt.where(
+            IndicatorValue.indicator.in_(indicators_on(conn, as_of)),
+            IndicatorValue.customer_id.in_(list(customer_ids)),
+        )
     return [(r[0], r[1], r[2], r[3]) for r in conn.execute(stmt)]
+
+
+def snapshot_dates(conn: Connection, *, limit: int) -> list[date]:
+    """The latest `limit` as-of dates with stored values, newest first.
+
+    A loose index scan (one key lookup per date, a recursive query both SQLite and PostgreSQL run) instead
+    of DISTINCT over millions of rows per date.
+    """
+    table = IndicatorValue.__table__
+    dates = select(func.max(table.c.as_of).label("as_of")).cte("snapshot_dates", recursive=True)
+    earlier = select(func.max(table.c.as_of)).where(table.c.as_of < dates.c.as_of).scalar_subquery()
+    dates = dates.union_all(select(earlier).where(dates.c.as_of.is_not(None)))
+    found = conn.execute(select(dates.c.as_of).where(dates.c.as_of.is_not(None)).limit(limit)).scalars()
+    return [d if isinstance(d, date) else date.fromisoformat(str(d)) for d in found]
+
+
+def indicators_on(conn: Connection, as_of: date) -> list[str]:
+    """The indicators stored for `as_of` (a loose index scan over the key's second column)."""
+    table = IndicatorValue.__table__
+    on_day = table.c.as_of == as_of
+    names = select(func.min(table.c.indicator).label("indicator")).where(on_day).cte("names", recursive=True)
+    following = select(func.min(table.c.indicator)).where(on_day, table.c.indicator > names.c.indicator)
+    names = names.union_all(select(following.scalar_subquery()).where(names.c.indicator.is_not(None)))
+    found = conn.execute(select(names.c.indicator).where(names.c.indicator.is_not(None))).scalars()
+    return list(found)
+
+
+def customer_history(
+    conn: Connection, customer_id: int, *, snapshots: int
+) -> list[tuple[str, date, float | None]]:
+    """(indicator, as-of date, value) of one customer over the latest `snapshots` snapshot dates.
+
+    Read as key lookups (date, indicator, customer): the key leads with the date (see models.indicator).
+    """
+    dates = snapshot_dates(conn, limit=snapshots)
+    if not dates:
+        return []
+    names = sorted({name for day in dates for name in indicators_on(conn, day)})
+    stmt = (
+        select(IndicatorValue.indicator, IndicatorValue.as_of, IndicatorValue.value)
+        .where(
+            IndicatorValue.as_of.in_(dates),
+            IndicatorValue.indicator.in_(names),
+            IndicatorValue.customer_id == customer_id,
+        )
+        .order_by(IndicatorValue.indicator, IndicatorValue.as_of)
+    )
+    return [(r[0], r[1], r[2]) for r in conn.execute(stmt)]
 
 
 def customer_id_for(conn: Connection, external_id: str) -> int | None:

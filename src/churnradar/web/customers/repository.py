@@ -10,9 +10,9 @@ from sqlalchemy.orm import Session, aliased
 
 from churnradar.auth.access import visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.indicator import repository as indicator_repo
 from churnradar.models.customer import Customer
 from churnradar.models.event import Event
-from churnradar.models.indicator import IndicatorValue
 from churnradar.models.ledger import Contract, Invoice
 from churnradar.models.people import Team, User
 from churnradar.web.customers.schemas import CustomerFilter, CustomerRow, SortKey
@@ -212,24 +212,10 @@ def event_kinds(session: Session, customer_id: int) -> list[str]:
 def indicator_history(
     session: Session, customer_id: int, *, snapshots: int = 104
 ) -> dict[str, list[tuple[Any, float | None]]]:
-    """Each indicator's values over the customer's latest `snapshots` as-of dates, oldest first."""
-    dates = (
-        select(IndicatorValue.as_of)
-        .where(IndicatorValue.customer_id == customer_id)
-        .distinct()
-        .order_by(IndicatorValue.as_of.desc())
-        .limit(snapshots)
-    )
-    cutoff = session.scalar(select(func.min(dates.subquery().c[0])))
-    if cutoff is None:
-        return {}
+    """Each indicator's values over the latest `snapshots` as-of dates, oldest first."""
     series: dict[str, list[tuple[Any, float | None]]] = {}
-    query = (
-        select(IndicatorValue.indicator, IndicatorValue.as_of, IndicatorValue.value)
-        .where(IndicatorValue.customer_id == customer_id, IndicatorValue.as_of >= cutoff)
-        .order_by(IndicatorValue.indicator, IndicatorValue.as_of)
-    )
-    for indicator, as_of, value in session.execute(query):
+    rows = indicator_repo.customer_history(session.connection(), customer_id, snapshots=snapshots)
+    for indicator, as_of, value in rows:
         series.setdefault(indicator, []).append((as_of, value))
     return series
 
