@@ -1,7 +1,7 @@
 """Rule quality on simulated customers: the backtest (CONTRACT §3) scored against the demo's planted decays.
 
     .venv/bin/python benchmarks/rule_quality.py [--customers 5000] [--seed 7] [--templates shipped|general]
-        [--hide-cancellations] [--keep DIR] [--json]
+        [--keep DIR] [--json]
 
 Writes a demo base (a year of history ending END), imports it into a fresh SQLite file and replays the rules
 over every weekly as-of date from WARM_UP_DAYS into the history (when the baselines have data behind them) to
@@ -16,10 +16,6 @@ the last one whose 90-day horizon has closed. It prints
 
 `--templates general` judges every customer by the general template alone (demo customers all have an
 industry, so the shipped run uses the five industry templates that extend it).
-`--hide-cancellations` moves each cancelled contract's end date back to the end of its yearly term. The
-simulator writes the churn date as the end date of a cancelled contract, which a real store learns only when
-the customer cancels: the contract rules then read the future. This flag shows what the rules are worth
-without it.
 """
 
 from __future__ import annotations
@@ -35,9 +31,6 @@ from typing import Any
 from unittest import mock
 
 import pandas as pd
-import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.parquet as pq
 from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import Policy
@@ -56,30 +49,14 @@ END = date(2026, 6, 30)
 YEARS = 1.0
 WARM_UP_DAYS = 100
 HORIZON_DAYS = 90
-TERM_DAYS = 365  # the simulator's contracts run a year from the signup anniversary
 
 
-def hide_cancelled_ends(contracts: Path) -> int:
-    """Set each cancelled contract's end date to the end of its yearly term; returns how many changed."""
-    table = pq.read_table(contracts)
-    cancelled = pc.equal(table["status"], "cancelled")
-    start = table["start_date"].cast(pa.timestamp("s"))
-    term_end = pc.add(start, pa.scalar(timedelta(days=TERM_DAYS))).cast(pa.date32())
-    ends = pc.if_else(cancelled, term_end, table["end_date"])
-    pq.write_table(table.set_column(table.schema.get_field_index("end_date"), "end_date", ends), contracts)
-    return int(pc.sum(cancelled.cast(pa.int64())).as_py() or 0)
-
-
-def build_store(
-    folder: Path, *, customers: int, seed: int, settings: Settings, hide_cancellations: bool = False
-) -> tuple[Engine, Path]:
+def build_store(folder: Path, *, customers: int, seed: int, settings: Settings) -> tuple[Engine, Path]:
     """A SQLite store of a simulated base in `folder`; returns its engine and the truth file (kept aside)."""
     files = folder / "files"
     generate_demo(files, customers=customers, seed=seed, end=END, years=YEARS, fmt="parquet")
     truth = folder / "truth.csv"
     (files / "truth.csv").replace(truth)
-    if hide_cancellations:
-        hide_cancelled_ends(files / "contracts.parquet")
     engine = create_engine(f"sqlite:///{folder / 'demo.db'}")
     migrate(engine)
     if not import_path(engine, files, settings=settings).ok:
@@ -229,7 +206,6 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=5_000)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--templates", choices=("shipped", "general"), default="shipped")
-    parser.add_argument("--hide-cancellations", action="store_true")
     parser.add_argument("--keep", type=Path, help="folder to keep (and reuse) the store in")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
     args = parser.parse_args()
@@ -242,13 +218,7 @@ def main() -> None:
         if (folder / "demo.db").exists() and (folder / "truth.csv").exists():
             engine, truth = create_engine(f"sqlite:///{folder / 'demo.db'}"), folder / "truth.csv"
         else:
-            engine, truth = build_store(
-                folder,
-                customers=args.customers,
-                seed=args.seed,
-                settings=settings,
-                hide_cancellations=args.hide_cancellations,
-            )
+            engine, truth = build_store(folder, customers=args.customers, seed=args.seed, settings=settings)
         built = time.perf_counter() - started
         started = time.perf_counter()
         report = rule_quality(engine, truth, rulebook(general_only=args.templates == "general"))
@@ -256,7 +226,6 @@ def main() -> None:
             "customers": args.customers,
             "seed": args.seed,
             "templates": args.templates,
-            "hide_cancellations": args.hide_cancellations,
             "store_seconds": round(built, 1),
             "replay_seconds": round(time.perf_counter() - started, 1),
             "cpus": os.cpu_count(),

@@ -181,6 +181,9 @@ class TestConsistency:
         paid = _stamp(demo.invoices.paid_at)
         assert paid.max() < END
         assert not (paid >= _stamp(demo.invoices.customer_id.map(life.churned_at))).any()
+        issued = _stamp(demo.invoices.issued_at)
+        assert issued.max() < END
+        assert not (issued >= _stamp(demo.invoices.customer_id.map(life.churned_at))).any()
 
     def test_ids_are_unique_and_references_resolve(self, demo: Demo) -> None:
         for ids in (demo.events.event_id, demo.customers.customer_id, demo.contracts.contract_id,
@@ -222,8 +225,20 @@ class TestConsistency:
         assert (last.status[last.customer_status == "active"] == "active").all()
         ended = last[last.customer_status == "churned"]
         assert len(ended) > 0
-        assert (ended.end_date == ended.churned_at).all()
         assert set(ended.status) <= {"expired", "cancelled"}
+        expired = ended[ended.status == "expired"]
+        assert (expired.end_date == expired.churned_at).all()
+        # A cancelled contract was left mid-term, so the churn falls inside its term.
+        cancelled = ended[ended.status == "cancelled"]
+        assert len(cancelled) > 0
+        assert (cancelled.start_date < cancelled.churned_at).all()
+        assert (cancelled.churned_at < cancelled.end_date).all()
+
+    def test_contract_terms_never_end_on_the_churn_they_do_not_know_of(self, demo: Demo) -> None:
+        # The end date is fixed when the contract is signed: always a year from its start, whatever
+        # the customer does later (a leaver's contract is cancelled, not shortened).
+        term = pd.to_datetime(demo.contracts.end_date) - pd.to_datetime(demo.contracts.start_date)
+        assert (term == 365 * DAY).all()
 
 
 class TestBehaviour:

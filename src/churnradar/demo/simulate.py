@@ -319,7 +319,13 @@ class _Customers:
         return c.astype(np.int64), months[j]
 
     def contracts(self) -> Columns:
-        """Yearly terms from the signup anniversary that overlap the window, the last one active or ended."""
+        """Yearly terms from the signup anniversary that overlap the window, the last one active or ended.
+
+        A term always ends on its anniversary: a customer who leaves mid-term has it `cancelled` (the files
+        hold no cancellation date), but its end date stays what the contract said when it was signed, so the
+        end date never tells an earlier as-of date when the customer will go. A lapsing customer switches
+        auto-renewal off for its last term only, during the decay, so earlier terms keep its habit.
+        """
         n_terms = self.w.n_days // 365 + 3
         k = np.maximum(0, -self.signup // 365)[:, None] + np.arange(n_terms)
         start = self.signup[:, None] + 365 * k
@@ -328,9 +334,9 @@ class _Customers:
         c, j = np.nonzero(valid)
         c, start, k, last = c.astype(np.int64), start[c, j], k[c, j], last[c, j]
         churned = self.churn[c] < self.w.n_days
-        end = np.where(last & churned, np.minimum(start + 365, self.churn[c]), start + 365)
-        status = np.where(~last, 2, np.where(~churned, 0, np.where(end == start + 365, 1, 3)))
-        renews = self.auto_renew[c] & (self.pattern[c] != model.CONTRACT_LAPSE)
+        end = start + 365
+        status = np.where(~last, 2, np.where(~churned, 0, np.where(self.churn[c] >= end, 1, 3)))
+        renews = self.auto_renew[c] & ~(last & (self.pattern[c] == model.CONTRACT_LAPSE))
         value = np.round(self.value[c] * self.growth[c] ** k, 2)
         return {"cust": c, "term": k + 1, "start": start, "end": end, "value": value, "status": status,
                 "auto_renew": renews.astype(np.int64)}  # fmt: skip
