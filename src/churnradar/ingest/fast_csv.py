@@ -40,8 +40,8 @@ class ArrowCsvReader(TableReader):
         self._misfit = True
         return "skip"
 
-    def batches(self, batch_rows: int) -> Iterator[Batch]:
-        """Yield whole blocks as frames of Python strings / None (row numbers: line = index + 2)."""
+    def arrow_batches(self) -> Iterator[pa.RecordBatch]:
+        """Yield whole blocks as Arrow batches of stripped text (null when empty), columns c0, c1, ..."""
         names = [f"c{i}" for i in range(len(self.header))]  # the header may repeat names; checked elsewhere
         read = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES, encoding="utf8")
         parse = pacsv.ParseOptions(
@@ -50,7 +50,6 @@ class ArrowCsvReader(TableReader):
         convert = pacsv.ConvertOptions(
             column_types=dict.fromkeys(names, pa.string()), strings_can_be_null=False
         )
-        next_row = 2
         try:
             with pacsv.open_csv(
                 self.path, read_options=read, parse_options=parse, convert_options=convert
@@ -58,18 +57,27 @@ class ArrowCsvReader(TableReader):
                 for record_batch in rd:
                     if self._misfit:
                         raise FastPathAbandonedError("a row does not fit the one-line-per-record layout")
-                    columns = {}
-                    for name, title in zip(names, self.header, strict=True):
+                    columns = []
+                    for name in names:
                         text = pc.utf8_trim_whitespace(record_batch.column(name))
-                        text = pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text)
-                        columns[title] = text.to_numpy(zero_copy_only=False)
-                    size = record_batch.num_rows
-                    frame = pd.DataFrame(columns, dtype=object)
-                    frame.columns = pd.Index(self.header)
-                    numbers = np.arange(next_row, next_row + size).tolist()
-                    next_row += size
-                    yield Batch([], numbers, table=frame)
+                        columns.append(pc.if_else(pc.equal(text, ""), pa.scalar(None, pa.string()), text))
+                    yield pa.RecordBatch.from_arrays(columns, names=names)
             if self._misfit:
                 raise FastPathAbandonedError("a row does not fit the one-line-per-record layout")
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise FastPathAbandonedError(str(exc)) from exc
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield whole blocks as frames of Python strings / None (row numbers: line = index + 2)."""
+        next_row = 2
+        for record_batch in self.arrow_batches():
+            columns = {
+                title: record_batch.column(i).to_numpy(zero_copy_only=False)
+                for i, title in enumerate(self.header)
+            }
+            size = record_batch.num_rows
+            frame = pd.DataFrame(columns, dtype=object)
+            frame.columns = pd.Index(self.header)
+            numbers = np.arange(next_row, next_row + size).tolist()
+            next_row += size
+            yield Batch([], numbers, table=frame)

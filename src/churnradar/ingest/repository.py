@@ -38,6 +38,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
@@ -115,28 +116,39 @@ def _cells(column: pd.Series, sql_type: TypeEngine[Any]) -> list[Any]:
     return values.tolist()  # type: ignore[no-any-return]
 
 
-def stage_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
-    """Append validated rows to the staging table in bulk (executemany on SQLite, COPY on PostgreSQL)."""
+def stage_rows(stage: Table, frame: pd.DataFrame, skip: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
+    """The staging columns `frame` fills and its rows as tuples of plain values, ready for `insert_rows`."""
+    names = [c for c in frame.columns if c in stage.c and c not in skip]
     if frame.empty:
+        return names, []
+    return names, list(zip(*(_cells(frame[n], stage.c[n].type) for n in names), strict=True))
+
+
+def insert_rows(conn: Connection, stage: Table, names: list[str], rows: list[Any]) -> None:
+    """Append rows to the staging table in bulk (executemany on SQLite, COPY on PostgreSQL)."""
+    if not rows:
         return
-    names = [c for c in frame.columns if c in stage.c]
-    rows = list(zip(*(_cells(frame[n], stage.c[n].type) for n in names), strict=True))
     raw = conn.connection.driver_connection
     assert raw is not None
+    columns = ", ".join(f'"{n}"' for n in names)  # names come from our own spec, never from user text
     if conn.dialect.name == "postgresql":
-        columns = ", ".join(f'"{n}"' for n in names)  # names come from our own spec, never from user text
         with raw.cursor() as cursor, cursor.copy(f'COPY "{stage.name}" ({columns}) FROM STDIN') as copy:
             for row in rows:
                 copy.write_row(row)
         return
     placeholders = ", ".join("?" for _ in names)
-    columns = ", ".join(f'"{n}"' for n in names)
     cursor = raw.cursor()
     try:
         statement = f'INSERT INTO "{stage.name}" ({columns}) VALUES ({placeholders})'  # noqa: S608 - our names
         cursor.executemany(statement, rows)
     finally:
         cursor.close()
+
+
+def stage_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
+    """Append validated rows to the staging table in bulk."""
+    names, rows = stage_rows(stage, frame)
+    insert_rows(conn, stage, names, rows)
 
 
 def clear_stage(conn: Connection, stage: Table) -> None:
@@ -197,15 +209,43 @@ def unknown_customers(conn: Connection, stage: Table, limit: int) -> tuple[int, 
     return int(total), [(int(r[0]), str(r[1])) for r in rows]
 
 
-def create_missing_customers(conn: Connection, stage: Table) -> int:
-    """Create a bare customer for each unknown customer_id in the stage; returns how many."""
+def create_missing_customers(conn: Connection, stage: Table, *, resolve: bool = True) -> int:
+    """Create a bare customer for each unknown customer_id in the stage; returns how many.
+
+    With `resolve` the stage's customer references are filled in first and again afterwards; without it they
+    are left alone and a customer is unknown when no stored customer has its customer_id.
+    """
     customers = TARGETS[RecordKind.CUSTOMERS]
-    missing = select(stage.c.customer_id).where(stage.c[CUSTOMER_REF].is_(None)).distinct()
+    if resolve:
+        unknown: ColumnElement[bool] = stage.c[CUSTOMER_REF].is_(None)
+    else:
+        unknown = ~exists().where(customers.c.external_id == stage.c.customer_id)
+    missing = select(stage.c.customer_id).where(unknown).distinct()
     # Counted up front: drivers disagree on rowcount for INSERT ... SELECT (psycopg reports -1).
     created = conn.execute(select(func.count()).select_from(missing.subquery())).scalar_one()
-    conn.execute(insert(customers).from_select(["external_id"], missing))
-    resolve_customers(conn, stage)
+    if created:
+        conn.execute(insert(customers).from_select(["external_id"], missing))
+    if resolve:
+        resolve_customers(conn, stage)
     return int(created)
+
+
+def insert_new_events(
+    conn: Connection, stage: Table, values: dict[str, ColumnElement[Any]], run_id: int
+) -> int:
+    """SQLite: insert the staged events whose customer is stored and whose key is new; returns how many.
+
+    The customer is looked up in the same statement (no pass over the stage to fill in references), and a
+    staged row that meets a stored key is skipped, not merged: the caller compares the count with the
+    stage's size and leaves anything but a plain insert of new events to `merge`.
+    """
+    customers = TARGETS[RecordKind.CUSTOMERS]
+    events = TARGETS[RecordKind.EVENTS]
+    columns = {**values, "customer_id": customers.c.id, "import_id": literal(run_id)}
+    # The WHERE clause also keeps SQLite's parser from reading ON CONFLICT as part of a join.
+    rows = select(*columns.values()).where(customers.c.external_id == stage.c.customer_id)
+    statement = sqlite_insert(events).from_select(list(columns), rows).on_conflict_do_nothing()
+    return int(conn.execute(statement).rowcount)
 
 
 def _ensure_teams(conn: Connection, stage: Table) -> None:
