@@ -1,8 +1,11 @@
 """Rule quality on a small simulated base: the shipped templates catch the planted decays early and precisely.
 
-The floors sit below what benchmarks/rule_quality.py measures at 5,000 customers (docs/backtest.md), with room
-for the sampling noise of 1,500 customers; a change to the rules or the indicators that loses much of the
-signal, or floods the sales team, fails here.
+The floors sit below what benchmarks/rule_quality.py measures at 5,000 customers (docs/backtest.md: precision
+1.8-1.9 x the base rate, planted-decay recall 0.56-0.58, median lead 53 days) and on these 1,500 (1.76 x, red
+4.0 x, recall 0.64, lead 46 days, 17 % flagged), with room for the sampling noise of 1,500 customers; a change
+to the rules or the indicators that loses much of the signal, or floods the sales team, fails here. The demo's
+contracts no longer reveal the churn date (a cancelled term keeps its yearly end), so these are what the
+behaviour alone is worth.
 """
 
 from __future__ import annotations
@@ -36,7 +39,7 @@ def report(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_most_planted_decays_are_caught_a_month_ahead(report: dict[str, Any]) -> None:
     planted = report["planted_decays"]
     assert planted["in_view"] >= 100  # enough decays for the ratios to mean something
-    assert planted["recall"] >= 0.6
+    assert planted["recall"] >= 0.55
     assert planted["median_lead_days"] >= 30
     # Every kind of planted decay is caught at least sometimes.
     assert all(caught > 0 for caught, _ in planted["by_pattern"].values()), planted["by_pattern"]
@@ -44,7 +47,7 @@ def test_most_planted_decays_are_caught_a_month_ahead(report: dict[str, Any]) ->
 
 def test_precision_beats_a_random_pick(report: dict[str, Any]) -> None:
     overall = report["overall"]
-    assert overall["precision"] >= 1.7 * overall["base_rate"]
+    assert overall["precision"] >= 1.6 * overall["base_rate"]
     red = next(level for level in report["levels"] if level["level"] == "red")
     assert red["precision"] >= 3 * overall["base_rate"]  # red needs two families, so it is the surest
     assert overall["median_lead_days"] >= 30
