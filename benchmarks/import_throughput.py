@@ -3,13 +3,15 @@
     .venv/bin/python benchmarks/import_throughput.py --customers 10000 50000 [--format csv] [--db URL]
 
 For each size: write demo files, then import them into a fresh database in a child process, timing each
-file and reading the child's peak RSS. Peak memory should not grow with the file size (streaming batches).
+file (wall and CPU seconds, with the 1-minute load average after it: the machine may be shared) and reading
+the child's peak RSS. Peak memory should not grow with the file size (streaming batches).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -31,12 +33,20 @@ def child(folder: Path, url: str) -> None:
     settings = Settings()
     results = []
     for path, _kind in files_to_import(folder):
-        started = time.perf_counter()
+        started, cpu = time.perf_counter(), time.process_time()
         summary = import_path(engine, path, settings=settings).files[0]
         seconds = time.perf_counter() - started
         if summary.status != "succeeded":
             raise SystemExit(f"{path.name} was rejected: {summary.errors[:3]}")
-        results.append({"file": path.name, "rows": summary.rows, "seconds": seconds})
+        results.append(
+            {
+                "file": path.name,
+                "rows": summary.rows,
+                "seconds": seconds,
+                "cpu": time.process_time() - cpu,
+                "load": os.getloadavg()[0],
+            }
+        )
     peak_mib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(json.dumps({"files": results, "peak_mib": peak_mib}))
 
@@ -56,7 +66,10 @@ def main() -> None:
         return
     from churnradar.demo.write import generate_demo
 
-    print(f"{'customers':>10} {'file':<16} {'rows':>12} {'seconds':>8} {'rows/s':>10} {'peak MiB':>9}")
+    print(
+        f"{'customers':>10} {'file':<16} {'rows':>12} {'seconds':>8} {'cpu s':>7} {'rows/s':>10} "
+        f"{'peak MiB':>9} {'load 1m':>8}"
+    )
     for customers in args.customers:
         with tempfile.TemporaryDirectory(prefix="churnradar-bench-") as tmp:
             folder = Path(tmp) / "data"
@@ -74,7 +87,7 @@ def main() -> None:
                 rate = item["rows"] / item["seconds"] if item["seconds"] else 0.0
                 print(
                     f"{customers:>10,} {item['file']:<16} {item['rows']:>12,} {item['seconds']:>8.2f} "
-                    f"{rate:>10,.0f} {report['peak_mib']:>9,.0f}"
+                    f"{item['cpu']:>7.2f} {rate:>10,.0f} {report['peak_mib']:>9,.0f} {item['load']:>8.2f}"
                 )
 
 

@@ -186,6 +186,7 @@ class ScratchWriter:
         self._rows = 0
         self._done = False
         self._progress = progress
+        self._con: duckdb.DuckDBPyConnection | None = None
         self.stopped = threading.Event()
 
     def _part(self, blocks: int | None) -> Iterator[pa.RecordBatch]:
@@ -204,10 +205,19 @@ class ScratchWriter:
             yield batch
 
     def close(self) -> None:
-        """Close the file (call it when no `write_next` is running)."""
+        """Close the file and DuckDB (call it when no `write_next` is running)."""
         close = getattr(self._batches, "close", None)
         if close is not None:
             close()
+        if self._con is not None:
+            self._con.close()
+            self._con = None
+
+    def _connection(self) -> duckdb.DuckDBPyConnection:
+        if self._con is None:  # one connection for all parts: loading the extension costs a tenth of a second
+            self._con = duckdb.connect(config={"threads": 2, "memory_limit": "512MB"})
+            load_extension(self._con, "sqlite")
+        return self._con
 
     def write_next(self) -> Chunk | None:
         """Convert the next part of the file into a new scratch file (None when nothing is left).
@@ -220,18 +230,17 @@ class ScratchWriter:
         path = self._folder / f"stage{self._written}.sqlite"
         self._written += 1
         src = pa.RecordBatchReader.from_batches(self._schema, self._part(None if last else self._per_chunk))
-        con = duckdb.connect(config={"threads": 2, "memory_limit": "512MB"})
+        con = self._connection()
+        con.register("src", src)
+        con.execute(f"ATTACH {_literal(str(path))} AS scratch (TYPE sqlite)")
         try:
-            load_extension(con, "sqlite")
-            con.register("src", src)
-            con.execute(f"ATTACH {_literal(str(path))} AS scratch (TYPE sqlite)")
             con.execute(f"CREATE TABLE scratch.{SCRATCH_TABLE} AS {self._select}")
             kinds = con.execute(
                 "SELECT kind, count(*), max(ts), min(CAST(ok AS INTEGER)) FROM scratch.stage GROUP BY kind"
             ).fetchall()
-            con.execute("DETACH scratch")
         finally:
-            con.close()
+            con.execute("DETACH scratch")
+            con.unregister("src")
         rows = sum(int(k[1]) for k in kinds)
         if not rows and self._done:
             return None
