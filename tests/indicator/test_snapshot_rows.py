@@ -30,3 +30,8 @@ def test_rows_cover_every_cell_in_key_order() -> None:
     ]
     assert all(type(r[0]) is int for r in rows)
     assert list(snapshot_rows(wide.iloc[:0])) == []
+
+
+def test_dates_as_iso_text_for_sqlite() -> None:
+    wide = pd.DataFrame({"customer_id": [2], "as_of": [date(2026, 6, 1)], "orders_30d": [3.0]})
+    assert list(snapshot_rows(wide, date_text=True)) == [(2, "2026-06-01", "orders_30d", 3.0)]

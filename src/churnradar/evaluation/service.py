@@ -7,6 +7,7 @@ previous state and the rerun completes it. Idempotent: the same date twice chang
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -165,16 +166,19 @@ def evaluate(
     with indicator_service.open_source(engine, analytics=settings.analytics) as source:
         wide = source.for_store(indicator_service.compute_indicators(source, [as_of], zone=settings.zone))
     # Stored before the alert transaction: a rerun rewrites the same values (upsert), so a crash in between
-    # leaves nothing half-done that the rerun does not complete.
-    indicator_service.store_snapshot(engine, wide)
-    with engine.connect() as conn:
-        customers = customers_at(all_customers(conn), as_of, book.templates)
-        previous_health = previous_values(conn, HEALTH, as_of)
-    assessment = assess(wide, customers, book)
-    feeds = datahealth.feed_health(engine, as_of, settings.data_health)
-    spoiled = set() if force else datahealth.spoiled_indicators(feeds)
-    held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
-    scores = model_store.score_table(book.model, assessment.table) if book.model else None
+    # leaves nothing half-done that the rerun does not complete. The store's own work releases the GIL, so
+    # the snapshot is written on a second thread while this one only reads and judges.
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as writer:
+        stored = writer.submit(indicator_service.store_snapshot, engine, wide)
+        with engine.connect() as conn:
+            customers = customers_at(all_customers(conn), as_of, book.templates)
+            previous_health = previous_values(conn, HEALTH, as_of)
+        assessment = assess(wide, customers, book)
+        feeds = datahealth.feed_health(engine, as_of, settings.data_health)
+        spoiled = set() if force else datahealth.spoiled_indicators(feeds)
+        held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
+        scores = model_store.score_table(book.model, assessment.table) if book.model else None
+        stored.result()  # its error, if any, stops the run before any alert changes
     started = clock.now()
     with engine.begin() as conn:
         inserted = conn.execute(insert(RUNS).values(as_of=as_of, started_at=started, status="running"))

@@ -15,7 +15,8 @@ from churnradar.models import Customer, IndicatorValue
 BATCH_ROWS = 20_000
 
 
-Row = tuple[int, date, str, float | None]
+# (customer_id, as_of, indicator, value); the date may come as its ISO text, which is what SQLite stores.
+Row = tuple[int, date | str, str, float | None]
 
 # Unchanged values are not rewritten: a rerun for the same date touches nothing.
 _SQLITE_UPSERT = (
@@ -40,15 +41,20 @@ def _as_tuples(rows: Iterable[Row | Mapping[str, Any]]) -> Iterator[Row]:
 
 
 def upsert_values(conn: Connection, rows: Iterable[Row | Mapping[str, Any]]) -> int:
-    """Insert or update `(customer_id, as_of, indicator, value)` rows (tuples or dicts); returns how many.
+    """Insert or update `(customer_id, as_of, indicator, value)` rows (tuples or dicts); returns how many."""
+    return upsert_tuples(conn, _as_tuples(rows))
+
+
+def upsert_tuples(conn: Connection, rows: Iterable[Row]) -> int:
+    """Insert or update `(customer_id, as_of, indicator, value)` tuples; returns how many.
 
     Millions of rows per as-of date: SQLite gets a prepared statement run by the driver's executemany,
     PostgreSQL a COPY into a temporary table and one set-based merge.
     """
-    rows = _as_tuples(rows)
     if conn.dialect.name == "postgresql":
         return _upsert_postgres(conn, rows)
     written = 0
+    rows = iter(rows)
     while batch := list(islice(rows, BATCH_ROWS)):
         conn.exec_driver_sql(_SQLITE_UPSERT, batch)
         written += len(batch)

@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Literal
+from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
 import numpy as np
@@ -115,20 +115,23 @@ def _run(source: Source, indicators: list[Indicator], days: Sequence[date], zone
     return result
 
 
-def snapshot_rows(wide: pd.DataFrame) -> Iterator[repository.Row]:
+def snapshot_rows(wide: pd.DataFrame, *, date_text: bool = False) -> Iterator[repository.Row]:
     """`(customer_id, as_of, indicator, value)` for every cell of a wide frame, in key order.
 
     The key is (as-of date, indicator, customer): a new date's rows arrive in the order SQLite's B-tree
-    holds them, so storing them appends (see models.indicator).
+    holds them, so storing them appends (see models.indicator). `date_text` gives the date as ISO text,
+    as SQLite stores it, sparing the driver a conversion per row (millions per date).
     """
     names = sorted(str(c) for c in wide.columns if c not in ("customer_id", "as_of"))
-    for day, block in wide.sort_values(["as_of", "customer_id"]).groupby("as_of", sort=True):
+    for key, block in wide.sort_values(["as_of", "customer_id"]).groupby("as_of", sort=True):
+        day = cast(date, key)
         values = block[names].to_numpy(dtype="float64").T.ravel()  # indicator by indicator
         cleaned = values.astype(object)
         cleaned[np.isnan(values)] = None
         ids = np.tile(block["customer_id"].to_numpy(dtype="int64"), len(names)).tolist()
         slugs = np.repeat(np.array(names, dtype=object), len(block)).tolist()
-        yield from zip(ids, [day] * len(ids), slugs, cleaned.tolist(), strict=True)
+        stamp = day.isoformat() if date_text else day
+        yield from zip(ids, [stamp] * len(ids), slugs, cleaned.tolist(), strict=True)
 
 
 def snapshot_indicators(
@@ -154,7 +157,8 @@ def snapshot_indicators(
 def store_snapshot(engine: Engine, wide: pd.DataFrame) -> int:
     """Upsert an already computed wide frame into indicator_values; returns rows written."""
     with engine.begin() as conn:
-        return repository.upsert_values(conn, snapshot_rows(wide))
+        rows = snapshot_rows(wide, date_text=conn.dialect.name == "sqlite")
+        return repository.upsert_tuples(conn, rows)
 
 
 def read_snapshot(
