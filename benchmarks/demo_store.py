@@ -10,14 +10,18 @@ from pathlib import Path
 END = date(2026, 6, 30)  # the demo's last day in every benchmark, so cached data stays comparable
 
 
-def demo_parquet(folder: Path, customers: int) -> tuple[Path, dict[str, int]]:
-    """`churnradar demo-data` as Parquet in `folder/demo-N` (written once), and its rows per file."""
+def demo_parquet(folder: Path, customers: int, years: float = 1.0) -> tuple[Path, dict[str, int]]:
+    """`churnradar demo-data` as Parquet in `folder/demo-N` (written once), and its rows per file.
+
+    `years` of history (1 by default; `folder/demo-N-2y` for 2): the simulator writes about 47 events per
+    customer and year, so 100k customers over two years give the ~10M events the indicator target names.
+    """
     from churnradar.demo.write import generate_demo
 
-    data = folder / f"demo-{customers}"
+    data = folder / (f"demo-{customers}" if years == 1.0 else f"demo-{customers}-{years:g}y")
     marker = data / "rows.json"
     if not marker.exists():
-        summary = generate_demo(data, customers=customers, seed=7, end=END, fmt="parquet")
+        summary = generate_demo(data, customers=customers, seed=7, end=END, years=years, fmt="parquet")
         marker.write_text(json.dumps(dict(summary.rows)))
     rows: dict[str, int] = json.loads(marker.read_text())
     return data, rows

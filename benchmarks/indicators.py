@@ -1,6 +1,7 @@
 """Indicator engine speed and peak memory on demo data, against a hand-written DuckDB query.
 
-    .venv/bin/python benchmarks/indicators.py --customers 100000 [--parquet-only] [--weeks 52] [--keep DIR]
+    .venv/bin/python benchmarks/indicators.py --customers 100000 [--years 2] [--parquet-only] [--weeks 52]
+        [--keep DIR]
 
 Writes demo data as Parquet (cached in --keep DIR when given), imports it into a SQLite store (the embedded
 default), then times, each in a child process so that peak RSS is that run's alone:
@@ -126,11 +127,13 @@ def _run(*args: str) -> dict[str, Any]:
     return json.loads(out.strip().splitlines()[-1])  # type: ignore[no-any-return]
 
 
-def _prepare(folder: Path, customers: int, with_sqlite: bool) -> tuple[Path, Path | None, dict[str, int]]:
-    data, rows = demo_parquet(folder, customers)
+def _prepare(
+    folder: Path, customers: int, years: float, with_sqlite: bool
+) -> tuple[Path, Path | None, dict[str, int]]:
+    data, rows = demo_parquet(folder, customers, years)
     if not with_sqlite:
         return data, None, rows
-    db = folder / f"store-{customers}.db"
+    db = folder / f"store-{data.name.removeprefix('demo-')}.db"
     seconds = sqlite_store(db, data)
     if seconds is not None:
         print(f"imported into SQLite in {seconds:.1f} s", file=sys.stderr)
@@ -144,6 +147,7 @@ def main() -> None:
     )
     parser.add_argument("--customers", type=int, default=100_000)
     parser.add_argument("--weeks", type=int, default=52)
+    parser.add_argument("--years", type=float, default=1.0, help="years of history (2: ~94 events/customer)")
     parser.add_argument("--parquet-only", action="store_true", help="skip the SQLite store (1M customers)")
     parser.add_argument("--keep", type=Path, help="cache folder for generated data and the SQLite store")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -159,9 +163,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="churnradar-bench-") as scratch:
         folder = args.keep or Path(scratch)
         folder.mkdir(parents=True, exist_ok=True)
-        data, db, rows = _prepare(folder, args.customers, not args.parquet_only)
+        data, db, rows = _prepare(folder, args.customers, args.years, not args.parquet_only)
         report: dict[str, Any] = {
             "customers": args.customers,
+            "years": args.years,
             "events": rows.get("events"),
             "as_of": str(AS_OF),
         }
