@@ -1,7 +1,7 @@
 """Rule quality on a small simulated base: the shipped templates catch the planted decays early and precisely.
 
 The floors sit below what benchmarks/rule_quality.py measures at 5,000 customers (docs/backtest.md: precision
-1.8-1.9 x the base rate, planted-decay recall 0.56-0.58, median lead 53 days) and on these 1,500 (1.76 x, red
+1.8-1.9 x the base rate, planted-decay recall 0.55-0.58, median lead 54 days) and on these 1,500 (1.76 x, red
 4.0 x, recall 0.64, lead 46 days, 17 % flagged), with room for the sampling noise of 1,500 customers; a change
 to the rules or the indicators that loses much of the signal, or floods the sales team, fails here. The demo's
 contracts no longer reveal the churn date (a cancelled term keeps its yearly end), so these are what the
