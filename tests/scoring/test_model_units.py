@@ -13,6 +13,7 @@ from churnradar.scoring.dataset import closed_before, leaked_features
 from churnradar.scoring.model import (
     Calibrator,
     NotEnoughHistoryError,
+    calibration_table,
     fit_calibrator,
     metrics,
     split_dates,
@@ -107,6 +108,20 @@ def test_metrics_by_hand() -> None:
     assert got["lift_top_decile"] == 5.0
     assert got["brier"] == round(float(np.mean((risk - truth) ** 2)), 5)
     assert metrics(np.array([False, False]), np.array([0.1, 0.2]))["auc"] is None
+
+
+def test_calibration_table_by_hand() -> None:
+    # Ten rows in five quantile bins of two each; mean probability and churn rate per bin.
+    probability = np.array([0.1, 0.1, 0.2, 0.2, 0.3, 0.4, 0.5, 0.5, 0.9, 0.9])
+    truth = np.array([False, False, False, True, False, True, True, False, True, True])
+    table = calibration_table(truth, probability, bins=5)
+    assert [row["rows"] for row in table] == [2, 2, 2, 2, 2]
+    assert [row["predicted"] for row in table] == [0.1, 0.2, 0.35, 0.5, 0.9]
+    assert [row["observed"] for row in table] == [0.0, 0.5, 0.5, 0.5, 1.0]
+    # Tied probabilities (isotonic steps) fall into one bin; the bins left empty are left out.
+    tied = calibration_table(truth, np.array([0.1] * 8 + [0.9] * 2), bins=5)
+    assert [(row["predicted"], row["rows"]) for row in tied] == [(0.1, 8), (0.9, 2)]
+    assert calibration_table(np.zeros(3, dtype=bool), np.array([0.1, 0.2, 0.3])) == []
 
 
 def _simulate_bgnbd(model: BgNbd, n: int, weeks: float, seed: int) -> tuple[np.ndarray, ...]:
