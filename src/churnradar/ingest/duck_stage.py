@@ -15,6 +15,7 @@ it is marked, and the caller sends the file down the staged path, which reports 
 from __future__ import annotations
 
 import json
+import math
 import threading
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -57,13 +58,13 @@ def fits(plan: ColumnPlan, mapping: ColumnMapping) -> bool:
     )
 
 
-def scratch_table(schema: str) -> Table:
+def scratch_table(schema: str, name: str) -> Table:
     """The staged rows in the attached scratch file, with the columns the staging table has for the merge."""
     columns: list[Column[Any]] = [Column(name, Text) for name in _TEXT]
     columns += [Column(name, Float) for name in _NUMBERS]
     # customer_ref is not in the file: the merge's column map names it, and the insert replaces it by a join.
     columns += [Column("customer_ref", Integer), Column(OK, Boolean)]
-    return Table(SCRATCH_TABLE, MetaData(), *columns, schema=schema)
+    return Table(name, MetaData(), *columns, schema=schema)
 
 
 def _literal(text: str) -> str:
@@ -89,13 +90,13 @@ def _select(plan: ColumnPlan, *, utc_zone: bool, max_text: int) -> str:
     def limit(name: str) -> int:
         return spec.by_name[name].max_length or max_text
 
-    customer, kind, event_id = get("customer_id"), get("kind"), get("event_id")
+    customer, kind, event_id, channel = get("customer_id"), get("kind"), get("event_id"), get("channel")
     checks = [
         f"{customer} IS NOT NULL AND {_length_ok(customer, limit('customer_id'))}",
         f"{kind} IS NOT NULL AND {_ascii(kind)} AND {_length_ok(kind, limit('kind'))}",
         f"{event_id} IS NOT NULL AND {_length_ok(event_id, limit('event_id'))}",
         "local IS NOT NULL AND year(local) BETWEEN 1900 AND 2200",
-        f"({get('channel')} IS NULL OR ({_ascii(get('channel'))} AND {_length_ok(get('channel'), 64)}))",
+        f"({channel} IS NULL OR ({_ascii(channel)} AND {_length_ok(channel, limit('channel'))}))",
         f"({get('direction')} IS NULL OR lower({get('direction')}) IN ('in', 'out'))",
         f"({get('text')} IS NULL OR {_length_ok(get('text'), limit('text'))})",
         f"({get('amount')} IS NULL OR regexp_full_match({get('amount')}, {_literal(_DECIMAL)}))",
@@ -151,6 +152,7 @@ class Chunk:
     time per event kind."""
 
     path: Path
+    tables: list[str]
     rows: int
     ok: bool
     kinds: list[tuple[str, int, str]]
@@ -172,7 +174,7 @@ class ScratchWriter:
         *,
         zone: ZoneInfo,
         max_text: int,
-        blocks_per_chunk: int,
+        blocks: int,
         chunks: int,
         progress: Callable[[int], None] | None = None,
     ) -> None:
@@ -180,8 +182,10 @@ class ScratchWriter:
         self._schema = pa.schema([pa.field(f"c{i}", pa.string()) for i in range(width)])
         self._select = _select(plan, utc_zone=zone.key == "UTC", max_text=max_text)
         self._folder = folder
-        self._per_chunk = blocks_per_chunk
+        self._per_chunk = math.ceil(blocks / chunks)
         self._chunks = chunks
+        # How many parts the file should make: `blocks` is an estimate (pyarrow's blocks vary in size).
+        self.parts = math.ceil(blocks / self._per_chunk)
         self._written = 0
         self._rows = 0
         self._done = False
@@ -222,27 +226,39 @@ class ScratchWriter:
     def write_next(self) -> Chunk | None:
         """Convert the next part of the file into a new scratch file (None when nothing is left).
 
-        Raises `duckdb.Error` for anything DuckDB cannot do (the caller takes the staged path then).
+        Each parsed block becomes a table of its own, so that DuckDB holds one block at a time. Raises
+        `duckdb.Error` for anything DuckDB cannot do (the caller takes the staged path then).
         """
         if self._done:
             return None
         last = self._written == self._chunks - 1
         path = self._folder / f"stage{self._written}.sqlite"
         self._written += 1
-        src = pa.RecordBatchReader.from_batches(self._schema, self._part(None if last else self._per_chunk))
         con = self._connection()
-        con.register("src", src)
         con.execute(f"ATTACH {_literal(str(path))} AS scratch (TYPE sqlite)")
+        tables: list[str] = []
+        kinds: dict[str, tuple[int, str, bool]] = {}
         try:
-            con.execute(f"CREATE TABLE scratch.{SCRATCH_TABLE} AS {self._select}")
-            kinds = con.execute(
-                "SELECT kind, count(*), max(ts), min(CAST(ok AS INTEGER)) FROM scratch.stage GROUP BY kind"
-            ).fetchall()
+            for block in self._part(None if last else self._per_chunk):
+                table = f"{SCRATCH_TABLE}{len(tables)}"
+                con.register("src", pa.Table.from_batches([block], schema=self._schema))
+                try:
+                    con.execute(f"CREATE TABLE scratch.{table} AS {self._select}")
+                finally:
+                    con.unregister("src")
+                tables.append(table)
+                query = f"SELECT kind, count(*), max(ts), min(CAST(ok AS INTEGER)) FROM scratch.{table}"  # noqa: S608
+                for kind, count, latest, ok in con.execute(query + " GROUP BY kind").fetchall():
+                    before = kinds.get(kind, (0, "", True))
+                    kinds[kind] = (
+                        before[0] + int(count),
+                        max(before[1], str(latest)),
+                        before[2] and bool(ok),
+                    )
         finally:
             con.execute("DETACH scratch")
-            con.unregister("src")
-        rows = sum(int(k[1]) for k in kinds)
-        if not rows and self._done:
+        rows = sum(k[0] for k in kinds.values())
+        if not tables:
             return None
-        ok = all(bool(k[3]) for k in kinds)
-        return Chunk(path, rows, ok, [(str(k[0]), int(k[1]), str(k[2])) for k in kinds if ok])
+        ok = all(k[2] for k in kinds.values())
+        return Chunk(path, tables, rows, ok, [(k, n, latest) for k, (n, latest, _) in kinds.items()])

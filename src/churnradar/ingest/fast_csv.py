@@ -19,7 +19,7 @@ import pyarrow.csv as pacsv
 
 from churnradar.ingest.readers import Batch, TableReader
 
-BLOCK_BYTES = 8 * 1024 * 1024
+BLOCK_BYTES = 2 * 1024 * 1024  # pyarrow reads ahead a few dozen blocks: this bounds its memory
 
 
 class FastPathAbandonedError(Exception):
@@ -43,7 +43,9 @@ class ArrowCsvReader(TableReader):
     def arrow_batches(self) -> Iterator[pa.RecordBatch]:
         """Yield whole blocks as Arrow batches of stripped text (null when empty), columns c0, c1, ..."""
         names = [f"c{i}" for i in range(len(self.header))]  # the header may repeat names; checked elsewhere
-        read = pacsv.ReadOptions(column_names=names, skip_rows=1, block_size=BLOCK_BYTES, encoding="utf8")
+        read = pacsv.ReadOptions(
+            column_names=names, skip_rows=1, block_size=BLOCK_BYTES, encoding="utf8", use_threads=False
+        )
         parse = pacsv.ParseOptions(
             newlines_in_values=False, ignore_empty_lines=False, invalid_row_handler=self._abandon
         )

@@ -61,6 +61,9 @@ class TableReader:
         """Yield the data rows in batches of at most `batch_rows`."""
         raise NotImplementedError  # pragma: no cover - abstract
 
+    def close(self) -> None:
+        """Release the file when the batches will not be read (reading them to the end releases it too)."""
+
 
 def detect_encoding(sample: bytes, name: str) -> str:
     """UTF-8 (with or without BOM) when the bytes are UTF-8, else the best guess (GB18030 for Chinese)."""
@@ -131,6 +134,10 @@ class CsvReader(TableReader):
             self._handle.close()
             return ArrowCsvReader(self.path, self.header, encoding=self.encoding)
         return self
+
+    def close(self) -> None:
+        """Close the file."""
+        self._handle.close()
 
     def exact(self) -> CsvReader:
         """A fresh line-exact reader of the same file."""

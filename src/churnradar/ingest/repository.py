@@ -20,6 +20,7 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
+    Index,
     Integer,
     MetaData,
     String,
@@ -228,6 +229,45 @@ def create_missing_customers(conn: Connection, stage: Table, *, resolve: bool = 
     if resolve:
         resolve_customers(conn, stage)
     return int(created)
+
+
+# The events indexes a bulk load into a store of fewer events builds at its end instead of row by row: a sort
+# writes them in order, while row by row the one the file is not sorted by takes random inserts that miss the
+# page cache once it outgrows it. (The unique index stays: inserts rely on it to see a key stored before.)
+_TIME_INDEXES = ("ix_events_customer_id_ts", "ix_events_kind_ts")
+_SORT_CACHE_KIB = -65536  # 64 MiB (negative: KiB, as PRAGMA cache_size reads it)
+
+
+def stored_events(conn: Connection) -> int:
+    """About how many events the store holds (the highest id: cheap, and exact unless events were deleted)."""
+    events = TARGETS[RecordKind.EVENTS]
+    return int(conn.execute(select(func.max(events.c.id))).scalar_one() or 0)
+
+
+def drop_time_indexes(conn: Connection) -> list[Index]:
+    """Drop the events' (customer_id, ts) and (kind, ts) indexes; returns them, for `create_indexes`."""
+    events = TARGETS[RecordKind.EVENTS]
+    dropped = [index for index in events.indexes if index.name in _TIME_INDEXES]
+    for index in dropped:
+        index.drop(conn)
+    return dropped
+
+
+def create_indexes(conn: Connection, indexes: list[Index]) -> None:
+    """Build indexes dropped by `drop_time_indexes` again.
+
+    SQLite sorts in memory up to the page cache's size before it spills to temporary files: a smaller cache
+    meanwhile keeps the sort from adding that much again to the cache already filled by the load.
+    """
+    if not indexes:
+        return
+    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
+    conn.exec_driver_sql(f"PRAGMA cache_size={_SORT_CACHE_KIB}")
+    try:
+        for index in indexes:
+            index.create(conn)
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
 
 
 def insert_new_events(

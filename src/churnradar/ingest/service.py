@@ -17,7 +17,7 @@ from typing import Any
 
 import duckdb
 import pandas as pd
-from sqlalchemy import Table, literal
+from sqlalchemy import Index, Table, literal
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.config import Settings
@@ -139,9 +139,12 @@ class _Import:
         or repeated) rolls this attempt back, and the file takes the staged path, whose checks report every
         problem exactly as before.
         """
+        if Path(self.source).suffix.lower() != ".csv":
+            return False
         try:
             reader = self.open_reader()
             if not isinstance(reader, ArrowCsvReader):
+                reader.close()
                 return False
             plan = plan_columns(reader.header, self.spec, self.mapping, self.name)
         except FileFormatError:
@@ -157,7 +160,7 @@ class _Import:
                 Path(folder),
                 zone=self.settings.zone,
                 max_text=self.settings.imports.max_text_chars,
-                blocks_per_chunk=math.ceil(blocks / _SCRATCH_FILES),
+                blocks=blocks,
                 chunks=_SCRATCH_FILES,
                 progress=self._progress_of_rows,
             )
@@ -177,6 +180,7 @@ class _Import:
 
     def _insert_chunks(self, writer: duck_stage.ScratchWriter, plan: ColumnPlan) -> None:
         present = set(plan.known) | ({ATTRIBUTES} if plan.extra else set())
+        events = repo.TARGETS[self.kind]
         attached: list[str] = []
         kinds: list[tuple[str, int, str]] = []
         with (
@@ -192,24 +196,30 @@ class _Import:
             try:
                 with conn.begin():
                     run_id = self._start_run(conn)
+                    rebuild: list[Index] | None = None
                     while (chunk := pending.result()) is not None:
                         if not chunk.ok:
                             raise _NotInsertOnlyError  # a value the validator has to look at
+                        if rebuild is None:  # a bulk load: more new rows expected than the store holds
+                            bulk = repo.stored_events(conn) < chunk.rows * writer.parts
+                            rebuild = repo.drop_time_indexes(conn) if bulk else []
                         pending = pool.submit(writer.write_next)  # DuckDB writes the next part meanwhile
                         alias = f"{_SCRATCH}{len(attached)}"
                         raw.execute(f"ATTACH DATABASE ? AS {alias}", (str(chunk.path),))
                         attached.append(alias)
-                        stage = duck_stage.scratch_table(alias)
-                        if self.options.create_missing_customers:
-                            created = repo.create_missing_customers(conn, stage, resolve=False)
-                            self.summary.created_customers += created
-                        values = repo.value_columns(
-                            self.spec, present, stage, repo.TARGETS[self.kind], "sqlite"
-                        )
-                        if repo.insert_new_events(conn, stage, values, run_id) != chunk.rows:
+                        inserted = 0
+                        for table in chunk.tables:
+                            stage = duck_stage.scratch_table(alias, table)
+                            if self.options.create_missing_customers:
+                                created = repo.create_missing_customers(conn, stage, resolve=False)
+                                self.summary.created_customers += created
+                            values = repo.value_columns(self.spec, present, stage, events, "sqlite")
+                            inserted += repo.insert_new_events(conn, stage, values, run_id)
+                        if inserted != chunk.rows:
                             raise _NotInsertOnlyError  # an unknown customer, or a key seen before
                         self.summary.rows += chunk.rows
                         kinds += chunk.kinds
+                    repo.create_indexes(conn, rebuild or [])
                     if kinds:
                         latest = pd.to_datetime([k[2] for k in kinds])
                         sizes = [k[1] for k in kinds]
@@ -219,12 +229,14 @@ class _Import:
                     rows = self.summary.rows
                     self._succeed(conn, run_id, repo.MergeCounts(inserted=rows, updated=0, unchanged=0))
             finally:
-                writer.stopped.set()
-                pending.exception()  # the worker is done with the file before it is removed
-                writer.close()
-                for alias in attached:
-                    raw.execute(f"DETACH DATABASE {alias}")
-                raw.execute("PRAGMA foreign_keys=ON")
+                try:
+                    writer.stopped.set()
+                    pending.exception()  # the worker is done with the file before it is removed
+                    writer.close()
+                    for alias in attached:
+                        raw.execute(f"DETACH DATABASE {alias}")
+                finally:
+                    raw.execute("PRAGMA foreign_keys=ON")
 
     def _load(self, conn: Connection) -> None:
         reader = self.open_reader()
