@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.db import create_engine
-from churnradar.ingest import duck_stage, fast_csv, service
+from churnradar.ingest import duck_stage, fast_csv, repository, service
 from churnradar.ingest.schemas import ImportSummary
 from churnradar.models import Event, ImportRun
 from churnradar.store import migrate
@@ -53,6 +53,17 @@ def _log(engine: Engine) -> list[tuple[Any, ...]]:
             .order_by(runs.c.id)
         )
         return [tuple(r) for r in rows]
+
+
+def _indexes(engine: Engine) -> set[str]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'index' AND tbl_name = 'events'")
+        )
+        return {r[0] for r in rows}
+
+
+TIME_INDEXES = {"ix_events_customer_id_ts", "ix_events_kind_ts"}
 
 
 def _staged_only(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -259,9 +270,16 @@ def test_a_file_in_many_parts_is_one_transaction(
         _insert_only_required(patch)
         good = run(sqlite_engine, write(tmp_path, "events.csv", HEADER + "".join(lines)), settings).files[0]
     assert (good.status, good.rows, good.inserted) == ("succeeded", 3000, 3000)
+    assert _indexes(sqlite_engine) >= TIME_INDEXES  # dropped for the bulk load, and built again
     before = snapshot(sqlite_engine)
     # A key repeated in the last part: every earlier part was inserted already, and all of it is undone.
     fresh = [line.replace("l-", "m-") for line in lines] + [lines[0].replace("l-", "m-")]
     bad = run(sqlite_engine, write(tmp_path, "events.csv", HEADER + "".join(fresh)), settings).files[0]
     assert [(e.row, e.message) for e in bad.errors] == [(3002, "duplicate event_id 'm-0' (first at row 2)")]
     assert snapshot(sqlite_engine) == before
+    assert _indexes(sqlite_engine) >= TIME_INDEXES  # the rollback restores what the attempt dropped
+    # Into a store of more events than the file brings, the indexes are kept and maintained row by row.
+    monkeypatch.setattr(repository, "drop_time_indexes", lambda conn: pytest.fail("indexes dropped"))
+    small = run(sqlite_engine, write(tmp_path, "events.csv", HEADER + lines[0].replace("l-", "n-")), settings)
+    assert small.files[0].inserted == 1
+    assert _indexes(sqlite_engine) >= TIME_INDEXES
