@@ -29,7 +29,14 @@ from churnradar.evaluation.training import TrainOptions, train_from_store
 from churnradar.ingest.mapping import load_mapping
 from churnradar.ingest.service import ImportOptions, import_path
 from churnradar.kit.clock import SystemClock
-from churnradar.scoring.model import PARAMS, calibration_table, fit_calibrator, metrics
+from churnradar.scoring.model import (
+    EARLY_STOP,
+    MAX_ROUNDS,
+    PARAMS,
+    calibration_table,
+    fit_calibrator,
+    metrics,
+)
 from churnradar.store import migrate
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -81,9 +88,9 @@ def telco(seed: int = 7) -> dict[str, Any]:
     booster = lgb.train(
         {**PARAMS, "min_data_in_leaf": 40},
         lgb.Dataset(features.iloc[fit], label=truth[fit]),
-        num_boost_round=400,
+        num_boost_round=MAX_ROUNDS,
         valid_sets=[lgb.Dataset(features.iloc[calibrate], label=truth[calibrate])],
-        callbacks=[lgb.early_stopping(30, verbose=False)],
+        callbacks=[lgb.early_stopping(EARLY_STOP, verbose=False)],
     )
     raw = {
         part: np.asarray(booster.predict(features.iloc[rows]))
