@@ -137,6 +137,22 @@ def test_clean_file_is_stored_as_the_staged_path_stores_it(
     other.dispose()
 
 
+def test_a_hostile_header_is_only_ever_an_attribute_key(
+    sqlite_engine: Engine, tmp_path: Path, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Header names reach DuckDB as parameters: quotes and SQL in them are just the key's text.
+    hostile = "it's'); DROP TABLE events; --"
+    events = f'customer_id,ts,kind,event_id,"{hostile}"\nC1,2024-03-01T09:30:00Z,order,o-1,x\n'
+    write(tmp_path, "customers.csv", CUSTOMERS)
+    write(tmp_path, "events.csv", events)
+    assert run(sqlite_engine, tmp_path / "customers.csv", settings).ok
+    with monkeypatch.context() as patch:
+        _insert_only_required(patch)
+        assert run(sqlite_engine, tmp_path / "events.csv", settings).ok
+    with sqlite_engine.connect() as conn:
+        assert conn.execute(select(Event.attributes)).scalar_one() == {hostile.lower(): "x"}  # headers fold
+
+
 @pytest.mark.parametrize(
     "rows",
     [

@@ -79,8 +79,9 @@ def _ascii(cell: str) -> str:
     return f"strlen({cell}) = length({cell})"
 
 
-def _select(plan: ColumnPlan, *, utc_zone: bool, max_text: int) -> str:
-    """The SELECT over the registered Arrow stream `src` that yields the scratch rows and their `ok` flag."""
+def _select(plan: ColumnPlan, *, utc_zone: bool, max_text: int) -> tuple[str, dict[str, str]]:
+    """The SELECT over the registered Arrow stream `src` that yields the scratch rows and their `ok` flag,
+    with its parameters (the extra columns' attribute keys, from the file's header)."""
     spec = SPECS[RecordKind.EVENTS]
     cell = {name: f"c{i}" for i, name in enumerate(plan.canonical)}
 
@@ -106,12 +107,15 @@ def _select(plan: ColumnPlan, *, utc_zone: bool, max_text: int) -> str:
     ]
     if not utc_zone:  # a time without offset is in the configured zone: the validator converts it
         checks.append("parts.z <> ''")
-    pieces = []
+    pieces: list[str] = []
+    keys: dict[str, str] = {}
     for name in plan.extra:
         value = cell[name]
         checks.append(f"({value} IS NULL OR NOT regexp_matches({value}, {_literal(_JSON_ESCAPED)}))")
-        key = _literal(json.dumps(name, ensure_ascii=False) + ': "')
-        pieces.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE {key} || {value} || '\"' END")
+        # The header is the user's text: it reaches DuckDB as a parameter, never inside the SQL.
+        key = f"key{len(keys)}"
+        keys[key] = json.dumps(name, ensure_ascii=False) + ': "'
+        pieces.append(f"CASE WHEN {value} IS NULL THEN NULL ELSE ${key} || {value} || '\"' END")
     if pieces:
         joined = f"concat_ws(', ', {', '.join(pieces)})"
         attributes = f"CASE WHEN {joined} = '' THEN NULL ELSE '{{' || {joined} || '}}' END"
@@ -127,7 +131,7 @@ def _select(plan: ColumnPlan, *, utc_zone: bool, max_text: int) -> str:
     )
     time = _literal(_TIME)
     numbers = ", ".join(f"CAST({get(n)} AS DOUBLE) AS {n}" for n in _NUMBERS)
-    return f"""
+    sql = f"""
         SELECT
             {customer} AS customer_id,
             strftime(local - to_minutes({offset}), '%Y-%m-%d %H:%M:%S.%f') AS ts,
@@ -143,7 +147,8 @@ def _select(plan: ColumnPlan, *, utc_zone: bool, max_text: int) -> str:
             SELECT *, {local} AS local
             FROM (SELECT *, regexp_extract({get("ts")}, {time}, ['d', 'hm', 's', 'z']) AS parts FROM src)
         )
-    """  # noqa: S608 - cells are our own c0, c1, ...; user text only ever appears as quoted literals
+    """  # noqa: S608 - cells are our own c0, c1, ...; the only user text (header names) are parameters
+    return sql, keys
 
 
 @dataclass(frozen=True)
@@ -180,7 +185,7 @@ class ScratchWriter:
     ) -> None:
         self._batches = batches
         self._schema = pa.schema([pa.field(f"c{i}", pa.string()) for i in range(width)])
-        self._select = _select(plan, utc_zone=zone.key == "UTC", max_text=max_text)
+        self._select, self._parameters = _select(plan, utc_zone=zone.key == "UTC", max_text=max_text)
         self._folder = folder
         self._per_chunk = math.ceil(blocks / chunks)
         self._chunks = chunks
@@ -243,7 +248,7 @@ class ScratchWriter:
                 table = f"{SCRATCH_TABLE}{len(tables)}"
                 con.register("src", pa.Table.from_batches([block], schema=self._schema))
                 try:
-                    con.execute(f"CREATE TABLE scratch.{table} AS {self._select}")
+                    con.execute(f"CREATE TABLE scratch.{table} AS {self._select}", self._parameters)
                 finally:
                     con.unregister("src")
                 tables.append(table)
