@@ -98,6 +98,26 @@ def test_calibrator_is_plain_numbers_and_round_trips() -> None:
     assert brier(platt.apply(fresh_raw)) < brier(fresh_raw)
 
 
+def test_isotonic_end_steps_hold_enough_rows() -> None:
+    # 3,000 rows at a 10 % rate, and the five highest-scored all churned: plain isotonic regression gives
+    # them probability 1.0 on five rows; pooled with the step below into 100+ rows, far less.
+    rng = np.random.default_rng(2)
+    raw = np.sort(rng.random(3_000))
+    truth = rng.random(3_000) < 0.1
+    truth[-5:] = True
+    truth[:5] = False
+    calibrator = fit_calibrator(raw, truth)
+    assert calibrator.method == "isotonic"
+    assert calibrator.y == sorted(calibrator.y)
+    assert calibrator.x == sorted(calibrator.x)
+    top, bottom = calibrator.apply(np.array([1.0, 0.0]))
+    assert 0.05 < top < 0.5
+    assert 0.0 < bottom < 0.1
+    rows_at_top = int((calibrator.apply(raw) == top).sum())
+    assert rows_at_top >= 100
+    assert truth[calibrator.apply(raw) == top].mean() == pytest.approx(top)
+
+
 def test_metrics_by_hand() -> None:
     truth = np.array([True, False, False, False, True, False, False, False, False, False])
     risk = np.array([0.9, 0.8, 0.1, 0.2, 0.3, 0.1, 0.0, 0.2, 0.1, 0.1])

@@ -48,6 +48,9 @@ MAX_ROUNDS = 1_000
 EARLY_STOP = 30
 # Isotonic regression needs enough held-out rows to be smooth; fewer get Platt's two numbers.
 ISOTONIC_MIN_ROWS = 2_000
+# Isotonic regression's end steps can hold a handful of rows (all churned: probability 1.0); the lowest and
+# highest steps are pooled with their neighbours until each holds at least this many calibration rows.
+ISOTONIC_MIN_END_ROWS = 100
 
 
 class NotEnoughHistoryError(ValueError):
@@ -122,12 +125,35 @@ def fit_calibrator(raw: Floats, truth: npt.NDArray[np.bool_]) -> Calibrator:
     if truth.all() or not truth.any():
         return Calibrator("identity")
     if len(raw) >= ISOTONIC_MIN_ROWS:
-        iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, truth)
-        return Calibrator(
-            "isotonic", [float(v) for v in iso.X_thresholds_], [float(v) for v in iso.y_thresholds_]
-        )
+        return _isotonic(raw, truth)
     platt = LogisticRegression(C=1e6).fit(_logit(raw).reshape(-1, 1), truth)
     return Calibrator("platt", a=float(platt.coef_[0, 0]), b=float(platt.intercept_[0]))
+
+
+def _isotonic(raw: Floats, truth: npt.NDArray[np.bool_]) -> Calibrator:
+    """Isotonic steps, the end ones pooled to ISOTONIC_MIN_END_ROWS rows; each step spans its raw range."""
+    iso = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0).fit(raw, truth)
+    steps = (
+        pd.DataFrame({"raw": raw, "churned": truth.astype(np.float64), "level": iso.predict(raw)})
+        .groupby("level", sort=True)
+        .agg(lo=("raw", "min"), hi=("raw", "max"), rows=("raw", "size"), churned=("churned", "sum"))
+    )
+    blocks: list[list[float]] = steps[["lo", "hi", "rows", "churned"]].to_numpy(np.float64).tolist()
+
+    def pooled(a: list[float], b: list[float]) -> list[float]:
+        return [min(a[0], b[0]), max(a[1], b[1]), a[2] + b[2], a[3] + b[3]]
+
+    while len(blocks) > 1 and blocks[0][2] < ISOTONIC_MIN_END_ROWS:
+        blocks[:2] = [pooled(blocks[0], blocks[1])]
+    while len(blocks) > 1 and blocks[-1][2] < ISOTONIC_MIN_END_ROWS:
+        blocks[-2:] = [pooled(blocks[-2], blocks[-1])]
+    x: list[float] = []
+    y: list[float] = []
+    for lo, hi, rows, churned in blocks:
+        ends = [lo] if lo == hi else [lo, hi]
+        x.extend(ends)
+        y.extend([churned / rows] * len(ends))
+    return Calibrator("isotonic", x, y)
 
 
 @dataclass(frozen=True)
