@@ -112,7 +112,7 @@ def test_calibration_improves_brier_on_held_out_dates(trained: tuple[Path, dict[
         assert abs(point["predicted"] - point["observed"]) < tolerance, point
 
 
-def test_model_beats_both_baselines_in_backtest_auc(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
+def test_backtest_auc_against_recency_and_bgnbd(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
     report = trained[1]
     first, last = (date.fromisoformat(d) for d in report["dates"]["test"])
     # The backtest over the held-out dates ranks by the active model's probability.
