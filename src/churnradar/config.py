@@ -211,6 +211,24 @@ class AnalyticsSettings(BaseModel):
         return self
 
 
+class SnapshotSettings(BaseModel):
+    """How long indicator snapshots stay (the worker prunes daily; `churnradar prune-snapshots` for cron).
+
+    Every date of the last `keep_daily_days`; before that one date a week (the latest of each ISO week) back
+    to `keep_weekly_days`, nothing older (None: weekly dates stay for ever). At 100k customers one date is
+    about 4.7M values, some 240 MB on SQLite: a year of daily evaluations kept whole would be 85 GB.
+    """
+
+    keep_daily_days: int = Field(default=42, ge=1)
+    keep_weekly_days: int | None = Field(default=730, ge=1)
+
+    @model_validator(mode="after")
+    def _weekly_reaches_further(self) -> SnapshotSettings:
+        if self.keep_weekly_days is not None and self.keep_weekly_days < self.keep_daily_days:
+            raise ValueError("snapshots: keep_weekly_days must be at least keep_daily_days")
+        return self
+
+
 class WorkerSettings(BaseModel):
     """When `churnradar worker` runs each job."""
 
@@ -241,6 +259,7 @@ class Settings(BaseSettings):
     interventions: InterventionSettings = InterventionSettings()
     notifications: NotificationSettings = NotificationSettings()
     worker: WorkerSettings = WorkerSettings()
+    snapshots: SnapshotSettings = SnapshotSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
     data_health: DataHealthSettings = DataHealthSettings()
     web: WebSettings = WebSettings()

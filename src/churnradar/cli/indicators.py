@@ -1,7 +1,9 @@
-"""`churnradar indicators`: compute and store indicator snapshots as of a date, and print them."""
+"""`churnradar indicators`: compute and store indicator snapshots as of a date, and print them;
+`churnradar prune-snapshots`: let old snapshot dates go as settings say."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -71,3 +73,30 @@ def register(app: typer.Typer) -> None:
             for slug, value in by_slug.items():
                 shown = "-" if value is None else f"{value:,.4g}"
                 typer.echo(f"  {slug:<34} {shown:>12}")
+
+    @app.command("prune-snapshots")
+    def prune_snapshots(
+        ctx: typer.Context,
+        as_of: Annotated[
+            str | None, typer.Option("--as-of", help="Judge ages from this date (ISO; default today).")
+        ] = None,
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """Remove indicator snapshot dates past the retention in settings (`CHURNRADAR_SNAPSHOTS__*`)."""
+        from churnradar.indicator import service
+
+        settings = settings_or_fail()
+        today = parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
+        engine = open_engine(ctx, db)
+        migrate(engine)
+        pruned = service.prune_snapshots(engine, today=today, policy=settings.snapshots)
+        if as_json:
+            emit_json(pruned.as_dict())
+            return
+        if not pruned.dates:
+            typer.echo("no snapshot dates to remove")
+            return
+        shown = ", ".join(d.isoformat() for d in pruned.dates[:10])
+        shown += " ..." if len(pruned.dates) > 10 else ""
+        typer.echo(f"removed {len(pruned.dates):,} snapshot dates ({pruned.rows:,} values): {shown}")

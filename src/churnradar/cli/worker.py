@@ -1,4 +1,5 @@
-"""`churnradar worker`: evaluate daily at a set time, deliver every minute, check deadlines; one process."""
+"""`churnradar worker`: evaluate daily at a set time (then prune old snapshots), deliver every minute, check
+deadlines; one process."""
 
 from __future__ import annotations
 
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
     def worker(ctx: typer.Context, db: DbOption = None) -> None:
         """Run the jobs on their schedule until stopped (cron users run each job's command instead)."""
         from churnradar.evaluation.service import EvaluationError, evaluate
+        from churnradar.indicator.service import prune_snapshots
         from churnradar.intervention.jobs import check_deadlines, send_digest
         from churnradar.notification.service import deliver
 
@@ -61,6 +63,9 @@ def register(app: typer.Typer) -> None:
             day = datetime.now(settings.zone).date()
             evaluate(engine, as_of=day, settings=settings)
             send_digest(engine, settings=settings, day=day)
+            pruned = prune_snapshots(engine, today=day, policy=settings.snapshots)
+            if pruned.dates:
+                stderr.print(f"pruned {len(pruned.dates)} snapshot dates ({pruned.rows:,} values)")
 
         def delivery() -> None:
             summary = deliver(engine, settings=settings)

@@ -7,7 +7,7 @@ from datetime import date
 from itertools import islice
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
 
 from churnradar.models import Customer, IndicatorValue
@@ -146,6 +146,14 @@ def customer_history(
         .order_by(IndicatorValue.indicator, IndicatorValue.as_of)
     )
     return [(r[0], r[1], r[2]) for r in conn.execute(stmt)]
+
+
+def delete_dates(conn: Connection, dates: Sequence[date]) -> int:
+    """Remove every value stored for `dates` (whole key ranges: the key leads with the date); rows removed."""
+    if not dates:
+        return 0
+    result = conn.execute(delete(IndicatorValue).where(IndicatorValue.as_of.in_(list(dates))))
+    return int(result.rowcount or 0)
 
 
 def customer_id_for(conn: Connection, external_id: str) -> int | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Literal, cast
@@ -15,8 +16,8 @@ from sqlalchemy.engine import Engine
 
 from churnradar.analytics.backends import open_analytics
 from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store, postgres_native
-from churnradar.config import AnalyticsSettings
-from churnradar.indicator import repository
+from churnradar.config import AnalyticsSettings, SnapshotSettings
+from churnradar.indicator import repository, retention
 from churnradar.indicator.compile import compile_indicators
 from churnradar.indicator.registry import default_registry, dependency_order
 from churnradar.indicator.schemas import Indicator
@@ -176,3 +177,28 @@ def read_snapshot(
         for _, external_id, indicator, value in repository.read_values(conn, as_of, customer_ids=ids):
             out.setdefault(external_id, {})[indicator] = value
         return out
+
+
+@dataclass(frozen=True)
+class Pruned:
+    """What a prune removed: the snapshot dates and their rows."""
+
+    dates: list[date]
+    rows: int
+
+    def as_dict(self) -> dict[str, object]:
+        """JSON-ready."""
+        return {"dates": [d.isoformat() for d in self.dates], "rows": self.rows}
+
+
+def prune_snapshots(engine: Engine, *, today: date, policy: SnapshotSettings) -> Pruned:
+    """Remove the snapshot dates `policy` lets go as of `today` (indicator.retention), in one transaction."""
+    with engine.begin() as conn:
+        stored = repository.snapshot_dates(conn, limit=100_000)
+        doomed = retention.dates_to_prune(
+            stored,
+            today=today,
+            keep_daily_days=policy.keep_daily_days,
+            keep_weekly_days=policy.keep_weekly_days,
+        )
+        return Pruned(doomed, repository.delete_dates(conn, doomed))
