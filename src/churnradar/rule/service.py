@@ -12,7 +12,7 @@ from datetime import datetime
 from typing import Any
 
 import yaml
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from churnradar.rule import repository
 from churnradar.rule.schemas import Template
@@ -53,6 +53,16 @@ def export_rules(engine: Engine, templates: Sequence[str] = ()) -> str:
 
 def import_rules(engine: Engine, text: str, *, at: datetime, by: str | None) -> dict[str, int]:
     """Replace the rules of the templates a YAML document lists, after checking every template whole."""
+    with engine.begin() as conn:
+        counts, _ = import_rules_on(conn, text, at=at, by=by)
+    return counts
+
+
+def import_rules_on(
+    conn: Connection, text: str, *, at: datetime, by: str | None
+) -> tuple[dict[str, int], dict[str, Template]]:
+    """`import_rules` inside the caller's transaction, which commits it with whatever belongs with it (the
+    web's audit entry); returns the counts and the templates as they now stand."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -60,8 +70,7 @@ def import_rules(engine: Engine, text: str, *, at: datetime, by: str | None) -> 
     if not isinstance(document, dict) or not all(isinstance(v, list) for v in document.values()):
         raise TemplateError(["expected a mapping of template slug to a list of rules"])
     raws = template_raws()
-    with engine.begin() as conn:
-        stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
-        build_templates(_with_rules(raws, {**stored, **document}))  # refuses the whole import on any error
-        repository.replace_rules(conn, document, at=at, by=by)
-    return {str(t): len(r) for t, r in document.items()}
+    stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
+    templates = build_templates(_with_rules(raws, {**stored, **document}))  # refuses the import on any error
+    repository.replace_rules(conn, document, at=at, by=by)
+    return {str(t): len(r) for t, r in document.items()}, templates

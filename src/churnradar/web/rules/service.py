@@ -119,7 +119,8 @@ def save_rule(
     """Store `values` over `current` (checked whole, as an import is) and record the change in the audit log.
 
     Raises `rule.templates.TemplateError` with the same messages as `churnradar rule import`; nothing is
-    stored then. The audit entry is written by the caller's session after the rules are stored.
+    stored then. The rules and their audit entry are written in the caller's session: its commit stores
+    both or neither.
     """
     templates = rule_service.active_templates(engine, at=at)
     template = templates[current.template]
@@ -130,12 +131,9 @@ def save_rule(
     position = next((i for i, e in enumerate(entries) if e.get("slug") == current.rule.slug), len(entries))
     entries[position : position + 1] = [e for e in [_entry(candidate, parent_rule)] if e is not None]
     document = yaml.safe_dump({current.template: entries}, allow_unicode=True, sort_keys=False)
-    rule_service.import_rules(engine, document, at=at, by=actor.login)
-    after = get_rule(engine, current.id, at=at)
-    before_values, after_values = (
-        current.rule.model_dump(),
-        (after.rule if after else current.rule).model_dump(),
-    )
+    _, saved = rule_service.import_rules_on(session.connection(), document, at=at, by=actor.login)
+    after = next((r for r in saved[current.template].rules if r.slug == current.rule.slug), current.rule)
+    before_values, after_values = current.rule.model_dump(), after.model_dump()
     changes = {k: [before_values[k], v] for k, v in after_values.items() if before_values[k] != v}
     if changes:
         auth_service.record(session, actor, "update", "rule", current.id, changes)
@@ -145,9 +143,10 @@ def save_rule(
 def import_document(
     engine: Engine, session: Session, text: str, *, actor: Principal, at: datetime
 ) -> dict[str, int]:
-    """Replace the rules of the templates a YAML document lists (as `churnradar rule import`), audited."""
+    """Replace the rules of the templates a YAML document lists (as `churnradar rule import`), audited in the
+    same transaction (the caller's session commits both)."""
     rule_service.active_templates(engine, at=at)  # the shipped rules are stored before anything is replaced
-    counts = rule_service.import_rules(engine, text, at=at, by=actor.login)
+    counts, _ = rule_service.import_rules_on(session.connection(), text, at=at, by=actor.login)
     auth_service.record(session, actor, "import", "rule", None, {"templates": counts})
     return counts
 
