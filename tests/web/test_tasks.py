@@ -4,18 +4,18 @@ row-level access (a rep of East gets 404 for West's tasks and customers) and CSR
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import datetime
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
-from churnradar.models import AuditEntry, Base, CustomerTag, FollowUp, InterventionTask
+from churnradar.models import Alert, AuditEntry, Base, CustomerTag, FollowUp, InterventionTask
 from churnradar.web.tasks.schemas import DueGroup
 from churnradar.web.tasks.service import due_bounds, due_group
 from tests.conftest import snapshot
-from tests.web.conftest import World, csrf_of
+from tests.web.conftest import World, bearer, csrf_of
 from tests.web.seed_tasks import seed_tasks
 
 HTMX = {"HX-Request": "true"}
@@ -120,6 +120,40 @@ class TestMyTasks:
         assert "逾期" in page
         assert "致电决策人" in page
         assert "记录跟进" in page
+
+    def test_a_task_says_why_in_the_readers_language(
+        self,
+        world: World,
+        tasks: dict[str, int],
+        client_for: Callable[[str], TestClient],
+        token_for: Callable[..., str],
+    ) -> None:
+        task_id = tasks["E-001"]
+        reasons = {
+            "reason_en": "No order for 74 days, 3.1 times the usual gap",
+            "reason_zh": "已 74 天未下单，是其通常下单间隔的 3.1 倍",
+        }
+        days = {"opened_on": date(2026, 11, 16), "last_fired_on": date(2026, 11, 23)}
+        with world.engine.begin() as conn:
+            task = InterventionTask
+            customer_id = conn.execute(select(task.customer_id).where(task.id == task_id)).scalar_one()
+            alert = insert(Alert).values(
+                customer_id=customer_id, rule="orders_stopped", template="general", level="red",
+                status="open", last_evaluated_on=date(2026, 11, 23), false_streak=0, **days, **reasons,
+            )  # fmt: skip
+            alert_id = conn.execute(alert).inserted_primary_key[0]  # type: ignore[index]
+            conn.execute(update(task).where(task.id == task_id).values(alert_id=alert_id))
+        client, token = _signed(client_for, "rep_east")
+        assert reasons["reason_en"] in client.get("/tasks").text
+        client.post("/language", data={"locale": "zh_CN", "csrf_token": token})
+        page = client.get("/tasks").text
+        assert reasons["reason_zh"] in page
+        assert reasons["reason_en"] not in page
+        api = bearer(token_for("rep_east"))
+        assert client.get(f"/api/v1/tasks/{task_id}", headers=api).json()["reason_en"] == reasons["reason_en"]
+        listed = client.get("/api/v1/tasks", headers=api).json()["items"]
+        assert {t["id"]: t["reason_zh"] for t in listed}[task_id] == reasons["reason_zh"]
+        assert all(t["reason_en"] is None for t in listed if t["id"] != task_id)  # no alert behind them
 
 
 class TestChanges:

@@ -12,13 +12,14 @@ from sqlalchemy.orm import Session, aliased
 
 from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
-from churnradar.models import Customer, FollowUp, InterventionTask, TaskEvent, User
+from churnradar.models import Alert, Customer, FollowUp, InterventionTask, TaskEvent, User
 from churnradar.models.people import Role
 from churnradar.web.tasks.schemas import DueGroup, StatusFilter, TaskFilter
 
 Assignee = aliased(User, name="assignee")
 NOTE = "note"
-TaskRow = Row[InterventionTask, str, str | None, str | None, str | None]
+# task, customer id and name, assignee login and name, the alert's reason in English and Chinese
+TaskRow = Row[InterventionTask, str, str | None, str | None, str | None, str | None, str | None]
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,7 @@ def visible_tasks(principal: Principal) -> ColumnElement[bool]:
     return or_(visible_customers(principal), InterventionTask.assignee_id == principal.user_id)
 
 
-def _rows() -> Select[InterventionTask, str, str | None, str | None, str | None]:
+def _rows() -> Select[InterventionTask, str, str | None, str | None, str | None, str | None, str | None]:
     return (
         select(
             InterventionTask,
@@ -42,9 +43,12 @@ def _rows() -> Select[InterventionTask, str, str | None, str | None, str | None]
             Customer.name,
             Assignee.login,
             Assignee.display_name,
+            Alert.reason_en,
+            Alert.reason_zh,
         )
         .join(Customer, Customer.id == InterventionTask.customer_id)
         .outerjoin(Assignee, Assignee.id == InterventionTask.assignee_id)
+        .outerjoin(Alert, Alert.id == InterventionTask.alert_id)
     )
 
 

@@ -52,6 +52,8 @@ class TaskRead(BaseModel):
     customer_pk: int = Field(description="The customer's internal id (links to the customer page).")
     customer_name: str | None
     rule: str
+    reason_en: str | None = Field(description="Why: the alert's reason with the customer's own values.")
+    reason_zh: str | None = Field(description="The same reason in Chinese.")
     level: str
     status: str
     assignee: str | None = Field(description="Login of the person the task is assigned to.")

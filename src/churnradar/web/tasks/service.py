@@ -67,8 +67,9 @@ def due_group(deadline: datetime, bounds: repo.DueBounds) -> DueGroup:
 
 
 def task_read(row: repo.TaskRow, bounds: repo.DueBounds) -> TaskRead:
-    """A task row (task, customer id and name, assignee login and name) as pages and the API show it."""
-    task, external_id, name, login, display = row
+    """A task row (task, customer id and name, assignee login and name, alert reason) as pages and the API
+    show it."""
+    task, external_id, name, login, display, reason_en, reason_zh = row
     playbook = task.playbook or {}
     return TaskRead(
         id=task.id,
@@ -76,6 +77,8 @@ def task_read(row: repo.TaskRow, bounds: repo.DueBounds) -> TaskRead:
         customer_pk=task.customer_id,
         customer_name=name,
         rule=task.rule,
+        reason_en=reason_en,
+        reason_zh=reason_zh,
         level=task.level,
         status=task.status,
         assignee=login,
