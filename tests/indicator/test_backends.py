@@ -109,8 +109,8 @@ class TestSnapshots:
             wide = service.compute_indicators(source, [AS_OF], slugs=["orders_30d"], zone=ZONE)
         assert service.store_snapshot(engine, wide) == 5
         with engine.begin() as conn:
-            rows = [{"customer_id": 1, "as_of": AS_OF, "indicator": "health_score", "value": 42.0}]
-            assert repository.upsert_values(conn, rows) == 1
+            rows: list[repository.Row] = [(1, AS_OF, "health_score", 42.0)]
+            assert repository.upsert_tuples(conn, rows) == 1
         stored = service.read_snapshot(engine, AS_OF, customer="C1")
         assert stored == {"C1": {"health_score": 42.0, "orders_30d": 1.0}}
 

@@ -28,7 +28,7 @@ def _customers(engine: Engine, n: int) -> list[int]:
 
 def _store(engine: Engine, rows: list[repository.Row]) -> int:
     with engine.begin() as conn:
-        return repository.upsert_values(conn, rows)
+        return repository.upsert_tuples(conn, rows)
 
 
 def test_reads_by_date_indicator_and_customer(engine: Engine) -> None:

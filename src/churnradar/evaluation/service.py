@@ -22,7 +22,6 @@ from churnradar.config import Settings
 from churnradar.datahealth import service as datahealth
 from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
 from churnradar.evaluation.frames import all_customers, customers_at, previous_values
-from churnradar.indicator import repository as indicator_repo
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention_service
 from churnradar.intervention.handover import follow_owner_changes
@@ -213,18 +212,8 @@ def evaluate(
         if scores is not None and book.model is not None:
             model_store.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
         # Health joins the indicator history, so charts and "change since last time" read one table.
-        health_rows = [
-            {
-                "customer_id": int(c),
-                "as_of": as_of,
-                "indicator": HEALTH,
-                "value": None if pd.isna(v) else float(v),
-            }
-            for c, v in risk[["customer_id", "health_score"]]
-            .sort_values("customer_id")
-            .itertuples(index=False, name=None)
-        ]
-        indicator_repo.upsert_values(conn, health_rows)
+        health_values = risk[["customer_id", "health_score"]].rename(columns={"health_score": HEALTH})
+        indicator_service.write_snapshot(conn, health_values.assign(as_of=as_of))
         levels = {level: int((risk["level"] == level).sum()) for level in book.policy.levels}
         health = {
             "feeds": [f for f in datahealth.report(feeds) if f["state"] in ("stale", "anomalous")],

@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date
 from itertools import islice
-from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.engine import Connection
@@ -30,19 +29,6 @@ _POSTGRES_MERGE = (
     "ON CONFLICT (as_of, indicator, customer_id) DO UPDATE SET value = excluded.value "
     "WHERE indicator_values.value IS DISTINCT FROM excluded.value"
 )
-
-
-def _as_tuples(rows: Iterable[Row | Mapping[str, Any]]) -> Iterator[Row]:
-    for row in rows:
-        if isinstance(row, tuple):  # checked first: an ABC check per row costs seconds over millions
-            yield row
-        else:
-            yield (row["customer_id"], row["as_of"], row["indicator"], row["value"])
-
-
-def upsert_values(conn: Connection, rows: Iterable[Row | Mapping[str, Any]]) -> int:
-    """Insert or update `(customer_id, as_of, indicator, value)` rows (tuples or dicts); returns how many."""
-    return upsert_tuples(conn, _as_tuples(rows))
 
 
 def upsert_tuples(conn: Connection, rows: Iterable[Row]) -> int:

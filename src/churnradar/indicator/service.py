@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from churnradar.analytics.backends import open_analytics
 from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store, postgres_native
@@ -156,10 +156,14 @@ def snapshot_indicators(
 
 
 def store_snapshot(engine: Engine, wide: pd.DataFrame) -> int:
-    """Upsert an already computed wide frame into indicator_values; returns rows written."""
+    """Upsert an already computed wide frame into indicator_values in its own transaction; rows written."""
     with engine.begin() as conn:
-        rows = snapshot_rows(wide, date_text=conn.dialect.name == "sqlite")
-        return repository.upsert_tuples(conn, rows)
+        return write_snapshot(conn, wide)
+
+
+def write_snapshot(conn: Connection, wide: pd.DataFrame) -> int:
+    """Upsert a wide frame (`customer_id`, `as_of`, a column per indicator) in the caller's transaction."""
+    return repository.upsert_tuples(conn, snapshot_rows(wide, date_text=conn.dialect.name == "sqlite"))
 
 
 def read_snapshot(
