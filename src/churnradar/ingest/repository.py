@@ -117,18 +117,12 @@ def _cells(column: pd.Series, sql_type: TypeEngine[Any]) -> list[Any]:
     return values.tolist()  # type: ignore[no-any-return]
 
 
-def stage_rows(stage: Table, frame: pd.DataFrame, skip: tuple[str, ...] = ()) -> tuple[list[str], list[Any]]:
-    """The staging columns `frame` fills and its rows as tuples of plain values, ready for `insert_rows`."""
-    names = [c for c in frame.columns if c in stage.c and c not in skip]
+def stage_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
+    """Append validated rows to the staging table in bulk (executemany on SQLite, COPY on PostgreSQL)."""
     if frame.empty:
-        return names, []
-    return names, list(zip(*(_cells(frame[n], stage.c[n].type) for n in names), strict=True))
-
-
-def insert_rows(conn: Connection, stage: Table, names: list[str], rows: list[Any]) -> None:
-    """Append rows to the staging table in bulk (executemany on SQLite, COPY on PostgreSQL)."""
-    if not rows:
         return
+    names = [c for c in frame.columns if c in stage.c]
+    rows = list(zip(*(_cells(frame[n], stage.c[n].type) for n in names), strict=True))
     raw = conn.connection.driver_connection
     assert raw is not None
     columns = ", ".join(f'"{n}"' for n in names)  # names come from our own spec, never from user text
@@ -144,12 +138,6 @@ def insert_rows(conn: Connection, stage: Table, names: list[str], rows: list[Any
         cursor.executemany(statement, rows)
     finally:
         cursor.close()
-
-
-def stage_frame(conn: Connection, stage: Table, frame: pd.DataFrame) -> None:
-    """Append validated rows to the staging table in bulk."""
-    names, rows = stage_rows(stage, frame)
-    insert_rows(conn, stage, names, rows)
 
 
 def clear_stage(conn: Connection, stage: Table) -> None:

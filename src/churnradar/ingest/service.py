@@ -28,7 +28,7 @@ from churnradar.ingest.fast_csv import BLOCK_BYTES, ArrowCsvReader, FastPathAban
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
 from churnradar.ingest.readers import SUFFIXES, CsvReader, RecordsReader, TableReader, open_table
 from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
-from churnradar.ingest.validate import ATTRIBUTES, ColumnPlan, ErrorLog, plan_columns, validate_batch
+from churnradar.ingest.validate import ColumnPlan, ErrorLog, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import ImportStatus
 
@@ -179,7 +179,7 @@ class _Import:
             self.progress(self.name, rows)
 
     def _insert_chunks(self, writer: duck_stage.ScratchWriter, plan: ColumnPlan) -> None:
-        present = set(plan.known) | ({ATTRIBUTES} if plan.extra else set())
+        present = plan.stored
         events = repo.TARGETS[self.kind]
         attached: list[str] = []
         kinds: list[tuple[str, int, str]] = []
@@ -241,7 +241,7 @@ class _Import:
     def _load(self, conn: Connection) -> None:
         reader = self.open_reader()
         plan = plan_columns(reader.header, self.spec, self.mapping, self.name)
-        present = set(plan.known) | ({ATTRIBUTES} if plan.extra else set())
+        present = plan.stored
         stage = repo.create_stage(conn, self.spec)
         try:
             self._stage_batches(conn, stage, reader, plan)

@@ -68,6 +68,11 @@ class ColumnPlan:
     extra: list[str]
     defaults: dict[str, str]
 
+    @property
+    def stored(self) -> set[str]:
+        """The store columns the file fills: its known columns, and `attributes` when it brings extras."""
+        return set(self.known) | ({ATTRIBUTES} if self.extra else set())
+
 
 def plan_columns(header: list[str], spec: KindSpec, mapping: ColumnMapping, file: str) -> ColumnPlan:
     """Check a header: required columns present (or defaulted), no column twice; extras become attributes."""
