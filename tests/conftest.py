@@ -14,6 +14,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from churnradar.config import Settings
 from churnradar.db import create_engine
+from churnradar.lake import service as lake_service
 from churnradar.models import Base
 from churnradar.store import migrate
 
@@ -50,13 +51,14 @@ def postgres_template() -> Iterator[tuple[str, str]]:
     admin.dispose()
 
 
-def _postgres_engine(request: pytest.FixtureRequest) -> Iterator[Engine]:
+def _postgres_engine(request: pytest.FixtureRequest, lake_root: Path) -> Iterator[Engine]:
     admin_url, template = request.getfixturevalue("postgres_template")
     name = f"churnradar_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
     engine = create_engine(make_url(admin_url).set(database=name).render_as_string(hide_password=False))
+    lake_service.bind(engine, lake_root)  # a server database has no file to sit beside
     try:
         yield engine
     finally:
@@ -75,7 +77,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
         yield engine
         engine.dispose()
     else:
-        yield from _postgres_engine(request)
+        yield from _postgres_engine(request, tmp_path / "churnradar-data")
 
 
 @pytest.fixture

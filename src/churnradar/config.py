@@ -229,6 +229,18 @@ class SnapshotSettings(BaseModel):
         return self
 
 
+class LakeSettings(BaseModel):
+    """Where the analytical lake lives (LAKE__PATH): Delta tables of events and indicator snapshots.
+
+    Unset, it sits beside a SQLite store (`churnradar.db` -> `churnradar-data/`), or in `./churnradar-data`
+    for a PostgreSQL store. The database and the lake are one store: back them up together.
+    """
+
+    path: Path | None = None
+    # How long a writer waits for another process's write to the same lake table before giving up.
+    lock_timeout_seconds: float = Field(default=600, gt=0)
+
+
 class WorkerSettings(BaseModel):
     """When `churnradar worker` runs each job."""
 
@@ -261,6 +273,7 @@ class Settings(BaseSettings):
     worker: WorkerSettings = WorkerSettings()
     snapshots: SnapshotSettings = SnapshotSettings()
     analytics: AnalyticsSettings = AnalyticsSettings()
+    lake: LakeSettings = LakeSettings()
     data_health: DataHealthSettings = DataHealthSettings()
     web: WebSettings = WebSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
