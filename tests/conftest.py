@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine, make_url
@@ -15,6 +16,7 @@ from sqlalchemy.engine import Engine, make_url
 from churnradar.config import Settings
 from churnradar.db import create_engine
 from churnradar.lake import service as lake_service
+from churnradar.lake.events import events_relation
 from churnradar.models import Base
 from churnradar.store import migrate
 
@@ -86,17 +88,30 @@ def settings() -> Settings:
     return Settings(environment="test", secret_key="x" * 32, imports={"batch_rows": 1_000})  # type: ignore[arg-type]
 
 
-DATA_TABLES = ("teams", "users", "customers", "events", "contracts", "invoices")
+DATA_TABLES = ("teams", "users", "customers", "contracts", "invoices")
+
+
+def lake_events(engine: Engine) -> list[tuple[str, ...]]:
+    """The events of `engine`'s lake (every column), as text, sorted."""
+    con = duckdb.connect()
+    try:
+        rows = events_relation(lake_service.lake_for(engine), con).fetchall()
+    finally:
+        con.close()
+    return sorted(tuple(map(str, row)) for row in rows)
 
 
 def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
-    """Every data table's rows (without the import log), sorted, to assert that nothing changed."""
+    """Every data table's rows (without the import log), sorted, and the lake's events, to assert that
+    nothing changed."""
     tables = Base.metadata.tables
     with engine.connect() as conn:
-        return {
+        found: dict[str, list[tuple[Any, ...]]] = {
             name: sorted(tuple(map(str, row)) for row in conn.execute(select(tables[name])))
             for name in DATA_TABLES
         }
+    found["events"] = list(lake_events(engine))
+    return found
 
 
 def shared_data(*parts: str) -> Path:

@@ -38,6 +38,7 @@ class Batch:
     rows: list[list[str | None]]
     row_numbers: list[int]
     problems: list[tuple[int, str]] = field(default_factory=list)
+    located: list[tuple[int, str, str]] = field(default_factory=list)  # (row, column, message)
     table: pd.DataFrame | None = None  # readers that parse in bulk hand over a ready frame instead of rows
 
     @property
@@ -196,7 +197,8 @@ class CsvReader(TableReader):
             self._handle.close()
 
 
-def _cell_text(value: Any) -> str | None:
+def cell_text(value: Any) -> str | None:
+    """A cell as the validator reads it: stripped text, None when empty or missing."""
     if value is None:
         return None
     if isinstance(value, bool):
@@ -234,7 +236,7 @@ class XlsxReader(TableReader):
         self._row = 0
         for values in self._rows:
             self._row += 1
-            cells = [_cell_text(v) for v in values]
+            cells = [cell_text(v) for v in values]
             if any(cells):
                 while cells and cells[-1] is None:
                     cells.pop()
@@ -250,7 +252,7 @@ class XlsxReader(TableReader):
         try:
             for values in self._rows:
                 self._row += 1
-                cells = [_cell_text(v) for v in values]
+                cells = [cell_text(v) for v in values]
                 if not any(cells):
                     continue
                 extra = [c for c in cells[width:] if c is not None]
@@ -279,7 +281,7 @@ def _column_text(column: pa.ChunkedArray | pa.Array) -> list[str | None]:
         if kind.tz is not None:
             text = ts.dt.tz_convert("UTC").dt.strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
         return [None if pd.isna(v) else t for v, t in zip(series, text, strict=True)]
-    return [_cell_text(v) for v in series]
+    return [cell_text(v) for v in series]
 
 
 class ParquetReader(TableReader):
@@ -319,11 +321,29 @@ class RecordsReader(TableReader):
         self.header = list(seen)
 
     def batches(self, batch_rows: int) -> Iterator[Batch]:
-        """Yield the records as text cells; the row number is the record's position from 1."""
+        """Yield the records as text cells; the row number is the record's position from 1.
+
+        A nested value (object or array) or a non-finite number (JSON's NaN, Infinity) is refused with its
+        record and key: neither has a place in a canonical column or an attribute.
+        """
         for start in range(0, len(self.records), batch_rows):
-            chunk = self.records[start : start + batch_rows]
-            rows = [[_cell_text(record.get(name)) for name in self.header] for record in chunk]
-            yield Batch(rows, list(range(start + 1, start + 1 + len(chunk))))
+            batch = Batch([], [])
+            for number, record in enumerate(self.records[start : start + batch_rows], start=start + 1):
+                wrong = [(str(k), why) for k, v in record.items() if (why := _refused(v))]
+                if wrong:
+                    batch.located += [(number, k, why) for k, why in wrong]
+                    continue
+                batch.rows.append([cell_text(record.get(name)) for name in self.header])
+                batch.row_numbers.append(number)
+            yield batch
+
+
+def _refused(value: Any) -> str | None:
+    if isinstance(value, Mapping | list | tuple):
+        return "a nested value (object or array) is not accepted; send text, a number or true/false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return f"{value!r} is not a number"
+    return None
 
 
 def open_table(path: Path, *, encoding: str | None = None) -> TableReader:

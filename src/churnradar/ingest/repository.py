@@ -6,7 +6,6 @@ Every statement is built with SQLAlchemy Core (no text pasted into SQL) and runs
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -20,13 +19,11 @@ from sqlalchemy import (
     Date,
     DateTime,
     Float,
-    Index,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    and_,
     case,
     cast,
     delete,
@@ -39,13 +36,13 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
 from sqlalchemy.types import TypeEngine
 
 from churnradar.ingest.schemas import KindSpec, RecordKind, ValueType
 from churnradar.ingest.validate import EVENT_KEY, ROW
-from churnradar.models import Contract, Customer, Event, ImportRun, Invoice, OwnerChange, Team, User
+from churnradar.lake.repository import MergeCounts
+from churnradar.models import AuditEntry, Contract, Customer, ImportRun, Invoice, OwnerChange, Team, User
 
 _SQL_TYPES: dict[ValueType, type[TypeEngine[Any]]] = {
     ValueType.TEXT: Text,
@@ -58,7 +55,6 @@ CUSTOMER_REF, OWNER_REF, TEAM_REF = "customer_ref", "owner_ref", "team_ref"
 TARGETS: dict[RecordKind, Table] = {
     RecordKind.USERS: User.__table__,  # type: ignore[dict-item]
     RecordKind.CUSTOMERS: Customer.__table__,  # type: ignore[dict-item]
-    RecordKind.EVENTS: Event.__table__,  # type: ignore[dict-item]
     RecordKind.CONTRACTS: Contract.__table__,  # type: ignore[dict-item]
     RecordKind.INVOICES: Invoice.__table__,  # type: ignore[dict-item]
 }
@@ -70,7 +66,6 @@ _RENAMES: dict[RecordKind, dict[str, tuple[str, str]]] = {
         "owner": ("owner_id", OWNER_REF),
         "team": ("team_id", TEAM_REF),
     },
-    RecordKind.EVENTS: {"customer_id": ("customer_id", CUSTOMER_REF), "event_id": ("", "")},
     RecordKind.CONTRACTS: {
         "contract_id": ("external_id", "contract_id"),
         "customer_id": ("customer_id", CUSTOMER_REF),
@@ -80,15 +75,6 @@ _RENAMES: dict[RecordKind, dict[str, tuple[str, str]]] = {
         "customer_id": ("customer_id", CUSTOMER_REF),
     },
 }
-
-
-@dataclass(frozen=True)
-class MergeCounts:
-    """How the staged rows compared with the store."""
-
-    inserted: int
-    updated: int
-    unchanged: int
 
 
 def create_stage(conn: Connection, spec: KindSpec) -> Table:
@@ -145,12 +131,6 @@ def clear_stage(conn: Connection, stage: Table) -> None:
     conn.execute(delete(stage))
 
 
-def _key_columns(spec: KindSpec, stage: Table) -> list[ColumnElement[Any]]:
-    if spec.kind is RecordKind.EVENTS:
-        return [stage.c.kind, stage.c[EVENT_KEY]]
-    return [stage.c[spec.key]]
-
-
 def duplicate_rows(
     conn: Connection, stage: Table, spec: KindSpec, limit: int
 ) -> tuple[int, list[tuple[int, str, int]]]:
@@ -173,14 +153,6 @@ def duplicate_rows(
     return int(total), [(int(r[0]), str(r[1]), int(r[2])) for r in rows]
 
 
-def collapse_identical_events(conn: Connection, stage: Table) -> int:
-    """Keep one of several identical id-less events in the file; returns how many were folded away."""
-    without_id = stage.c.event_id.is_(None)
-    keep = select(func.min(stage.c[ROW])).where(without_id).group_by(stage.c.kind, stage.c[EVENT_KEY])
-    result = conn.execute(delete(stage).where(without_id, stage.c[ROW].not_in(keep.scalar_subquery())))
-    return int(result.rowcount or 0)
-
-
 def resolve_customers(conn: Connection, stage: Table) -> None:
     """Fill in each staged row's internal customer id from its source customer_id."""
     customers = TARGETS[RecordKind.CUSTOMERS]
@@ -198,82 +170,16 @@ def unknown_customers(conn: Connection, stage: Table, limit: int) -> tuple[int, 
     return int(total), [(int(r[0]), str(r[1])) for r in rows]
 
 
-def create_missing_customers(conn: Connection, stage: Table, *, resolve: bool = True) -> int:
-    """Create a bare customer for each unknown customer_id in the stage; returns how many.
-
-    With `resolve` the stage's customer references are filled in first and again afterwards; without it they
-    are left alone and a customer is unknown when no stored customer has its customer_id.
-    """
+def create_missing_customers(conn: Connection, stage: Table) -> int:
+    """Create a bare customer for each unknown customer_id in the stage (contracts, invoices); how many."""
     customers = TARGETS[RecordKind.CUSTOMERS]
-    if resolve:
-        unknown: ColumnElement[bool] = stage.c[CUSTOMER_REF].is_(None)
-    else:
-        unknown = ~exists().where(customers.c.external_id == stage.c.customer_id)
-    missing = select(stage.c.customer_id).where(unknown).distinct()
+    missing = select(stage.c.customer_id).where(stage.c[CUSTOMER_REF].is_(None)).distinct()
     # Counted up front: drivers disagree on rowcount for INSERT ... SELECT (psycopg reports -1).
     created = conn.execute(select(func.count()).select_from(missing.subquery())).scalar_one()
     if created:
         conn.execute(insert(customers).from_select(["external_id"], missing))
-    if resolve:
-        resolve_customers(conn, stage)
+    resolve_customers(conn, stage)
     return int(created)
-
-
-# The events indexes a bulk load into a store of fewer events builds at its end instead of row by row: a sort
-# writes them in order, while row by row the one the file is not sorted by takes random inserts that miss the
-# page cache once it outgrows it. (The unique index stays: inserts rely on it to see a key stored before.)
-_TIME_INDEXES = ("ix_events_customer_id_ts", "ix_events_kind_ts")
-_SORT_CACHE_KIB = -65536  # 64 MiB (negative: KiB, as PRAGMA cache_size reads it)
-
-
-def stored_events(conn: Connection) -> int:
-    """About how many events the store holds (the highest id: cheap, and exact unless events were deleted)."""
-    events = TARGETS[RecordKind.EVENTS]
-    return int(conn.execute(select(func.max(events.c.id))).scalar_one() or 0)
-
-
-def drop_time_indexes(conn: Connection) -> list[Index]:
-    """Drop the events' (customer_id, ts) and (kind, ts) indexes; returns them, for `create_indexes`."""
-    events = TARGETS[RecordKind.EVENTS]
-    dropped = [index for index in events.indexes if index.name in _TIME_INDEXES]
-    for index in dropped:
-        index.drop(conn)
-    return dropped
-
-
-def create_indexes(conn: Connection, indexes: list[Index]) -> None:
-    """Build indexes dropped by `drop_time_indexes` again.
-
-    SQLite sorts in memory up to the page cache's size before it spills to temporary files: a smaller cache
-    meanwhile keeps the sort from adding that much again to the cache already filled by the load.
-    """
-    if not indexes:
-        return
-    previous = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-    conn.exec_driver_sql(f"PRAGMA cache_size={_SORT_CACHE_KIB}")
-    try:
-        for index in indexes:
-            index.create(conn)
-    finally:
-        conn.exec_driver_sql(f"PRAGMA cache_size={int(previous)}")
-
-
-def insert_new_events(
-    conn: Connection, stage: Table, values: dict[str, ColumnElement[Any]], run_id: int
-) -> int:
-    """SQLite: insert the staged events whose customer is stored and whose key is new; returns how many.
-
-    The customer is looked up in the same statement (no pass over the stage to fill in references), and a
-    staged row that meets a stored key is skipped, not merged: the caller compares the count with the
-    stage's size and leaves anything but a plain insert of new events to `merge`.
-    """
-    customers = TARGETS[RecordKind.CUSTOMERS]
-    events = TARGETS[RecordKind.EVENTS]
-    columns = {**values, "customer_id": customers.c.id, "import_id": literal(run_id)}
-    # The WHERE clause also keeps SQLite's parser from reading ON CONFLICT as part of a join.
-    rows = select(*columns.values()).where(customers.c.external_id == stage.c.customer_id)
-    statement = sqlite_insert(events).from_select(list(columns), rows).on_conflict_do_nothing()
-    return int(conn.execute(statement).rowcount)
 
 
 def _ensure_teams(conn: Connection, stage: Table) -> None:
@@ -325,7 +231,35 @@ def record_owner_changes(conn: Connection, stage: Table, *, at: datetime, source
     if count:
         columns = ["customer_id", "from_owner_id", "to_owner_id", "changed_at", "source"]
         conn.execute(insert(changes).from_select(columns, moved))
+        _audit_owner_changes(conn, stage, at=at, source=source)
     return int(count)
+
+
+def _audit_owner_changes(conn: Connection, stage: Table, *, at: datetime, source: str) -> None:
+    # One audit entry per moved customer, as an owner change in the web app writes (`change_owner`).
+    customers, users = TARGETS[RecordKind.CUSTOMERS], TARGETS[RecordKind.USERS]
+    before, after = users.alias("before"), users.alias("after")
+    moved = conn.execute(
+        select(customers.c.external_id, before.c.login, after.c.login)
+        .join(stage, customers.c.external_id == stage.c.customer_id)
+        .outerjoin(before, before.c.id == customers.c.owner_id)
+        .outerjoin(after, after.c.id == stage.c[OWNER_REF])
+        .where(customers.c.owner_id.is_distinct_from(stage.c[OWNER_REF]))
+    ).all()
+    via = source if len(source) <= 200 else source[:197] + "..."
+    entries = [
+        {
+            "at": at,
+            "actor_id": None,
+            "actor": "import",
+            "action": "change_owner",
+            "entity": "customer",
+            "entity_id": str(external_id),
+            "details": {"from": old, "to": new, "via": "import", "source": via},
+        }
+        for external_id, old, new in moved
+    ]
+    conn.execute(insert(AUDIT_LOG), entries)
 
 
 def manager_changed(stage: Table) -> ColumnElement[bool]:
@@ -363,15 +297,11 @@ def value_columns(
         values["attributes"] = (
             cast(stage.c.attributes, json_type) if dialect == "postgresql" else stage.c.attributes
         )
-    if spec.kind is RecordKind.EVENTS:
-        values["event_key"] = stage.c[EVENT_KEY]
     return {k: v for k, v in values.items() if k in target.c}
 
 
 def match_condition(spec: KindSpec, stage: Table, target: Table) -> ColumnElement[bool]:
     """How a staged row finds its stored twin."""
-    if spec.kind is RecordKind.EVENTS:
-        return and_(target.c.kind == stage.c.kind, target.c.event_key == stage.c[EVENT_KEY])
     target_key = "login" if spec.kind is RecordKind.USERS else "external_id"
     return target.c[target_key] == stage.c[spec.key]
 
@@ -412,6 +342,7 @@ def merge(
 
 
 IMPORT_RUNS: Table = ImportRun.__table__  # type: ignore[assignment]
+AUDIT_LOG: Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def start_run(conn: Connection, *, source: str, kind: str, started_at: datetime) -> int:

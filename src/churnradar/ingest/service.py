@@ -1,40 +1,109 @@
-"""Import files (or a folder of them) into the store: stream, validate, stage, check, merge, log.
+"""Import files (or a folder of them): stream, validate, stage, check, merge, log.
 
-One file is one transaction: a file with any invalid row stores nothing, and its rejection is logged.
+Customers, contracts, invoices and users go to the store in one transaction per file. Events go to the
+lake in one Delta commit per file, between a pending import-log row and its success (see `_commit_events`).
+A file with any invalid row stores nothing, and its rejection is logged.
 """
 
 from __future__ import annotations
 
-import math
-import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pandas as pd
-from sqlalchemy import Index, Table, literal
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.config import Settings
-from churnradar.ingest import duck_stage
+from churnradar.ingest import events
 from churnradar.ingest import repository as repo
 from churnradar.ingest.exceptions import FileFormatError, IngestError
-from churnradar.ingest.fast_csv import BLOCK_BYTES, ArrowCsvReader, FastPathAbandonedError
+from churnradar.ingest.fast_csv import ArrowCsvReader, FastPathAbandonedError
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
-from churnradar.ingest.readers import SUFFIXES, CsvReader, RecordsReader, TableReader, open_table
+from churnradar.ingest.readers import SUFFIXES, CsvReader, RecordsReader, TableReader, cell_text, open_table
 from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
-from churnradar.ingest.validate import ColumnPlan, ErrorLog, plan_columns, validate_batch
+from churnradar.ingest.validate import ColumnPlan, ErrorLog, bounded, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
+from churnradar.lake.events import write_events
+from churnradar.lake.locking import writer_lock
+from churnradar.lake.repository import Lake, MergeCounts
+from churnradar.lake.schemas import LakeTable
+from churnradar.lake.service import lake_for
 from churnradar.models import ImportStatus
 
 Progress = Callable[[str, int], None]
-_SCRATCH = "import_scratch"  # the attached scratch files of an events import through DuckDB
-_SCRATCH_FILES = 8  # SQLite attaches at most ten databases
+# An events import's run row between its start and the lake commit; a run a crash left there is settled
+# by `settle_interrupted_imports` as succeeded (its commit is in the lake) or failed (it is not).
+RUNNING, FAILED = "running", "failed"
+COMPACT_ABOVE_FILES = 64  # the events table is compacted after an import once it has more files
+
+
+def imports_lock(lake: Lake) -> AbstractContextManager[None]:
+    """Held by an events import from its pending run row to its success, and by the settling of crashed ones.
+
+    A flock: a killed importer releases it, so a run still pending while the lock is free was interrupted.
+    """
+    return writer_lock(lake.root / "_locks" / "imports.lock", timeout=lake.lock_timeout)
+
+
+def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) -> int:
+    """Close the import runs a crash left pending; returns how many.
+
+    A run whose events commit (`import:<id>`) is in the lake's history succeeded (with the counts known
+    before the commit: rows read, per-kind summary); any other failed, and the lake's stray files go.
+    """
+    runs = repo.IMPORT_RUNS
+    query = select(runs.c.id).where(runs.c.status == RUNNING).order_by(runs.c.id)
+    with engine.connect() as conn:
+        if conn.execute(query.limit(1)).first() is None:
+            return 0
+    now = (clock or SystemClock()).now()
+    lake = lake_for(engine)
+    failed = 0
+    with imports_lock(lake), _transaction(engine) as conn:
+        pending = [int(r) for r in conn.execute(query).scalars()]
+        for run_id in pending:
+            if lake.committed(LakeTable.EVENTS, f"import:{run_id}"):
+                repo.finish_run(conn, run_id, status=ImportStatus.SUCCEEDED.value, finished_at=now)
+                continue
+            failed += 1
+            note = "interrupted before its events were committed; nothing from it was stored"
+            errors = {"count": 1, "first": [note]}
+            repo.finish_run(conn, run_id, status=FAILED, finished_at=now, errors=errors)
+    if failed:
+        lake.vacuum(LakeTable.EVENTS)
+    return len(pending)
+
+
+def canonical_records(records: Sequence[Any], kind: RecordKind) -> list[dict[str, Any]]:
+    """Records with their keys as the importer reads them (case, surrounding spaces): what scope checks see.
+
+    Two keys of one record that name the same column are refused, so that a check and the import cannot
+    read different values.
+    """
+    rename = MappingFile().for_kind(kind).rename
+    result: list[dict[str, Any]] = []
+    for number, record in enumerate(records, start=1):
+        if not isinstance(record, Mapping):
+            raise FileFormatError(f"record {number} is not an object", row=number)
+        keys = [str(k) for k in record]
+        names = rename(keys)
+        if len(set(names)) != len(names):
+            twice = next(n for n in names if names.count(n) > 1)
+            raise FileFormatError(
+                f"record {number} names column {bounded(twice, 100)!r} more than once", row=number
+            )
+        result.append(dict(zip(names, record.values(), strict=True)))
+    return result
+
+
+def customer_key(value: Any) -> str | None:
+    """A record's customer_id as the importer reads it."""
+    return cell_text(value)
 
 
 @dataclass(frozen=True)
@@ -88,10 +157,6 @@ def _transaction(engine: Engine) -> Iterator[Connection]:
         yield conn
 
 
-class _NotInsertOnlyError(Exception):
-    """The events file needs the staged checks or the merge: the insert-only attempt is rolled back."""
-
-
 class _Import:
     """The import of one file or one batch of records; `run` returns its summary."""
 
@@ -117,151 +182,55 @@ class _Import:
 
     def run(self) -> FileSummary:
         started = self.clock.now()
-        if self.kind is RecordKind.EVENTS and self.engine.dialect.name == "sqlite" and self._insert_only():
-            return self.summary
         try:
-            with _transaction(self.engine) as conn:
-                self._load(conn)
-                if self.log.count:
-                    conn.rollback()
+            if self.kind is RecordKind.EVENTS:
+                self._load_events()
+            else:
+                with _transaction(self.engine) as conn:
+                    self._load(conn)
+                    if self.log.count:
+                        conn.rollback()
         except FileFormatError as exc:
             self.log.add(str(exc), row=exc.row)
         if self.log.count:
             self._finish_rejected(started)
         return self.summary
 
-    def _insert_only(self) -> bool:
-        """Import a clean events CSV that only adds new events through DuckDB; False if it does not.
-
-        The common case (new, valid, distinct events of known customers, in plain canonical form) needs no
-        Python object per value: DuckDB converts the file into a scratch SQLite file, and one statement
-        inserts from it. Anything else (a value outside that form, an unknown customer, a key already stored
-        or repeated) rolls this attempt back, and the file takes the staged path, whose checks report every
-        problem exactly as before.
-        """
-        if Path(self.source).suffix.lower() != ".csv":
-            return False
-        try:
-            reader = self.open_reader()
-            if not isinstance(reader, ArrowCsvReader):
-                reader.close()
-                return False
-            plan = plan_columns(reader.header, self.spec, self.mapping, self.name)
-        except FileFormatError:
-            return False
-        if not duck_stage.fits(plan, self.mapping):
-            return False
-        with tempfile.TemporaryDirectory(prefix="churnradar-import-") as folder:
-            blocks = max(1, math.ceil(reader.path.stat().st_size / BLOCK_BYTES))
-            writer = duck_stage.ScratchWriter(
-                reader.arrow_batches(),
-                len(reader.header),
-                plan,
-                Path(folder),
-                zone=self.settings.zone,
-                max_text=self.settings.imports.max_text_chars,
-                blocks=blocks,
-                chunks=_SCRATCH_FILES,
-                progress=self._progress_of_rows,
-            )
-            try:
-                self._insert_chunks(writer, plan)
-            except (_NotInsertOnlyError, duckdb.Error, FastPathAbandonedError):
-                self.summary = FileSummary(
-                    file=self.source, kind=self.kind, status=ImportStatus.REJECTED.value
-                )
-                self._kinds = []
-                return False
-        return True
-
-    def _progress_of_rows(self, rows: int) -> None:
-        if self.progress:
-            self.progress(self.name, rows)
-
-    def _insert_chunks(self, writer: duck_stage.ScratchWriter, plan: ColumnPlan) -> None:
-        present = plan.stored
-        events = repo.TARGETS[self.kind]
-        attached: list[str] = []
-        kinds: list[tuple[str, int, str]] = []
-        with (
-            ThreadPoolExecutor(1, thread_name_prefix="churnradar-import") as pool,
-            self.engine.connect() as conn,
-        ):
-            raw = conn.connection.driver_connection
-            assert raw is not None
-            pending = pool.submit(writer.write_next)
-            # Every event row names a customer found by a join and the import run opened in this transaction:
-            # the foreign-key checks could not fail, and skipping them saves a lookup per row and key.
-            raw.execute("PRAGMA foreign_keys=OFF")
-            try:
-                with conn.begin():
-                    run_id = self._start_run(conn)
-                    rebuild: list[Index] | None = None
-                    while (chunk := pending.result()) is not None:
-                        if not chunk.ok:
-                            raise _NotInsertOnlyError  # a value the validator has to look at
-                        if rebuild is None:  # a bulk load: more new rows expected than the store holds
-                            bulk = repo.stored_events(conn) < chunk.rows * writer.parts
-                            rebuild = repo.drop_time_indexes(conn) if bulk else []
-                        pending = pool.submit(writer.write_next)  # DuckDB writes the next part meanwhile
-                        alias = f"{_SCRATCH}{len(attached)}"
-                        raw.execute(f"ATTACH DATABASE ? AS {alias}", (str(chunk.path),))
-                        attached.append(alias)
-                        inserted = 0
-                        for table in chunk.tables:
-                            stage = duck_stage.scratch_table(alias, table)
-                            if self.options.create_missing_customers:
-                                created = repo.create_missing_customers(conn, stage, resolve=False)
-                                self.summary.created_customers += created
-                            values = repo.value_columns(self.spec, present, stage, events, "sqlite")
-                            inserted += repo.insert_new_events(conn, stage, values, run_id)
-                        if inserted != chunk.rows:
-                            raise _NotInsertOnlyError  # an unknown customer, or a key seen before
-                        self.summary.rows += chunk.rows
-                        kinds += chunk.kinds
-                    repo.create_indexes(conn, rebuild or [])
-                    if kinds:
-                        latest = pd.to_datetime([k[2] for k in kinds])
-                        sizes = [k[1] for k in kinds]
-                        self._kinds = [
-                            pd.DataFrame({"size": sizes, "max": latest}, index=[k[0] for k in kinds])
-                        ]
-                    rows = self.summary.rows
-                    self._succeed(conn, run_id, repo.MergeCounts(inserted=rows, updated=0, unchanged=0))
-            finally:
-                try:
-                    writer.stopped.set()
-                    pending.exception()  # the worker is done with the file before it is removed
-                    writer.close()
-                    for alias in attached:
-                        raw.execute(f"DETACH DATABASE {alias}")
-                finally:
-                    raw.execute("PRAGMA foreign_keys=ON")
-
-    def _load(self, conn: Connection) -> None:
+    def _read(self, keep: Callable[[pd.DataFrame], None], clear: Callable[[], None]) -> ColumnPlan:
+        """Read, validate and hand every clean batch to `keep`; returns the file's column plan."""
         reader = self.open_reader()
         plan = plan_columns(reader.header, self.spec, self.mapping, self.name)
-        present = plan.stored
-        stage = repo.create_stage(conn, self.spec)
         try:
-            self._stage_batches(conn, stage, reader, plan)
+            self._stage_batches(keep, reader, plan)
         except FastPathAbandonedError:
             # The bulk parser met a line it cannot number exactly: start over with the exact reader.
-            repo.clear_stage(conn, stage)
+            clear()
             self.log = ErrorLog(file=self.name, limit=self.settings.imports.max_errors_listed)
             self.summary.rows = 0
             self._kinds = []
             assert isinstance(reader, ArrowCsvReader)
-            self._stage_batches(conn, stage, CsvReader(reader.path, encoding=reader.encoding), plan)
-        self._check_and_merge(conn, stage, present)
+            self._stage_batches(keep, CsvReader(reader.path, encoding=reader.encoding), plan)
+        return plan
+
+    def _load(self, conn: Connection) -> None:
+        stage = repo.create_stage(conn, self.spec)
+        plan = self._read(
+            lambda clean: repo.stage_frame(conn, stage, clean), lambda: repo.clear_stage(conn, stage)
+        )
+        self._check_and_merge(conn, stage, plan.stored)
         repo.drop_stage(conn, stage)
 
-    def _stage_batches(self, conn: Connection, stage: Table, reader: TableReader, plan: ColumnPlan) -> None:
+    def _stage_batches(
+        self, keep: Callable[[pd.DataFrame], None], reader: TableReader, plan: ColumnPlan
+    ) -> None:
         for batch in reader.batches(self.settings.imports.batch_rows):
             for row, message in batch.problems:
                 self.log.add(message, row=row)
-            self.log.rejected_rows += len(batch.problems)
-            self.summary.rows += batch.size + len(batch.problems)
+            for row, column, message in batch.located:
+                self.log.add(message, row=row, column=column)
+            refused = len(batch.problems) + len({row for row, _, _ in batch.located})
+            self.log.rejected_rows += refused
+            self.summary.rows += batch.size + refused
             if batch.size:
                 clean = validate_batch(
                     batch.frame(reader.header),
@@ -274,12 +243,80 @@ class _Import:
                     log=self.log,
                 )
                 # Rows that passed are staged even in a doomed file: duplicate and unknown-customer checks
-                # run on the stage, so every bad row is reported; the transaction is rolled back anyway.
-                repo.stage_frame(conn, stage, clean)
+                # run on the stage, so every bad row is reported; nothing is stored anyway.
+                keep(clean)
                 if self.kind is RecordKind.EVENTS and not clean.empty:
                     self._kinds.append(clean.groupby("kind")["ts"].agg(["size", "max"]))
             if self.progress:
                 self.progress(self.name, self.summary.rows)
+
+    def _load_events(self) -> None:
+        stage = events.EventStage()
+        self._read(stage.add, stage.clear)
+        batch = events.EventBatch(stage.table())
+        del stage
+        try:
+            with self.engine.connect() as conn:
+                checked = batch.check(conn, self.settings.imports.max_errors_listed)
+            for row, key, first in checked.duplicate_rows:
+                self.log.add(f"duplicate event_id {key!r} (first at row {first})", row=row, column="event_id")
+            self.log.count += checked.duplicates - len(checked.duplicate_rows)
+            self.log.rejected_rows += checked.duplicates
+            self.summary.merged_duplicates = checked.merged
+            if not self.options.create_missing_customers:
+                for row, customer in checked.unknown_rows:
+                    self.log.add(
+                        f"unknown customer_id {customer!r} (import it in customers first, "
+                        "or pass --create-missing-customers)",
+                        row=row,
+                        column="customer_id",
+                    )
+                self.log.count += checked.unknown - len(checked.unknown_rows)
+                self.log.rejected_rows += checked.unknown
+            if self.log.count:
+                return
+            missing = checked.missing if self.options.create_missing_customers else []
+            self._commit_events(batch, missing)
+        finally:
+            batch.close()
+
+    def _commit_events(self, batch: events.EventBatch, missing: list[str]) -> None:
+        """One Delta commit marked with the run's id, between a pending run row and its success.
+
+        The run row is committed first (status running); customers to create wait in a store transaction
+        held across the lake commit and commit right after it, with the run marked succeeded. A crash in
+        between leaves a running row that `settle_interrupted_imports` settles from the lake's history.
+        """
+        lake = lake_for(self.engine)
+        with imports_lock(lake):
+            with _transaction(self.engine) as conn:
+                run_id = self._start_run(conn, pending=True)
+            operation = f"import:{run_id}"
+            try:
+                with _transaction(self.engine) as conn:
+                    if missing:
+                        self.summary.created_customers = batch.create_customers(conn, missing)
+                    counts = write_events(lake, batch.lake_rows(run_id), operation=operation)
+                    self._succeed(conn, run_id, counts)
+            except BaseException as exc:
+                if not lake.committed(LakeTable.EVENTS, operation):
+                    self._fail(run_id, exc)
+                    lake.vacuum(LakeTable.EVENTS)
+                raise
+        if len(lake.files(LakeTable.EVENTS)) > COMPACT_ABOVE_FILES:
+            with lake.writing(LakeTable.EVENTS):
+                lake.compact(LakeTable.EVENTS, order_by=None)
+
+    def _fail(self, run_id: int, exc: BaseException) -> None:
+        message = bounded(f"the import failed: {type(exc).__name__}: {exc}")
+        with _transaction(self.engine) as conn:
+            repo.finish_run(
+                conn,
+                run_id,
+                status=FAILED,
+                finished_at=self.clock.now(),
+                errors={"count": 1, "first": [message]},
+            )
 
     def _check_and_merge(self, conn: Connection, stage: Table, present: set[str]) -> None:
         limit = self.settings.imports.max_errors_listed
@@ -291,8 +328,6 @@ class _Import:
                 )
             self.log.count += count - len(dups)
             self.log.rejected_rows += count
-        if self.kind is RecordKind.EVENTS:
-            self.summary.merged_duplicates = repo.collapse_identical_events(conn, stage)
         if self.spec.refers_to_customer:
             repo.resolve_customers(conn, stage)
             if self.options.create_missing_customers:
@@ -324,7 +359,6 @@ class _Import:
             target,
             repo.match_condition(self.spec, stage, target),
             values,
-            insert_only={"import_id": literal(run_id)} if self.kind is RecordKind.EVENTS else None,
             also_changed=repo.manager_changed(stage)
             if self.kind is RecordKind.USERS and "manager" in present
             else None,
@@ -333,7 +367,7 @@ class _Import:
             repo.assign_managers(conn, stage)
         self._succeed(conn, run_id, counts)
 
-    def _succeed(self, conn: Connection, run_id: int, counts: repo.MergeCounts) -> None:
+    def _succeed(self, conn: Connection, run_id: int, counts: MergeCounts) -> None:
         self.summary.inserted, self.summary.updated, self.summary.unchanged = (
             counts.inserted,
             counts.updated,
@@ -366,8 +400,19 @@ class _Import:
             for k, r in merged.iterrows()
         }
 
-    def _start_run(self, conn: Connection) -> int:
-        return repo.start_run(conn, source=self.source, kind=self.kind.value, started_at=self.clock.now())
+    def _start_run(self, conn: Connection, *, pending: bool = False) -> int:
+        run_id = repo.start_run(conn, source=self.source, kind=self.kind.value, started_at=self.clock.now())
+        if pending:  # what is known before the lake commit, so a settled run keeps it
+            kinds = self._kinds_summary()
+            latest = max((k["latest"] for k in kinds.values() if k["latest"]), default=None)
+            repo.finish_run(
+                conn,
+                run_id,
+                rows_read=self.summary.rows,
+                kinds=kinds,
+                latest_event_at=datetime.fromisoformat(latest) if latest else None,
+            )
+        return run_id
 
     def _finish_rejected(self, started: datetime) -> None:
         self.summary.status = ImportStatus.REJECTED.value
@@ -408,6 +453,7 @@ def import_path(
     """
     options = options or ImportOptions()
     files = files_to_import(path, kind)
+    settle_interrupted_imports(engine, clock=clock)
     chosen = options
 
     def opener(file: Path, kind: RecordKind) -> Callable[[], TableReader]:
@@ -438,6 +484,7 @@ def import_records(
     Errors name the record by its position: record 1 is the first (reported as row 1).
     """
     options = options or ImportOptions()
+    settle_interrupted_imports(engine, clock=clock)
     return _Import(
         engine,
         source,

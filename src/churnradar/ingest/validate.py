@@ -23,6 +23,14 @@ from churnradar.ingest.schemas import ColumnSpec, KindSpec, RecordKind, RowError
 ATTRIBUTES = "attributes"
 ROW = "row_no"
 EVENT_KEY = "event_key"
+USER = "user"  # an events file's `user` column: its own lake column, not an attribute
+# Times outside these bounds are typing slips (year 0, 20240 for 2024), and they break readers downstream.
+EARLIEST, LATEST = pd.Timestamp("1970-01-01"), pd.Timestamp("2100-12-31 23:59:59.999999")
+EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2999-12-31")
+# A header is names, not data: bounded so that nothing quotes, stores or parses a runaway one.
+MAX_COLUMNS = 1_000
+MAX_HEADER_CHARS = 64 * 1024
+MAX_MESSAGE_CHARS = 500
 # An offset only counts after a time of day: the "-01" that ends "2024-03-01" is the day, not a zone.
 _OFFSET = r"\d{2}:\d{2}(?::\d{2})?(?:[.,]\d+)?\s*(?:[zZ]|[+-]\d{2}(?::?\d{2})?)$"
 _DATE_TIME = r"^\d{4}-\d{2}-\d{2}[T ]"
@@ -55,7 +63,21 @@ class ErrorLog:
         """Record one problem."""
         self.count += 1
         if len(self.listed) < self.limit:
+            message = bounded(message)
+            column = None if column is None else bounded(column, 200)
             self.listed.append(RowError(file=self.file, row=row, column=column, message=message))
+
+
+def bounded(text: str, limit: int = MAX_MESSAGE_CHARS) -> str:
+    """`text` cut to `limit` characters (with a note of how long it was), for anything stored or printed."""
+    if len(text) <= limit:
+        return text
+    return f"{text[: limit - 40]}... ({len(text):,} characters in all)"
+
+
+def _names(names: list[str], shown: int = 20) -> str:
+    listed = ", ".join(_excerpt(n).strip("'\"") for n in names[:shown])
+    return listed + (f" and {len(names) - shown:,} more" if len(names) > shown else "")
 
 
 @dataclass(frozen=True)
@@ -76,6 +98,13 @@ class ColumnPlan:
 
 def plan_columns(header: list[str], spec: KindSpec, mapping: ColumnMapping, file: str) -> ColumnPlan:
     """Check a header: required columns present (or defaulted), no column twice; extras become attributes."""
+    if len(header) > MAX_COLUMNS:
+        raise FileFormatError(f"the header has {len(header):,} columns; at most {MAX_COLUMNS:,} are accepted")
+    size = sum(len(h) for h in header)
+    if size > MAX_HEADER_CHARS:
+        raise FileFormatError(
+            f"the header is {size:,} characters long; at most {MAX_HEADER_CHARS:,} are accepted"
+        )
     canonical = mapping.rename(header)
     if any(not name for name in canonical):
         position = canonical.index("") + 1
@@ -84,7 +113,7 @@ def plan_columns(header: list[str], spec: KindSpec, mapping: ColumnMapping, file
     for position, name in enumerate(canonical, start=1):
         if name in seen:
             raise FileFormatError(
-                f"column {name!r} appears twice in the header (columns {seen[name]} and {position})"
+                f"column {_excerpt(name)} appears twice in the header (columns {seen[name]} and {position})"
             )
         seen[name] = position
     defaults = {k.lower(): v for k, v in mapping.defaults.items() if k.lower() not in seen}
@@ -95,8 +124,7 @@ def plan_columns(header: list[str], spec: KindSpec, mapping: ColumnMapping, file
             close = difflib.get_close_matches(name, canonical, n=1)
             hints.append(f"{name} (did you mean {close[0]!r}?)" if close else name)
         raise FileFormatError(
-            f"missing required column(s) {', '.join(hints)} for {spec.kind.value}; "
-            f"found {', '.join(canonical)}"
+            f"missing required column(s) {', '.join(hints)} for {spec.kind.value}; found {_names(canonical)}"
         )
     known = [c for c in canonical if c in spec.by_name] + [c for c in defaults if c in spec.by_name]
     if spec.kind is RecordKind.CUSTOMERS and "churned_at" in known and "status" not in known:
@@ -220,7 +248,11 @@ def _check_column(
         expected = f"a date in format {fmt}" if fmt else "an ISO 8601 date like 2024-03-01"
     wrong = present & parsed.isna().to_numpy()
     _report(log, wrong, rows, cells, col.name, "{value} is not " + expected)
-    return parsed, bad | wrong
+    low, high = (EARLIEST, LATEST) if col.type is ValueType.TIMESTAMP else (EARLIEST_DATE, LATEST_DATE)
+    outside = present & ~wrong & ((parsed < low) | (parsed > high)).to_numpy()
+    span = f"{low.date().isoformat()} .. {high.date().isoformat()}"
+    _report(log, outside, rows, cells, col.name, "{value} is outside " + span)
+    return parsed, bad | wrong | outside
 
 
 def attributes_json(extras: pd.DataFrame) -> pd.Series:
@@ -316,6 +348,8 @@ def validate_batch(
         bad |= backwards
     if plan.extra:
         out[ATTRIBUTES] = attributes_json(frame[plan.extra])
+    if spec.kind is RecordKind.EVENTS and USER in plan.extra:
+        out[USER] = frame[USER]
     out[ROW] = row_numbers
     log.rejected_rows += int(bad.sum())
     out = out[~bad]
@@ -327,4 +361,7 @@ def validate_batch(
         if not has_id.all():  # hashing is the costly part: only rows without an id need it
             keys[~has_id] = _content_keys(out[~has_id])
         out[EVENT_KEY] = keys
+        if USER in plan.extra:  # after the key: the hash covers `user` as an attribute, as it always did
+            others = [c for c in plan.extra if c != USER]
+            out[ATTRIBUTES] = attributes_json(frame.loc[out.index, others]) if others else None
     return out

@@ -1,0 +1,177 @@
+"""Events into the lake: validated batches gathered as Arrow, checked in DuckDB, written in one Delta commit.
+
+The store is only asked which customers exist (through SQLAlchemy, by external id) and, with
+--create-missing-customers, to create the missing ones. DuckDB works on the Arrow data in memory: it never
+opens the store's file.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import Table, insert, select
+from sqlalchemy.engine import Connection
+
+from churnradar.ingest.validate import ATTRIBUTES, EVENT_KEY, ROW, USER
+from churnradar.lake.schemas import EVENTS_SCHEMA
+from churnradar.models import Customer
+
+_CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+_LOOKUP_CHUNK = 5_000  # external ids per IN (...) list: under every driver's parameter limit
+
+STAGE_SCHEMA = pa.schema(
+    [
+        pa.field(ROW, pa.int64()),
+        pa.field("customer_id", pa.string()),
+        pa.field("ts", pa.timestamp("us")),
+        pa.field("kind", pa.string()),
+        pa.field("event_id", pa.string()),
+        pa.field("amount", pa.float64()),
+        pa.field("value", pa.float64()),
+        pa.field("quantity", pa.float64()),
+        pa.field("channel", pa.string()),
+        pa.field("direction", pa.string()),
+        pa.field("text", pa.string()),
+        pa.field(USER, pa.string()),
+        pa.field(ATTRIBUTES, pa.string()),
+        pa.field(EVENT_KEY, pa.string()),
+    ]
+)
+
+
+class EventStage:
+    """A file's validated events, batch by batch, as Arrow tables of STAGE_SCHEMA."""
+
+    def __init__(self) -> None:
+        self._parts: list[pa.Table] = []
+
+    def add(self, clean: pd.DataFrame) -> None:
+        """Keep a batch of rows that passed validation (`validate_batch`'s output)."""
+        if clean.empty:
+            return
+        columns = []
+        for field in STAGE_SCHEMA:
+            if field.name in clean:
+                values = clean[field.name]
+                if pa.types.is_string(field.type):
+                    values = values.astype(object).where(values.notna(), None)
+                columns.append(pa.array(values.to_numpy(), type=field.type, from_pandas=True))
+            else:
+                columns.append(pa.nulls(len(clean), type=field.type))
+        self._parts.append(pa.Table.from_arrays(columns, schema=STAGE_SCHEMA))
+
+    def clear(self) -> None:
+        """Forget everything (the file is read again by another reader)."""
+        self._parts = []
+
+    def table(self) -> pa.Table:
+        """Every kept row."""
+        if not self._parts:
+            return STAGE_SCHEMA.empty_table()
+        return pa.concat_tables(self._parts).combine_chunks()
+
+
+@dataclass
+class Checked:
+    """What the file-wide checks found: duplicate ids and unknown customers (counts and the first few)."""
+
+    duplicates: int
+    duplicate_rows: list[tuple[int, str, int]]
+    merged: int
+    unknown: int
+    unknown_rows: list[tuple[int, str]]
+    missing: list[str]  # the distinct unknown customer ids
+
+
+class EventBatch:
+    """The staged rows of one file in a DuckDB connection of its own (closed by `close`)."""
+
+    def __init__(self, stage: pa.Table) -> None:
+        self.con = duckdb.connect(config={"threads": 2})
+        self.con.register("stage", stage)
+        self.ids: dict[str, int] = {}
+
+    def close(self) -> None:
+        """Release DuckDB."""
+        self.con.close()
+
+    def _rows(self, sql: str) -> list[tuple[Any, ...]]:
+        return self.con.execute(sql).fetchall()
+
+    def check(self, conn: Connection, limit: int) -> Checked:
+        """Duplicate event ids, identical id-less rows folded into one, customers looked up in the store."""
+        dup_sql = (
+            "WITH firsts AS (SELECT event_id, min(row_no) AS first_row FROM stage WHERE event_id IS NOT NULL "
+            "GROUP BY event_id HAVING count(*) > 1) "
+            "SELECT s.row_no, s.event_id, f.first_row FROM stage s JOIN firsts f USING (event_id) "
+            "WHERE s.row_no <> f.first_row"
+        )
+        duplicates = int(self._rows(f"SELECT count(*) FROM ({dup_sql})")[0][0])  # noqa: S608
+        listed = self._rows(f"{dup_sql} ORDER BY 1 LIMIT {int(limit)}") if duplicates else []
+        self.con.execute(
+            "CREATE TEMP TABLE kept AS SELECT * FROM stage WHERE event_id IS NOT NULL "
+            "OR row_no IN (SELECT min(row_no) FROM stage WHERE event_id IS NULL GROUP BY kind, event_key)"
+        )
+        total = int(self._rows("SELECT (SELECT count(*) FROM stage) - (SELECT count(*) FROM kept)")[0][0])
+        wanted = [str(r[0]) for r in self._rows("SELECT DISTINCT customer_id FROM kept")]
+        self.ids = stored_customer_ids(conn, wanted)
+        missing = sorted(set(wanted) - set(self.ids))
+        unknown, unknown_rows = 0, []
+        if missing:
+            self.con.register("missing", pa.table({"customer_id": pa.array(missing, pa.string())}))
+            unknown_sql = "SELECT row_no, customer_id FROM kept SEMI JOIN missing USING (customer_id)"
+            unknown = int(self._rows(f"SELECT count(*) FROM ({unknown_sql})")[0][0])  # noqa: S608
+            unknown_rows = self._rows(f"{unknown_sql} ORDER BY 1 LIMIT {int(limit)}")
+        return Checked(
+            duplicates=duplicates,
+            duplicate_rows=[(int(r[0]), str(r[1]), int(r[2])) for r in listed],
+            merged=total,
+            unknown=unknown,
+            unknown_rows=[(int(r[0]), str(r[1])) for r in unknown_rows],
+            missing=missing,
+        )
+
+    def create_customers(self, conn: Connection, external_ids: list[str]) -> int:
+        """Create a bare customer per id (in `conn`'s transaction, which the caller commits); how many."""
+        for start in range(0, len(external_ids), _LOOKUP_CHUNK):
+            chunk = external_ids[start : start + _LOOKUP_CHUNK]
+            conn.execute(insert(_CUSTOMERS), [{"external_id": e} for e in chunk])
+        self.ids.update(stored_customer_ids(conn, external_ids))
+        return len(external_ids)
+
+    def lake_rows(self, run_id: int) -> pa.Table:
+        """The kept rows as EVENTS_SCHEMA, with the store's customer ids and the import run's id."""
+        self.con.register(
+            "ids",
+            pa.table(
+                {
+                    "external_id": pa.array(list(self.ids), pa.string()),
+                    "id": pa.array(list(self.ids.values()), pa.int64()),
+                }
+            ),
+        )
+        values = ", ".join(f's."{n}"' for n in EVENTS_SCHEMA.names if n not in ("customer_id", "import_id"))
+        table = self.con.execute(
+            f"SELECT i.id AS customer_id, {values}, CAST(? AS BIGINT) AS import_id "  # noqa: S608
+            "FROM kept s JOIN ids i ON i.external_id = s.customer_id",
+            [run_id],
+        ).fetch_arrow_table()
+        return table.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA)
+
+
+def stored_customer_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:
+    """The store's id of each given external customer id that exists."""
+    wanted = list(external_ids)
+    found: dict[str, int] = {}
+    for start in range(0, len(wanted), _LOOKUP_CHUNK):
+        chunk = wanted[start : start + _LOOKUP_CHUNK]
+        rows = conn.execute(
+            select(_CUSTOMERS.c.external_id, _CUSTOMERS.c.id).where(_CUSTOMERS.c.external_id.in_(chunk))
+        )
+        found.update({str(r[0]): int(r[1]) for r in rows})
+    return found
