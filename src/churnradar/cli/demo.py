@@ -24,7 +24,9 @@ from churnradar.cli.common import (
 )
 from churnradar.config import Settings
 from churnradar.ingest.service import import_path
-from churnradar.models import Contract, Customer, Event, InterventionTask, Invoice, User
+from churnradar.lake.service import lake_for
+from churnradar.lake.timeline import count_events
+from churnradar.models import Contract, Customer, InterventionTask, Invoice, User
 from churnradar.store import migrate
 
 CustomersOption = Annotated[int, typer.Option(min=10, help="How many customers to simulate.")]
@@ -49,17 +51,18 @@ def _write(
 
 def _counts(engine: Engine) -> dict[str, int]:
     with engine.connect() as conn:
-        return {
+        counts = {
             name: int(conn.execute(select(func.count()).select_from(model)).scalar_one())
             for name, model in (
                 ("users", User),
                 ("customers", Customer),
-                ("events", Event),
                 ("contracts", Contract),
                 ("invoices", Invoice),
                 ("tasks", InterventionTask),
             )
         }
+    events = count_events(lake_for(engine))  # the lake's; the store's own tables above
+    return {"users": counts["users"], "customers": counts["customers"], "events": events, **counts}
 
 
 def register(app: typer.Typer) -> None:
@@ -121,6 +124,7 @@ def register(app: typer.Typer) -> None:
             emit_json(
                 {
                     "database": url,
+                    "lake": str(lake_for(engine).root),
                     "counts": counts,
                     "evaluations": evaluations,
                     "accounts": [login for login, _ in accounts],
@@ -128,7 +132,7 @@ def register(app: typer.Typer) -> None:
                 }
             )
         else:
-            typer.echo(f"demo data loaded into {url}:")
+            typer.echo(f"demo data loaded into {url} and the lake at {lake_for(engine).root}:")
             for name, count in counts.items():
                 typer.echo(f"  {name:<10} {count:>10,}")
             for item in evaluations:

@@ -28,13 +28,17 @@ from churnradar.cli.common import (
     open_engine,
     progress_bar,
     settings_or_fail,
+    show_progress,
     stderr,
 )
 from churnradar.config import Settings, get_settings
+from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import IngestError
 from churnradar.ingest.mapping import load_mapping
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import ImportOptions, import_path
+from churnradar.lake.locking import LakeBusyError
+from churnradar.lake.upgrade import move_store_history
 from churnradar.store import migrate
 
 app = typer.Typer(
@@ -51,21 +55,39 @@ def main(ctx: typer.Context, db: DbOption = None) -> None:
     ctx.obj = {"db": db}
 
 
+def _note(message: str) -> None:
+    stderr.print(message, highlight=False)
+
+
 @app.command()
 def init(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """Create the database or migrate it to this version (safe to run again)."""
+    """Create the database and its lake, or migrate them to this version (safe to run again, or after a kill).
+
+    A store from before the lake has its events and indicator snapshots moved into the lake once.
+    """
     engine = open_engine(ctx, db)
     try:
         before, after = migrate(engine)
     except Exception as exc:  # a database that cannot be reached or written
         fail(f"cannot initialise {engine.url.render_as_string(hide_password=True)}: {exc}")
+    settle = getattr(ingest_service, "settle_interrupted_imports", None)
+    if callable(settle):  # imports a crash left half-done: finished or rolled back
+        settle(engine)
+    try:
+        moved = move_store_history(engine, progress=_note if show_progress(not as_json) else None)
+    except LakeBusyError as exc:
+        fail(f"{exc}; run init again when it is done")
     url = engine.url.render_as_string(hide_password=True)
     if as_json:
-        emit_json({"database": url, "from_revision": before, "revision": after})
-    elif before == after:
+        emit_json({"database": url, "from_revision": before, "revision": after, "upgrade": moved.as_dict()})
+        return
+    if before == after:
         typer.echo(f"{url} is up to date (revision {after})")
     else:
         typer.echo(f"{url} migrated from {before or 'empty'} to revision {after}")
+    typer.echo(f"lake: {moved.lake}")
+    if moved.moved_anything:
+        typer.echo(moved.describe())
 
 
 @app.command("import")

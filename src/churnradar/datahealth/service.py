@@ -1,4 +1,4 @@
-"""Feed health from the store: event kinds from the events, import sources from the import log, and which
+"""Feed health: event kinds from the lake's events, import sources from the store's import log, and which
 indicators a bad feed spoils."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 
 from churnradar.datahealth.checks import (
@@ -23,10 +23,11 @@ from churnradar.datahealth.checks import (
 )
 from churnradar.indicator.registry import default_registry
 from churnradar.indicator.schemas import Selection
-from churnradar.models import Event, ImportRun
+from churnradar.lake.service import lake_for
+from churnradar.lake.timeline import daily_kind_counts
+from churnradar.models import ImportRun
 from churnradar.models.import_run import ImportStatus
 
-EVENTS: Table = Event.__table__  # type: ignore[assignment]
 RUNS: Table = ImportRun.__table__  # type: ignore[assignment]
 BAD = (FeedState.STALE, FeedState.ANOMALOUS)
 
@@ -35,14 +36,8 @@ def daily_counts(engine: Engine, as_of: date, days: int) -> pd.DataFrame:
     """Events per kind and day over the `days` before `as_of` (kind, day, events)."""
     start = datetime.combine(as_of - timedelta(days=days), time.min)
     end = datetime.combine(as_of, time.min)
-    day = func.date(EVENTS.c.ts)
-    query = (
-        select(EVENTS.c.kind, day.label("day"), func.count().label("events"))
-        .where(EVENTS.c.ts >= start, EVENTS.c.ts < end)
-        .group_by(EVENTS.c.kind, day)
-    )
-    with engine.connect() as conn:
-        return pd.DataFrame(conn.execute(query).all(), columns=["kind", "day", "events"])
+    rows = daily_kind_counts(lake_for(engine), start, end)
+    return pd.DataFrame(rows, columns=["kind", "day", "events"])
 
 
 def feed_health(engine: Engine, as_of: date, policy: FeedPolicy | None = None) -> list[FeedHealth]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
+from churnradar.lake.timeline import Timeline
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
 from churnradar.web.customers import export, service
@@ -51,6 +52,17 @@ VALUE_LABELS = (
 def _options(request: Request) -> WebOptions:
     options: WebOptions = request.app.state.options
     return options
+
+
+def _timeline_context(found: Timeline, *, page: int, kind: str | None) -> dict[str, Any]:
+    return {
+        "events": [service.event_read(e) for e in found.events],
+        "events_total": found.total,
+        "events_page": page,
+        "events_pages": max(1, -(-found.total // EVENTS_PER_PAGE)),
+        "kinds": found.kinds,
+        "kind": kind,
+    }
 
 
 @router.get("/customers", name="customers")
@@ -108,16 +120,11 @@ def customer_page(
     if customer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND)
     detail = service.customer_detail(session, principal, customer)
-    events, total = repo.events(session, customer.id, page=1, per_page=EVENTS_PER_PAGE)
+    found = repo.timeline(session, customer.id, page=1, per_page=EVENTS_PER_PAGE)
     context = {
         "customer": detail,
         "series": [s.model_dump(mode="json") for s in service.indicator_series(session, customer.id)],
-        "events": [service.event_read(e) for e in events],
-        "events_total": total,
-        "events_page": 1,
-        "events_pages": max(1, -(-total // EVENTS_PER_PAGE)),
-        "kinds": repo.event_kinds(session, customer.id),
-        "kind": None,
+        **_timeline_context(found, page=1, kind=None),
         "headings": HEADINGS,
         "sections": [
             (section, section.load(session, principal, customer)) for section in visible_sections(principal)
@@ -140,16 +147,8 @@ def customer_events(
     if customer is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND)
     kind = kind or None
-    events, total = repo.events(session, customer.id, page=page, per_page=EVENTS_PER_PAGE, kind=kind)
-    context = {
-        "customer_id": customer.id,
-        "events": [service.event_read(e) for e in events],
-        "events_total": total,
-        "events_page": page,
-        "events_pages": max(1, -(-total // EVENTS_PER_PAGE)),
-        "kinds": repo.event_kinds(session, customer.id),
-        "kind": kind,
-    }
+    found = repo.timeline(session, customer.id, page=page, per_page=EVENTS_PER_PAGE, kind=kind)
+    context = {"customer_id": customer.id, **_timeline_context(found, page=page, kind=kind)}
     fragment = request.headers.get("hx-request") == "true"
     template = "customers/_events.html" if fragment else "customers/events_page.html"
     return render(request, template, context, principal=principal)

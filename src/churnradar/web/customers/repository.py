@@ -6,13 +6,15 @@ from collections.abc import Iterator, Sequence
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
 from churnradar.auth.access import visible_customers
 from churnradar.auth.schemas import Principal
 from churnradar.indicator import repository as indicator_repo
+from churnradar.lake import timeline as timeline_reader
+from churnradar.lake.service import lake_for
 from churnradar.models.customer import Customer
-from churnradar.models.event import Event
 from churnradar.models.ledger import Contract, Invoice
 from churnradar.models.people import Team, User
 from churnradar.web.customers.schemas import CustomerFilter, CustomerRow, SortKey
@@ -182,31 +184,26 @@ def invoices(session: Session, customer_id: int, limit: int = 50) -> Sequence[In
     ).all()
 
 
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
+def timeline(
+    session: Session, customer_id: int, *, page: int, per_page: int, kind: str | None = None
+) -> timeline_reader.Timeline:
+    """One page of a customer's events from the lake (newest first), their total, and the customer's kinds."""
+    return timeline_reader.customer_timeline(
+        lake_for(_engine(session)), customer_id, offset=(page - 1) * per_page, limit=per_page, kind=kind
+    )
+
+
 def events(
     session: Session, customer_id: int, *, page: int, per_page: int, kind: str | None = None
-) -> tuple[Sequence[Event], int]:
+) -> tuple[list[timeline_reader.StoredEvent], int]:
     """One page of a customer's events, newest first, and their total count."""
-    conditions = [Event.customer_id == customer_id]
-    if kind:
-        conditions.append(Event.kind == kind)
-    total = session.scalar(select(func.count()).select_from(Event).where(*conditions))
-    rows = session.scalars(
-        select(Event)
-        .where(*conditions)
-        .order_by(Event.ts.desc(), Event.id.desc())
-        .offset((page - 1) * per_page)
-        .limit(per_page)
-    ).all()
-    return rows, int(total or 0)
-
-
-def event_kinds(session: Session, customer_id: int) -> list[str]:
-    """The kinds of event this customer has."""
-    return list(
-        session.scalars(
-            select(Event.kind).where(Event.customer_id == customer_id).distinct().order_by(Event.kind)
-        )
-    )
+    found = timeline(session, customer_id, page=page, per_page=per_page, kind=kind)
+    return found.events, found.total
 
 
 def indicator_history(

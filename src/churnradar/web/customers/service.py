@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 from sqlalchemy.orm import Session
 
 from churnradar.auth.access import can_see
 from churnradar.auth.schemas import Principal
+from churnradar.lake.timeline import StoredEvent
 from churnradar.models.customer import Customer
-from churnradar.models.event import Event
 from churnradar.web.customers import repository as repo
 from churnradar.web.customers.schemas import (
     ContractRead,
@@ -62,8 +64,11 @@ def customer_detail(session: Session, principal: Principal, customer: Customer) 
     )
 
 
-def event_read(event: Event) -> EventRead:
-    """An event as the API and the timeline show it."""
+def event_read(event: StoredEvent) -> EventRead:
+    """An event as the API and the timeline show it (the lake's `user` column back among the attributes)."""
+    attributes = json.loads(event.attributes) if event.attributes else None
+    if event.user is not None:
+        attributes = {**(attributes or {}), "user": event.user}
     return EventRead(
         ts=event.ts,
         kind=event.kind,
@@ -74,7 +79,7 @@ def event_read(event: Event) -> EventRead:
         channel=event.channel,
         direction=event.direction,
         text=event.text,
-        attributes=event.attributes,
+        attributes=attributes,
     )
 
 

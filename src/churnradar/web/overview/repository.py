@@ -6,12 +6,14 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.lake.service import lake_for
+from churnradar.lake.timeline import count_events
 from churnradar.models.customer import Customer
-from churnradar.models.event import Event
 from churnradar.models.import_run import ImportRun
 from churnradar.models.ledger import Contract, Invoice
 
@@ -35,13 +37,20 @@ def customers_by(
 
 
 def data_counts(session: Session, principal: Principal) -> dict[str, int]:
-    """How many customers, events, contracts and invoices the principal's view holds."""
+    """How many customers, events, contracts and invoices the principal's view holds.
+
+    Events are the lake's: the customers in scope come from the store, the count from DuckDB.
+    """
     scope = visible_customers(principal)
     counts = {"customers": session.scalar(select(func.count()).select_from(Customer).where(scope)) or 0}
-    for name, model in (("events", Event), ("contracts", Contract), ("invoices", Invoice)):
+    visible = select(Customer.id).where(scope)
+    everyone = principal.role in SEE_ALL
+    bind = session.get_bind()
+    lake = lake_for(bind if isinstance(bind, Engine) else bind.engine)
+    counts["events"] = count_events(lake, None if everyone else list(session.scalars(visible)))
+    for name, model in (("contracts", Contract), ("invoices", Invoice)):
         query = select(func.count()).select_from(model)
-        if principal.role not in SEE_ALL:
-            visible = select(Customer.id).where(scope)
+        if not everyone:
             query = query.where(model.customer_id.in_(visible))
         counts[name] = session.scalar(query) or 0
     return counts

@@ -1,0 +1,274 @@
+"""The one-time move of a store's events and indicator values (migration 0009 and before) into the lake.
+
+`churnradar init` runs it after migrating. Safe to kill at any point and to run again:
+- events go in id order, in chunks; each chunk is one Delta commit marked `upgrade:events:<last id>`, so a
+  rerun resumes after the last committed chunk and never writes a row twice. When the lake also holds events
+  that did not come from the upgrade (an import run before init), a chunk appends only the events the lake
+  lacks: the lake's copy, written later, wins.
+- indicator values go one as-of date at a time, pivoted to the lake's wide rows; a date is one commit, and
+  dates the lake already has are left as they are there.
+- only then are the store's rows deleted, each table in one transaction (the moved ids and dates only).
+
+The store's tables are read only when they exist: migration 0010 drops them once they are empty.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import date
+from typing import Any
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Date,
+    DateTime,
+    Float,
+    String,
+    Text,
+    column,
+    delete,
+    func,
+    inspect,
+    select,
+    table,
+)
+from sqlalchemy.engine import Connection, Engine
+
+from churnradar.lake.events import events_relation
+from churnradar.lake.repository import OPERATION_KEY, Lake
+from churnradar.lake.schemas import EVENT_KEY, EVENTS_SCHEMA, LakeTable
+from churnradar.lake.service import lake_for
+from churnradar.lake.snapshots import snapshot_dates, write_snapshot
+
+MARK = "upgrade:events:"
+# Commits that change no rows: compaction and vacuum.
+_HOUSEKEEPING = ("OPTIMIZE", "VACUUM START", "VACUUM END")
+CHUNK_ROWS = 200_000
+
+# The store's tables as migration 0009 left them (no models: 0010 drops them, the models go with it).
+STORE_EVENTS = table(
+    "events",
+    column("id", BigInteger),
+    column("customer_id", BigInteger),
+    column("ts", DateTime),
+    column("kind", String),
+    column("event_key", String),
+    column("amount", Float),
+    column("value", Float),
+    column("quantity", Float),
+    column("channel", String),
+    column("direction", String),
+    column("text", Text),
+    column("attributes", JSON),
+    column("import_id", BigInteger),
+)
+STORE_VALUES = table(
+    "indicator_values",
+    column("customer_id", BigInteger),
+    column("as_of", Date),
+    column("indicator", String),
+    column("value", Float),
+)
+
+
+@dataclass(frozen=True)
+class UpgradeReport:
+    """What one run moved: events and indicator values into the lake, rows then removed from the store."""
+
+    lake: str
+    events_moved: int
+    events_kept_from_lake: int
+    snapshot_dates: int
+    indicator_values_moved: int
+    store_events_removed: int
+    store_values_removed: int
+
+    @property
+    def moved_anything(self) -> bool:
+        return bool(self.events_moved or self.events_kept_from_lake or self.indicator_values_moved) or bool(
+            self.store_events_removed or self.store_values_removed
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    def describe(self) -> str:
+        """One line for people: what moved, what the store no longer holds."""
+        already = f" ({self.events_kept_from_lake:,} more were there already)" * bool(
+            self.events_kept_from_lake
+        )
+        return (
+            f"moved into the lake: {self.events_moved:,} events{already}, "
+            f"{self.indicator_values_moved:,} indicator values of {self.snapshot_dates:,} dates; "
+            f"removed from the database: {self.store_events_removed:,} events, "
+            f"{self.store_values_removed:,} indicator values"
+        )
+
+
+Progress = Callable[[str], None]
+
+
+def move_store_history(
+    engine: Engine, *, chunk_rows: int = CHUNK_ROWS, progress: Progress | None = None
+) -> UpgradeReport:
+    """Move the store's events and indicator values into the lake (once), then empty those store tables."""
+    lake = lake_for(engine)
+    lake.root.mkdir(parents=True, exist_ok=True)
+    present = set(inspect(engine).get_table_names())
+    moved = kept = events_removed = 0
+    if "events" in present:
+        moved, kept, through = _move_events(engine, lake, chunk_rows, progress)
+        if through is not None:
+            with engine.begin() as conn:
+                events_removed = conn.execute(
+                    delete(STORE_EVENTS).where(STORE_EVENTS.c.id <= through)
+                ).rowcount
+    dates = values = values_removed = 0
+    if "indicator_values" in present:
+        dates, values = _move_snapshots(engine, lake, progress)
+        in_lake = snapshot_dates(lake)
+        if in_lake:
+            with engine.begin() as conn:
+                values_removed = conn.execute(
+                    delete(STORE_VALUES).where(STORE_VALUES.c.as_of.in_(in_lake))
+                ).rowcount
+    return UpgradeReport(
+        lake=str(lake.root),
+        events_moved=moved,
+        events_kept_from_lake=kept,
+        snapshot_dates=dates,
+        indicator_values_moved=values,
+        store_events_removed=max(events_removed, 0),
+        store_values_removed=max(values_removed, 0),
+    )
+
+
+def _moved_through(lake: Lake) -> tuple[int | None, bool]:
+    """The last store event id an upgrade commit holds, and whether other writers' commits exist."""
+    found = lake.open(LakeTable.EVENTS)
+    if found is None:
+        return None, False
+    through: int | None = None
+    others = False
+    for entry in found.history():
+        mark = entry.get(OPERATION_KEY)
+        if isinstance(mark, str) and mark.startswith(MARK):
+            last = int(mark.removeprefix(MARK))
+            through = last if through is None else max(through, last)
+        elif entry.get("operation") not in _HOUSEKEEPING:
+            others = True
+    return through, others
+
+
+def _move_events(
+    engine: Engine, lake: Lake, chunk_rows: int, progress: Progress | None
+) -> tuple[int, int, int | None]:
+    """Copy the store's events not yet moved; (appended, already in the lake, last store id moved).
+
+    Each chunk is read, checked and committed under the events table's writer lock, so an import running
+    at the same time commits before or after a chunk, never in between.
+    """
+    moved = kept = 0
+    while True:
+        with lake.writing(LakeTable.EVENTS):
+            through, others = _moved_through(lake)
+            with engine.connect() as conn:
+                chunk = _events_after(conn, through, chunk_rows)
+            if not chunk:
+                return moved, kept, through
+            last = int(chunk[-1]["id"])
+            data = _arrow_events(chunk)
+            if others:
+                data = _absent_from_lake(lake, data)
+            # An empty append still commits the mark: every event of the chunk was in the lake already.
+            lake.append(LakeTable.EVENTS, data, operation=f"{MARK}{last}")
+        moved += data.num_rows
+        kept += len(chunk) - data.num_rows
+        if progress is not None:
+            progress(f"events: {moved + kept:,} moved")
+
+
+def _events_after(conn: Connection, after: int | None, limit: int) -> list[dict[str, Any]]:
+    query = select(STORE_EVENTS).order_by(STORE_EVENTS.c.id).limit(limit)
+    if after is not None:
+        query = query.where(STORE_EVENTS.c.id > after)
+    return [dict(row) for row in conn.execute(query).mappings()]
+
+
+def _arrow_events(rows: list[dict[str, Any]]) -> pa.Table:
+    """Store rows as EVENTS_SCHEMA: `user` out of the attributes into its column, the rest as JSON text."""
+    users: list[str | None] = []
+    attributes: list[str | None] = []
+    for row in rows:
+        extra = dict(row["attributes"] or {})
+        user = extra.pop("user", None)
+        users.append(None if user is None else str(user))
+        attributes.append(json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None)
+    columns = {name: [row.get(name) for row in rows] for name in EVENTS_SCHEMA.names}
+    columns["user"], columns["attributes"] = users, attributes
+    return pa.table(columns, schema=EVENTS_SCHEMA)
+
+
+def _absent_from_lake(lake: Lake, data: pa.Table) -> pa.Table:
+    """The rows of `data` whose event key the lake does not hold yet."""
+    con = duckdb.connect()
+    try:
+        con.register("incoming", data)
+        events_relation(lake, con).create_view("stored")
+        on = " AND ".join(f'i."{c}" = s."{c}"' for c in EVENT_KEY)
+        fresh = con.sql(f"SELECT i.* FROM incoming i ANTI JOIN stored s ON {on}").to_arrow_table()  # noqa: S608
+        return fresh.cast(EVENTS_SCHEMA)
+    finally:
+        con.close()
+
+
+def _move_snapshots(engine: Engine, lake: Lake, progress: Progress | None) -> tuple[int, int]:
+    """Write every as-of date the lake lacks from the store's long values; (dates, values) moved."""
+    with engine.connect() as conn:
+        stored = [
+            d for (d,) in conn.execute(select(STORE_VALUES.c.as_of).distinct().order_by(STORE_VALUES.c.as_of))
+        ]
+    done = set(snapshot_dates(lake))
+    dates = values = 0
+    for day in stored:
+        day = day if isinstance(day, date) else date.fromisoformat(str(day))
+        if day in done:
+            continue
+        long = _values_of(engine, day)
+        wide = long.pivot(index="customer_id", columns="indicator", values="value").reset_index()
+        wide.columns.name = None
+        write_snapshot(lake, wide.assign(as_of=day))
+        dates += 1
+        values += len(long)
+        if progress is not None:
+            progress(f"indicator snapshots: {day.isoformat()} moved")
+    return dates, values
+
+
+def _values_of(engine: Engine, day: date) -> pd.DataFrame:
+    query = select(STORE_VALUES.c.customer_id, STORE_VALUES.c.indicator, STORE_VALUES.c.value).where(
+        STORE_VALUES.c.as_of == day
+    )
+    with engine.connect() as conn:
+        frame = pd.DataFrame(conn.execute(query).all(), columns=["customer_id", "indicator", "value"])
+    return frame.astype({"customer_id": "int64", "value": "float64"})
+
+
+def store_rows(engine: Engine) -> dict[str, int]:
+    """Rows left in the store's events and indicator_values tables (absent tables count 0)."""
+    present = set(inspect(engine).get_table_names())
+    counts = {}
+    with engine.connect() as conn:
+        for name, store_table in (("events", STORE_EVENTS), ("indicator_values", STORE_VALUES)):
+            counts[name] = (
+                int(conn.execute(select(func.count()).select_from(store_table)).scalar_one())
+                if name in present
+                else 0
+            )
+    return counts

@@ -1,0 +1,154 @@
+"""`churnradar init` on a store from before the lake moves its events and snapshots into the lake once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pyarrow as pa
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import Engine
+
+from churnradar.lake.events import write_events
+from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
+from churnradar.lake.service import lake_for
+from churnradar.lake.upgrade import move_store_history, store_rows
+from tests.upgrade.helpers import FIRST_DAY, lake_events, lake_values, seed_store
+
+
+class StoppedError(Exception):
+    """Stands for a kill between two commits."""
+
+
+def test_moves_events_and_snapshots_then_empties_the_store(engine: Engine) -> None:
+    events, values = seed_store(engine, customers=12, events_each=20, days=3)
+    report = move_store_history(engine, chunk_rows=50)
+    lake = lake_for(engine)
+    assert lake_events(lake) == events
+    assert lake_values(lake) == values
+    assert store_rows(engine) == {"events": 0, "indicator_values": 0}
+    assert (report.events_moved, report.events_kept_from_lake) == (240, 0)
+    assert (report.snapshot_dates, report.indicator_values_moved) == (3, 12 * 3 * 4)
+    assert (report.store_events_removed, report.store_values_removed) == (240, 12 * 3 * 4)
+    versions = (lake.version(LakeTable.EVENTS), lake.version(LakeTable.SNAPSHOTS))
+
+    again = move_store_history(engine, chunk_rows=50)
+    assert not again.moved_anything
+    assert (lake.version(LakeTable.EVENTS), lake.version(LakeTable.SNAPSHOTS)) == versions
+    assert lake_events(lake) == events
+
+
+@pytest.mark.parametrize("stop_after", ["events: 100", "events: 250", "indicator snapshots"])
+def test_an_interrupted_move_resumes_without_duplicates(engine: Engine, stop_after: str) -> None:
+    events, values = seed_store(engine, customers=10, events_each=30, days=4)
+
+    def stop(message: str) -> None:
+        if message.startswith(stop_after):
+            raise StoppedError
+
+    with pytest.raises(StoppedError):
+        move_store_history(engine, chunk_rows=50, progress=stop)
+    lake = lake_for(engine)
+    # Nothing is removed from the store before all of it is in the lake: the events first, then the values.
+    if stop_after.startswith("events"):
+        assert len(lake_events(lake)) < len(events)
+        assert store_rows(engine) == {"events": 300, "indicator_values": 10 * 4 * 4}
+    else:
+        assert lake_events(lake) == events
+        assert store_rows(engine) == {"events": 0, "indicator_values": 10 * 4 * 4}
+    report = move_store_history(engine, chunk_rows=50)
+    assert lake_events(lake) == events
+    assert lake_values(lake) == values
+    assert store_rows(engine) == {"events": 0, "indicator_values": 0}
+    assert report.store_events_removed == (300 if stop_after.startswith("events") else 0)
+    assert report.store_values_removed == 10 * 4 * 4
+
+
+def test_the_lakes_own_copy_of_an_event_wins(engine: Engine) -> None:
+    events, _ = seed_store(engine, customers=3, events_each=6, days=1)
+    lake = lake_for(engine)
+    first = events[0]
+    newer = {name: [None] for name in EVENTS_SCHEMA.names}
+    newer.update(customer_id=[first[0]], kind=[first[1]], event_key=[first[2]], ts=[first[3]], amount=[999.0])
+    write_events(lake, pa.table(newer, schema=EVENTS_SCHEMA), operation="import:1")  # an import before init
+    report = move_store_history(engine, chunk_rows=5)
+    assert (report.events_moved, report.events_kept_from_lake) == (17, 1)
+    stored = lake_events(lake)
+    assert len(stored) == len(events)
+    assert next(e for e in stored if e[2] == first[2])[4] == 999.0
+
+
+def test_a_store_without_the_old_tables_has_nothing_to_move(engine: Engine) -> None:
+    with engine.begin() as conn:
+        conn.execute(text("DROP TABLE indicator_values"))
+        conn.execute(text("DROP TABLE events"))
+    report = move_store_history(engine)
+    assert not report.moved_anything
+    assert store_rows(engine) == {"events": 0, "indicator_values": 0}
+
+
+def _init(url: str, lake: Path) -> subprocess.Popen[str]:
+    environment = {k: v for k, v in os.environ.items() if not k.startswith("CHURNRADAR_")}
+    environment["CHURNRADAR_LAKE__PATH"] = str(lake)
+    return subprocess.Popen(
+        [sys.executable, "-m", "churnradar", "--db", url, "init", "--json"],
+        env=environment,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+
+
+def _kill_when(process: subprocess.Popen[str], ready: object, timeout: float = 120) -> bool:
+    """SIGKILL `process` as soon as `ready()` holds; False when it exited first."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            return False
+        if ready():  # type: ignore[operator]
+            os.kill(process.pid, signal.SIGKILL)
+            process.wait()
+            return True
+        time.sleep(0.01)
+    raise AssertionError("init neither reached the point nor finished")
+
+
+def _commits(folder: Path) -> int:
+    log = folder / "_delta_log"
+    return len(list(log.glob("*.json"))) if log.exists() else 0
+
+
+def test_kill_9_during_init_then_init_again_moves_everything_once(engine: Engine) -> None:
+    events, values = seed_store(engine, customers=200, events_each=100, days=16)
+    lake = lake_for(engine)
+    url = engine.url.render_as_string(hide_password=False)
+    engine.dispose()
+    killed = 0
+    # Kill points that do not depend on the machine's speed: the first events commit, then a few snapshot
+    # dates in, then further on.
+    for ready in (
+        lambda: _commits(lake.path(LakeTable.EVENTS)) >= 1,
+        lambda: _commits(lake.path(LakeTable.SNAPSHOTS)) >= 3,
+        lambda: _commits(lake.path(LakeTable.SNAPSHOTS)) >= 9,
+    ):
+        killed += _kill_when(_init(url, lake.root), ready)
+    assert killed >= 2
+    assert store_rows(engine)["indicator_values"] > 0  # the kills left the move half done
+    finished = _init(url, lake.root)
+    out, err = finished.communicate(timeout=300)
+    assert finished.returncode == 0, err
+    assert json.loads(out)["upgrade"]["store_events_removed"] in (0, len(events))
+    assert lake_events(lake) == events
+    assert lake_values(lake) == values
+    assert store_rows(engine) == {"events": 0, "indicator_values": 0}
+    rerun = _init(url, lake.root)
+    out, err = rerun.communicate(timeout=300)
+    assert rerun.returncode == 0, err
+    assert json.loads(out)["upgrade"]["events_moved"] == 0
+    assert min(v[1] for v in values) == FIRST_DAY
