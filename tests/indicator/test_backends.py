@@ -1,42 +1,49 @@
-"""The same values on DuckDB over SQLite, DuckDB over PostgreSQL, PostgreSQL itself and DuckDB over Parquet;
-no leakage from after the as-of date; snapshots upserted so that a rerun changes nothing."""
+"""The same values on DuckDB over the store's lake (SQLite and PostgreSQL stores), PostgreSQL computing over
+a warehouse, and DuckDB over Parquet; no leakage from after the as-of date; a rerun of a date changes
+nothing."""
 
 from __future__ import annotations
 
 import json
+import os
+import uuid
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, insert, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import insert, text
+from sqlalchemy.engine import Engine, make_url
 from typer.testing import CliRunner
 
 from churnradar.cli.main import app
+from churnradar.config import AnalyticsSettings
+from churnradar.db import create_engine
 from churnradar.indicator import repository, service
-from churnradar.models import Contract, Customer, Event, IndicatorValue, Invoice
+from churnradar.lake.events import write_events
+from churnradar.lake.service import lake_for
+from churnradar.models import Contract, Customer, Invoice
+from tests.conftest import POSTGRES_ENV
 from tests.indicator import reference
 from tests.indicator.cases import AS_OF, EVENT_COLUMNS, event, frames, hand_data
-from tests.indicator.helpers import check_against_reference, frame_source
+from tests.indicator.helpers import check_against_reference, events_table, frame_source
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DATES = [AS_OF, AS_OF + timedelta(days=7)]
 
 
 def store(engine: Engine, data: reference.Data) -> None:
-    """Write the data into the operational tables (extra columns such as `user` go to attributes)."""
+    """Write the customers, contracts and invoices into the store and the events into its lake."""
     with engine.begin() as conn:
         conn.execute(insert(Customer), [{"id": c, "external_id": f"C{c}"} for c in data.customers])
-        rows = []
-        for n, e in enumerate(data.events):
-            row = {k: e[k] for k in ("customer_id", "ts", "kind", *EVENT_COLUMNS) if k != "user"}
-            row |= {"event_key": str(n), "attributes": {"user": e["user"]} if e["user"] else None}
-            rows.append(row)
-        conn.execute(insert(Event), rows)
         conn.execute(insert(Contract), [{"external_id": f"K{n}", **c} for n, c in enumerate(data.contracts)])
         conn.execute(insert(Invoice), [{"external_id": f"I{n}", **i} for n, i in enumerate(data.invoices)])
+    rows = [
+        {k: e[k] for k in ("customer_id", "ts", "kind", *EVENT_COLUMNS)} | {"event_key": str(n)}
+        for n, e in enumerate(data.events)
+    ]
+    write_events(lake_for(engine), events_table(rows), operation="test")
 
 
 def test_duckdb_over_the_store_matches_reference(engine: Engine) -> None:
@@ -47,13 +54,30 @@ def test_duckdb_over_the_store_matches_reference(engine: Engine) -> None:
 
 
 @pytest.mark.postgres
-def test_postgresql_computing_itself_matches_reference(engine: Engine) -> None:
+def test_postgresql_computing_itself_over_a_warehouse_matches_reference(engine: Engine) -> None:
+    """The postgres backend computes in a PostgreSQL database holding the canonical tables."""
     if engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only")
     data = hand_data(ZONE)
-    store(engine, data)
-    with service.open_source(engine, compute_on="postgres") as source:
-        check_against_reference(source, data, DATES, ZONE)
+    admin = create_engine(os.environ[POSTGRES_ENV]).execution_options(isolation_level="AUTOCOMMIT")
+    name = f"churnradar_wh_{uuid.uuid4().hex[:10]}"
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(os.environ[POSTGRES_ENV]).set(database=name).render_as_string(hide_password=False)
+    warehouse = create_engine(url)
+    try:
+        for table, frame in frames(data).items():
+            frame.assign(customer_id=frame["customer_id"].map(lambda c: f"C{c}")).to_sql(
+                table, warehouse, index=False
+            )
+        analytics = AnalyticsSettings(backend="postgres", postgres_url=url)  # type: ignore[arg-type]
+        with service.open_source(engine, analytics=analytics) as source:
+            check_against_reference(source, data, DATES, ZONE, id_of=lambda c: int(c[1:]))
+    finally:
+        warehouse.dispose()
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
 
 
 def test_duckdb_over_parquet_matches_reference(tmp_path: Path) -> None:
@@ -99,7 +123,8 @@ class TestSnapshots:
         service.snapshot_indicators(engine, [AS_OF + timedelta(days=7)], zone=ZONE)
         assert service.read_snapshot(engine, AS_OF) == first
         with engine.connect() as conn:
-            assert conn.execute(select(func.count()).select_from(IndicatorValue)).scalar_one() == 2 * 5 * n
+            assert repository.snapshot_dates(engine, limit=10) == [AS_OF + timedelta(days=7), AS_OF]
+            assert len(repository.read_values(conn, AS_OF)) == 5 * n
         assert first["C2"]["days_since_last_login"] is None
         assert first["C2"]["communications_30d"] == 0.0
 
@@ -107,10 +132,8 @@ class TestSnapshots:
         store(engine, hand_data(ZONE))
         with service.open_source(engine) as source:
             wide = service.compute_indicators(source, [AS_OF], slugs=["orders_30d"], zone=ZONE)
-        assert service.store_snapshot(engine, wide) == 5
-        with engine.begin() as conn:
-            rows: list[repository.Row] = [(1, AS_OF, "health_score", 42.0)]
-            assert repository.upsert_tuples(conn, rows) == 1
+        health = wide.assign(health_score=[42.0 if c == 1 else None for c in wide["customer_id"]])
+        assert service.store_snapshot(engine, health) == 10
         stored = service.read_snapshot(engine, AS_OF, customer="C1")
         assert stored == {"C1": {"health_score": 42.0, "orders_30d": 1.0}}
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import pandas as pd
-from sqlalchemy import create_engine, select
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store, postgres_native
@@ -33,12 +33,13 @@ def _duckdb(engine: Engine, settings: AnalyticsSettings) -> Source:
 def _postgres(engine: Engine, settings: AnalyticsSettings) -> Source:
     if settings.parquet_dir is not None:
         raise ValueError("the postgres analytics backend reads tables, not parquet_dir")
-    if settings.postgres_url is not None:
-        # A read replica of the store: same tables and ids, the primary left to the application.
-        return postgres_native(create_engine(settings.postgres_url.get_secret_value()))
-    if engine.dialect.name != "postgresql":
-        raise ValueError("the postgres analytics backend needs a PostgreSQL store or postgres_url")
-    return postgres_native(engine)
+    if settings.postgres_url is None:
+        raise ValueError(
+            "the postgres analytics backend computes in a PostgreSQL warehouse holding the canonical tables "
+            "(customers, events, contracts, invoices): set CHURNRADAR_ANALYTICS__POSTGRES_URL; the store's "
+            "own events live in its lake, which the duckdb backend reads"
+        )
+    return postgres_native(settings.postgres_url.get_secret_value())
 
 
 @backends.register("spark")

@@ -1,26 +1,31 @@
 """Sources of behaviour data as Ibis tables with one canonical shape, whatever engine reads them.
 
-Ways in: DuckDB attached read-only to the operational database (the default; SQLite never computes, see
-ARCHITECTURE "Known traps"), DuckDB over canonical Parquet files, PostgreSQL computing itself through Ibis'
-postgres backend, and Spark (analytics/spark.py) over Parquet or its own tables. Each yields the same four
+Ways in: DuckDB over the store's lake, with the store's own small tables brought in through SQLAlchemy
+(the default; no second SQLite library ever opens the store, see ARCHITECTURE "Known traps"), DuckDB over
+canonical Parquet files, PostgreSQL computing itself over a warehouse's canonical tables, and Spark
+(analytics/spark.py) over Parquet or its own tables. Each yields the same four
 tables, keyed by `customer_id`: the store's ids when read from the store, the customers' own ids otherwise
 (`Source.for_store` maps those back).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
 import ibis
-import ibis.expr.datatypes as dt
 import ibis.expr.types as ir
 import pandas as pd
+import pyarrow as pa
 from ibis.backends import BaseBackend
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy import Select, select
+from sqlalchemy.engine import Connection, Engine, make_url
 
-from churnradar.analytics.extensions import load_extension
+from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
+from churnradar.lake.service import lake_for
+from churnradar.models import Contract, Customer, Invoice
 
 EVENT_COLUMNS = (
     "customer_id",
@@ -68,89 +73,93 @@ class Source:
         return frame[known].assign(customer_id=ids[known].astype("int64")).reset_index(drop=True)
 
 
-def _duckdb_json_text(document: str, path: str) -> str:  # type: ignore[empty-body]
-    """DuckDB's json_extract_string."""
-
-
-def _postgres_json_text(document: dt.JSON, key: str) -> str:  # type: ignore[empty-body]
-    """PostgreSQL's jsonb_extract_path_text."""
-
-
-# Ibis maps these empty signatures onto the engines' own functions (a call form: Ibis ships no type hints).
-_DUCKDB_JSON_TEXT: Any = ibis.udf.scalar.builtin(_duckdb_json_text, name="json_extract_string")
-_POSTGRES_JSON_TEXT: Any = ibis.udf.scalar.builtin(_postgres_json_text, name="jsonb_extract_path_text")
-
-
-def _json_user(attributes: ir.Value, engine_name: str) -> ir.Value:
-    # Extra import columns such as `user` live in events.attributes (JSON text on SQLite, JSONB on
-    # PostgreSQL); Ibis' portable JSON accessors emit SQL PostgreSQL rejects, so each engine gets a builtin.
-    if engine_name == "postgres":
-        return _POSTGRES_JSON_TEXT(attributes, "user")
-    return _DUCKDB_JSON_TEXT(attributes.cast("string"), "$.user")
-
-
-def _from_store(con: BaseBackend, database: Any, engine_name: str) -> Source:
-    events = con.table("events", database=database)
-    events = events.select(
-        "customer_id", "ts", "kind", "amount", "value", "quantity", "channel", "direction", "text",
-        user=_json_user(events.attributes, engine_name),
-    )  # fmt: skip
-    customers = con.table("customers", database=database)
-    source = Source(
-        con=con,
-        customers=customers.select(customer_id=customers.id),
-        events=events,
-        contracts=con.table("contracts", database=database).select("customer_id", "start_date", "end_date"),
-        invoices=con.table("invoices", database=database).select(
-            "customer_id", "due_date", "amount", "issued_at", "paid_at"
-        ),
-        engine_name=engine_name,
-    )
-    if engine_name == "duckdb":
-        # Row stores are slow to scan (SQLite: ~1.3 M rows/s per column set) and the indicators read
-        # events several times: copy what they need once into DuckDB's columnar memory.
-        source.events = con.create_table("cr_events", source.events, temp=True)
-        source.customers = con.create_table("cr_customers", source.customers, temp=True)
-        source.contracts = con.create_table("cr_contracts", source.contracts, temp=True)
-        source.invoices = con.create_table("cr_invoices", source.invoices, temp=True)
-    return source
-
-
 def duckdb_over_store(engine: Engine) -> Source:
-    """DuckDB reading the operational database (SQLite file or PostgreSQL) read-only, in place."""
+    """DuckDB over the store's lake (events) and its customers, contracts and invoices, keyed by store ids.
+
+    The store's rows reach DuckDB through SQLAlchemy as Arrow tables: no second SQLite library ever opens
+    the store file (ARCHITECTURE "Known traps"). The events are the lake's current Parquet files, read in
+    place.
+    """
+    lake = lake_for(engine)
     con = ibis.duckdb.connect()
-    raw = con.con
-    url = engine.url
-    if url.get_backend_name() == "sqlite":
-        # DuckDB's extension carries its own SQLite library. Two SQLite copies in one process cannot see
-        # each other's POSIX locks: opening the file re-initialises the WAL index that a pooled connection
-        # of ours still has mapped, and that connection then dies of SIGBUS at its next commit. So no
-        # connection of ours may stay open across DuckDB's use of the file; the pool reopens afterwards.
-        engine.dispose()
-        load_extension(raw, "sqlite")
-        path = url.database
-        if not path or path == ":memory:":
-            raise ValueError("DuckDB reads a SQLite file; an in-memory SQLite database cannot be shared")
-        raw.execute(f"ATTACH '{_quote(str(Path(path).resolve()))}' AS store (TYPE sqlite, READ_ONLY)")
-        return _from_store(con, ("store", "main"), "duckdb")
-    if url.get_backend_name() == "postgresql":
-        load_extension(raw, "postgres")
-        raw.execute(f"ATTACH '{_quote(_libpq_dsn(engine))}' AS store (TYPE postgres, READ_ONLY)")
-        return _from_store(con, ("store", "public"), "duckdb")
-    raise ValueError(f"unsupported database {url.get_backend_name()!r}: use SQLite or PostgreSQL")
+    try:
+        files = lake.files(LakeTable.EVENTS)
+        events = (
+            con.read_parquet(files, table_name="cr_events")
+            if files
+            else con.create_table("cr_events", EVENTS_SCHEMA.empty_table(), temp=True)
+        )
+        with engine.connect() as conn:
+            customers = _arrow(conn, select(Customer.id), _CUSTOMERS)
+            contracts = _arrow(
+                conn, select(Contract.customer_id, Contract.start_date, Contract.end_date), _CONTRACTS
+            )
+            invoices = _arrow(
+                conn,
+                select(
+                    Invoice.customer_id, Invoice.due_date, Invoice.amount, Invoice.issued_at, Invoice.paid_at
+                ),
+                _INVOICES,
+            )
+        return Source(
+            con=con,
+            customers=con.create_table("cr_customers", customers, temp=True),
+            events=events.select(*EVENT_COLUMNS),
+            contracts=con.create_table("cr_contracts", contracts, temp=True),
+            invoices=con.create_table("cr_invoices", invoices, temp=True),
+            engine_name="duckdb",
+        )
+    except Exception:
+        con.disconnect()
+        raise
 
 
-def postgres_native(engine: Engine) -> Source:
-    """PostgreSQL computing the indicators itself, through Ibis' postgres backend."""
-    url = engine.url
+_CUSTOMERS = pa.schema([pa.field("customer_id", pa.int64())])
+_CONTRACTS = pa.schema(
+    [
+        pa.field("customer_id", pa.int64()),
+        pa.field("start_date", pa.date32()),
+        pa.field("end_date", pa.date32()),
+    ]
+)
+_INVOICES = pa.schema(
+    [
+        pa.field("customer_id", pa.int64()),
+        pa.field("due_date", pa.date32()),
+        pa.field("amount", pa.float64()),
+        pa.field("issued_at", pa.timestamp("us")),
+        pa.field("paid_at", pa.timestamp("us")),
+    ]
+)
+
+
+def _arrow(conn: Connection, query: Select[*tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
+    rows = conn.execute(query).all()
+    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
+    arrays = [pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)]
+    return pa.table(arrays, schema=schema)
+
+
+def postgres_native(url: str) -> Source:
+    """PostgreSQL computing the indicators itself over the canonical tables of the database at `url`.
+
+    A warehouse holding `customers`, `events` (and optionally `contracts`, `invoices`) in the canonical
+    import format, keyed by the customers' own ids; the store's own events live in the lake instead.
+    """
+    parsed = make_url(url)
     con = ibis.postgres.connect(
-        host=url.host or "localhost",
-        port=url.port or 5432,
-        user=url.username,
-        password=url.password,
-        database=url.database,
+        host=parsed.host or "localhost",
+        port=parsed.port or 5432,
+        user=parsed.username,
+        password=parsed.password,
+        database=parsed.database,
     )
-    return _from_store(con, None, "postgres")
+    present = set(con.list_tables()) & {"customers", "events", "contracts", "invoices"}
+    try:
+        return over_tables(con, None, present, "postgres")
+    except Exception:
+        con.disconnect()
+        raise
 
 
 def duckdb_over_parquet(folder: Path) -> Source:
@@ -177,7 +186,7 @@ def over_parquet(con: BaseBackend, folder: Path, engine_name: str) -> Source:
     return canonical_source(con, customers, events, read("contracts"), read("invoices"), engine_name)
 
 
-def over_tables(con: BaseBackend, database: str, present: set[str], engine_name: str) -> Source:
+def over_tables(con: BaseBackend, database: str | None, present: set[str], engine_name: str) -> Source:
     """Canonical tables customers, events, contracts, invoices of a database of `con` (a Spark catalog);
     `present` names those the database holds (contracts and invoices may be absent)."""
     missing = {"customers", "events"} - present
@@ -243,22 +252,6 @@ def _empty_invoices(con: BaseBackend) -> ir.Table:
         "issued_at": "timestamp", "paid_at": "timestamp",
     }  # fmt: skip
     return ibis.memtable(ibis.schema(schema).to_pyarrow().empty_table())
-
-
-def _quote(text: str) -> str:
-    return text.replace("'", "''")
-
-
-def _libpq_dsn(engine: Engine) -> str:
-    url = make_url(engine.url.render_as_string(hide_password=False))
-    parts = {
-        "host": url.host or "localhost",
-        "port": url.port or 5432,
-        "user": url.username,
-        "password": url.password,
-        "dbname": url.database,
-    }
-    return " ".join(f"{k}={v}" for k, v in parts.items() if v is not None)
 
 
 def duckdb_over_frames(customers: Any, events: Any, contracts: Any = None, invoices: Any = None) -> Source:

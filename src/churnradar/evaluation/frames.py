@@ -6,19 +6,18 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Table, func, select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.analytics.source import Source
 from churnradar.evaluation.labels import label_snapshots
-from churnradar.models import Customer, IndicatorValue, Team, User
+from churnradar.models import Customer, Team, User
 from churnradar.rule.schemas import Template
 from churnradar.rule.templates import template_for
 
 CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 USERS: Table = User.__table__  # type: ignore[assignment]
 TEAMS: Table = Team.__table__  # type: ignore[assignment]
-VALUES: Table = IndicatorValue.__table__  # type: ignore[assignment]
 TEXT_FIELDS = ("tier", "segment", "industry", "team", "owner", "status")
 
 
@@ -64,17 +63,6 @@ def customers_at(customers: pd.DataFrame, as_of: date, templates: Mapping[str, T
     for column in TEXT_FIELDS:
         current[column] = current[column].astype(object).where(current[column].notna(), None)
     return current.reset_index(drop=True)
-
-
-def previous_values(conn: Connection, indicator: str, as_of: date) -> pd.Series:
-    """Each customer's value of `indicator` at the latest snapshot date before `as_of` (by customer_id)."""
-    latest = (
-        select(func.max(VALUES.c.as_of)).where(VALUES.c.indicator == indicator, VALUES.c.as_of < as_of)
-    ).scalar_subquery()
-    query = select(VALUES.c.customer_id, VALUES.c.value).where(
-        VALUES.c.indicator == indicator, VALUES.c.as_of == latest
-    )
-    return pd.Series(dict(conn.execute(query).all()), dtype="float64")
 
 
 def activity_frame(source: Source, kinds: Sequence[str]) -> pd.DataFrame:

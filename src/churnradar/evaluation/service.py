@@ -7,7 +7,6 @@ previous state and the rerun completes it. Idempotent: the same date twice chang
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
@@ -21,7 +20,7 @@ from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
 from churnradar.datahealth import service as datahealth
 from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
-from churnradar.evaluation.frames import all_customers, customers_at, previous_values
+from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention_service
 from churnradar.intervention.handover import follow_owner_changes
@@ -164,20 +163,14 @@ def evaluate(
     book = book or active_rulebook(engine, clock=clock)
     with indicator_service.open_source(engine, analytics=settings.analytics) as source:
         wide = source.for_store(indicator_service.compute_indicators(source, [as_of], zone=settings.zone))
-    # Stored before the alert transaction: a rerun rewrites the same values (upsert), so a crash in between
-    # leaves nothing half-done that the rerun does not complete. The store's own work releases the GIL, so
-    # the snapshot is written on a second thread while this one only reads and judges.
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="snapshot") as writer:
-        stored = writer.submit(indicator_service.store_snapshot, engine, wide)
-        with engine.connect() as conn:
-            customers = customers_at(all_customers(conn), as_of, book.templates)
-            previous_health = previous_values(conn, HEALTH, as_of)
-        assessment = assess(wide, customers, book)
-        feeds = datahealth.feed_health(engine, as_of, settings.data_health)
-        spoiled = set() if force else datahealth.spoiled_indicators(feeds)
-        held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
-        scores = model_store.score_table(book.model, assessment.table) if book.model else None
-        stored.result()  # its error, if any, stops the run before any alert changes
+    with engine.connect() as conn:
+        customers = customers_at(all_customers(conn), as_of, book.templates)
+    previous_health = indicator_service.previous_values(engine, HEALTH, as_of)
+    assessment = assess(wide, customers, book)
+    feeds = datahealth.feed_health(engine, as_of, settings.data_health)
+    spoiled = set() if force else datahealth.spoiled_indicators(feeds)
+    held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
+    scores = model_store.score_table(book.model, assessment.table) if book.model else None
     started = clock.now()
     with engine.begin() as conn:
         inserted = conn.execute(insert(RUNS).values(as_of=as_of, started_at=started, status="running"))
@@ -211,9 +204,13 @@ def evaluate(
         alert_repo.replace_risk(conn, risk)
         if scores is not None and book.model is not None:
             model_store.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
-        # Health joins the indicator history, so charts and "change since last time" read one table.
+        # Health joins the indicator history, so charts and "change since last time" read one table. The
+        # date's snapshot is written whole in one lake commit before the store commits: if the store's
+        # commit fails, a rerun of the date rewrites the same snapshot; if the lake's fails, nothing changed.
         health_values = risk[["customer_id", "health_score"]].rename(columns={"health_score": HEALTH})
-        indicator_service.write_snapshot(conn, health_values.assign(as_of=as_of))
+        indicator_service.store_snapshot(
+            engine, wide.merge(health_values, on="customer_id", how="left").assign(as_of=as_of)
+        )
         levels = {level: int((risk["level"] == level).sum()) for level in book.policy.levels}
         health = {
             "feeds": [f for f in datahealth.report(feeds) if f["state"] in ("stale", "anomalous")],

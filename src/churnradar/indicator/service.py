@@ -7,15 +7,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Literal, cast
 from zoneinfo import ZoneInfo
 
-import numpy as np
 import pandas as pd
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 
 from churnradar.analytics.backends import open_analytics
-from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store, postgres_native
+from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store
 from churnradar.config import AnalyticsSettings, SnapshotSettings
 from churnradar.indicator import repository, retention
 from churnradar.indicator.compile import compile_indicators
@@ -23,17 +21,14 @@ from churnradar.indicator.registry import default_registry, dependency_order
 from churnradar.indicator.schemas import Indicator
 from churnradar.kit.registry import Registry
 
-EngineChoice = Literal["duckdb", "postgres"]
 # Many as-of dates cost the same per date in one pass or in batches; batches of 8 bound the engine's result
 # and its pandas copy (52 dates x 100k customers in one pass peaked above 6 GB).
 DATES_PER_BATCH = 8
 
 
 @contextmanager
-def open_source(
-    where: Engine | Path, *, compute_on: EngineChoice = "duckdb", analytics: AnalyticsSettings | None = None
-) -> Iterator[Source]:
-    """The data to compute on: the store (read by DuckDB, or PostgreSQL itself) or a Parquet folder.
+def open_source(where: Engine | Path, *, analytics: AnalyticsSettings | None = None) -> Iterator[Source]:
+    """The data to compute on: the store (its lake's events, read by DuckDB) or a Parquet folder.
 
     With `analytics` settings, the store's engine is only where results go: the configured backend reads
     and computes, and `Source.for_store` keys its frames by the store's customer ids.
@@ -42,10 +37,6 @@ def open_source(
         source = duckdb_over_parquet(where)
     elif analytics is not None:
         source = open_analytics(where, analytics)
-    elif compute_on == "postgres":
-        if where.dialect.name != "postgresql":
-            raise ValueError("compute_on='postgres' needs a PostgreSQL store")
-        source = postgres_native(where)
     else:
         source = duckdb_over_store(where)
     try:
@@ -116,25 +107,6 @@ def _run(source: Source, indicators: list[Indicator], days: Sequence[date], zone
     return result
 
 
-def snapshot_rows(wide: pd.DataFrame, *, date_text: bool = False) -> Iterator[repository.Row]:
-    """`(customer_id, as_of, indicator, value)` for every cell of a wide frame, in key order.
-
-    The key is (as-of date, indicator, customer): a new date's rows arrive in the order SQLite's B-tree
-    holds them, so storing them appends (see models.indicator). `date_text` gives the date as ISO text,
-    as SQLite stores it, sparing the driver a conversion per row (millions per date).
-    """
-    names = sorted(str(c) for c in wide.columns if c not in ("customer_id", "as_of"))
-    for key, block in wide.sort_values(["as_of", "customer_id"]).groupby("as_of", sort=True):
-        day = cast(date, key)
-        values = block[names].to_numpy(dtype="float64").T.ravel()  # indicator by indicator
-        cleaned = values.astype(object)
-        cleaned[np.isnan(values)] = None
-        ids = np.tile(block["customer_id"].to_numpy(dtype="int64"), len(names)).tolist()
-        slugs = np.repeat(np.array(names, dtype=object), len(block)).tolist()
-        stamp = day.isoformat() if date_text else day
-        yield from zip(ids, [stamp] * len(ids), slugs, cleaned.tolist(), strict=True)
-
-
 def snapshot_indicators(
     engine: Engine,
     as_of_dates: Sequence[date],
@@ -142,13 +114,12 @@ def snapshot_indicators(
     slugs: Sequence[str] | None = None,
     registry: Registry[Indicator] | None = None,
     zone: ZoneInfo | str = "UTC",
-    compute_on: EngineChoice = "duckdb",
     analytics: AnalyticsSettings | None = None,
 ) -> int:
-    """Compute indicators and upsert them into indicator_values; returns rows written.
+    """Compute indicators and store them as the snapshots of their dates; returns values written.
 
-    They are read from the store, or from the `analytics` backend when given."""
-    with open_source(engine, compute_on=compute_on, analytics=analytics) as source:
+    They are read from the store's lake, or from the `analytics` backend when given."""
+    with open_source(engine, analytics=analytics) as source:
         wide = source.for_store(
             compute_indicators(source, as_of_dates, slugs=slugs, registry=registry, zone=zone)
         )
@@ -156,14 +127,9 @@ def snapshot_indicators(
 
 
 def store_snapshot(engine: Engine, wide: pd.DataFrame) -> int:
-    """Upsert an already computed wide frame into indicator_values in its own transaction; rows written."""
-    with engine.begin() as conn:
-        return write_snapshot(conn, wide)
-
-
-def write_snapshot(conn: Connection, wide: pd.DataFrame) -> int:
-    """Upsert a wide frame (`customer_id`, `as_of`, a column per indicator) in the caller's transaction."""
-    return repository.upsert_tuples(conn, snapshot_rows(wide, date_text=conn.dialect.name == "sqlite"))
+    """Store a computed wide frame (`customer_id`, `as_of`, a column per indicator) in the lake, each of its
+    dates replacing what was stored for that date in one commit; values written."""
+    return repository.store_wide(engine, wide)
 
 
 def read_snapshot(
@@ -183,6 +149,20 @@ def read_snapshot(
         return out
 
 
+def stored_wide(engine: Engine, as_of: date, indicators: Sequence[str] | None = None) -> pd.DataFrame:
+    """The snapshot of `as_of` as a wide frame (`customer_id` and the `indicators`, all when None)."""
+    wide = repository.read_wide(engine, as_of)
+    if indicators is None or wide.empty:
+        return wide
+    present = [i for i in indicators if i in wide.columns]
+    return wide[["customer_id", *present]]
+
+
+def previous_values(engine: Engine, indicator: str, as_of: date) -> pd.Series:
+    """`indicator` by customer id from the latest snapshot before `as_of` (empty when none)."""
+    return repository.previous_values(engine, indicator, as_of)
+
+
 @dataclass(frozen=True)
 class Pruned:
     """What a prune removed: the snapshot dates and their rows."""
@@ -196,13 +176,12 @@ class Pruned:
 
 
 def prune_snapshots(engine: Engine, *, today: date, policy: SnapshotSettings) -> Pruned:
-    """Remove the snapshot dates `policy` lets go as of `today` (indicator.retention), in one transaction."""
-    with engine.begin() as conn:
-        stored = repository.snapshot_dates(conn, limit=100_000)
-        doomed = retention.dates_to_prune(
-            stored,
-            today=today,
-            keep_daily_days=policy.keep_daily_days,
-            keep_weekly_days=policy.keep_weekly_days,
-        )
-        return Pruned(doomed, repository.delete_dates(conn, doomed))
+    """Remove the snapshot dates `policy` lets go as of `today` (indicator.retention), in one commit."""
+    stored = repository.snapshot_dates(engine, limit=100_000)
+    doomed = retention.dates_to_prune(
+        stored,
+        today=today,
+        keep_daily_days=policy.keep_daily_days,
+        keep_weekly_days=policy.keep_weekly_days,
+    )
+    return Pruned(doomed, repository.delete_dates(engine, doomed))

@@ -75,11 +75,15 @@ class Lake:
             return []
         if not partitions:
             return list(found.file_uris())
-        uris: list[str] = []
-        for column, values in partitions.items():
-            for value in values:
-                uris += found.file_uris([(column, "=", value)])
-        return uris
+        # Partition values are ours (ISO dates); the predicate prunes by the log's partition values.
+        clauses = [
+            f"{_ident(column)} IN ({', '.join(_literal(v) for v in values)})"
+            for column, values in partitions.items()
+            if values
+        ]
+        if len(clauses) < len(partitions):
+            return []  # a column asked for no value: no file
+        return list(found.file_uris(file_pruning_predicate=" AND ".join(clauses)))
 
     def partition_values(self, table: LakeTable, column: str) -> list[str]:
         """The distinct values of a partition column in the latest version."""
@@ -223,6 +227,10 @@ class Lake:
 
 def _marked(operation: str) -> CommitProperties:
     return CommitProperties(custom_metadata={OPERATION_KEY: operation})
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _ident(name: str) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import weakref
 from pathlib import Path
 
 from sqlalchemy.engine import Engine
@@ -10,7 +9,8 @@ from sqlalchemy.engine import Engine
 from churnradar.config import get_settings
 from churnradar.lake.repository import Lake
 
-_BOUND: weakref.WeakKeyDictionary[Engine, Lake] = weakref.WeakKeyDictionary()
+# By the store's URL, so that every engine of one store in this process (a command's own, a test's) finds it.
+_BOUND: dict[str, Lake] = {}
 DEFAULT_FOLDER = "churnradar-data"
 
 
@@ -32,17 +32,19 @@ def bind(engine: Engine, root: Path) -> Lake:
     """Use the lake at `root` for `engine` in this process (tests, embedding); returns it."""
     settings = get_settings().lake
     lake = Lake(root.resolve(), lock_timeout=settings.lock_timeout_seconds)
-    _BOUND[engine] = lake
+    _BOUND[_key(engine)] = lake
     return lake
 
 
 def lake_for(engine: Engine) -> Lake:
     """The lake that belongs to `engine`'s store."""
-    bound = _BOUND.get(engine)
+    bound = _BOUND.get(_key(engine))
     if bound is not None:
         return bound
     settings = get_settings().lake
     root = settings.path.resolve() if settings.path is not None else default_path(engine)
-    lake = Lake(root, lock_timeout=settings.lock_timeout_seconds)
-    _BOUND[engine] = lake
-    return lake
+    return Lake(root, lock_timeout=settings.lock_timeout_seconds)
+
+
+def _key(engine: Engine) -> str:
+    return engine.url.render_as_string(hide_password=False)

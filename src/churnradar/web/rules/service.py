@@ -26,7 +26,8 @@ from churnradar.evaluation.assess import RuleBook, assess
 from churnradar.evaluation.backtest import run_backtest
 from churnradar.evaluation.drafts import default_window, draft_book
 from churnradar.evaluation.frames import all_customers, customers_at
-from churnradar.models import EvaluationRun, IndicatorValue, Rule
+from churnradar.indicator import service as indicator_service
+from churnradar.models import EvaluationRun, Rule
 from churnradar.rule import repository as rule_repo
 from churnradar.rule import service as rule_service
 from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
@@ -217,17 +218,14 @@ def needed_indicators(trial: RuleBook) -> frozenset[str] | None:
 
 def snapshot_at(engine: Engine, as_of: date, indicators: frozenset[str] | None) -> Snapshot:
     """The indicators stored for `as_of` (only `indicators` when given), wide, and every customer."""
-    query = select(IndicatorValue.customer_id, IndicatorValue.indicator, IndicatorValue.value).where(
-        IndicatorValue.as_of == as_of
+    wide = (
+        indicator_service.stored_wide(engine, as_of, sorted(indicators) if indicators is not None else None)
+        if indicators != frozenset()
+        else pd.DataFrame({"customer_id": pd.Series(dtype="int64")})
     )
-    if indicators is not None:
-        query = query.where(IndicatorValue.indicator.in_(sorted(indicators)))
     with engine.connect() as conn:
-        rows = conn.execute(query).all() if indicators != frozenset() else []
         customers = all_customers(conn)
-    long = pd.DataFrame(rows, columns=["customer_id", "indicator", "value"]).astype({"value": "float64"})
-    wide = long.pivot(index="customer_id", columns="indicator", values="value")
-    return Snapshot(as_of, wide.reset_index(), customers)
+    return Snapshot(as_of, wide, customers)
 
 
 def count_flagged(trial: RuleBook, snapshot: Snapshot, templates: Sequence[str]) -> tuple[int, int]:
