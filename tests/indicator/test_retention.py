@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 from datetime import date, timedelta
 
+import pandas as pd
 import pytest
 from pydantic import ValidationError
-from sqlalchemy import func, insert, select
+from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -15,7 +16,7 @@ from churnradar.cli.main import app
 from churnradar.config import SnapshotSettings
 from churnradar.indicator import repository, service
 from churnradar.indicator.retention import dates_to_prune
-from churnradar.models import Customer, IndicatorValue
+from churnradar.models import Customer
 
 TODAY = date(2026, 11, 24)  # a Tuesday
 
@@ -61,8 +62,8 @@ def _seed(engine: Engine, days: list[date]) -> None:
         people = [{"external_id": "C1", "name": "one"}, {"external_id": "C2", "name": "two"}]
         conn.execute(insert(Customer), people)
         ids = list(conn.execute(select(Customer.id)).scalars())
-        rows: list[repository.Row] = [(c, d, "orders_30d", 1.0) for d in days for c in ids]
-        repository.upsert_tuples(conn, rows)
+    rows = [{"customer_id": c, "as_of": d, "orders_30d": 1.0} for d in days for c in ids]
+    repository.store_wide(engine, pd.DataFrame(rows))
 
 
 def test_prune_removes_the_dates_and_only_them(engine: Engine) -> None:
@@ -73,11 +74,10 @@ def test_prune_removes_the_dates_and_only_them(engine: Engine) -> None:
     expected = dates_to_prune(days, today=TODAY, keep_daily_days=7, keep_weekly_days=14)
     assert pruned.dates == expected
     assert pruned.rows == 2 * len(expected)
+    left = repository.snapshot_dates(engine, limit=100)
+    assert sorted(left) == sorted(set(days) - set(expected))
     with engine.connect() as conn:
-        left = repository.snapshot_dates(conn, limit=100)
-        assert sorted(left) == sorted(set(days) - set(expected))
-        count = conn.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
-        assert count == 2 * len(left)
+        assert len(repository.read_values(conn, left[0])) == 2
     assert service.prune_snapshots(engine, today=TODAY, policy=policy).dates == []
 
 

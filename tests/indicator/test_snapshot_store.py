@@ -1,20 +1,20 @@
-"""The stored snapshot: upserts and the reads by date, indicator and customer, on SQLite and PostgreSQL.
-
-The key leads with the date (models.indicator), so a customer's history and the indicators of a date are read
-through loose index scans; these tests hold what they must return, whatever the layout.
-"""
+"""The stored snapshot in the lake: a date written whole, reads by date and customer, on SQLite and
+PostgreSQL stores; and the old store table's migration 0009, which the upgrade to the lake starts from."""
 
 from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import func, insert, select, text
+import pandas as pd
+from sqlalchemy import insert, select, text
 from sqlalchemy.engine import Engine
 
 from churnradar.db import create_engine
 from churnradar.indicator import repository
-from churnradar.models import Customer, IndicatorValue
+from churnradar.lake.schemas import LakeTable
+from churnradar.lake.service import lake_for
+from churnradar.models import Customer
 from churnradar.store import alembic_config
 
 D1, D2, D3 = date(2026, 5, 4), date(2026, 5, 11), date(2026, 5, 18)
@@ -26,59 +26,62 @@ def _customers(engine: Engine, n: int) -> list[int]:
         return list(conn.execute(select(Customer.id).order_by(Customer.id)).scalars())
 
 
-def _store(engine: Engine, rows: list[repository.Row]) -> int:
-    with engine.begin() as conn:
-        return repository.upsert_tuples(conn, rows)
+def _store(engine: Engine, rows: list[tuple[int, date, str, float | None]]) -> int:
+    long = pd.DataFrame(rows, columns=["customer_id", "as_of", "indicator", "value"])
+    wide = long.pivot(index=["customer_id", "as_of"], columns="indicator", values="value").reset_index()
+    return repository.store_wide(engine, wide)
 
 
 def test_reads_by_date_indicator_and_customer(engine: Engine) -> None:
     a, b, c = _customers(engine, 3)
-    rows: list[repository.Row] = []
+    rows: list[tuple[int, date, str, float | None]] = []
     for day in (D1, D2, D3):
         for who in (a, b, c):
             rows.append((who, day, "orders_30d", float(who + day.day)))
-    rows += [(a, D3, "health_score", 61.0), (b, D2, "days_since_last_login", None)]
-    assert _store(engine, rows) == len(rows)
+    rows += [(a, D3, "health_score", 61.0)]
+    _store(engine, rows)
+    assert repository.snapshot_dates(engine, limit=10) == [D3, D2, D1]
+    assert repository.snapshot_dates(engine, limit=2) == [D3, D2]
     with engine.connect() as conn:
-        assert repository.snapshot_dates(conn, limit=10) == [D3, D2, D1]
-        assert repository.snapshot_dates(conn, limit=2) == [D3, D2]
-        assert repository.indicators_on(conn, D3) == ["health_score", "orders_30d"]
-        assert repository.indicators_on(conn, D2) == ["days_since_last_login", "orders_30d"]
-        assert repository.indicators_on(conn, D3 + timedelta(days=7)) == []
         history = repository.customer_history(conn, a, snapshots=2)
         assert history == [
+            ("health_score", D2, None),
             ("health_score", D3, 61.0),
             ("orders_30d", D2, a + 11.0),
             ("orders_30d", D3, a + 18.0),
         ]
         assert repository.customer_history(conn, b, snapshots=3) == [
-            ("days_since_last_login", D2, None),
+            ("health_score", D1, None),
+            ("health_score", D2, None),
+            ("health_score", D3, None),
             ("orders_30d", D1, b + 4.0),
             ("orders_30d", D2, b + 11.0),
             ("orders_30d", D3, b + 18.0),
         ]
         one = repository.read_values(conn, D3, customer_ids=[a])
         assert [(r[0], r[2], r[3]) for r in one] == [(a, "health_score", 61.0), (a, "orders_30d", a + 18.0)]
-        assert len(repository.read_values(conn, D3)) == 4
+        assert len(repository.read_values(conn, D3)) == 6
+        assert repository.read_values(conn, D3 + timedelta(days=7)) == []
 
 
 def test_empty_store_has_no_dates_or_history(engine: Engine) -> None:
     (a,) = _customers(engine, 1)
+    assert repository.snapshot_dates(engine, limit=5) == []
     with engine.connect() as conn:
-        assert repository.snapshot_dates(conn, limit=5) == []
         assert repository.customer_history(conn, a, snapshots=5) == []
 
 
-def test_rerun_changes_only_values_that_differ(engine: Engine) -> None:
+def test_rerun_of_a_date_replaces_it_whole(engine: Engine) -> None:
     a, b = _customers(engine, 2)
-    _store(engine, [(a, D1, "orders_30d", 1.0), (b, D1, "orders_30d", None)])
+    _store(engine, [(a, D1, "orders_30d", 1.0), (b, D1, "orders_30d", None), (a, D2, "orders_30d", 7.0)])
     _store(engine, [(a, D1, "orders_30d", 1.0), (b, D1, "orders_30d", 4.0)])
     with engine.connect() as conn:
-        stored = conn.execute(
-            select(IndicatorValue.customer_id, IndicatorValue.value).order_by(IndicatorValue.customer_id)
-        ).all()
-        assert [tuple(r) for r in stored] == [(a, 1.0), (b, 4.0)]
-        assert conn.execute(select(func.count()).select_from(IndicatorValue)).scalar_one() == 2
+        stored = [(r[0], r[3]) for r in repository.read_values(conn, D1)]
+        assert stored == [(a, 1.0), (b, 4.0)]
+        assert [(r[0], r[3]) for r in repository.read_values(conn, D2)] == [(a, 7.0)]
+    lake = lake_for(engine)
+    files = lake.files(LakeTable.SNAPSHOTS, partitions={"as_of": [D1.isoformat()]})
+    assert len(files) == 1  # one copy of the date, not one per run
 
 
 def test_migration_keeps_values_and_rekeys_sqlite(tmp_path: Path) -> None:
@@ -99,7 +102,7 @@ def test_migration_keeps_values_and_rekeys_sqlite(tmp_path: Path) -> None:
         )
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, "0009")
     with engine.connect() as conn:
         ddl = conn.execute(text("SELECT sql FROM sqlite_master WHERE name = 'indicator_values'")).scalar_one()
         assert "WITHOUT ROWID" in ddl.upper()
