@@ -13,7 +13,9 @@ from pydantic import BaseModel
 from churnradar.auth.access import SEE_ALL
 from churnradar.auth.schemas import Principal
 from churnradar.ingest import service as ingest_service
+from churnradar.ingest.exceptions import FileFormatError
 from churnradar.ingest.schemas import FileSummary, RecordKind, RowError
+from churnradar.ingest.validate import bounded
 from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import IngestPrincipal
 from churnradar.web.options import WebOptions
@@ -51,6 +53,13 @@ def _parse(body: bytes, content_type: str) -> list[Any]:
         text = body.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body is not UTF-8") from exc
+    try:
+        return _parse_text(text, content_type)
+    except RecursionError as exc:  # json's decoder recurses per level: 100,000 nested arrays exhaust it
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, "the body nests too deeply to be events") from exc
+
+
+def _parse_text(text: str, content_type: str) -> list[Any]:
     if content_type.split(";")[0].strip().lower() in NDJSON_TYPES:
         records = []
         for number, line in enumerate(text.splitlines(), start=1):
@@ -71,19 +80,23 @@ def _parse(body: bytes, content_type: str) -> list[Any]:
     return document
 
 
-def _out_of_scope(request: Request, principal: Principal, records: list[Any]) -> list[RowError]:
-    """Rows naming customers the principal may not see, reported as unknown (their existence is not told)."""
+def _out_of_scope(request: Request, principal: Principal, records: list[dict[str, Any]]) -> list[RowError]:
+    """Rows naming customers the principal may not see, reported as unknown (their existence is not told).
+
+    `records` carry the importer's own column names (`canonical_records`) and the customer id is read as the
+    importer reads it, so the check sees exactly what will be stored.
+    """
     if principal.role in SEE_ALL:
         return []
-    wanted = {str(r.get("customer_id")) for r in records if isinstance(r, dict) and r.get("customer_id")}
+    keys = [ingest_service.customer_key(r.get("customer_id")) for r in records]
     with request.app.state.sessions() as session:
-        visible = customer_repo.visible_external_ids(session, principal, wanted)
+        visible = customer_repo.visible_external_ids(session, principal, {k for k in keys if k})
     return [
         RowError(
-            file="api", row=number, column="customer_id", message=f"unknown customer_id {r['customer_id']!r}"
+            file="api", row=number, column="customer_id", message=f"unknown customer_id {bounded(key)!r}"
         )
-        for number, r in enumerate(records, start=1)
-        if isinstance(r, dict) and r.get("customer_id") and str(r["customer_id"]) not in visible
+        for number, key in enumerate(keys, start=1)
+        if key and key not in visible
     ]
 
 
@@ -114,6 +127,10 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
         raise HTTPException(TOO_LARGE, f"at most {options.max_ingest_records:,} records per request")
     if not records:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, "no records")
+    try:
+        records = ingest_service.canonical_records(records, RecordKind.EVENTS)
+    except FileFormatError as exc:
+        raise HTTPException(status.HTTP_400_BAD_REQUEST, str(exc)) from exc
     denied = await run_in_threadpool(_out_of_scope, request, principal, records)
     if denied:
         summary = FileSummary(
