@@ -6,7 +6,8 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import insert, select
+import pandas as pd
+from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from churnradar.auth.passwords import hash_password
@@ -14,7 +15,9 @@ from churnradar.config import Settings
 from churnradar.db import session_scope
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import import_records
-from churnradar.models import Customer, IndicatorValue, Team, User
+from churnradar.lake.service import lake_for
+from churnradar.lake.snapshots import write_snapshot
+from churnradar.models import Customer, Team, User
 
 PASSWORD = "correct horse battery"
 # One argon2 hash for every seeded user: hashing is deliberately slow, and the tests seed many databases.
@@ -158,19 +161,16 @@ def seed(engine: Engine, settings: Settings, *, events_per_customer: int = 30) -
     _imported(import_records(engine, contracts, kind=RecordKind.CONTRACTS, settings=settings, source="seed"))
     with session_scope(engine) as session:
         customer_ids = dict(session.execute(select(Customer.external_id, Customer.id)).all())
-        session.execute(
-            insert(IndicatorValue),
-            [
-                {
-                    "customer_id": customer_ids["E-001"],
-                    "as_of": date(2024, month, 1),
-                    "indicator": name,
-                    "value": float(month * factor),
-                }
-                for month in range(1, 13)
-                for name, factor in (("orders_90d", 2), ("days_since_last_login", 3))
-            ],
-        )
+    months = [date(2024, month, 1) for month in range(1, 13)]
+    wide = pd.DataFrame(
+        {
+            "customer_id": customer_ids["E-001"],
+            "as_of": months,
+            "orders_90d": [float(d.month * 2) for d in months],
+            "days_since_last_login": [float(d.month * 3) for d in months],
+        }
+    )
+    write_snapshot(lake_for(engine), wide)  # indicator snapshots live in the lake
     return Seeded(users=user_ids, customers=customer_ids)
 
 

@@ -173,6 +173,9 @@ class TestCustomer360:
         assert "slow delivery" in complaints
         assert "<td>order</td>" not in complaints
         assert "<td>complaint</td>" in complaints
+        hostile = client.get(path, params={"kind": "order' OR '1'='1"})  # user text: a value, never SQL
+        assert hostile.status_code == 200
+        assert "No events." in hostile.text
 
 
 class TestLanguages:
