@@ -111,30 +111,39 @@ def read_back(store: Store, *, event_prefix: str = "id:cc-", timeout: float = 12
     return json.loads(result.stdout)  # type: ignore[no-any-return]
 
 
-def start(args: Sequence[str], store: Store, log: Path) -> subprocess.Popen[bytes]:
-    """A long-running process in its own session (so its children can be signalled with it)."""
-    with log.open("ab") as sink:
+def start(
+    args: Sequence[str], store: Store, log: Path, *, out: Path | None = None
+) -> subprocess.Popen[bytes]:
+    """A long-running process in its own session (so its children can be signalled with it).
+
+    Its stderr goes to `log`, its stdout to `out` when given (a --json document), else to `log` too.
+    """
+    with log.open("ab") as sink, (out or log).open("ab") as stdout:
         return subprocess.Popen(
             list(args),
             env=store.env,
             cwd=store.folder,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
+            stdout=stdout,
+            stderr=sink,
             start_new_session=True,
         )
+
+
+def finish(process: subprocess.Popen[bytes], log: Path, what: str, *, timeout: float = CLI_TIMEOUT) -> None:
+    """Wait for `process` to end by itself and check that it exited 0 (killed, and failed, at `timeout`)."""
+    try:
+        process.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        kill9(process)
+        raise AssertionError(f"{what} did not finish within {timeout:g} s:\n{_tail(log)}") from None
+    assert process.returncode == 0, f"{what}: {explain(process.returncode)}\n{_tail(log)}"
 
 
 def stop(process: subprocess.Popen[bytes], log: Path, what: str, *, timeout: float = 60) -> None:
     """Interrupt `process` and its children (Ctrl-C), wait, and check that it exited 0."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=timeout)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-            raise AssertionError(f"{what} did not stop within {timeout:g} s:\n{_tail(log)}") from None
-    assert process.returncode == 0, f"{what}: {explain(process.returncode)}\n{_tail(log)}"
+    finish(process, log, what, timeout=timeout)
 
 
 def kill9(process: subprocess.Popen[bytes]) -> None:

@@ -46,7 +46,8 @@ class Expected:
         assert seen["integrity"] == ["ok"], f"{when}: PRAGMA integrity_check: {seen['integrity']}"
 
 
-def _all(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
+def all_items(api: httpx2.Client, path: str, **params: Any) -> list[dict[str, Any]]:
+    """Every item of a paged API list."""
     items: list[dict[str, Any]] = []
     page = 1
     while True:
@@ -103,10 +104,10 @@ def _writes(api: httpx2.Client, expected: Expected, customers: list[str], noted:
 def _round_trip(store: Store, demo: Demo) -> None:
     expected = Expected()
     with serving(store) as server, server.api() as api, closing(server.signed_in(ADMIN)) as browser:
-        customers = [c["customer_id"] for c in _all(api, "/customers", status="active")]
+        customers = [c["customer_id"] for c in all_items(api, "/customers", status="active")]
         assert len(customers) > 50
-        noted = sorted({t["customer_id"] for t in _all(api, "/tasks", status="open")})
-        rule_id = _all(api, "/rules")[0]["id"]
+        noted = sorted({t["customer_id"] for t in all_items(api, "/tasks", status="open")})
+        rule_id = all_items(api, "/rules")[0]["id"]
         for round_no in range(ROUNDS):
             _try_on_history(server, browser, rule_id)
             health = churnradar_json(store, "data-health", "--as-of", AS_OF.isoformat())
