@@ -18,8 +18,10 @@ from pathlib import Path
 from typing import Any
 
 import charset_normalizer
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from churnradar.ingest.exceptions import FileFormatError
@@ -296,14 +298,39 @@ class ParquetReader(TableReader):
         self.header = list(self._file.schema_arrow.names)
 
     def batches(self, batch_rows: int) -> Iterator[Batch]:
-        """Yield the rows as text cells."""
+        """Yield the rows as text cells, converted column by column in Arrow (no Python object per row)."""
         row = 1
         for record_batch in self._file.iter_batches(batch_size=batch_rows):
-            columns = [_column_text(record_batch.column(i)) for i in range(record_batch.num_columns)]
-            rows = [list(r) for r in zip(*columns, strict=True)] if columns else []
-            numbers = list(range(row + 1, row + 1 + record_batch.num_rows))
-            row += record_batch.num_rows
-            yield Batch(rows, numbers)
+            size = record_batch.num_rows
+            frame = pd.DataFrame(
+                {i: _arrow_text(record_batch.column(i)) for i in range(record_batch.num_columns)},
+                dtype=object,
+            )
+            frame.columns = pd.Index(self.header)
+            yield Batch([], list(range(row + 1, row + 1 + size)), table=frame)
+            row += size
+
+
+def _arrow_text(column: pa.Array) -> Any:
+    """A Parquet column as text cells (None when empty), as `cell_text` writes them, done in Arrow."""
+    kind = column.type
+    if pa.types.is_timestamp(kind):
+        micros = column.cast(pa.timestamp("us", kind.tz), safe=False)  # the store keeps microseconds
+        if kind.tz is not None:
+            utc = micros.cast(pa.timestamp("us", "UTC"))
+            text = pc.strftime(utc, format="%Y-%m-%dT%H:%M:%S+00:00")
+        else:
+            text = pc.strftime(micros, format="%Y-%m-%dT%H:%M:%S")
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        trimmed = pc.utf8_trim_whitespace(column)
+        text = pc.if_else(pc.equal(trimmed, ""), pa.scalar(None, kind), trimmed)
+    elif pa.types.is_floating(kind):
+        text = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column).cast(pa.string())
+    elif pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date(kind):
+        text = column.cast(pa.string())
+    else:  # decimals, lists, structs ...: value by value, as before
+        return np.asarray(_column_text(column), dtype=object)
+    return text.to_numpy(zero_copy_only=False)
 
 
 class RecordsReader(TableReader):
