@@ -4,16 +4,21 @@ from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
 
+import duckdb
 import pandas as pd
 import pytest
-from sqlalchemy import delete, func, insert, select
+from deltalake import write_deltalake
+from sqlalchemy import func, insert, select
 from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.datahealth.checks import FeedPolicy, FeedState, affected_indicators, judge_feeds
 from churnradar.datahealth.service import spoiled_indicators
 from churnradar.evaluation.service import evaluate
-from churnradar.models import Alert, Event, OutboxMessage, User
+from churnradar.lake.events import events_relation
+from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
+from churnradar.lake.service import lake_for
+from churnradar.models import Alert, OutboxMessage, User
 from tests.evaluation.conftest import AS_OF
 
 DAY = date(2024, 6, 3)
@@ -63,14 +68,35 @@ def test_spoiled_built_ins_for_a_stale_order_feed() -> None:
 
 
 def _cut(db: Engine, kind: str, days: int, keep_every: int | None = None) -> int:
+    """Remove `kind` events of the `days` before AS_OF from the lake (all, or all but each `keep_every`th)."""
     start = datetime.combine(AS_OF - timedelta(days=days), time.min)
     end = datetime.combine(AS_OF, time.min)
-    window = (Event.kind == kind, Event.ts >= start, Event.ts < end)
-    with db.begin() as conn:
-        ids = conn.execute(select(Event.id).where(*window).order_by(Event.ts, Event.id)).scalars().all()
-        doomed = [i for n, i in enumerate(ids) if keep_every is None or n % keep_every]
-        conn.execute(delete(Event).where(Event.id.in_(doomed)))
-    return len(doomed)
+    lake = lake_for(db)
+    con = duckdb.connect()
+    try:
+        events_relation(lake, con).create_view("stored")
+        window = "kind = $kind AND ts >= $start AND ts < $end"
+        numbered = con.execute(
+            f"SELECT *, row_number() OVER (ORDER BY ts, customer_id, event_key) - 1 AS n "  # noqa: S608
+            f"FROM stored WHERE {window}",
+            {"kind": kind, "start": start, "end": end},
+        ).to_arrow_table()
+        doomed = (
+            numbered.num_rows
+            if keep_every is None
+            else sum(n % keep_every != 0 for n in numbered["n"].to_pylist())
+        )
+        con.register("numbered", numbered)
+        kept = con.execute(
+            f"SELECT * EXCLUDE (n) FROM numbered WHERE $every IS NOT NULL AND n % $every = 0 "  # noqa: S608
+            f"UNION ALL SELECT * FROM stored WHERE NOT ({window})",
+            {"kind": kind, "start": start, "end": end, "every": keep_every},
+        ).to_arrow_table()
+    finally:
+        con.close()
+    with lake.writing(LakeTable.EVENTS):
+        write_deltalake(str(lake.path(LakeTable.EVENTS)), kept.cast(EVENTS_SCHEMA), mode="overwrite")
+    return doomed
 
 
 def _opened_by(db: Engine, rules: set[str]) -> int:
