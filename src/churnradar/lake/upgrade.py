@@ -35,6 +35,7 @@ from sqlalchemy import (
     delete,
     func,
     inspect,
+    literal,
     select,
     table,
 )
@@ -120,7 +121,7 @@ def move_store_history(
     """Move the store's events and indicator values into the lake (once), then empty those store tables."""
     lake = lake_for(engine)
     lake.root.mkdir(parents=True, exist_ok=True)
-    present = set(inspect(engine).get_table_names())
+    present = {name for name, rows in store_rows(engine, any_only=True).items() if rows}
     moved = kept = events_removed = 0
     if "events" in present:
         moved, kept, through = _move_events(engine, lake, chunk_rows, progress)
@@ -260,15 +261,19 @@ def _values_of(engine: Engine, day: date) -> pd.DataFrame:
     return frame.astype({"customer_id": "int64", "value": "float64"})
 
 
-def store_rows(engine: Engine) -> dict[str, int]:
-    """Rows left in the store's events and indicator_values tables (absent tables count 0)."""
+def store_rows(engine: Engine, *, any_only: bool = False) -> dict[str, int]:
+    """Rows left in the store's events and indicator_values tables (absent tables count 0); with
+    `any_only`, 1 for a table with rows (a cheap look, not a count)."""
     present = set(inspect(engine).get_table_names())
     counts = {}
     with engine.connect() as conn:
         for name, store_table in (("events", STORE_EVENTS), ("indicator_values", STORE_VALUES)):
-            counts[name] = (
-                int(conn.execute(select(func.count()).select_from(store_table)).scalar_one())
-                if name in present
-                else 0
-            )
+            if name not in present:
+                counts[name] = 0
+            elif any_only:
+                counts[name] = int(
+                    conn.execute(select(literal(1)).select_from(store_table).limit(1)).first() is not None
+                )
+            else:
+                counts[name] = int(conn.execute(select(func.count()).select_from(store_table)).scalar_one())
     return counts
