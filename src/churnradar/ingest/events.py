@@ -50,8 +50,12 @@ class EventStage:
     def __init__(self) -> None:
         self._parts: list[pa.Table] = []
 
-    def add(self, clean: pd.DataFrame) -> None:
-        """Keep a batch of rows that passed validation (`validate_batch`'s output)."""
+    def add(self, clean: pd.DataFrame | pa.Table) -> None:
+        """Keep a batch of rows that passed validation (`validate_batch`'s output, or the fast path's)."""
+        if isinstance(clean, pa.Table):
+            if clean.num_rows:
+                self._parts.append(clean)
+            return
         if clean.empty:
             return
         columns = []
@@ -95,6 +99,7 @@ class EventBatch:
         self.con = duckdb.connect(config={"threads": 2})
         self.con.register("stage", stage)
         self.ids: dict[str, int] = {}
+        self.wanted: list[str] = []  # the distinct customer ids of the kept rows
 
     def close(self) -> None:
         """Release DuckDB."""
@@ -118,7 +123,7 @@ class EventBatch:
             "OR row_no IN (SELECT min(row_no) FROM stage WHERE event_id IS NULL GROUP BY kind, event_key)"
         )
         total = int(self._rows("SELECT (SELECT count(*) FROM stage) - (SELECT count(*) FROM kept)")[0][0])
-        wanted = [str(r[0]) for r in self._rows("SELECT DISTINCT customer_id FROM kept")]
+        wanted = self.wanted = [str(r[0]) for r in self._rows("SELECT DISTINCT customer_id FROM kept")]
         self.ids = stored_customer_ids(conn, wanted)
         missing = sorted(set(wanted) - set(self.ids))
         unknown, unknown_rows = 0, []
@@ -136,13 +141,23 @@ class EventBatch:
             missing=missing,
         )
 
-    def create_customers(self, conn: Connection, external_ids: list[str]) -> int:
-        """Create a bare customer per id (in `conn`'s transaction, which the caller commits); how many."""
+    def resolve(self, conn: Connection) -> list[str]:
+        """Look the customers up again (under the imports lock, right before the commit); the missing ones.
+
+        A customer found by `check` may have been removed since: a failed run before this one took back the
+        customers it had created.
+        """
+        self.ids = stored_customer_ids(conn, self.wanted)
+        return sorted(set(self.wanted) - set(self.ids))
+
+    def create_customers(self, conn: Connection, external_ids: list[str]) -> list[int]:
+        """Create a bare customer per id (in `conn`'s transaction, which the caller commits); their ids."""
         for start in range(0, len(external_ids), _LOOKUP_CHUNK):
             chunk = external_ids[start : start + _LOOKUP_CHUNK]
             conn.execute(insert(_CUSTOMERS), [{"external_id": e} for e in chunk])
-        self.ids.update(stored_customer_ids(conn, external_ids))
-        return len(external_ids)
+        created = stored_customer_ids(conn, external_ids)
+        self.ids.update(created)
+        return sorted(created.values())
 
     def lake_rows(self, run_id: int) -> pa.Table:
         """The kept rows as EVENTS_SCHEMA, with the store's customer ids and the import run's id."""

@@ -40,7 +40,9 @@ class ArrowCsvReader(TableReader):
         self._misfit = True
         return "skip"
 
-    def arrow_batches(self) -> Iterator[pa.RecordBatch]:
+    trimmed = True  # its string cells are stripped, empty ones null
+
+    def _blocks(self) -> Iterator[pa.RecordBatch]:
         """Yield whole blocks as Arrow batches of stripped text (null when empty), columns c0, c1, ..."""
         names = [f"c{i}" for i in range(len(self.header))]  # the header may repeat names; checked elsewhere
         read = pacsv.ReadOptions(
@@ -69,17 +71,21 @@ class ArrowCsvReader(TableReader):
         except (pa.ArrowInvalid, UnicodeDecodeError) as exc:
             raise FastPathAbandonedError(str(exc)) from exc
 
-    def batches(self, batch_rows: int) -> Iterator[Batch]:
-        """Yield whole blocks as frames of Python strings / None (row numbers: line = index + 2)."""
+    def arrow_batches(self, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+        """Whole blocks of text columns with the line of each block's first row (line = index + 2)."""
         next_row = 2
-        for record_batch in self.arrow_batches():
-            columns = {
-                title: record_batch.column(i).to_numpy(zero_copy_only=False)
-                for i, title in enumerate(self.header)
-            }
-            size = record_batch.num_rows
-            frame = pd.DataFrame(columns, dtype=object)
-            frame.columns = pd.Index(self.header)
-            numbers = np.arange(next_row, next_row + size).tolist()
-            next_row += size
-            yield Batch([], numbers, table=frame)
+        for record_batch in self._blocks():
+            yield record_batch, next_row
+            next_row += record_batch.num_rows
+
+    def text_batch(self, batch: pa.RecordBatch, first_row: int) -> Batch:
+        """A block as a frame of Python strings / None."""
+        columns = {t: batch.column(i).to_numpy(zero_copy_only=False) for i, t in enumerate(self.header)}
+        frame = pd.DataFrame(columns, dtype=object)
+        frame.columns = pd.Index(self.header)
+        return Batch([], np.arange(first_row, first_row + batch.num_rows).tolist(), table=frame)
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield whole blocks as frames of Python strings / None."""
+        for record_batch, first_row in self.arrow_batches(batch_rows):
+            yield self.text_batch(record_batch, first_row)

@@ -59,6 +59,7 @@ class TableReader:
     """A header and an iterator of batches; subclasses know one file format."""
 
     header: list[str]
+    trimmed = False  # whether `arrow_batches`' string cells are already stripped, empty ones null
 
     def batches(self, batch_rows: int) -> Iterator[Batch]:
         """Yield the data rows in batches of at most `batch_rows`."""
@@ -66,6 +67,15 @@ class TableReader:
 
     def close(self) -> None:
         """Release the file when the batches will not be read (reading them to the end releases it too)."""
+
+    def arrow_batches(self, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]] | None:
+        """The rows as Arrow batches (columns in header order) with the row number of each batch's first
+        row, for readers that parse in bulk; None for the others. `text_batch` turns one into text cells."""
+        return None
+
+    def text_batch(self, batch: pa.RecordBatch, first_row: int) -> Batch:
+        """One of `arrow_batches`' batches as the text cells `batches` yields."""
+        raise NotImplementedError  # pragma: no cover - only readers with arrow_batches have it
 
 
 def detect_encoding(sample: bytes, name: str) -> str:
@@ -299,20 +309,34 @@ class ParquetReader(TableReader):
 
     def batches(self, batch_rows: int) -> Iterator[Batch]:
         """Yield the rows as text cells, converted column by column in Arrow (no Python object per row)."""
-        row = 1
+        for record_batch, first_row in self.arrow_batches(batch_rows):
+            yield self.text_batch(record_batch, first_row)
+
+    def arrow_batches(self, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+        """The file's typed columns, a slice of rows at a time (row 2 is the first data row)."""
+        row = 2
         for record_batch in self._file.iter_batches(batch_size=batch_rows):
-            size = record_batch.num_rows
-            frame = pd.DataFrame(
-                {i: _arrow_text(record_batch.column(i)) for i in range(record_batch.num_columns)},
-                dtype=object,
-            )
-            frame.columns = pd.Index(self.header)
-            yield Batch([], list(range(row + 1, row + 1 + size)), table=frame)
-            row += size
+            yield record_batch, row
+            row += record_batch.num_rows
+
+    def text_batch(self, batch: pa.RecordBatch, first_row: int) -> Batch:
+        """A slice of rows as text cells."""
+        columns = {i: _arrow_text(batch.column(i)) for i in range(batch.num_columns)}
+        frame = pd.DataFrame(columns, dtype=object)
+        frame.columns = pd.Index(self.header)
+        return Batch([], list(range(first_row, first_row + batch.num_rows)), table=frame)
 
 
 def _arrow_text(column: pa.Array) -> Any:
     """A Parquet column as text cells (None when empty), as `cell_text` writes them, done in Arrow."""
+    text = arrow_text(column)
+    if text is None:  # decimals, lists, structs ...: value by value, as before
+        return np.asarray(_column_text(column), dtype=object)
+    return text.to_numpy(zero_copy_only=False)
+
+
+def arrow_text(column: pa.Array) -> pa.Array | None:
+    """A column as Arrow text (null when empty), as `cell_text` writes it; None for types it cannot do."""
     kind = column.type
     if pa.types.is_timestamp(kind):
         micros = column.cast(pa.timestamp("us", kind.tz), safe=False)  # the store keeps microseconds
@@ -328,9 +352,9 @@ def _arrow_text(column: pa.Array) -> Any:
         text = pc.if_else(pc.is_nan(column), pa.scalar(None, kind), column).cast(pa.string())
     elif pa.types.is_integer(kind) or pa.types.is_boolean(kind) or pa.types.is_date(kind):
         text = column.cast(pa.string())
-    else:  # decimals, lists, structs ...: value by value, as before
-        return np.asarray(_column_text(column), dtype=object)
-    return text.to_numpy(zero_copy_only=False)
+    else:
+        return None
+    return text.cast(pa.string())
 
 
 class RecordsReader(TableReader):

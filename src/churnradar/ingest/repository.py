@@ -369,3 +369,40 @@ def log_rejected_run(conn: Connection, **values: Any) -> None:
 def drop_stage(conn: Connection, stage: Table) -> None:
     """Remove the staging table."""
     stage.drop(conn)
+
+
+# While an events run is pending, its row's `errors` lists the customers it created (store ids), so that a
+# run that fails, or dies, before its lake commit can remove them again (see ingest.event_commit).
+CREATED_CUSTOMERS = "created_customers"
+
+
+def note_created_customers(conn: Connection, run_id: int, ids: list[int]) -> None:
+    """Record on a pending run the customers it created (in the transaction that creates them)."""
+    finish_run(conn, run_id, errors={"count": 0, "first": [], CREATED_CUSTOMERS: ids})
+
+
+def created_customers(conn: Connection, run_id: int) -> list[int]:
+    """The customers a pending run noted as its own."""
+    errors = conn.execute(select(IMPORT_RUNS.c.errors).where(IMPORT_RUNS.c.id == run_id)).scalar_one()
+    return [int(i) for i in (errors or {}).get(CREATED_CUSTOMERS, [])]
+
+
+def remove_bare_customers(conn: Connection, ids: list[int]) -> int:
+    """Delete those of `ids` that are still bare (no details, contracts or invoices); how many."""
+    customers = TARGETS[RecordKind.CUSTOMERS]
+    contracts, invoices = TARGETS[RecordKind.CONTRACTS], TARGETS[RecordKind.INVOICES]
+    bare = [customers.c[n].is_(None) for n in ("name", "owner_id", "team_id", "segment", "signup_date")]
+    removed = 0
+    for start in range(0, len(ids), 5_000):
+        chunk = ids[start : start + 5_000]
+        doomed = select(customers.c.id).where(
+            customers.c.id.in_(chunk),
+            *bare,
+            ~exists().where(contracts.c.customer_id == customers.c.id),
+            ~exists().where(invoices.c.customer_id == customers.c.id),
+        )
+        found = [int(i) for i in conn.execute(doomed).scalars()]
+        if found:
+            conn.execute(delete(customers).where(customers.c.id.in_(found)))
+        removed += len(found)
+    return removed

@@ -8,75 +8,40 @@ A file with any invalid row stores nothing, and its rejection is logged.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, select
+from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.config import Settings
-from churnradar.ingest import events
+from churnradar.ingest import events, fast_events
 from churnradar.ingest import repository as repo
+from churnradar.ingest.event_commit import FAILED, commit_events, settle_interrupted_imports
 from churnradar.ingest.exceptions import FileFormatError, IngestError
 from churnradar.ingest.fast_csv import ArrowCsvReader, FastPathAbandonedError
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
-from churnradar.ingest.readers import SUFFIXES, CsvReader, RecordsReader, TableReader, cell_text, open_table
+from churnradar.ingest.readers import (
+    SUFFIXES,
+    Batch,
+    CsvReader,
+    RecordsReader,
+    TableReader,
+    cell_text,
+    open_table,
+)
 from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
 from churnradar.ingest.validate import ColumnPlan, ErrorLog, bounded, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.lake.events import write_events
-from churnradar.lake.locking import writer_lock
-from churnradar.lake.repository import Lake, MergeCounts
-from churnradar.lake.schemas import LakeTable
-from churnradar.lake.service import lake_for
+from churnradar.lake.repository import MergeCounts
 from churnradar.models import ImportStatus
 
 Progress = Callable[[str, int], None]
-# An events import's run row between its start and the lake commit; a run a crash left there is settled
-# by `settle_interrupted_imports` as succeeded (its commit is in the lake) or failed (it is not).
-RUNNING, FAILED = "running", "failed"
-COMPACT_ABOVE_FILES = 64  # the events table is compacted after an import once it has more files
-
-
-def imports_lock(lake: Lake) -> AbstractContextManager[None]:
-    """Held by an events import from its pending run row to its success, and by the settling of crashed ones.
-
-    A flock: a killed importer releases it, so a run still pending while the lock is free was interrupted.
-    """
-    return writer_lock(lake.root / "_locks" / "imports.lock", timeout=lake.lock_timeout)
-
-
-def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) -> int:
-    """Close the import runs a crash left pending; returns how many.
-
-    A run whose events commit (`import:<id>`) is in the lake's history succeeded (with the counts known
-    before the commit: rows read, per-kind summary); any other failed, and the lake's stray files go.
-    """
-    runs = repo.IMPORT_RUNS
-    query = select(runs.c.id).where(runs.c.status == RUNNING).order_by(runs.c.id)
-    with engine.connect() as conn:
-        if conn.execute(query.limit(1)).first() is None:
-            return 0
-    now = (clock or SystemClock()).now()
-    lake = lake_for(engine)
-    failed = 0
-    with imports_lock(lake), _transaction(engine) as conn:
-        pending = [int(r) for r in conn.execute(query).scalars()]
-        for run_id in pending:
-            if lake.committed(LakeTable.EVENTS, f"import:{run_id}"):
-                repo.finish_run(conn, run_id, status=ImportStatus.SUCCEEDED.value, finished_at=now)
-                continue
-            failed += 1
-            note = "interrupted before its events were committed; nothing from it was stored"
-            errors = {"count": 1, "first": [note]}
-            repo.finish_run(conn, run_id, status=FAILED, finished_at=now, errors=errors)
-    if failed:
-        lake.vacuum(LakeTable.EVENTS)
-    return len(pending)
+__all__ = ["ImportOptions", "import_path", "import_records", "settle_interrupted_imports"]
 
 
 def canonical_records(records: Sequence[Any], kind: RecordKind) -> list[dict[str, Any]]:
@@ -196,7 +161,7 @@ class _Import:
             self._finish_rejected(started)
         return self.summary
 
-    def _read(self, keep: Callable[[pd.DataFrame], None], clear: Callable[[], None]) -> ColumnPlan:
+    def _read(self, keep: Callable[[Any], None], clear: Callable[[], None]) -> ColumnPlan:
         """Read, validate and hand every clean batch to `keep`; returns the file's column plan."""
         reader = self.open_reader()
         plan = plan_columns(reader.header, self.spec, self.mapping, self.name)
@@ -220,35 +185,63 @@ class _Import:
         self._check_and_merge(conn, stage, plan.stored)
         repo.drop_stage(conn, stage)
 
-    def _stage_batches(
-        self, keep: Callable[[pd.DataFrame], None], reader: TableReader, plan: ColumnPlan
-    ) -> None:
-        for batch in reader.batches(self.settings.imports.batch_rows):
-            for row, message in batch.problems:
-                self.log.add(message, row=row)
-            for row, column, message in batch.located:
-                self.log.add(message, row=row, column=column)
-            refused = len(batch.problems) + len({row for row, _, _ in batch.located})
-            self.log.rejected_rows += refused
-            self.summary.rows += batch.size + refused
-            if batch.size:
-                clean = validate_batch(
-                    batch.frame(reader.header),
-                    batch.row_numbers,
-                    plan,
-                    self.spec,
-                    self.mapping,
-                    zone=self.settings.zone,
-                    max_text=self.settings.imports.max_text_chars,
-                    log=self.log,
-                )
-                # Rows that passed are staged even in a doomed file: duplicate and unknown-customer checks
-                # run on the stage, so every bad row is reported; nothing is stored anyway.
-                keep(clean)
-                if self.kind is RecordKind.EVENTS and not clean.empty:
-                    self._kinds.append(clean.groupby("kind")["ts"].agg(["size", "max"]))
+    def _stage_batches(self, keep: Callable[[Any], None], reader: TableReader, plan: ColumnPlan) -> None:
+        rows = self.settings.imports.batch_rows
+        fast = self.kind is RecordKind.EVENTS and fast_events.applies(self.mapping)
+        arrow = reader.arrow_batches(rows) if fast else None
+        if arrow is None:
+            for batch in reader.batches(rows):
+                self._stage_text(keep, batch, reader.header, plan)
+            return
+        for record_batch, first_row in arrow:
+            staged = fast_events.stage_batch(
+                record_batch,
+                first_row,
+                plan,
+                self.spec,
+                schema=events.STAGE_SCHEMA,
+                zone=self.settings.zone,
+                max_text=self.settings.imports.max_text_chars,
+                trimmed=reader.trimmed,
+            )
+            if staged is None:  # a problem somewhere in the batch: the text validator names it
+                self._stage_text(keep, reader.text_batch(record_batch, first_row), reader.header, plan)
+                continue
+            self.summary.rows += staged.num_rows
+            keep(staged)
+            if staged.num_rows:
+                self._kinds.append(fast_events.kinds_of(staged))
             if self.progress:
                 self.progress(self.name, self.summary.rows)
+
+    def _stage_text(
+        self, keep: Callable[[Any], None], batch: Batch, header: list[str], plan: ColumnPlan
+    ) -> None:
+        for row, message in batch.problems:
+            self.log.add(message, row=row)
+        for row, column, message in batch.located:
+            self.log.add(message, row=row, column=column)
+        refused = len(batch.problems) + len({row for row, _, _ in batch.located})
+        self.log.rejected_rows += refused
+        self.summary.rows += batch.size + refused
+        if batch.size:
+            clean = validate_batch(
+                batch.frame(header),
+                batch.row_numbers,
+                plan,
+                self.spec,
+                self.mapping,
+                zone=self.settings.zone,
+                max_text=self.settings.imports.max_text_chars,
+                log=self.log,
+            )
+            # Rows that passed are staged even in a doomed file: duplicate and unknown-customer checks
+            # run on the stage, so every bad row is reported; nothing is stored anyway.
+            keep(clean)
+            if self.kind is RecordKind.EVENTS and not clean.empty:
+                self._kinds.append(clean.groupby("kind")["ts"].agg(["size", "max"]))
+        if self.progress:
+            self.progress(self.name, self.summary.rows)
 
     def _load_events(self) -> None:
         stage = events.EventStage()
@@ -275,40 +268,18 @@ class _Import:
                 self.log.rejected_rows += checked.unknown
             if self.log.count:
                 return
-            missing = checked.missing if self.options.create_missing_customers else []
-            self._commit_events(batch, missing)
+            self.summary.created_customers = commit_events(
+                self.engine,
+                batch,
+                create_missing=self.options.create_missing_customers,
+                start_run=lambda conn: self._start_run(conn, pending=True),
+                succeed=self._succeed,
+                fail=self._fail,
+            )
         finally:
             batch.close()
 
-    def _commit_events(self, batch: events.EventBatch, missing: list[str]) -> None:
-        """One Delta commit marked with the run's id, between a pending run row and its success.
-
-        The run row is committed first (status running); customers to create wait in a store transaction
-        held across the lake commit and commit right after it, with the run marked succeeded. A crash in
-        between leaves a running row that `settle_interrupted_imports` settles from the lake's history.
-        """
-        lake = lake_for(self.engine)
-        with imports_lock(lake):
-            with _transaction(self.engine) as conn:
-                run_id = self._start_run(conn, pending=True)
-            operation = f"import:{run_id}"
-            try:
-                with _transaction(self.engine) as conn:
-                    if missing:
-                        self.summary.created_customers = batch.create_customers(conn, missing)
-                    counts = write_events(lake, batch.lake_rows(run_id), operation=operation)
-                    self._succeed(conn, run_id, counts)
-            except BaseException as exc:
-                if not lake.committed(LakeTable.EVENTS, operation):
-                    self._fail(run_id, exc)
-                    lake.vacuum(LakeTable.EVENTS)
-                raise
-        if len(lake.files(LakeTable.EVENTS)) > COMPACT_ABOVE_FILES:
-            with lake.writing(LakeTable.EVENTS):
-                lake.compact(LakeTable.EVENTS, order_by=None)
-
-    def _fail(self, run_id: int, exc: BaseException) -> None:
-        message = bounded(f"the import failed: {type(exc).__name__}: {exc}")
+    def _fail(self, run_id: int, message: str) -> None:
         with _transaction(self.engine) as conn:
             repo.finish_run(
                 conn,
@@ -387,6 +358,7 @@ class _Import:
             unchanged=counts.unchanged,
             kinds=kinds,
             latest_event_at=datetime.fromisoformat(latest) if latest else None,
+            errors=None,
         )
 
     def _kinds_summary(self) -> dict[str, dict[str, Any]]:

@@ -295,8 +295,12 @@ def _derive_status(
     return conflict
 
 
-def _content_keys(frame: pd.DataFrame) -> list[str]:
-    # A stable hash of what the event says, so a source without ids still re-imports as a no-op.
+def content_keys(frame: pd.DataFrame) -> list[str]:
+    """A stable hash of what each event says, so a source without ids still re-imports as a no-op.
+
+    The text hashed is what pandas writes for the typed values (a batch's times all in one precision), so
+    the fast path hands over the same typed columns for the same batch and gets the same keys.
+    """
     parts = [
         frame[c].astype("string").fillna("") if c in frame else pd.Series("", index=frame.index)
         for c in _HASHED_EVENT_COLUMNS
@@ -359,7 +363,7 @@ def validate_batch(
         keys = np.empty(len(out), dtype=object)
         keys[has_id] = ["id:" + str(v) for v in ids.to_numpy()[has_id]]
         if not has_id.all():  # hashing is the costly part: only rows without an id need it
-            keys[~has_id] = _content_keys(out[~has_id])
+            keys[~has_id] = content_keys(out[~has_id])
         out[EVENT_KEY] = keys
         if USER in plan.extra:  # after the key: the hash covers `user` as an attribute, as it always did
             others = [c for c in plan.extra if c != USER]

@@ -1,0 +1,174 @@
+"""An events file's commit: a pending run row, its customers, one Delta commit, the run's success.
+
+Order, each step committed before the next:
+1. the run row, status running (under the imports lock, held to the end);
+2. with --create-missing-customers, the customers the file names and the store lacks, and their ids noted
+   on the run row, in one store transaction;
+3. the events, one Delta commit marked `import:<run id>`;
+4. the run row, succeeded.
+A failure before 3 completes takes back what 2 created (compensation); a process that dies there leaves a
+running row, and `settle_interrupted_imports` does the same from the ids noted on it. Customers are removed
+only while still bare: no events in the lake, no details, contracts or invoices (another import may have
+used them meanwhile). Events never point at a customer that was not committed first.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import select
+from sqlalchemy.engine import Connection, Engine
+
+from churnradar.ingest import repository as repo
+from churnradar.ingest.events import EventBatch
+from churnradar.ingest.exceptions import IngestError
+from churnradar.ingest.validate import bounded
+from churnradar.kit.clock import Clock, SystemClock
+from churnradar.lake.events import events_relation, write_events
+from churnradar.lake.locking import writer_lock
+from churnradar.lake.repository import Lake, MergeCounts
+from churnradar.lake.schemas import LakeTable
+from churnradar.lake.service import lake_for
+from churnradar.models import ImportStatus
+
+# An events import's run row between its start and the lake commit; a run a crash left there is settled
+# by `settle_interrupted_imports` as succeeded (its commit is in the lake) or failed (it is not).
+RUNNING, FAILED = "running", "failed"
+COMPACT_ABOVE_FILES = 64  # the events table is compacted after an import once it has more files
+
+
+def imports_lock(lake: Lake) -> AbstractContextManager[None]:
+    """Held by an events import from its pending run row to its success, and by the settling of crashed ones.
+
+    A flock: a killed importer releases it, so a run still pending while the lock is free was interrupted.
+    """
+    return writer_lock(lake.root / "_locks" / "imports.lock", timeout=lake.lock_timeout)
+
+
+@contextmanager
+def _transaction(engine: Engine) -> Iterator[Connection]:
+    with engine.connect() as conn, conn.begin():
+        yield conn
+
+
+def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) -> int:
+    """Close the import runs a crash left pending; returns how many.
+
+    A run whose events commit (`import:<id>`) is in the lake's history succeeded (with the counts known
+    before the commit: rows read, per-kind summary); any other failed: the customers it created are removed
+    again (those still bare), and the lake's stray files go.
+    """
+    runs = repo.IMPORT_RUNS
+    query = select(runs.c.id).where(runs.c.status == RUNNING).order_by(runs.c.id)
+    with engine.connect() as conn:
+        if conn.execute(query.limit(1)).first() is None:
+            return 0
+    now = (clock or SystemClock()).now()
+    lake = lake_for(engine)
+    failed = 0
+    with imports_lock(lake):
+        with engine.connect() as conn:
+            pending = [int(r) for r in conn.execute(query).scalars()]
+        for run_id in pending:
+            if lake.committed(LakeTable.EVENTS, f"import:{run_id}"):
+                with _transaction(engine) as conn:
+                    status = ImportStatus.SUCCEEDED.value
+                    repo.finish_run(conn, run_id, status=status, finished_at=now, errors=None)
+                continue
+            failed += 1
+            with engine.connect() as conn:
+                created = repo.created_customers(conn, run_id)
+            removed = remove_created_customers(engine, lake, created)
+            note = "interrupted before its events were committed; nothing from it was stored"
+            if created:
+                note += f" ({removed:,} of the {len(created):,} customers it created were removed)"
+            with _transaction(engine) as conn:
+                errors = {"count": 1, "first": [note]}
+                repo.finish_run(conn, run_id, status=FAILED, finished_at=now, errors=errors)
+    if failed:
+        lake.vacuum(LakeTable.EVENTS)
+    return len(pending)
+
+
+def remove_created_customers(engine: Engine, lake: Lake, ids: list[int]) -> int:
+    """Delete the customers of `ids` that are still bare and have no events in the lake; how many."""
+    if not ids:
+        return 0
+    con = duckdb.connect()
+    try:
+        con.register("created", pa.table({"id": pa.array(ids, pa.int64())}))
+        stored = events_relation(lake, con)
+        used = stored.filter("customer_id IN (SELECT id FROM created)").aggregate("customer_id")
+        with_events = {int(r[0]) for r in used.fetchall()}
+    finally:
+        con.close()
+    with _transaction(engine) as conn:
+        return repo.remove_bare_customers(conn, [i for i in ids if i not in with_events])
+
+
+def commit_events(
+    engine: Engine,
+    batch: EventBatch,
+    *,
+    create_missing: bool,
+    start_run: Callable[[Connection], int],
+    succeed: Callable[[Connection, int, MergeCounts], None],
+    fail: Callable[[int, str], None],
+) -> int:
+    """Steps 1 to 4 above for a checked batch; returns how many customers it created.
+
+    `start_run` opens the pending run row, `succeed` closes it, `fail(run, message)` marks it failed.
+    """
+    lake = lake_for(engine)
+    created: list[int] = []
+    with imports_lock(lake):
+        with _transaction(engine) as conn:
+            run_id = start_run(conn)
+        operation = f"import:{run_id}"
+        try:
+            with _transaction(engine) as conn:
+                missing = batch.resolve(conn)
+                if missing and not create_missing:
+                    raise IngestError(
+                        f"{len(missing):,} customer(s) of the file were removed during the import "
+                        f"(e.g. {bounded(missing[0], 100)!r}); import it again"
+                    )
+                if missing:
+                    created = batch.create_customers(conn, missing)
+                    repo.note_created_customers(conn, run_id, created)
+            counts = write_events(lake, batch.lake_rows(run_id), operation=operation)
+            with _transaction(engine) as conn:
+                succeed(conn, run_id, counts)
+        except BaseException as exc:
+            _failed(engine, lake, run_id, operation, created, exc, fail)
+            raise
+    if len(lake.files(LakeTable.EVENTS)) > COMPACT_ABOVE_FILES:
+        with lake.writing(LakeTable.EVENTS):
+            lake.compact(LakeTable.EVENTS, order_by=None)
+    return len(created)
+
+
+def _failed(
+    engine: Engine,
+    lake: Lake,
+    run_id: int,
+    operation: str,
+    created: list[int],
+    exc: BaseException,
+    fail: Callable[[int, str], None],
+) -> None:
+    """Compensate a run whose lake commit did not happen; a run whose state is unknown is left pending."""
+    try:
+        if lake.committed(LakeTable.EVENTS, operation):
+            return  # the events are stored: the run is settled as succeeded later
+        removed = remove_created_customers(engine, lake, created)
+    except Exception:  # the lake cannot be read: settle_interrupted_imports decides later
+        return
+    message = f"the import failed: {type(exc).__name__}: {exc}"
+    if created:
+        message += f" ({removed:,} of the {len(created):,} customers it created were removed)"
+    fail(run_id, bounded(message))
+    lake.vacuum(LakeTable.EVENTS)
