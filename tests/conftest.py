@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 import pytest
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine, make_url
 
 from churnradar.config import Settings
 from churnradar.db import create_engine
+from churnradar.indicator import repository as indicator_repository
 from churnradar.lake import service as lake_service
-from churnradar.lake.events import events_relation
+from churnradar.lake.events import events_relation, write_events
+from churnradar.lake.schemas import EVENTS_SCHEMA
 from churnradar.models import Base
 from churnradar.store import migrate
 
@@ -112,6 +118,27 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
         }
     found["events"] = list(lake_events(engine))
     return found
+
+
+def copy_store(database: Path | str, target: Path) -> Path:
+    """Copy a SQLite store and its lake (the `<stem>-data` folder beside it) to `target`; returns `target`."""
+    source = Path(database)
+    shutil.copy(source, target)
+    lake = source.with_name(f"{source.stem}-data")
+    if lake.exists():
+        shutil.copytree(lake, target.with_name(f"{target.stem}-data"), dirs_exist_ok=True)
+    return target
+
+
+def store_events(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
+    """Write event rows (customer_id, ts, kind, event_key, any value columns) into the store's lake."""
+    columns = {f.name: [r.get(f.name) for r in rows] for f in EVENTS_SCHEMA}
+    write_events(lake_service.lake_for(engine), pa.table(columns, schema=EVENTS_SCHEMA), operation="test")
+
+
+def stored_snapshot(engine: Engine, as_of: date) -> pd.DataFrame:
+    """The wide snapshot stored for `as_of` (customer_id and a column per indicator), by customer."""
+    return indicator_repository.read_wide(engine, as_of)
 
 
 def shared_data(*parts: str) -> Path:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 from churnradar.config import AnalyticsSettings, Settings
 from churnradar.db import create_engine
 from churnradar.demo.write import generate_demo
+from tests.conftest import copy_store
 from tests.evaluation import conftest as evaluation
 
 END, AS_OF = evaluation.END, evaluation.AS_OF
@@ -59,5 +60,5 @@ def store(db: Engine) -> Engine:
 @pytest.fixture
 def twin(demo_db: Path, tmp_path: Path) -> Engine:
     """A second copy, to evaluate the same date on another backend and compare what each stored."""
-    shutil.copy(demo_db, tmp_path / "twin.db")
+    copy_store(demo_db, tmp_path / "twin.db")
     return create_engine(f"sqlite:///{tmp_path / 'twin.db'}")

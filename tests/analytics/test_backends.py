@@ -4,9 +4,7 @@ bad settings are refused with a message that says what to fix."""
 from __future__ import annotations
 
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-import pandas as pd
 import pytest
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
@@ -17,9 +15,6 @@ from churnradar.evaluation.service import evaluate
 from churnradar.indicator import service
 from churnradar.kit.registry import RegistryError
 from tests.analytics.conftest import AS_OF, settings_with
-from tests.indicator.cases import AS_OF as HAND_AS_OF
-from tests.indicator.cases import hand_data
-from tests.indicator.test_backends import store as store_hand_data
 
 
 def test_lake_results_are_keyed_by_the_store_customers(store: Engine, lake: Path) -> None:
@@ -65,8 +60,8 @@ def test_unknown_backend_names_the_known_ones(store: Engine) -> None:
         open_analytics(store, AnalyticsSettings(backend="snowflake"))
 
 
-def test_postgres_backend_refuses_a_sqlite_store(store: Engine) -> None:
-    with pytest.raises(ValueError, match="needs a PostgreSQL store or postgres_url"):
+def test_postgres_backend_needs_a_warehouse(store: Engine) -> None:
+    with pytest.raises(ValueError, match="set CHURNRADAR_ANALYTICS__POSTGRES_URL"):
         open_analytics(store, AnalyticsSettings(backend="postgres"))
 
 
@@ -74,22 +69,3 @@ def test_a_lake_without_events_says_what_it_needs(store: Engine, tmp_path: Path,
     (tmp_path / "customers.parquet").write_bytes((lake / "customers.parquet").read_bytes())
     with pytest.raises(FileNotFoundError, match="needs customers and events"):
         open_analytics(store, AnalyticsSettings(parquet_dir=tmp_path))
-
-
-@pytest.mark.postgres
-def test_postgres_and_its_replica_compute_what_duckdb_computes(engine: Engine) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("PostgreSQL only")
-    zone = ZoneInfo("Asia/Shanghai")
-    store_hand_data(engine, hand_data(zone))
-    with service.open_source(engine) as source:
-        want = service.compute_indicators(source, [HAND_AS_OF], zone=zone)
-    replica = engine.url.render_as_string(hide_password=False)
-    for analytics in (
-        AnalyticsSettings(backend="postgres"),
-        AnalyticsSettings(backend="postgres", postgres_url=replica),  # type: ignore[arg-type]
-    ):
-        with service.open_source(engine, analytics=analytics) as source:
-            assert source.engine_name == "postgres"
-            got = source.for_store(service.compute_indicators(source, [HAND_AS_OF], zone=zone))
-        pd.testing.assert_frame_equal(got, want, check_exact=False, rtol=1e-9)

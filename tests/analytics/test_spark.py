@@ -23,6 +23,7 @@ from churnradar.evaluation.backtest import BacktestWindow, run_backtest
 from churnradar.evaluation.service import active_rulebook, evaluate
 from churnradar.indicator import service
 from tests.analytics.conftest import AS_OF, LAKE_FILES, settings_with
+from tests.conftest import stored_snapshot
 from tests.indicator.cases import AS_OF as HAND_AS_OF
 from tests.indicator.cases import frames, hand_data
 from tests.indicator.helpers import check_against_reference
@@ -141,13 +142,11 @@ def test_evaluate_on_spark_stores_what_duckdb_stores(
     on_store = evaluate(store, as_of=AS_OF, settings=settings_with())
     on_spark = evaluate(twin, as_of=AS_OF, settings=settings_with(spark_settings(parquet_dir=lake)))
     assert on_spark.as_dict() == on_store.as_dict()
-    query = "SELECT customer_id, indicator, value FROM indicator_values ORDER BY 1, 2"
     with store.connect() as a, twin.connect() as b:
-        rows_store, rows_spark = a.exec_driver_sql(query).all(), b.exec_driver_sql(query).all()
         alerts = "SELECT customer_id, rule, level FROM alerts ORDER BY 1, 2"
         assert b.exec_driver_sql(alerts).all() == a.exec_driver_sql(alerts).all()
-    assert len(rows_spark) == len(rows_store) > 0
-    for (c1, i1, v1), (c2, i2, v2) in zip(rows_spark, rows_store, strict=True):
-        assert (c1, i1) == (c2, i2)
-        assert (v1 is None) == (v2 is None)
-        assert v1 is None or math.isclose(v1, v2, rel_tol=1e-9, abs_tol=1e-9)
+    on_duckdb, on_lake = stored_snapshot(store, AS_OF), stored_snapshot(twin, AS_OF)
+    assert len(on_duckdb) > 0
+    pd.testing.assert_frame_equal(
+        on_lake[sorted(on_lake.columns)], on_duckdb[sorted(on_duckdb.columns)], check_exact=False, rtol=1e-9
+    )

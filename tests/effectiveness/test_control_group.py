@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from churnradar.intervention import service as intervention_service
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED, draw, held_out
 from churnradar.models import Alert, AlertEvent, InterventionTask, OutboxMessage, TaskEvent
 from churnradar.rule.templates import load_templates
+from tests.conftest import copy_store
 from tests.evaluation.conftest import AS_OF, demo_db
 from tests.intervention.helpers import NOW, seed, step_result
 
@@ -77,7 +77,7 @@ def test_lifecycle_keeps_a_held_out_customer_held_out_while_its_alerts_stay_open
 
 def _copy(source: Path, folder: Path, name: str) -> Engine:
     target = folder / name
-    shutil.copy(source, target)
+    copy_store(source, target)
     return create_engine(f"sqlite:///{target}")
 
 

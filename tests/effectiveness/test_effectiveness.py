@@ -16,7 +16,8 @@ from churnradar.cli.main import app
 from churnradar.effectiveness.churn import before_after, churn_dates, monthly_churn
 from churnradar.effectiveness.service import effectiveness_report
 from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
-from churnradar.models import Alert, AlertEvent, Contract, Customer, Event
+from churnradar.models import Alert, AlertEvent, Contract, Customer
+from tests.conftest import store_events
 
 UNTIL = date(2025, 6, 1)
 D = pd.Timestamp
@@ -141,18 +142,14 @@ def _store(engine: Engine) -> None:
                 }
             ],
         )
-        conn.execute(
-            insert(Event),
-            [
-                {
-                    "customer_id": int(c),
-                    "ts": d.to_pydatetime(),
-                    "kind": "login",
-                    "event_key": f"{c}-{d.date()}",
-                }
-                for c, d in ACTIVITY.itertuples(index=False, name=None)
-            ],
-        )
+    store_events(
+        engine,
+        [
+            {"customer_id": int(c), "ts": d.to_pydatetime(), "kind": "login", "event_key": f"{c}-{d.date()}"}
+            for c, d in ACTIVITY.itertuples(index=False, name=None)
+        ],
+    )
+    with engine.begin() as conn:
         for number, (customer, rule, level, opened) in enumerate(
             ALERTS.itertuples(index=False, name=None), 1
         ):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -19,6 +18,7 @@ from churnradar.evaluation.service import active_rulebook
 from churnradar.indicator import service as indicator_service
 from churnradar.ingest.service import import_path
 from churnradar.store import migrate
+from tests.conftest import copy_store
 
 END = date(2026, 6, 30)
 AS_OF = END - timedelta(days=14)
@@ -41,7 +41,7 @@ def demo_db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def db(demo_db: Path, tmp_path: Path) -> Engine:
     copy = tmp_path / "copy.db"
-    shutil.copy(demo_db, copy)
+    copy_store(demo_db, copy)
     return create_engine(f"sqlite:///{copy}")
 
 

@@ -4,7 +4,6 @@ and a run killed half-way leaves the previous state, which the rerun completes."
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -19,8 +18,10 @@ from sqlalchemy.engine import Engine
 from churnradar.config import Settings
 from churnradar.db import create_engine
 from churnradar.evaluation.service import EvaluationError, evaluate
-from churnradar.models import Alert, AlertEvent, CustomerRisk, EvaluationRun, IndicatorValue
-from tests.conftest import snapshot
+from churnradar.lake.schemas import LakeTable
+from churnradar.lake.service import lake_for
+from churnradar.models import Alert, AlertEvent, CustomerRisk, EvaluationRun
+from tests.conftest import copy_store, snapshot, stored_snapshot
 from tests.evaluation.conftest import AS_OF
 
 
@@ -39,11 +40,8 @@ def test_evaluate_opens_alerts_and_rerun_changes_nothing(db: Engine, settings: S
     assert sum(first.levels.values()) > 0
     with db.connect() as conn:
         reasons = conn.execute(select(Alert.reason_en, Alert.reason_zh).limit(5)).all()
-        health = conn.execute(
-            select(func.count()).select_from(IndicatorValue).where(IndicatorValue.indicator == "health_score")
-        ).scalar_one()
     assert all(en and zh and "{" not in en for en, zh in reasons)
-    assert health == first.customers
+    assert stored_snapshot(db, AS_OF)["health_score"].notna().sum() == first.customers
     before = _alert_tables(db)
     data_before = snapshot(db)
     again = evaluate(db, as_of=AS_OF, settings=settings)
@@ -67,7 +65,7 @@ def test_killed_run_leaves_previous_state_and_rerun_completes(
     db: Engine, settings: Settings, tmp_path: Path
 ) -> None:
     reference = tmp_path / "reference.db"
-    shutil.copy(str(db.url.database), reference)
+    copy_store(str(db.url.database), reference)
     clean = create_engine(f"sqlite:///{reference}")
     evaluate(clean, as_of=AS_OF, settings=settings)
     expected = _alert_tables(clean)
@@ -80,12 +78,11 @@ def test_killed_run_leaves_previous_state_and_rerun_completes(
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )
-    # Kill it once the indicator snapshot has landed: the alert transaction has not committed yet.
+    # Kill it once the date's snapshot has landed in the lake: the alert transaction has not committed yet.
+    lake = lake_for(db)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and process.poll() is None:
-        with db.connect() as conn:
-            written = conn.execute(select(func.count()).select_from(IndicatorValue)).scalar_one()
-        if written:
+        if lake.version(LakeTable.SNAPSHOTS) is not None:
             process.send_signal(signal.SIGKILL)
             break
         time.sleep(0.05)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 from collections.abc import Sequence
 from datetime import date, timedelta
 from pathlib import Path
@@ -28,6 +27,7 @@ from churnradar.ingest.service import import_path
 from churnradar.models import CustomerRisk, CustomerScore
 from churnradar.scoring.dataset import LeakageError, check_no_leakage, indicator_features
 from churnradar.store import migrate
+from tests.conftest import copy_store
 
 END = date(2026, 6, 30)
 SETTINGS = Settings(environment="test", secret_key="x" * 32)  # type: ignore[arg-type]
@@ -56,7 +56,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
 @pytest.fixture
 def db(trained: tuple[Path, dict[str, Any]], tmp_path: Path) -> Engine:
     copy = tmp_path / "copy.db"
-    shutil.copy(trained[0], copy)
+    copy_store(trained[0], copy)
     return create_engine(f"sqlite:///{copy}")
 
 
