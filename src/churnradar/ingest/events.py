@@ -12,8 +12,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 
@@ -23,6 +25,7 @@ from churnradar.models import Customer
 
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 _LOOKUP_CHUNK = 5_000  # external ids per IN (...) list: under every driver's parameter limit
+_SCAN_ABOVE = _LOOKUP_CHUNK  # more ids than this are looked up in one scan of the customers table
 
 STAGE_SCHEMA = pa.schema(
     [
@@ -77,7 +80,7 @@ class EventStage:
         """Every kept row."""
         if not self._parts:
             return STAGE_SCHEMA.empty_table()
-        return pa.concat_tables(self._parts).combine_chunks()
+        return pa.concat_tables(self._parts)
 
 
 @dataclass
@@ -98,6 +101,7 @@ class EventBatch:
     def __init__(self, stage: pa.Table) -> None:
         self.con = duckdb.connect(config={"threads": 2})
         self.con.register("stage", stage)
+        self.stage = stage
         self.ids: dict[str, int] = {}
         self.wanted: list[str] = []  # the distinct customer ids of the kept rows
 
@@ -118,10 +122,13 @@ class EventBatch:
         )
         duplicates = int(self._rows(f"SELECT count(*) FROM ({dup_sql})")[0][0])  # noqa: S608
         listed = self._rows(f"{dup_sql} ORDER BY 1 LIMIT {int(limit)}") if duplicates else []
-        self.con.execute(
-            "CREATE TEMP TABLE kept AS SELECT * FROM stage WHERE event_id IS NOT NULL "
-            "OR row_no IN (SELECT min(row_no) FROM stage WHERE event_id IS NULL GROUP BY kind, event_key)"
-        )
+        if self.stage.column("event_id").null_count == 0:  # every row has an id: nothing to fold
+            self.con.execute("CREATE TEMP VIEW kept AS SELECT * FROM stage")
+        else:
+            self.con.execute(
+                "CREATE TEMP TABLE kept AS SELECT * FROM stage WHERE event_id IS NOT NULL OR row_no IN "
+                "(SELECT min(row_no) FROM stage WHERE event_id IS NULL GROUP BY kind, event_key)"
+            )
         total = int(self._rows("SELECT (SELECT count(*) FROM stage) - (SELECT count(*) FROM kept)")[0][0])
         wanted = self.wanted = [str(r[0]) for r in self._rows("SELECT DISTINCT customer_id FROM kept")]
         self.ids = stored_customer_ids(conn, wanted)
@@ -160,29 +167,36 @@ class EventBatch:
         return sorted(created.values())
 
     def lake_rows(self, run_id: int) -> pa.Table:
-        """The kept rows as EVENTS_SCHEMA, with the store's customer ids and the import run's id."""
-        self.con.register(
-            "ids",
-            pa.table(
-                {
-                    "external_id": pa.array(list(self.ids), pa.string()),
-                    "id": pa.array(list(self.ids.values()), pa.int64()),
-                }
-            ),
+        """The kept rows as EVENTS_SCHEMA, with the store's customer ids and the import run's id.
+
+        Done in Arrow: a hash lookup of each row's customer among the resolved ids, the rest as it is.
+        """
+        if self.stage.column("event_id").null_count == 0:
+            kept = self.stage
+        else:
+            kept = self.con.table("kept").fetch_arrow_table()
+        external = pa.array(list(self.ids), pa.string())
+        position = pc.index_in(kept.column("customer_id"), value_set=external)
+        customer = pc.take(pa.array(list(self.ids.values()), pa.int64()), position)
+        columns = {"customer_id": customer}
+        columns.update(
+            {n: kept.column(n) for n in EVENTS_SCHEMA.names if n not in ("customer_id", "import_id")}
         )
-        values = ", ".join(f's."{n}"' for n in EVENTS_SCHEMA.names if n not in ("customer_id", "import_id"))
-        table = self.con.execute(
-            f"SELECT i.id AS customer_id, {values}, CAST(? AS BIGINT) AS import_id "  # noqa: S608
-            "FROM kept s JOIN ids i ON i.external_id = s.customer_id",
-            [run_id],
-        ).fetch_arrow_table()
-        return table.select(EVENTS_SCHEMA.names).cast(EVENTS_SCHEMA)
+        columns["import_id"] = pa.array(np.full(kept.num_rows, run_id, dtype=np.int64))
+        table = pa.table(columns)
+        if customer.null_count:  # a customer that is not in the store: its rows are not written
+            table = table.filter(pc.is_valid(customer))
+        return table.cast(EVENTS_SCHEMA)
 
 
 def stored_customer_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:
     """The store's id of each given external customer id that exists."""
     wanted = list(external_ids)
     found: dict[str, int] = {}
+    if len(wanted) > _SCAN_ABOVE:  # one scan of the table beats many long IN lists
+        every = conn.execute(select(_CUSTOMERS.c.external_id, _CUSTOMERS.c.id)).all()
+        known = {str(r[0]): int(r[1]) for r in every}
+        return {e: known[e] for e in wanted if e in known}
     for start in range(0, len(wanted), _LOOKUP_CHUNK):
         chunk = wanted[start : start + _LOOKUP_CHUNK]
         rows = conn.execute(

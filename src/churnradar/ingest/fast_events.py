@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from zoneinfo import ZoneInfo
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -77,17 +78,21 @@ def stage_batch(
         return None
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return None
-    out[ROW] = pa.array(range(first_row, first_row + size), pa.int64())
+    out[ROW] = pa.array(np.arange(first_row, first_row + size, dtype=np.int64))
+    # The key of a row without an id hashes every extra column, `user` included; the stored attributes
+    # leave `user` out (it has a column of its own).
+    out[EVENT_KEY] = _keys(out, extras, size)
+    others = {k: v for k, v in extras.items() if k != USER}
+    if others:
+        out[ATTRIBUTES] = attributes(others)
     if USER in extras:
         out[USER] = extras[USER]
-    if extras:
-        out[ATTRIBUTES] = attributes(extras)
-    out[EVENT_KEY] = _keys(out, bool(extras), size)
-    if USER in extras:  # the key covers `user` as an attribute; the stored attributes leave it out
-        others = {k: v for k, v in extras.items() if k != USER}
-        out[ATTRIBUTES] = attributes(others) if others else pa.nulls(size, pa.string())
-    columns = [out.get(f.name, pa.nulls(size, f.type)).cast(f.type) for f in schema]
+    columns = [_typed(out[f.name], f.type) if f.name in out else pa.nulls(size, f.type) for f in schema]
     return pa.Table.from_arrays(columns, schema=schema)
+
+
+def _typed(values: pa.Array, kind: pa.DataType) -> pa.Array:
+    return values if values.type == kind else values.cast(kind)
 
 
 def kinds_of(staged: pa.Table) -> pd.DataFrame:
@@ -218,16 +223,16 @@ def attributes(extras: dict[str, pa.Array]) -> pa.Array:
     return pc.if_else(pc.equal(joined, ""), pa.scalar(None, pa.string()), wrapped)
 
 
-def _keys(out: dict[str, pa.Array], has_extras: bool, size: int) -> pa.Array:
+def _keys(out: dict[str, pa.Array], extras: dict[str, pa.Array], size: int) -> pa.Array:
     """`id:<event_id>`, or for a row without one the content hash `validate_batch` computes."""
     ids = out.get("event_id", pa.nulls(size, pa.string()))
     keys = pc.binary_join_element_wise("id:", ids, "")
     missing = pc.is_null(ids)
     if not pc.any(missing).as_py():
         return keys
-    hashed = {name: pc.filter(values, missing) for name, values in out.items() if name not in (ROW, USER)}
-    if not has_extras:
-        hashed.pop(ATTRIBUTES, None)
+    hashed = {name: pc.filter(values, missing) for name, values in out.items() if name != ROW}
+    if extras:
+        hashed[ATTRIBUTES] = pc.filter(attributes(extras), missing)
     frame = pa.table(hashed).to_pandas()
     frame = frame.astype({c: object for c in frame.columns if pd.api.types.is_string_dtype(frame[c])})
     filled = pa.array(content_keys(frame), pa.string())
