@@ -31,11 +31,11 @@ def current_revision(engine: Engine) -> str | None:
         return MigrationContext.configure(conn).get_current_revision()
 
 
-def migrate(engine: Engine) -> tuple[str | None, str | None]:
-    """Bring the database to the newest migration; returns (before, after) revisions."""
+def migrate(engine: Engine, revision: str = "head") -> tuple[str | None, str | None]:
+    """Bring the database to `revision` (the newest by default); returns (before, after) revisions."""
     before = current_revision(engine)
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.upgrade(config, "head")
+        command.upgrade(config, revision)
     return before, current_revision(engine)

@@ -39,7 +39,7 @@ from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import ImportOptions, import_path
 from churnradar.lake.locking import LakeBusyError
 from churnradar.lake.upgrade import move_store_history
-from churnradar.store import migrate
+from churnradar.store import current_revision, migrate
 
 app = typer.Typer(
     name="churnradar",
@@ -55,6 +55,10 @@ def main(ctx: typer.Context, db: DbOption = None) -> None:
     ctx.obj = {"db": db}
 
 
+PRE_LAKE_REVISION = "0009"  # the last revision with events and indicator values in the store
+LAKE_REVISION = "0010"
+
+
 def _note(message: str) -> None:
     stderr.print(message, highlight=False)
 
@@ -67,16 +71,21 @@ def init(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     """
     engine = open_engine(ctx, db)
     try:
-        before, after = migrate(engine)
+        before = current_revision(engine)
+        # A store from before the lake stops at the last revision that has the history tables, moves their
+        # rows into the lake, and only then takes the revision that drops them.
+        if before is not None and before < LAKE_REVISION:
+            migrate(engine, PRE_LAKE_REVISION)
+        else:
+            migrate(engine)
     except Exception as exc:  # a database that cannot be reached or written
         fail(f"cannot initialise {engine.url.render_as_string(hide_password=True)}: {exc}")
-    settle = getattr(ingest_service, "settle_interrupted_imports", None)
-    if callable(settle):  # imports a crash left half-done: finished or rolled back
-        settle(engine)
     try:
         moved = move_store_history(engine, progress=_note if show_progress(not as_json) else None)
+        _, after = migrate(engine)
     except LakeBusyError as exc:
         fail(f"{exc}; run init again when it is done")
+    ingest_service.settle_interrupted_imports(engine)  # imports a crash left half-done: settled
     url = engine.url.render_as_string(hide_password=True)
     if as_json:
         emit_json({"database": url, "from_revision": before, "revision": after, "upgrade": moved.as_dict()})

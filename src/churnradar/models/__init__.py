@@ -4,9 +4,7 @@ from churnradar.db import Base
 from churnradar.models.access import ApiToken, AuditEntry, UserPreference
 from churnradar.models.alert import Alert, AlertEvent, CustomerRisk, EvaluationRun, Rule, Silence
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
-from churnradar.models.event import Event
 from churnradar.models.import_run import ImportRun, ImportStatus
-from churnradar.models.indicator import IndicatorValue
 from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
 from churnradar.models.ledger import Contract, Invoice
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
@@ -28,11 +26,9 @@ __all__ = [
     "CustomerTag",
     "DeliveryAttempt",
     "EvaluationRun",
-    "Event",
     "FollowUp",
     "ImportRun",
     "ImportStatus",
-    "IndicatorValue",
     "InterventionTask",
     "Invoice",
     "OutboxMessage",
