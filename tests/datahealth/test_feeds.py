@@ -96,7 +96,7 @@ def _cut(db: Engine, kind: str, days: int, keep_every: int | None = None) -> int
         con.close()
     with lake.writing(LakeTable.EVENTS):
         write_deltalake(str(lake.path(LakeTable.EVENTS)), kept.cast(EVENTS_SCHEMA), mode="overwrite")
-    return doomed
+    return int(doomed)
 
 
 def _opened_by(db: Engine, rules: set[str]) -> int:

@@ -7,6 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import duckdb
+from alembic import command
 from sqlalchemy import MetaData, Table, insert, select
 from sqlalchemy.engine import Engine
 
@@ -14,6 +15,7 @@ from churnradar.lake.events import events_relation
 from churnradar.lake.repository import Lake
 from churnradar.lake.snapshots import snapshot_relation
 from churnradar.models import Customer
+from churnradar.store import alembic_config
 
 KINDS = ("order", "login", "ticket")
 INDICATORS = ("orders_30d", "logins_30d", "tickets_90d", "spend_90d")
@@ -21,19 +23,20 @@ START = datetime(2024, 1, 1, 8)
 FIRST_DAY = date(2024, 3, 4)
 
 LAKE_COLUMNS = (
-    "customer_id",
-    "kind",
-    "event_key",
-    "ts",
-    "amount",
-    "quantity",
-    "channel",
-    "direction",
-    "text",
+    *("customer_id", "kind", "event_key", "ts", "amount", "quantity", "channel", "direction", "text"),
+    *("user", "attributes"),
 )
-LAKE_COLUMNS += ("user", "attributes")
 EventRow = tuple[Any, ...]
 ValueRow = tuple[int, date, str, float | None]
+
+
+def to_pre_lake(engine: Engine) -> Engine:
+    """Take a migrated store back to revision 0009, the last with events and indicator values of its own."""
+    config = alembic_config()
+    with engine.begin() as conn:
+        config.attributes["connection"] = conn
+        command.downgrade(config, "0009")
+    return engine
 
 
 def seed_store(
@@ -69,7 +72,7 @@ def seed_store(
             conn.execute(insert(values), value_rows[start : start + 20_000])
     expected_events = sorted(_as_lake(r) for r in event_rows)
     expected_values = sorted((r["customer_id"], r["as_of"], r["indicator"], r["value"]) for r in value_rows)
-    return expected_events, expected_values  # type: ignore[return-value]
+    return expected_events, expected_values
 
 
 def _event(customer: int, n: int) -> dict[str, Any]:

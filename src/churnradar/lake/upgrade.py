@@ -14,7 +14,6 @@ The store's tables are read only when they exist: migration 0010 drops them once
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -31,6 +30,7 @@ from sqlalchemy import (
     Float,
     String,
     Text,
+    cast,
     column,
     delete,
     func,
@@ -183,7 +183,7 @@ def _move_events(
                 chunk = _events_after(conn, through, chunk_rows)
             if not chunk:
                 return moved, kept, through
-            last = int(chunk[-1]["id"])
+            last = int(chunk[-1][0])
             data = _arrow_events(chunk)
             if others:
                 data = _absent_from_lake(lake, data)
@@ -195,25 +195,47 @@ def _move_events(
             progress(f"events: {moved + kept:,} moved")
 
 
-def _events_after(conn: Connection, after: int | None, limit: int) -> list[dict[str, Any]]:
-    query = select(STORE_EVENTS).order_by(STORE_EVENTS.c.id).limit(limit)
+# A chunk as fetched: times and attributes as the database's text (no per-row parsing in Python); DuckDB
+# reads the times, takes `user` out of the attributes into its column and keeps the rest as JSON text.
+_TEXT = ("ts", "attributes")
+_FETCHED = pa.schema(
+    [pa.field("id", pa.int64())]
+    + [
+        pa.field(f.name, pa.string() if f.name in _TEXT else f.type)
+        for f in EVENTS_SCHEMA
+        if f.name != "user"
+    ]
+)
+_TO_LAKE = """
+SELECT customer_id, CAST(ts AS TIMESTAMP) AS ts, kind, event_key, amount, value, quantity, channel, direction,
+       text, json_extract_string(attrs, '$.user') AS "user",
+       CASE WHEN attrs IS NOT NULL THEN nullif(json_merge_patch(attrs, '{"user": null}')::VARCHAR, '{}') END
+           AS attributes, import_id
+FROM (SELECT *, nullif(attributes, 'null') AS attrs FROM fetched)
+"""
+
+
+def _events_after(conn: Connection, after: int | None, limit: int) -> list[tuple[Any, ...]]:
+    c = STORE_EVENTS.c
+    columns = [c.id, c.customer_id, cast(c.ts, Text), c.kind, c.event_key, c.amount, c.value, c.quantity]
+    columns += [c.channel, c.direction, c.text, cast(c.attributes, Text), c.import_id]
+    query = select(*columns).order_by(c.id).limit(limit)
     if after is not None:
-        query = query.where(STORE_EVENTS.c.id > after)
-    return [dict(row) for row in conn.execute(query).mappings()]
+        query = query.where(c.id > after)
+    return [tuple(row) for row in conn.execute(query)]
 
 
-def _arrow_events(rows: list[dict[str, Any]]) -> pa.Table:
+def _arrow_events(rows: list[tuple[Any, ...]]) -> pa.Table:
     """Store rows as EVENTS_SCHEMA: `user` out of the attributes into its column, the rest as JSON text."""
-    users: list[str | None] = []
-    attributes: list[str | None] = []
-    for row in rows:
-        extra = dict(row["attributes"] or {})
-        user = extra.pop("user", None)
-        users.append(None if user is None else str(user))
-        attributes.append(json.dumps(extra, ensure_ascii=False, sort_keys=True) if extra else None)
-    columns = {name: [row.get(name) for row in rows] for name in EVENTS_SCHEMA.names}
-    columns["user"], columns["attributes"] = users, attributes
-    return pa.table(columns, schema=EVENTS_SCHEMA)
+    columns = zip(*rows, strict=True)
+    arrays = [pa.array(values, type=field.type) for values, field in zip(columns, _FETCHED, strict=True)]
+    fetched = pa.table(arrays, schema=_FETCHED)
+    con = duckdb.connect()
+    try:
+        con.register("fetched", fetched)
+        return con.sql(_TO_LAKE).to_arrow_table().cast(EVENTS_SCHEMA)
+    finally:
+        con.close()
 
 
 def _absent_from_lake(lake: Lake, data: pa.Table) -> pa.Table:
