@@ -97,6 +97,9 @@ def remove_created_customers(engine: Engine, lake: Lake, ids: list[int]) -> int:
     """Delete the customers of `ids` that are still bare and have no events in the lake; how many."""
     if not ids:
         return 0
+    if not _has_log(lake):  # no events table at all (or not a folder): no event refers to them
+        with _transaction(engine) as conn:
+            return repo.remove_bare_customers(conn, ids)
     con = duckdb.connect()
     try:
         con.register("created", pa.table({"id": pa.array(ids, pa.int64())}))
@@ -162,7 +165,7 @@ def _failed(
 ) -> None:
     """Compensate a run whose lake commit did not happen; a run whose state is unknown is left pending."""
     try:
-        if lake.committed(LakeTable.EVENTS, operation):
+        if _has_log(lake) and lake.committed(LakeTable.EVENTS, operation):
             return  # the events are stored: the run is settled as succeeded later
         removed = remove_created_customers(engine, lake, created)
     except Exception:  # the lake cannot be read: settle_interrupted_imports decides later
@@ -171,4 +174,10 @@ def _failed(
     if created:
         message += f" ({removed:,} of the {len(created):,} customers it created were removed)"
     fail(run_id, bounded(message))
-    lake.vacuum(LakeTable.EVENTS)
+    if _has_log(lake):
+        lake.vacuum(LakeTable.EVENTS)
+
+
+def _has_log(lake: Lake) -> bool:
+    """Whether the events table has a commit log: without one nothing was ever committed to it."""
+    return (lake.path(LakeTable.EVENTS) / "_delta_log").is_dir()

@@ -32,6 +32,7 @@ from churnradar.ingest.validate import (
 )
 
 _US = pa.timestamp("us")
+_TYPES = {ValueType.TEXT: pa.string(), ValueType.NUMBER: pa.float64()}
 _LOW = pa.scalar(EARLIEST.to_pydatetime(), _US)
 _HIGH = pa.scalar(LATEST.to_pydatetime(), _US)
 # The text forms both Arrow's cast and pandas' parser read the same way; any other form takes the slow path.
@@ -110,6 +111,8 @@ def _all(mask: pa.Array) -> bool:
 def _text(column: pa.Array, trimmed: bool) -> pa.Array:
     if trimmed and pa.types.is_string(column.type):
         return column
+    if pa.types.is_null(column.type):
+        return column.cast(pa.string())
     text = arrow_text(column)
     if text is None:
         raise _DeclineError
@@ -117,6 +120,10 @@ def _text(column: pa.Array, trimmed: bool) -> pa.Array:
 
 
 def _column(column: pa.Array, col: ColumnSpec, zone: ZoneInfo, max_text: int, trimmed: bool) -> pa.Array:
+    if pa.types.is_null(column.type):  # a Parquet column with no value at all
+        if col.required:
+            raise _DeclineError
+        return pa.nulls(len(column), _US if col.type is ValueType.TIMESTAMP else _TYPES[col.type])
     if col.type is ValueType.TIMESTAMP:
         values = _timestamps(column, zone, trimmed)
     elif col.type is ValueType.NUMBER:
