@@ -196,6 +196,8 @@ def new_store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[StoreF
         if kind == "sqlite":
             template: Template = request.getfixturevalue("sqlite_template")
             shutil.copy(template.database, folder / "churnradar.db")
+            if Path(f"{template.database}-wal").exists():  # no writer is left: the pair is consistent
+                shutil.copy(f"{template.database}-wal", folder / "churnradar.db-wal")
             lake = folder / "churnradar-data"  # where a SQLite store's lake is by default
             shutil.copytree(template.lake, lake)
             url = f"sqlite:///{folder / 'churnradar.db'}"
