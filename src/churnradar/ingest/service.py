@@ -1,7 +1,8 @@
 """Import files (or a folder of them): stream, validate, stage, check, merge, log.
 
 Customers, contracts, invoices and users go to the store in one transaction per file. Events go to the
-lake in one Delta commit per file, between a pending import-log row and its success (see `_commit_events`).
+lake in one Delta commit per file, between a pending import-log row and its success (see event_commit);
+clean batches of events take the vectorised path (fast_events), any other batch the text validator.
 A file with any invalid row stores nothing, and its rejection is logged.
 """
 
