@@ -73,7 +73,7 @@ def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) ->
         with engine.connect() as conn:
             pending = [int(r) for r in conn.execute(query).scalars()]
         for run_id in pending:
-            if lake.committed(LakeTable.EVENTS, f"import:{run_id}"):
+            if _has_log(lake) and lake.committed(LakeTable.EVENTS, f"import:{run_id}"):
                 with _transaction(engine) as conn:
                     status = ImportStatus.SUCCEEDED.value
                     repo.finish_run(conn, run_id, status=status, finished_at=now, errors=None)
@@ -88,7 +88,7 @@ def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) ->
             with _transaction(engine) as conn:
                 errors = {"count": 1, "first": [note]}
                 repo.finish_run(conn, run_id, status=FAILED, finished_at=now, errors=errors)
-    if failed:
+    if failed and _has_log(lake):
         lake.vacuum(LakeTable.EVENTS)
     return len(pending)
 
