@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -190,7 +190,10 @@ def evaluate(
         inserted = conn.execute(insert(RUNS).values(as_of=as_of, started_at=started, status="running"))
         run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
         before = alert_repo.open_state(conn)
-        silences = alert_repo.active_silences(conn, datetime.combine(as_of, time.min))
+        # A silence applies to a date if it is in force at any moment of that day: one added during the day
+        # (starting "now") mutes a rerun of today's evaluation, as whoever added it expects.
+        day = datetime.combine(as_of, time.min)
+        silences = alert_repo.active_silences(conn, day, day + timedelta(days=1))
         recent = alert_repo.recently_resolved(conn, as_of, book.policy.cooldown_days)
         result = step(
             before.drop(columns="id"),
