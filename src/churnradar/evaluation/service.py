@@ -93,8 +93,9 @@ def risk_table(
     visible = state[state["muted"].fillna("") != "silenced"]
     # Ties broken by template and rule: the state's row order differs from run to run (the database returns
     # open alerts in no set order), and a rerun of a date must store the same reasons, byte for byte.
+    ties = [c for c in ("template", "rule") if c in visible.columns]
     ranked = visible.assign(_rank=policy.rank(visible["level"])).sort_values(
-        ["customer_id", "_rank", "template", "rule"], ascending=[True, False, True, True], kind="stable"
+        ["customer_id", "_rank", *ties], ascending=[True, False, *[True] * len(ties)], kind="stable"
     )
     # The three highest-ranked reasons per customer, picked in one vectorised step (not a slice per group).
     top = ranked[ranked.groupby("customer_id").cumcount() < 3].groupby("customer_id")
