@@ -131,3 +131,30 @@ def test_demo_loads_evaluates_and_creates_logins(tmp_path: Path) -> None:
     assert repeat["counts"] == document["counts"]  # same seed and dates: the import changes nothing
     # 06-23 lies before the last evaluated date and is skipped; 06-30 reruns and changes nothing.
     assert [(e["as_of"], e["alerts"]["opened"]) for e in repeat["evaluations"]] == [("2026-06-30", 0)]
+
+
+def test_rule_levels_and_document_shapes_are_refused_clearly(tmp_path: Path) -> None:
+    assert churnradar("init", cwd=tmp_path).returncode == 0
+    purple = churnradar("rule", "test", "tier = 'high'", "--level", "purple", "--weeks", "0", cwd=tmp_path)
+    assert purple.returncode == 1
+    assert "unknown level 'purple'; levels are yellow, orange, red" in purple.stderr
+    for document, message in (
+        (
+            "general: [[a, b, c]]",
+            "general[0]: expected a rule (a mapping with slug, condition, level, ...), not a list",
+        ),
+        (
+            "general: [1]",
+            "general[0]: expected a rule (a mapping with slug, condition, level, ...), not a number",
+        ),
+        (
+            "general: [null]",
+            "general[0]: expected a rule (a mapping with slug, condition, level, ...), not nothing",
+        ),
+    ):
+        path = tmp_path / "rules.yaml"
+        path.write_text(document, encoding="utf-8")
+        refused = churnradar("rule", "import", str(path), cwd=tmp_path)
+        assert refused.returncode == 1, refused.stderr
+        assert message in refused.stderr
+        assert "Traceback" not in refused.stderr

@@ -120,7 +120,7 @@ def test_precision_coverage_and_lead() -> None:
     assert (yellow["alerts"], yellow["pending"], yellow["precision"]) == (2, 1, 0.5)
 
 
-def _store(engine: Engine) -> None:
+def _store(engine: Engine, *, contracts: bool = True) -> None:
     """The same five customers and alerts in the store (alert 5 opened yellow, escalated to orange)."""
     rows = CUSTOMERS.assign(
         id=CUSTOMERS["customer_id"],
@@ -131,17 +131,18 @@ def _store(engine: Engine) -> None:
     at = datetime(2025, 6, 1)
     with engine.begin() as conn:
         conn.execute(insert(Customer), rows.to_dict("records"))
-        conn.execute(
-            insert(Contract),
-            [
-                {
-                    "external_id": "c2",
-                    "customer_id": 2,
-                    "start_date": date(2025, 1, 1),
-                    "end_date": date(2025, 4, 30),
-                }
-            ],
-        )
+        if contracts:
+            conn.execute(
+                insert(Contract),
+                [
+                    {
+                        "external_id": "c2",
+                        "customer_id": 2,
+                        "start_date": date(2025, 1, 1),
+                        "end_date": date(2025, 4, 30),
+                    }
+                ],
+            )
     store_events(
         engine,
         [
@@ -197,3 +198,24 @@ def test_report_from_the_store_and_cli(engine: Engine) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["warnings"]["overall"]["alerts"] == 4
     assert pytest.approx(json.loads(result.stdout)["warnings"]["overall"]["precision"]) == 0.5
+
+
+def test_churn_dates_of_an_orders_only_base_without_contracts() -> None:
+    churn = churn_dates(CUSTOMERS, ACTIVITY, CONTRACTS.iloc[0:0], until=UNTIL, inactivity_days=30)[
+        "churn_date"
+    ]
+    # 2 has neither a contract nor activity: nothing dates a churn; the others as with contracts.
+    assert churn.isna().to_dict() == {1: False, 2: True, 3: False, 4: True, 5: True}
+    assert (churn[1], churn[3]) == (D("2025-03-10"), D("2025-03-12"))
+
+
+def test_report_of_a_store_without_contracts(engine: Engine) -> None:
+    _store(engine, contracts=False)
+    report = effectiveness_report(
+        engine, until=UNTIL, go_live=date(2025, 3, 15), horizon_days=30, inactivity_days=30,
+        review=ReviewPolicy(min_alerts=3, max_precision=0.4),
+    )  # fmt: skip
+    assert [m["month"] for m in report["churn_by_month"]] == ["2025-02", "2025-03", "2025-04", "2025-05"]
+    # Lost: 1 (declared, March) and 3 (silent, March); 2 is no longer lost in April without its contract.
+    assert [m["lost"] for m in report["churn_by_month"]] == [0, 2, 0, 0]
+    assert report["warnings"]["overall"]["alerts"] == 4

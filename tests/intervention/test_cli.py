@@ -69,6 +69,12 @@ def test_deadlines_check_and_delivery_commands(tasks: Engine) -> None:
     # The tasks were opened at 2026-06-15 08:00 with 72 h: today is long after, so both are breached.
     assert checked["breaches"] == 2
     assert json.loads(_run(tasks, "deadlines", "check", "--json"))["breaches"] == 0
-    delivered = json.loads(_run(tasks, "notify", "deliver", "--json"))
+    url = tasks.url.render_as_string(hide_password=False)
+    result = CliRunner().invoke(app, ["notify", "deliver", "--json", "--db", url])
+    assert result.exit_code == 3, result.output  # documented: messages died in this run
+    delivered = json.loads(result.stdout)
     assert delivered["dead"] >= 1  # no email channel configured: dead letters, not lost messages
+    assert "became dead letters (exit 3)" in result.stderr
+    # Nothing died in this pass (the dead letters stay dead): a clean exit.
+    assert json.loads(_run(tasks, "notify", "deliver", "--json"))["dead"] == 0
     assert json.loads(_run(tasks, "notify", "dead-letters", "--json"))["dead_letters"]

@@ -3,6 +3,7 @@ rate limits, dedup, and a digest that reaches a local SMTP server."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
@@ -90,6 +91,41 @@ class TestRetries:
                 engine, settings=make_settings(**_hook(receiver.url)), clock=FrozenClock(NOW)
             )
         assert (summary.dead, _rows(engine)[0].attempts) == (1, 1)
+
+    def test_requeue_reaches_every_dead_letter_and_deliver_exits_3_when_one_dies(
+        self, engine: Engine
+    ) -> None:
+        message = Message(subject="s", lines=["a"], event="alert_opened", dedup_key="k")
+        with engine.begin() as conn:
+            outbox_repo.add(
+                conn,
+                [
+                    Outgoing(Receiver("nowhere", ""), dataclasses.replace(message, dedup_key=f"k{i}"))
+                    for i in range(450)
+                ],
+                now=NOW,
+            )
+            conn.execute(update(OutboxMessage).values(status="dead", attempts=5))
+        url = str(engine.url.render_as_string(hide_password=False))
+        requeue = CliRunner().invoke(app, ["notify", "dead-letters", "--requeue", "--db", url, "--json"])
+        assert requeue.exit_code == 0, requeue.output
+        document = json.loads(requeue.stdout)
+        assert document["requeued"] == 450  # not the 200 the listing shows
+        assert len(document["dead_letters"]) == 200
+        assert {r.status for r in _rows(engine)} == {"pending"}
+        with engine.begin() as conn:
+            conn.execute(update(OutboxMessage).values(status="dead"))
+        assert notification_service.requeue_dead_letters(engine, now=NOW, batch=100) == 450
+
+        # One dead letter in a pass: deliver says so with exit code 3; a pass where nothing dies exits 0.
+        with engine.begin() as conn:
+            conn.execute(update(OutboxMessage).where(OutboxMessage.id > 1).values(status="sent"))
+        delivered = CliRunner().invoke(app, ["notify", "deliver", "--db", url, "--json"])
+        assert delivered.exit_code == 3, delivered.output
+        assert json.loads(delivered.stdout)["dead"] == 1
+        again = CliRunner().invoke(app, ["notify", "deliver", "--db", url, "--json"])
+        assert again.exit_code == 0, again.output
+        assert json.loads(again.stdout)["dead"] == 0
 
     def test_unconfigured_channel_is_a_dead_letter(self, engine: Engine) -> None:
         _queue(engine, channel="nowhere")

@@ -93,7 +93,7 @@ def test_accepted(text: str, names: set[str]) -> None:
             "logins_30d >", "cannot parse the condition: the expression is incomplete", id="incomplete"
         ),
         pytest.param(
-            "c.tier = 'x'", "qualified names such as 'c.tier' are not allowed at column 1", id="qualified"
+            "c.tier = 'x'", "qualified names such as 'c.tier' are not allowed at column 2", id="qualified"
         ),
         pytest.param("tier LIKE '%a%'", "LIKE is not allowed in a condition", id="like"),
         pytest.param("CAST(tier AS INT) > 1", "unknown function 'cast' at column 6", id="cast"),
@@ -186,3 +186,128 @@ def test_random_token_soup_is_checked_or_refused(tokens: list[str]) -> None:
         )
     )
     compile_condition(condition, table, FIELDS)  # everything accepted also compiles
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        pytest.param("logins_30d >> 3", "'>>' is not allowed in a condition at column 12", id="shift"),
+        pytest.param("logins_30d > 3.5.2", "'.' is not allowed in a condition at column 17", id="stray_dot"),
+        pytest.param(
+            "logins_30d . 3 > 1",
+            "qualified names such as 'logins_30d.3' are not allowed at column 12",
+            id="dot",
+        ),
+        pytest.param(
+            "x' OR 1=1 --",
+            "cannot read the condition: a quote or comment is not closed at column 2",
+            id="unclosed_quote",
+        ),
+        pytest.param(
+            "tier = 'a' /* note",
+            "cannot read the condition: a quote or comment is not closed at column 12",
+            id="unclosed_comment",
+        ),
+        pytest.param(
+            "logins_30d > 3\nAND .",
+            "cannot parse the condition: the expression is incomplete at column 20",
+            id="second_line",
+        ),
+        pytest.param("NOT NULL", "NULL can only be used as IS NULL or IS NOT NULL at column 5", id="null"),
+        pytest.param("tier LIKE '%a%'", "LIKE is not allowed in a condition at column 6", id="like"),
+        pytest.param(
+            "logins_30d > 1 AND tier = ?", "a placeholder is not allowed in a condition at column 27", id="ph"
+        ),
+        pytest.param(
+            "logins_30d > (SELECT 1)", "a subquery is not allowed in a condition at column 15", id="sub"
+        ),
+    ],
+)
+def test_errors_name_the_column_of_the_offending_token(text: str, message: str) -> None:
+    with pytest.raises(RuleSyntaxError) as caught:
+        parse_condition(text, FIELDS)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    ("text", "column", "code"),
+    [
+        pytest.param("logins_30d > 3\x00", 15, "U+0000", id="nul_at_end"),
+        pytest.param("tier = 'a\x00b'", 10, "U+0000", id="nul_in_literal"),
+        pytest.param("tier = 'a\x1bb'", 10, "U+001B", id="escape"),
+        pytest.param("tier = 'a\x7f'", 10, "U+007F", id="delete"),
+        pytest.param("tier\x85= 'a'", 5, "U+0085", id="c1"),
+    ],
+)
+def test_control_characters_are_refused_with_their_position(text: str, column: int, code: str) -> None:
+    with pytest.raises(RuleSyntaxError) as caught:
+        parse_condition(text, FIELDS)
+    assert str(caught.value) == f"control character {code} is not allowed at column {column}"
+
+
+def test_tabs_and_line_breaks_are_layout() -> None:
+    assert parse_condition("logins_30d > 3\r\n\tAND tier = 'high'", FIELDS).names == {"logins_30d", "tier"}
+
+
+def _assert_column_inside(text: str) -> None:
+    error: RuleSyntaxError | None = None
+    try:
+        parse_condition(text, FIELDS)
+    except RuleSyntaxError as exc:
+        error = exc
+    if error is not None:
+        assert error.column is not None, str(error)
+        assert 1 <= error.column <= len(text) + 1, str(error)
+        assert len(str(error)) <= 600
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(min_size=1, max_size=120).filter(str.strip))
+def test_every_refusal_names_a_column_inside_the_text(text: str) -> None:
+    _assert_column_inside(text)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                "logins_30d",
+                "tier",
+                "'high'",
+                "3",
+                ">",
+                ">>",
+                "=",
+                ".",
+                "(",
+                ")",
+                "AND",
+                "OR",
+                "NOT",
+                "NULL",
+                "IS",
+                "IN",
+                ",",
+                "*",
+                "+",
+                "|",
+                "'",
+                "--",
+                "abs",
+                "sleep",
+                "\n",
+                "?",
+                "::",
+                "~",
+                "SELECT",
+            ]
+        ),
+        min_size=1,
+        max_size=12,
+    )
+    .map(" ".join)
+    .filter(str.strip)
+)
+def test_every_refusal_of_near_miss_conditions_names_a_column(text: str) -> None:
+    _assert_column_inside(text)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -36,8 +38,13 @@ class World:
 def world(engine: Engine, settings: Settings) -> World:
     """A seeded database and an app over it (small limits, so that reaching them is cheap to test)."""
     ids = seed(engine, settings)
-    options = WebOptions(max_ingest_bytes=256 * 1024, max_ingest_records=2_000, login_failures_per_address=8)
-    return World(engine, settings, ids, create_app(settings, engine, options))
+    return World(engine, settings, ids, create_app(settings, engine, web_options()))
+
+
+def web_options(**changes: Any) -> WebOptions:
+    """The tests' web options (small limits, so that reaching them is cheap to test), with `changes`."""
+    base = WebOptions(max_ingest_bytes=256 * 1024, max_ingest_records=2_000, login_failures_per_address=8)
+    return dataclasses.replace(base, **changes)
 
 
 def csrf_of(html: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import json
 import re
@@ -16,6 +17,7 @@ from sqlalchemy import func, insert, select, update
 
 from churnradar.auth.schemas import Scope
 from churnradar.db import session_scope
+from churnradar.kit.clock import FrozenClock
 from churnradar.models import (
     Alert,
     AlertEvent,
@@ -33,9 +35,15 @@ ROW = re.compile(r'<tr data-customer="([^"]+)"')
 ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 
 
+# The seeded alerts run to 2026-11-23 and a task is due 2026-11-26: the pages see them as on that morning,
+# whatever today is (the overview's compliance panel counts deadlines passed by "now").
+RISK_NOW = datetime(2026, 11, 23, 9, 0)
+
+
 @pytest.fixture
 def risk(world: World) -> World:
     seed_risk(world.engine)
+    world.app.state.options = dataclasses.replace(world.app.state.options, clock=FrozenClock(RISK_NOW))
     return world
 
 

@@ -39,10 +39,10 @@ INLINE_MESSAGES = [
         "unknown indicator or field 'logins_30' at column 1; did you mean 'login_days_30d'?",
     ),
     ("tier = 'high'; DROP TABLE rules", "';' is not allowed: a condition is one expression at column 14"),
-    ("(SELECT 1) > 0", "a subquery is not allowed in a condition at column 9"),
+    ("(SELECT 1) > 0", "a subquery is not allowed in a condition at column 2"),
     ("days_since_last_order IN (SELECT 1)", "IN takes a list of values, not a query at column 1"),
     ("exec('x') > 1", "unknown function 'exec' at column 1; allowed: abs, coalesce, greatest, least"),
-    ("tier = 'high' AND", "cannot parse the condition: the expression is incomplete at column 17"),
+    ("tier = 'high' AND", "cannot parse the condition: the expression is incomplete at column 15"),
 ]
 
 

@@ -17,6 +17,8 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
+from churnradar.rule.schemas import DEFAULT_LEVELS
+
 KEY = ["customer_id", "rule"]
 STATE_COLUMNS = [
     "customer_id",
@@ -43,7 +45,7 @@ HOLDOUT = "holdout"
 class Policy:
     """How alerts behave; the defaults are what a sales team expects out of the box."""
 
-    levels: tuple[str, ...] = ("yellow", "orange", "red")
+    levels: tuple[str, ...] = DEFAULT_LEVELS
     auto_resolve_after: int = 2  # evaluations in a row with the condition false
     cooldown_days: int = 14  # after a resolve, the same rule stays quiet for the customer this long
     cap_per_owner: int | None = 30  # new unmuted alerts per owner per run; the rest are kept, muted "capped"

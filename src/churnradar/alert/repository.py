@@ -36,10 +36,12 @@ def recently_resolved(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
     return pd.DataFrame(conn.execute(query).all(), columns=[*KEY, "resolved_on"])
 
 
-def active_silences(conn: Connection, at: datetime) -> pd.DataFrame:
-    """Silences in force at `at`: (customer_id, rule), either may be null (= any)."""
+def active_silences(conn: Connection, at: datetime, until: datetime | None = None) -> pd.DataFrame:
+    """Silences in force at any moment of [`at`, `until`) (at `at` alone without `until`): (customer_id,
+    rule), either may be null (= any)."""
+    end = until if until is not None and until > at else at + timedelta(microseconds=1)
     query = select(SILENCES.c.customer_id, SILENCES.c.rule).where(
-        SILENCES.c.starts_at <= at, SILENCES.c.ends_at > at
+        SILENCES.c.starts_at < end, SILENCES.c.ends_at > at, SILENCES.c.ends_at > SILENCES.c.starts_at
     )
     return pd.DataFrame(conn.execute(query).all(), columns=["customer_id", "rule"])
 

@@ -64,6 +64,8 @@ def register(app: typer.Typer) -> None:
         tasks = summary.tasks
         held_out = f"; {tasks['held_out']:,} customers held out (control group)" if tasks["held_out"] else ""
         typer.echo(f"tasks: {tasks['opened']:,} opened, {tasks['upgraded']:,} upgraded{held_out}")
+        for problem in summary.left_out:
+            typer.echo(f"rule left out (fails its checks; fix or re-import it): {problem}", err=True)
         for feed in summary.data_health.get("feeds", []):
             typer.echo(f"data health: {feed['kind']} feed {feed['state']}: {feed['reason']}", err=True)
         if summary.data_health.get("held_rules"):

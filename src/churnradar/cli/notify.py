@@ -10,6 +10,10 @@ import typer
 from churnradar.cli.common import DbOption, JsonOption, emit_json, open_engine, settings_or_fail
 from churnradar.store import migrate
 
+# `notify deliver` exits with this code when any message died in the run (a dead letter: it will not be
+# retried), so a cron job or monitor sees it; 1 stays "the command failed".
+EXIT_DEAD_LETTERS = 3
+
 notify_app = typer.Typer(
     help="Deliver queued notifications, inspect dead letters, queue digests.", no_args_is_help=True
 )
@@ -20,7 +24,10 @@ deadlines_app = typer.Typer(
 
 @notify_app.command("deliver")
 def deliver(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
-    """One delivery pass: send what is due, retry with backoff, dead-letter permanent failures."""
+    """One delivery pass: send what is due, retry with backoff, dead-letter permanent failures.
+
+    Exits 3 when any message became a dead letter in this pass (see `notify dead-letters`), 0 otherwise.
+    """
     from churnradar.notification.service import deliver as run_delivery
 
     settings = settings_or_fail()
@@ -29,10 +36,13 @@ def deliver(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False
     summary = run_delivery(engine, settings=settings)
     if as_json:
         emit_json(summary.as_dict())
-        return
-    typer.echo(", ".join(f"{v} {k}" for k, v in summary.as_dict().items()))
-    for error in summary.errors:
-        typer.echo(f"  {error}", err=True)
+    else:
+        typer.echo(", ".join(f"{v} {k}" for k, v in summary.as_dict().items()))
+        for error in summary.errors[:100]:
+            typer.echo(f"  {error[:500]}", err=True)
+    if summary.dead:
+        typer.echo(f"{summary.dead} message(s) became dead letters (exit {EXIT_DEAD_LETTERS})", err=True)
+        raise typer.Exit(EXIT_DEAD_LETTERS)
 
 
 @notify_app.command("dead-letters")
@@ -42,16 +52,14 @@ def dead_letters(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Messages that failed for good, with their last error; --requeue retries them."""
+    """The newest 200 messages that failed for good, with their last error; --requeue retries every one."""
     from churnradar.kit.clock import SystemClock
-    from churnradar.notification import repository as outbox_repo
-    from churnradar.notification.schemas import OutboxStatus
+    from churnradar.notification import service as notification_service
 
     engine = open_engine(ctx, db)
     migrate(engine)
-    with engine.begin() as conn:
-        rows = outbox_repo.by_status(conn, OutboxStatus.DEAD)
-        requeued = outbox_repo.requeue(conn, [r.id for r in rows], SystemClock().now()) if requeue else 0
+    rows = notification_service.dead_letters(engine)
+    requeued = notification_service.requeue_dead_letters(engine, now=SystemClock().now()) if requeue else 0
     items = [
         {
             "id": r.id,

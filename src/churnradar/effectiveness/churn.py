@@ -28,7 +28,10 @@ def churn_dates(
     frame = customers[["customer_id", "signup_date", "churned_at"]].copy()
     frame["signup_date"] = pd.to_datetime(frame["signup_date"])
     declared = pd.to_datetime(frame["churned_at"])
-    contract_end = frame["customer_id"].map(contract_churn_dates(contracts))
+    # Looked up by reindexing, not `map`: mapping through an empty datetime Series (an orders-only base with
+    # no contracts) makes pandas cast datetimes to float and fail.
+    ends = pd.to_datetime(contract_churn_dates(contracts))
+    contract_end = pd.Series(ends.reindex(frame["customer_id"].to_numpy()).to_numpy(), index=frame.index)
     has_contract = frame["customer_id"].isin(contracts["customer_id"]) if len(contracts) else False
     days = pd.to_datetime(activity_days["day"])
     cut = pd.Timestamp(until)

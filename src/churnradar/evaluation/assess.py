@@ -36,6 +36,7 @@ class RuleBook:
     policy: Policy
     indicators: tuple[str, ...]
     model: ActiveModel | None = None  # the active churn model, whose probability rules may use
+    left_out: tuple[str, ...] = ()  # stored rules that fail their checks, left out (with why)
 
     @cached_property
     def prepared(self) -> PreparedRules:
@@ -58,12 +59,19 @@ def build_rulebook(
     indicators: Sequence[str],
     policy: Policy,
     model: ActiveModel | None = None,
+    *,
+    left_out: Sequence[str] | None = None,
 ) -> RuleBook:
-    """Compile the enabled rules of every template against the indicators and customer fields."""
+    """Compile the enabled rules of every template against the indicators and customer fields.
+
+    With `left_out` (the problems of rules already left out of `templates`), a rule that does not compile is
+    left out and listed too instead of raising: for running the stored rules.
+    """
     fields = rule_fields(indicators)
     rules = {slug: [r for r in t.rules if r.enabled] for slug, t in templates.items()}
-    compiled = compile_rules(rules, fields, policy.levels)
-    return RuleBook(templates, compiled, fields, policy, tuple(indicators), model)
+    problems = None if left_out is None else list(left_out)
+    compiled = compile_rules(rules, fields, policy.levels, left_out=problems)
+    return RuleBook(templates, compiled, fields, policy, tuple(indicators), model, tuple(problems or ()))
 
 
 @dataclass(frozen=True)

@@ -8,7 +8,7 @@ previous state and the rerun completes it. Idempotent: the same date twice chang
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
@@ -51,6 +51,7 @@ class EvaluationSummary:
     levels: dict[str, int]
     data_health: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)  # opened, upgraded, held out (control group)
+    left_out: list[str] = field(default_factory=list)  # stored rules that fail their checks, not run
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -62,14 +63,16 @@ class EvaluationSummary:
             "customers_by_level": self.levels,
             "data_health": self.data_health,
             "tasks": self.tasks,
+            "rules_left_out": self.left_out,
         }
 
 
 def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Policy | None = None) -> RuleBook:
     """The templates with the rules stored in the database, over the built-in indicators."""
     indicators = [i.slug for i in indicator_service.selected_indicators()]
-    templates = rule_service.active_templates(engine, at=(clock or SystemClock()).now())
-    return build_rulebook(templates, indicators, policy or Policy(), model_store.active_model(engine))
+    templates, left_out = rule_service.checked_templates(engine, at=(clock or SystemClock()).now())
+    model = model_store.active_model(engine)
+    return build_rulebook(templates, indicators, policy or Policy(), model, left_out=left_out)
 
 
 def _latest_run(engine: Engine) -> date | None:
@@ -87,7 +90,12 @@ def risk_table(
     table = assessment.table
     levels = customer_levels(state, policy)
     visible = state[state["muted"].fillna("") != "silenced"]
-    ranked = visible.assign(_rank=policy.rank(visible["level"])).sort_values("_rank", ascending=False)
+    # Ties broken by template and rule: the state's row order differs from run to run (the database returns
+    # open alerts in no set order), and a rerun of a date must store the same reasons, byte for byte.
+    ties = [c for c in ("template", "rule") if c in visible.columns]
+    ranked = visible.assign(_rank=policy.rank(visible["level"])).sort_values(
+        ["customer_id", "_rank", *ties], ascending=[True, False, *[True] * len(ties)], kind="stable"
+    )
     # The three highest-ranked reasons per customer, picked in one vectorised step (not a slice per group).
     top = ranked[ranked.groupby("customer_id").cumcount() < 3].groupby("customer_id")
     reasons = pd.DataFrame(
@@ -176,7 +184,10 @@ def evaluate(
         inserted = conn.execute(insert(RUNS).values(as_of=as_of, started_at=started, status="running"))
         run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
         before = alert_repo.open_state(conn)
-        silences = alert_repo.active_silences(conn, datetime.combine(as_of, time.min))
+        # A silence applies to a date if it is in force at any moment of that day: one added during the day
+        # (starting "now") mutes a rerun of today's evaluation, as whoever added it expects.
+        day = datetime.combine(as_of, time.min)
+        silences = alert_repo.active_silences(conn, day, day + timedelta(days=1))
         recent = alert_repo.recently_resolved(conn, as_of, book.policy.cooldown_days)
         result = step(
             before.drop(columns="id"),
@@ -219,7 +230,14 @@ def evaluate(
         }
         tasks = {"opened": applied.created, "upgraded": applied.upgraded, "held_out": applied.held_out}
         summary = EvaluationSummary(
-            as_of, len(customers), len(assessment.fired), result.counts, levels, health, tasks
+            as_of,
+            len(customers),
+            len(assessment.fired),
+            result.counts,
+            levels,
+            health,
+            tasks,
+            list(book.left_out),
         )
         conn.execute(
             update(RUNS)

@@ -128,6 +128,17 @@ def by_status(conn: Connection, status: OutboxStatus, limit: int = 200) -> list[
     return list(conn.execute(query))
 
 
+def dead_ids_after(conn: Connection, after: int, limit: int) -> list[int]:
+    """Ids of dead letters above `after`, lowest first: a batch of a walk over all of them."""
+    query = (
+        select(OUTBOX.c.id)
+        .where(OUTBOX.c.status == OutboxStatus.DEAD.value, OUTBOX.c.id > after)
+        .order_by(OUTBOX.c.id)
+        .limit(limit)
+    )
+    return [int(i) for i in conn.execute(query).scalars()]
+
+
 def requeue(conn: Connection, ids: Sequence[int], now: datetime) -> int:
     """Give dead letters another round of attempts."""
     result = conn.execute(

@@ -20,7 +20,7 @@ from churnradar.kit.clock import Clock, SystemClock
 from churnradar.notification import policy, routing, webhooks
 from churnradar.notification import repository as outbox_repo
 from churnradar.notification.channels import Channel, DeliveryError, build
-from churnradar.notification.schemas import Message, Notice
+from churnradar.notification.schemas import Message, Notice, OutboxStatus
 
 log = logging.getLogger(__name__)
 CLAIM_LEASE = timedelta(minutes=5)
@@ -65,6 +65,27 @@ def send_test(settings: Settings, channel_name: str, *, address: str, sent_by: s
         )
     message = Message(subject, [line], n.language, "test", f"test:{channel_name}:{now.isoformat()}")
     channel.send(message, address)
+
+
+REQUEUE_BATCH = 500
+
+
+def dead_letters(engine: Engine, *, limit: int = 200) -> list[Any]:
+    """The newest `limit` dead letters, with their last error."""
+    with engine.connect() as conn:
+        return outbox_repo.by_status(conn, OutboxStatus.DEAD, limit)
+
+
+def requeue_dead_letters(engine: Engine, *, now: datetime, batch: int = REQUEUE_BATCH) -> int:
+    """Give every dead letter a new round, in batches of `batch` (one transaction each); returns how many."""
+    requeued, after = 0, 0
+    while True:
+        with engine.begin() as conn:
+            ids = outbox_repo.dead_ids_after(conn, after, batch)
+            if not ids:
+                return requeued
+            requeued += outbox_repo.requeue(conn, ids, now)
+        after = ids[-1]
 
 
 @dataclass

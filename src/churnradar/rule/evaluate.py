@@ -18,7 +18,7 @@ import pandas as pd
 
 from churnradar.rule.compile import compile_condition
 from churnradar.rule.language import Condition, FieldType, parse_condition
-from churnradar.rule.schemas import RuleDef, Scope
+from churnradar.rule.schemas import RuleDef, Scope, unknown_level
 
 FIRED_COLUMNS = ["customer_id", "rule", "template", "level"]
 
@@ -37,24 +37,44 @@ class CompiledRule:
         return frozenset().union(*(c.names for _, c in self.conditions))
 
 
+def _compile_one(
+    template: str, rule: RuleDef, fields: Mapping[str, FieldType], levels: Sequence[str]
+) -> CompiledRule:
+    for level in (rule.level, *rule.escalate):
+        problem = unknown_level(level, tuple(levels))
+        if problem is not None:
+            raise ValueError(f"template {template!r}, rule {rule.slug!r}: {problem}")
+    pairs = [(rule.level, rule.condition), *sorted(rule.escalate.items(), key=lambda kv: levels.index(kv[0]))]
+    checked = []
+    for level, text in pairs:
+        try:
+            checked.append((level, parse_condition(text, fields)))
+        except ValueError as exc:
+            raise ValueError(f"template {template!r}, rule {rule.slug!r} ({level}): {exc}") from exc
+    return CompiledRule(template, rule, tuple(checked))
+
+
 def compile_rules(
-    rules: Mapping[str, Sequence[RuleDef]], fields: Mapping[str, FieldType], levels: Sequence[str]
+    rules: Mapping[str, Sequence[RuleDef]],
+    fields: Mapping[str, FieldType],
+    levels: Sequence[str],
+    *,
+    left_out: list[str] | None = None,
 ) -> list[CompiledRule]:
-    """Check every condition of every template's rules; the first bad one raises, naming template and rule."""
+    """Check every condition of every template's rules; the first bad one raises, naming template and rule.
+
+    With `left_out`, a bad rule is left out and its message appended there instead (for running what is
+    stored: one bad rule must not stop the others).
+    """
     compiled = []
     for template, defs in sorted(rules.items()):
         for rule in defs:
-            pairs = [
-                (rule.level, rule.condition),
-                *sorted(rule.escalate.items(), key=lambda kv: levels.index(kv[0])),
-            ]
-            checked = []
-            for level, text in pairs:
-                try:
-                    checked.append((level, parse_condition(text, fields)))
-                except ValueError as exc:
-                    raise ValueError(f"template {template!r}, rule {rule.slug!r} ({level}): {exc}") from exc
-            compiled.append(CompiledRule(template, rule, tuple(checked)))
+            try:
+                compiled.append(_compile_one(template, rule, fields, levels))
+            except ValueError as exc:
+                if left_out is None:
+                    raise
+                left_out.append(str(exc)[:500])
     return compiled
 
 

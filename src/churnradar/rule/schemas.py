@@ -5,10 +5,31 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from churnradar.rule.language import control_character_error
 
 SLUG = r"^[a-z][a-z0-9_]*$"
+# The alert levels, lowest first: the one definition rules, playbooks, bands, drafts and alerts use.
 DEFAULT_LEVELS = ("yellow", "orange", "red")
+
+
+def unknown_level(level: str, levels: tuple[str, ...] = DEFAULT_LEVELS) -> str | None:
+    """The message for a level that is not one of `levels`, or None when it is one."""
+    if level in levels:
+        return None
+    return f"unknown level {level[:40]!r}; levels are {', '.join(levels)}"
+
+
+def _plain_text(value: str) -> str:
+    problem = control_character_error(value)
+    if problem is not None:
+        raise ValueError(problem)
+    return value
+
+
+# Rule text as people type it: no control characters (tab and line breaks aside) anywhere.
+Text = Annotated[str, AfterValidator(_plain_text)]
 
 
 class _Strict(BaseModel):
@@ -18,9 +39,9 @@ class _Strict(BaseModel):
 class Scope(_Strict):
     """Which customers a rule applies to; an empty list means all. Matching ignores case."""
 
-    segments: list[str] = []
-    industries: list[str] = []
-    tiers: list[str] = []
+    segments: list[Text] = []
+    industries: list[Text] = []
+    tiers: list[Text] = []
 
     @field_validator("segments", "industries", "tiers")
     @classmethod
@@ -32,19 +53,19 @@ class RuleDef(_Strict):
     """A warning rule: when `condition` holds, the customer gets an alert of `level` (or an escalated one)."""
 
     slug: Annotated[str, Field(pattern=SLUG, max_length=100)]
-    name_en: str
-    name_zh: str
-    condition: Annotated[str, Field(min_length=1, max_length=2_000)]
-    level: str
+    name_en: Text
+    name_zh: Text
+    condition: Annotated[Text, Field(min_length=1, max_length=2_000)]
+    level: Text
     # Higher levels for the same alert: the highest level whose condition holds wins (an escalation).
-    escalate: dict[str, Annotated[str, Field(min_length=1, max_length=2_000)]] = {}
+    escalate: dict[Text, Annotated[Text, Field(min_length=1, max_length=2_000)]] = {}
     scope: Scope = Scope()
-    reason_en: str
-    reason_zh: str
+    reason_en: Text
+    reason_zh: Text
     enabled: bool = True
     # Customer tags the alert sets or clears when it opens or escalates (e.g. 流失风险, 重点跟进).
-    tags_add: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
-    tags_remove: list[Annotated[str, Field(min_length=1, max_length=100)]] = []
+    tags_add: list[Annotated[Text, Field(min_length=1, max_length=100)]] = []
+    tags_remove: list[Annotated[Text, Field(min_length=1, max_length=100)]] = []
 
 
 class RoleOnDuty(StrEnum):

@@ -7,6 +7,7 @@ anything is stored.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -16,7 +17,14 @@ from sqlalchemy.engine import Connection, Engine
 
 from churnradar.rule import repository
 from churnradar.rule.schemas import Template
-from churnradar.rule.templates import TemplateError, build_templates, template_raws
+from churnradar.rule.templates import (
+    TemplateError,
+    build_templates,
+    build_templates_leniently,
+    template_raws,
+)
+
+log = logging.getLogger(__name__)
 
 
 def _with_rules(
@@ -34,13 +42,28 @@ def _with_rules(
 
 def active_templates(engine: Engine, *, at: datetime) -> dict[str, Template]:
     """The templates with their stored rules; the shipped rules are stored on first use."""
+    return checked_templates(engine, at=at)[0]
+
+
+def checked_templates(engine: Engine, *, at: datetime) -> tuple[dict[str, Template], list[str]]:
+    """The active templates, and the problems of stored rules left out of them.
+
+    A stored rule that fails today's checks (stored before a check existed, or written around them) is left
+    out and reported instead of stopping every other rule.
+    """
     raws = template_raws()
     with engine.begin() as conn:
         stored = repository.stored_rules(conn)
         if not stored:
             stored = {slug: list(raw.get("rules", [])) for slug, raw in raws.items()}
             repository.replace_rules(conn, stored, at=at, by="templates")
-    return build_templates(_with_rules(raws, stored))
+    unknown = sorted(set(stored) - set(raws))
+    problems = [f"rules for unknown template {t[:64]!r} left out" for t in unknown]
+    known = {t: r for t, r in stored.items() if t in raws}
+    templates, left_out = build_templates_leniently(_with_rules(raws, known))
+    for problem in (*problems, *left_out):
+        log.warning("stored rule left out: %s", problem[:500])
+    return templates, [p[:500] for p in (*problems, *left_out)]
 
 
 def export_rules(engine: Engine, templates: Sequence[str] = ()) -> str:
@@ -58,6 +81,35 @@ def import_rules(engine: Engine, text: str, *, at: datetime, by: str | None) -> 
     return counts
 
 
+def _kind(value: object) -> str:
+    if value is None:
+        return "nothing (null)"
+    return {list: "a list", str: "text", bool: "true/false", int: "a number", float: "a number"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def shape_errors(document: Mapping[Any, Sequence[Any]], limit: int = 20) -> list[str]:
+    """Where a rules document is not template slug -> list of rule mappings with a text slug, by position
+    (`general[2]`), at most `limit` of them."""
+    errors: list[str] = []
+    for template, entries in document.items():
+        name = str(template)[:64]
+        if not isinstance(template, str):
+            errors.append(f"{name}: a template slug must be text, not {_kind(template)}")
+        for index, entry in enumerate(entries):
+            if not isinstance(entry, dict):
+                errors.append(
+                    f"{name}[{index}]: expected a rule (a mapping with slug, condition, level, ...), "
+                    f"not {_kind(entry)}"
+                )
+            elif not isinstance(entry.get("slug"), str):
+                errors.append(f"{name}[{index}].slug: every rule needs a slug, as text")
+    if len(errors) > limit:
+        errors = [*errors[:limit], f"... and {len(errors) - limit} more"]
+    return errors
+
+
 def import_rules_on(
     conn: Connection, text: str, *, at: datetime, by: str | None
 ) -> tuple[dict[str, int], dict[str, Template]]:
@@ -69,6 +121,9 @@ def import_rules_on(
         raise TemplateError([f"cannot read the rules as YAML: {exc}"]) from exc
     if not isinstance(document, dict) or not all(isinstance(v, list) for v in document.values()):
         raise TemplateError(["expected a mapping of template slug to a list of rules"])
+    shape = shape_errors(document)
+    if shape:
+        raise TemplateError(shape)
     raws = template_raws()
     stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
     templates = build_templates(_with_rules(raws, {**stored, **document}))  # refuses the import on any error

@@ -19,7 +19,7 @@ from churnradar.indicator.registry import default_registry
 from churnradar.rule.fields import CUSTOMER_FIELDS, rule_fields
 from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
 from churnradar.rule.reasons import ReasonError, check_reason
-from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, RuleDef, Template
+from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, RuleDef, Template, unknown_level
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GENERAL = "general"
@@ -133,6 +133,62 @@ def build_templates(
     return templates
 
 
+def _depth(slug: str, raws: Mapping[str, dict[str, Any]]) -> int:
+    depth, seen, current = 0, {slug}, raws.get(slug, {}).get("extends")
+    while isinstance(current, str) and current in raws and current not in seen:
+        depth += 1
+        seen.add(current)
+        current = raws[current].get("extends")
+    return depth
+
+
+def _entry_problems(
+    slug: str, entry: Any, raws: Mapping[str, dict[str, Any]], fields: Mapping[str, FieldType]
+) -> list[str]:
+    """What is wrong with one stored rule entry of template `slug`, judged as the template applies it."""
+    if not isinstance(entry, dict) or not isinstance(entry.get("slug"), str):
+        return [f"{slug}: a rule entry that is not a mapping with a slug"]
+    try:
+        merged = _resolve(slug, {**raws, slug: {**raws[slug], "rules": [entry]}})
+        rule = RuleDef.model_validate(next(r for r in merged["rules"] if r.get("slug") == entry["slug"]))
+    except ValidationError as exc:
+        return [f"{slug}: rule {entry['slug'][:100]!r}: {_where(e)}{e['msg']}" for e in exc.errors()]
+    except (TemplateError, StopIteration, TypeError, KeyError) as exc:
+        return [f"{slug}: rule {entry['slug'][:100]!r}: {exc}"[:500]]
+    return [f"{slug}: rule {rule.slug!r}: {e}" for e in _check_rule(rule, fields, DEFAULT_LEVELS)]
+
+
+def build_templates_leniently(
+    raws: Mapping[str, dict[str, Any]], *, fields: Mapping[str, FieldType] | None = None
+) -> tuple[dict[str, Template], list[str]]:
+    """`build_templates`, leaving out each rule that fails its checks instead of refusing every template.
+
+    For running what is stored: one bad rule (stored before a check existed, or written around the checks)
+    must not stop every other rule. A left-out rule of an industry template is switched off there rather
+    than dropped, so the parent's version does not take its place unnoticed. Returns the problems too.
+    """
+    try:
+        return build_templates(raws, fields=fields), []
+    except TemplateError:
+        pass
+    fields = rule_fields(default_registry()) if fields is None else fields
+    fixed = {slug: dict(raw) for slug, raw in raws.items()}
+    problems: list[str] = []
+    for slug in sorted(fixed, key=lambda s: (_depth(s, fixed), s)):  # parents first
+        parent = fixed[slug].get("extends")
+        inherited = {r.get("slug") for r in _resolve(parent, fixed)["rules"]} if parent in fixed else set()
+        kept: list[Any] = []
+        for entry in fixed[slug].get("rules", []):
+            found = _entry_problems(slug, entry, fixed, fields)
+            problems += found
+            if not found:
+                kept.append(entry)
+            elif isinstance(entry, dict) and entry.get("slug") in inherited:
+                kept.append({"slug": entry["slug"], "enabled": False})
+        fixed[slug]["rules"] = kept
+    return build_templates(fixed, fields=fields), problems
+
+
 def load_templates(
     extra_dir: Path | None = None, *, fields: Mapping[str, FieldType] | None = None
 ) -> dict[str, Template]:
@@ -169,16 +225,17 @@ def _rank(levels: Sequence[str]) -> dict[str, int]:
 def _check_rule(rule: RuleDef, fields: Mapping[str, FieldType], levels: Sequence[str]) -> list[str]:
     rank = _rank(levels)
     errors: list[str] = []
-    known = ", ".join(levels)
-    if rule.level not in rank:
-        errors.append(f"unknown level {rule.level!r}; levels are {known}")
+    level_error = unknown_level(rule.level, tuple(levels))
+    if level_error is not None:
+        errors.append(level_error)
     try:
         parse_condition(rule.condition, fields)
     except RuleSyntaxError as exc:
         errors.append(f"condition: {exc}")
     for level, condition in rule.escalate.items():
-        if level not in rank:
-            errors.append(f"escalate: unknown level {level!r}; levels are {known}")
+        escalate_error = unknown_level(level, tuple(levels))
+        if escalate_error is not None:
+            errors.append(f"escalate: {escalate_error}")
         elif rule.level in rank and rank[level] <= rank[rule.level]:
             errors.append(f"escalate: {level} is not higher than the rule's level, {rule.level}")
         try:

@@ -26,12 +26,13 @@ class LoginRequiredError(Exception):
 def db_session(request: Request) -> Iterator[Session]:
     """One database session per request; routes that write commit explicitly.
 
-    `session.info["settings"]` carries the app's settings to registered panels and sections, whose loaders
-    receive only the session and the principal.
+    `session.info["settings"]` carries the app's settings (and `session.info["clock"]` its clock) to
+    registered panels and sections, whose loaders receive only the session and the principal.
     """
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session:
         session.info["settings"] = request.app.state.settings
+        session.info["clock"] = request.app.state.options.clock
         yield session
 
 

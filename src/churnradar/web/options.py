@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+
+from churnradar.kit.clock import Clock, SystemClock
 
 
 @dataclass(frozen=True)
@@ -23,3 +25,5 @@ class WebOptions:
     page_size: int = 50
     max_page_size: int = 500
     export_limit: int = 100_000
+    # "Now" for figures that depend on it (overview panels); tests freeze it.
+    clock: Clock = field(default_factory=SystemClock)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 from typing import Any
 
 import pandas as pd
@@ -12,6 +12,7 @@ from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.effectiveness import repository
 from churnradar.effectiveness.tasks import deadline_compliance
+from churnradar.kit.clock import Clock, SystemClock
 from churnradar.web.effectiveness.service import scope_of
 from churnradar.web.nav import OverviewPanel, overview_panels
 
@@ -21,12 +22,14 @@ MONTHS_SHOWN = 3
 def compliance_panel(session: Session, principal: Principal) -> dict[str, Any]:
     """The last months' compliance and the open tasks already past their deadline, in the user's scope."""
     settings: Settings = session.info.get("settings") or Settings()
-    until = datetime.now(settings.zone).date() + timedelta(days=1)
+    clock: Clock = session.info.get("clock") or SystemClock()
+    utc_now = clock.now()
+    until = utc_now.replace(tzinfo=UTC).astimezone(settings.zone).date() + timedelta(days=1)
     tasks = repository.tasks(session.connection(), until=until)
     scope = scope_of(session, principal)
     if scope is not None:
         tasks = tasks[tasks["customer_id"].isin(scope)]
-    now = pd.Timestamp(datetime.now(UTC).replace(tzinfo=None))
+    now = pd.Timestamp(utc_now)
     passed = pd.to_datetime(tasks["deadline_at"]) < now  # due by now, not by the end of today
     overdue = int(((tasks["status"] == "open") & passed).sum())
     months = deadline_compliance(tasks[passed], until=until)[-MONTHS_SHOWN:]

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.alert.lifecycle import HOLDOUT
 from churnradar.auth.schemas import Principal
+from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import Customer
 from churnradar.models.people import Role
 from churnradar.web.nav import CustomerSection, OverviewPanel, customer_sections, overview_panels
@@ -19,7 +20,8 @@ from churnradar.web.risk.schemas import LEVELS, AlertRead
 
 def _anchor(session: Session) -> date:
     """Figures run up to the latest evaluation (a store evaluated last month still shows its trend)."""
-    return repo.latest_run_day(session) or date.today()
+    clock: Clock = session.info.get("clock") or SystemClock()
+    return repo.latest_run_day(session) or clock.now().date()
 
 
 def level_panel(session: Session, principal: Principal) -> dict[str, Any]:

@@ -13,7 +13,7 @@ from churnradar.auth.schemas import Principal
 from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
 from churnradar.rule import service as rule_service
-from churnradar.rule.schemas import DEFAULT_LEVELS
+from churnradar.rule.schemas import DEFAULT_LEVELS, unknown_level
 from churnradar.rule.templates import TemplateError
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep, require_roles
@@ -21,14 +21,13 @@ from churnradar.web.i18n import N_
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.rules import service
 from churnradar.web.rules.drafts import check_with_count, rulebook
-from churnradar.web.rules.schemas import RuleRead
+from churnradar.web.rules.schemas import MAX_IMPORT_BYTES, RuleRead
 from churnradar.web.templating import render
 
 router = APIRouter(prefix="/rules", dependencies=[Depends(require_csrf)], include_in_schema=False)
 READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
 nav_items.add("rules", NavItem("rules", N_("Rules"), "/rules", order=70, roles=READERS))
 ReaderDep = Annotated[Principal, Depends(require_roles(*READERS))]
-MAX_IMPORT_BYTES = 1024 * 1024
 Condition = Annotated[str, Form(max_length=20_000)]
 Text = Annotated[str, Form(max_length=2_000)]
 # Origins of a rule, shown translated.
@@ -211,8 +210,8 @@ def try_out(
     current = _rule_or_404(request, rule_id)
     check = check_with_count(request, current, condition)
     context: dict[str, Any] = {"check": check, "report": None, "level_error": None}
-    if level not in DEFAULT_LEVELS:
-        context["level_error"] = f"unknown level {level!r}; levels are {', '.join(DEFAULT_LEVELS)}"
+    if unknown_level(level) is not None:
+        context["level_error"] = unknown_level(level)
     elif check.valid:
         book = rulebook(request)
         as_of = datetime.fromisoformat(check.as_of).date() if check.as_of else _now().date()

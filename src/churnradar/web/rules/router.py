@@ -16,7 +16,7 @@ from churnradar.rule.templates import TemplateError
 from churnradar.web.deps import AdminToken, SessionDep, api_principal
 from churnradar.web.rules import service
 from churnradar.web.rules.drafts import check_with_count
-from churnradar.web.rules.schemas import ConditionResult, RuleRead
+from churnradar.web.rules.schemas import ConditionResult, RuleRead, RulesImport, RulesImported
 from churnradar.web.schemas import Page
 
 router = APIRouter(prefix="/rules", tags=["rules"])
@@ -106,6 +106,29 @@ def put_rule(
     except TemplateError as exc:
         raise HTTPException(status.HTTP_400_BAD_REQUEST, exc.errors) from None
     return _rule(request, rule_id)
+
+
+@router.post(
+    "/import",
+    response_model=RulesImported,
+    responses={
+        422: {"description": "The document fails its checks; `detail` lists each problem, by position."}
+    },
+    summary="Import rules",
+)
+def import_rules(
+    request: Request, principal: RuleAdmin, session: SessionDep, body: RulesImport
+) -> RulesImported:
+    """Replace the rules of the templates the YAML document lists, as `churnradar rule import` does: checked
+    whole (nothing is stored if any rule fails) and audited."""
+    try:
+        counts = service.import_document(
+            request.app.state.engine, session, body.document, actor=principal, at=_now()
+        )
+        session.commit()
+    except TemplateError as exc:
+        raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, exc.errors[:50]) from None
+    return RulesImported(templates=counts)
 
 
 @router.post("/validate", response_model=ConditionResult, responses=NOT_FOUND, summary="Check a condition")

@@ -48,6 +48,21 @@ class RuleRead(BaseModel):
     rule: RuleDef
 
 
+MAX_IMPORT_BYTES = 1024 * 1024
+
+
+class RulesImport(BaseModel):
+    """A rules document as `churnradar rule export` writes it: YAML, template slug -> list of rules."""
+
+    document: str = Field(max_length=MAX_IMPORT_BYTES, description="The YAML text.")
+
+
+class RulesImported(BaseModel):
+    """How many rules each imported template now has."""
+
+    templates: dict[str, int]
+
+
 class ConditionCheck(BaseModel):
     """A condition parsed and checked, and how many customers it flags as of the latest evaluation."""
 
