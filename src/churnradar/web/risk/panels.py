@@ -17,6 +17,8 @@ from churnradar.web.risk import repository as repo
 from churnradar.web.risk import service
 from churnradar.web.risk.schemas import LEVELS, AlertRead
 
+MUTED_EVENT = "muted"  # the alert event kind of every mute and unmute (lifecycle and control-group draw)
+
 
 def _anchor(session: Session) -> date:
     """Figures run up to the latest evaluation (a store evaluated last month still shows its trend)."""
@@ -70,19 +72,31 @@ def reasons_panel(session: Session, principal: Principal) -> dict[str, Any]:
 
 
 def blind_to_control_group(alert: AlertRead) -> AlertRead:
-    """The alert without its control-group mark: a rep who knew would work those customers anyway."""
-    if alert.muted != HOLDOUT:
+    """The alert as a rep sees it: no mute and no mute changes at all.
+
+    Held-out customers have every open alert muted `holdout`, which a rep must not learn (they would work
+    those customers anyway). Hiding only that mark is not enough: a capped, inhibited or silenced badge on
+    the other customers would single out the held-out ones by its absence (a held-out customer is never
+    inhibited or capped, and holdout overrides a silence). So a rep sees no mute of any kind and no `muted`
+    history entry: held-out and capped customers (and all others) look alike.
+    """
+    if alert.muted is None and not any(e.kind == MUTED_EVENT for e in alert.events):
         return alert
-    events = [e for e in alert.events if HOLDOUT not in e.cause]
+    events = [e for e in alert.events if e.kind != MUTED_EVENT and HOLDOUT not in e.cause]
     return alert.model_copy(update={"muted": None, "events": events})
+
+
+def blind_for(principal: Principal, alerts: list[AlertRead]) -> list[AlertRead]:
+    """`alerts` as `principal` may see them: reps never see mutes (see `blind_to_control_group`)."""
+    if principal.role is Role.REP:
+        return [blind_to_control_group(alert) for alert in alerts]
+    return alerts
 
 
 def alerts_section(session: Session, principal: Principal, customer: Customer) -> dict[str, Any]:
     """Level, health score, probability, open alerts with their history, resolved alerts (collapsed)."""
     risk, score = repo.risk_of(session, customer.id)
-    alerts = service.alert_reads(session, customer.id)
-    if principal.role is Role.REP:
-        alerts = [blind_to_control_group(alert) for alert in alerts]
+    alerts = blind_for(principal, service.alert_reads(session, customer.id))
     return {
         "risk": risk,
         "score": score,
