@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import date, time
 from functools import lru_cache
@@ -243,6 +244,21 @@ class WebSettings(BaseModel):
     # Behind HTTPS (a TLS proxy), mark the session cookie Secure so a browser never sends it in clear text.
     secure_cookies: bool = False
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client; empty: none is
+    # believed, and the peer's own address counts (CHURNRADAR_WEB__TRUSTED_PROXIES='["10.0.0.5"]').
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {item[:100]!r} is not an address or a CIDR block"
+                ) from None
+        return value
 
 
 class Settings(BaseSettings):

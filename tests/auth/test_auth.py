@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from churnradar.auth import passwords
 from churnradar.auth import service as auth_service
 from churnradar.auth.access import can_see, hidden_fields, visible_customers
-from churnradar.auth.ratelimit import LoginThrottle, SlidingWindow
+from churnradar.auth.ratelimit import Allowance, Attempt, LoginThrottle, ProgressiveDelay
 from churnradar.auth.schemas import AuthError, Principal, Scope
 from churnradar.cli.main import app
 from churnradar.config import Settings
@@ -43,25 +43,59 @@ class TestPasswords:
 
 
 class TestThrottle:
-    def test_sliding_window_forgets_old_attempts(self) -> None:
-        now = [0.0]
-        window = SlidingWindow(limit=2, window=60, clock=lambda: now[0])
-        window.hit("a")
-        window.hit("a")
-        assert window.blocked("a")
-        assert not window.blocked("b")
-        now[0] = 61
-        assert not window.blocked("a")
+    def test_the_wait_doubles_past_the_allowance_and_is_capped(self) -> None:
+        allowance = Allowance(free=3, base_delay=1, max_delay=60)
+        assert [allowance.delay(n) for n in range(9)] == [0, 0, 0, 1, 2, 4, 8, 16, 32]
+        assert allowance.delay(10) == 60
+        assert allowance.delay(10_000) == 60
 
-    def test_success_clears_the_login_but_not_the_address(self) -> None:
-        throttle = LoginThrottle(per_login=SlidingWindow(2, 60), per_address=SlidingWindow(3, 60))
-        throttle.failed("Ann", "10.0.0.1")
-        throttle.failed("ann", "10.0.0.1")
-        assert throttle.blocked("ANN", "10.0.0.2")
-        throttle.succeeded("ann")
-        assert not throttle.blocked("ann", "10.0.0.2")
-        throttle.failed("bob", "10.0.0.1")
-        assert throttle.blocked("carol", "10.0.0.1")
+    def test_a_key_is_forgotten_after_a_quiet_hour(self) -> None:
+        now = [0.0]
+        counter = ProgressiveDelay(Allowance(free=1), forget=3600, clock=lambda: now[0])
+        counter.fail("a")
+        assert counter.wait("a") == 1
+        assert counter.wait("b") == 0
+        now[0] = 3600
+        assert counter.wait("a") == 0
+        counter.fail("a")
+        assert counter.wait("a") == 1  # counted from scratch
+
+    @staticmethod
+    def _throttle(now: list[float]) -> LoginThrottle:
+        return LoginThrottle.build(per_pair=2, per_address=3, per_login=4, per_device=2, clock=lambda: now[0])
+
+    def test_one_guesser_slows_only_their_own_login_and_address(self) -> None:
+        now = [0.0]
+        throttle = self._throttle(now)
+        guess = Attempt("Ann", "10.0.0.1")
+        throttle.failed(guess)
+        throttle.failed(Attempt("ann", "10.0.0.1"))
+        assert throttle.wait(Attempt("ANN", "10.0.0.1")) == 1
+        assert throttle.wait(Attempt("ann", "10.0.0.2")) == 0  # the owner elsewhere
+        assert throttle.wait(Attempt("bob", "10.0.0.1")) == 0  # a colleague behind the same address
+        now[0] = 1
+        assert throttle.wait(guess) == 0  # a pause, never a lock
+
+    def test_untrusted_spraying_and_botnets_are_slowed_but_a_known_device_is_not(self) -> None:
+        now = [0.0]
+        throttle = self._throttle(now)
+        for login in ("a", "b", "c"):
+            throttle.failed(Attempt(login, "10.0.0.1"))
+        assert throttle.wait(Attempt("dora", "10.0.0.1")) == 1  # per address, past 3
+        for address in ("1.1.1.1", "2.2.2.2", "3.3.3.3", "4.4.4.4"):
+            throttle.failed(Attempt("eve", address))
+        assert throttle.wait(Attempt("eve", "5.5.5.5")) == 1  # per login, past 4
+        assert throttle.wait(Attempt("eve", "10.0.0.1", device="d1")) == 0
+        assert throttle.wait(Attempt("dora", "10.0.0.1", device="d2")) == 0
+
+    def test_success_clears_the_pair_but_not_the_address(self) -> None:
+        now = [0.0]
+        throttle = self._throttle(now)
+        for login in ("ann", "ann", "bob"):
+            throttle.failed(Attempt(login, "10.0.0.1"))
+        throttle.succeeded(Attempt("ann", "10.0.0.1"))
+        assert throttle.wait(Attempt("ann", "10.0.0.1")) == 1  # still the address's 3 failures
+        assert throttle.counters["pair"].wait("ann\x0010.0.0.1") == 0
 
 
 class TestFieldPermissions:
