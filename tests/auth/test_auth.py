@@ -17,7 +17,7 @@ from churnradar.auth.ratelimit import Allowance, Attempt, LoginThrottle, Progres
 from churnradar.auth.schemas import AuthError, Principal, Scope
 from churnradar.cli.main import app
 from churnradar.config import Settings
-from churnradar.db import session_scope
+from churnradar.db import create_engine, session_scope
 from churnradar.kit.clock import FrozenClock
 from churnradar.models import AuditEntry, Customer, Role, User
 from tests.web.seed import seed
@@ -239,3 +239,35 @@ class TestCli:
         assert b"$argon2id$" in raw
         secret = token.output.split('"token": "')[1].split('"')[0]
         assert secret.encode() not in raw
+
+
+def test_cli_user_create_takes_a_phone_number(tmp_path: Path) -> None:
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+    args = ["--db", db, "user", "create", "zoe", "--role", "rep", "--password-stdin"]
+    refused = runner.invoke(app, [*args, "--phone", "not a phone"], input="first password\n")
+    assert refused.exit_code == 1
+    created = runner.invoke(app, [*args, "--phone", "+86 138 0013 8000"], input="first password\n")
+    assert created.exit_code == 0, created.output
+    engine = create_engine(db)
+    with session_scope(engine) as session:
+        assert session.scalars(select(User.phone).where(User.login == "zoe")).one() == "+8613800138000"
+    engine.dispose()
+
+
+def test_the_users_file_brings_phone_numbers(engine: Engine, settings: Settings) -> None:
+    from churnradar.ingest.schemas import RecordKind
+    from churnradar.ingest.service import import_records
+
+    people = [
+        {"login": "ann", "email": "ann@example.com", "phone": "+8613800138000"},
+        {"login": "bob", "email": "bob@example.com"},
+    ]
+    summary = import_records(engine, people, kind=RecordKind.USERS, settings=settings, source="t")
+    assert summary.status == "succeeded"
+    too_long = [{"login": "cy", "phone": "+86" + "1" * 30}]
+    refused = import_records(engine, too_long, kind=RecordKind.USERS, settings=settings, source="t")
+    assert refused.status != "succeeded"
+    with session_scope(engine) as session:
+        phones = dict(session.execute(select(User.login, User.phone)).tuples().all())
+    assert phones == {"ann": "+8613800138000", "bob": None}
