@@ -271,3 +271,45 @@ def test_the_users_file_brings_phone_numbers(engine: Engine, settings: Settings)
     with session_scope(engine) as session:
         phones = dict(session.execute(select(User.login, User.phone)).tuples().all())
     assert phones == {"ann": "+8613800138000", "bob": None}
+
+
+def test_cli_changes_and_exports_are_audited_with_the_os_user(tmp_path: Path) -> None:
+    import getpass
+
+    import yaml
+
+    db = f"sqlite:///{tmp_path / 'cli.db'}"
+    runner = CliRunner()
+
+    def ok(*args: str, stdin: str | None = None) -> str:
+        result = runner.invoke(app, ["--db", db, *args], input=stdin)
+        assert result.exit_code == 0, result.output
+        return result.stdout
+
+    ok("user", "create", "zoe", "--role", "admin", "--password-stdin", stdin="first password\n")
+    exported = ok("rule", "export")
+    rules_file = tmp_path / "rules.yaml"
+    rules_file.write_text(exported, encoding="utf-8")
+    ok("rule", "import", str(rules_file), "--by", "zoe")
+    template, rules = next(iter(yaml.safe_load(exported).items()))
+    ok("silence", "add", "--rule", rules[0]["slug"], "--by", "zoe", "--reason", "known outage")
+    engine = create_engine(db)
+    with engine.connect() as conn:
+        rows = conn.execute(
+            select(AuditEntry.actor, AuditEntry.action, AuditEntry.entity, AuditEntry.source).order_by(
+                AuditEntry.id
+            )
+        ).all()
+        details = conn.execute(select(AuditEntry.details)).scalars().all()
+    engine.dispose()
+    source = f"cli:{getpass.getuser()}"
+    assert [tuple(r) for r in rows] == [
+        ("cli", "create", "user", source),
+        ("cli", "export", "rules", source),
+        ("cli", "import", "rule", source),
+        ("cli", "create", "silence", source),
+    ]
+    assert "first password" not in repr(details)
+    assert details[2]["by"] == "zoe"
+    assert template in details[2]["templates"]
+    assert details[3]["reason"] == "known outage"

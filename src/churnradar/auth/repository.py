@@ -151,7 +151,8 @@ def audit_page(
     if until is not None:
         conditions.append(AuditEntry.at < until)
     total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
-    query = select(AuditEntry).where(*conditions).order_by(AuditEntry.id.desc()).offset(offset).limit(limit)
+    query = select(AuditEntry).where(*conditions).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    query = query.offset(offset).limit(limit)
     return session.scalars(query).all(), int(total)
 
 

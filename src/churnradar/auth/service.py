@@ -83,6 +83,19 @@ def record(
     )
 
 
+def record_export(
+    session: Session | Connection,
+    actor: Principal | None,
+    what: str,
+    *,
+    format: str,
+    filters: Any = None,
+) -> None:
+    """Audit an export (who took which list, in what format, with which filters) before it is sent."""
+    chosen = filters.model_dump(mode="json", exclude_defaults=True) if filters is not None else {}
+    record(session, actor, "export", what, None, {"format": format, **chosen})
+
+
 def record_login(
     session: Session, login: str, *, user_id: int | None, ok: bool, at: datetime, source: str | None
 ) -> None:

@@ -13,7 +13,7 @@ import typer
 from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from churnradar.config import get_settings, resolve_database_url, settings_problem
 from churnradar.db import create_engine
@@ -50,6 +50,26 @@ def open_engine(ctx: typer.Context, db: str | None) -> Engine:
         return create_engine(url)
     except Exception as exc:  # a malformed URL or a missing driver, named for the user
         fail(f"cannot open database {url!r}: {exc}")
+
+
+def audit(
+    target: Engine | Connection,
+    action: str,
+    entity: str,
+    entity_id: str | int | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a command-line change or export: who "cli", from where `cli:<operating-system user>`.
+
+    Given a connection, the entry joins the change's own transaction; given an engine, it commits alone.
+    """
+    from churnradar.auth import service as auth_service
+
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            auth_service.record(conn, None, action, entity, entity_id, details)
+    else:
+        auth_service.record(target, None, action, entity, entity_id, details)
 
 
 def show_progress(enabled: bool) -> bool:

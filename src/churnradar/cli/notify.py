@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from churnradar.cli.common import DbOption, JsonOption, emit_json, open_engine, settings_or_fail
+from churnradar.cli.common import DbOption, JsonOption, audit, emit_json, open_engine, settings_or_fail
 from churnradar.store import migrate
 
 notify_app = typer.Typer(
@@ -52,6 +52,8 @@ def dead_letters(
     with engine.begin() as conn:
         rows = outbox_repo.by_status(conn, OutboxStatus.DEAD)
         requeued = outbox_repo.requeue(conn, [r.id for r in rows], SystemClock().now()) if requeue else 0
+        if requeued:
+            audit(conn, "requeue", "notification", None, {"messages": requeued})
     items = [
         {
             "id": r.id,

@@ -12,6 +12,7 @@ import yaml
 from churnradar.cli.common import (
     DbOption,
     JsonOption,
+    audit,
     emit_json,
     fail,
     open_engine,
@@ -103,7 +104,9 @@ def export(
     engine = open_engine(ctx, db)
     migrate(engine)
     active_templates(engine, at=_now())  # seeds the shipped rules on first use
-    typer.echo(export_rules(engine, template or ()), nl=False)
+    document = export_rules(engine, template or ())
+    audit(engine, "export", "rules", None, {"format": "yaml", "templates": sorted(template or ())})
+    typer.echo(document, nl=False)
 
 
 @rule_app.command("import")
@@ -127,6 +130,7 @@ def import_(
         fail(f"{path}: {exc}")
     except TemplateError as exc:
         fail("the rules were not imported:\n" + "\n".join(f"  {e}" for e in exc.errors))
+    audit(engine, "import", "rule", None, {"templates": counts, "by": by, "file": path.name})
     if as_json:
         emit_json({"templates": counts})
     else:
@@ -218,6 +222,8 @@ def add_silence(
         )
     except SilenceError as exc:
         fail(str(exc))
+    details = {"customer": customer, "rule": rule, "until": last.isoformat(), "by": by, "reason": reason}
+    audit(engine, "create", "silence", silence_id, {k: v for k, v in details.items() if v})
     if as_json:
         emit_json({"silence": silence_id, "until": last.isoformat()})
     else:

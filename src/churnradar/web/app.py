@@ -20,6 +20,7 @@ from churnradar.config import Settings
 from churnradar.db import session_factory
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.web.account import pages as account_pages
+from churnradar.web.admin import audit as audit_api
 from churnradar.web.admin import pages as admin_pages
 from churnradar.web.admin import router as people_api
 from churnradar.web.cache import TtlCache
@@ -122,6 +123,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(task_api.router)
     api.include_router(customer_work_api.router)
     api.include_router(people_api.router)
+    api.include_router(audit_api.router)
     api.include_router(overview_api.router)
     api.include_router(settings_api.router)
     api.include_router(effectiveness_api.router)
