@@ -116,7 +116,10 @@ def add_audit(
         "details": details,
         "source": None if source is None else source[:200],
     }
-    session.execute(insert(AUDIT), [values])
+    if isinstance(session, Session):
+        session.add(AuditEntry(**values))  # written at the session's next flush, with its other changes
+    else:
+        session.execute(insert(AUDIT), [values])
 
 
 def list_audit(session: Session, *, entity: str | None = None, limit: int = 100) -> Sequence[AuditEntry]:
