@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from datetime import date, time
 from functools import lru_cache
@@ -10,12 +11,46 @@ from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_DATABASE_URL = "sqlite:///./churnradar.db"
 # The development default is public; anything that signs cookies with it in production is forgeable.
 DEFAULT_SECRET_KEY = "change-me"  # noqa: S105
+# Production keys carry at least 32 bytes and are not a placeholder or a repeated pattern.
+MIN_SECRET_BYTES = 32
+MIN_SECRET_DISTINCT = 10
+_PLACEHOLDERS = ("changeme", "change-me", "secret", "password", "default", "example", "churnradar")
+
+
+def weak_secret(value: str) -> str | None:
+    """Why a production secret key is refused (too short, a placeholder, too few distinct characters)."""
+    if len(value.encode()) < MIN_SECRET_BYTES:
+        return f"it has {len(value.encode())} bytes; use at least {MIN_SECRET_BYTES} random bytes"
+    folded = value.casefold()
+    if any(word in folded for word in _PLACEHOLDERS):
+        return "it contains a placeholder word"
+    if len(set(value)) < MIN_SECRET_DISTINCT:
+        return "it repeats too few characters to be random"
+    return None
+
+
+def settings_problem(exc: ValidationError) -> str:
+    """One line naming what is wrong with the settings (never the values given, which may be secrets)."""
+    problems = []
+    for error in exc.errors()[:5]:
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        problems.append(f"{where}: {message}" if where else message)
+    return "; ".join(problems)[:1000]
 
 
 class ImportSettings(BaseModel):
@@ -255,6 +290,21 @@ class WebSettings(BaseModel):
     # Behind HTTPS (a TLS proxy), mark the session cookie Secure so a browser never sends it in clear text.
     secure_cookies: bool = False
     session_hours: int = Field(default=12, ge=1, le=24 * 30)
+    # Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client; empty: none is
+    # believed, and the peer's own address counts (CHURNRADAR_WEB__TRUSTED_PROXIES='["10.0.0.5"]').
+    trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            try:
+                ipaddress.ip_network(item.strip(), strict=False)
+            except ValueError:
+                raise ValueError(
+                    f"trusted_proxies: {item[:100]!r} is not an address or a CIDR block"
+                ) from None
+        return value
 
 
 class Settings(BaseSettings):
@@ -290,10 +340,14 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _enforce_non_default_secrets(self) -> Settings:
-        if self.environment != "development" and self.secret_key.get_secret_value() == DEFAULT_SECRET_KEY:
+        key = self.secret_key.get_secret_value()
+        if self.environment != "development" and key == DEFAULT_SECRET_KEY:
             raise ValueError(
-                "CHURNRADAR_SECRET_KEY is still the default; set a long random value outside development"
+                "CHURNRADAR_SECRET_KEY is still the default; set a long random value outside development "
+                '(python -c "import secrets; print(secrets.token_urlsafe(32))")'
             )
+        if self.environment == "production" and (problem := weak_secret(key)):
+            raise ValueError(f"CHURNRADAR_SECRET_KEY is too weak for production: {problem}")
         return self
 
     @model_validator(mode="after")

@@ -78,3 +78,38 @@ def test_deadlines_check_and_delivery_commands(tasks: Engine) -> None:
     # Nothing died in this pass (the dead letters stay dead): a clean exit.
     assert json.loads(_run(tasks, "notify", "deliver", "--json"))["dead"] == 0
     assert json.loads(_run(tasks, "notify", "dead-letters", "--json"))["dead_letters"]
+
+
+def test_task_actions_from_the_command_line_are_audited(tasks: Engine) -> None:
+    import getpass
+
+    from sqlalchemy import select
+
+    from churnradar.models import AuditEntry
+
+    queued = json.loads(_run(tasks, "tasks", "list", "--json"))[1]["id"]
+    _run(tasks, "tasks", "reassign", str(queued), "--to", "sam", "--by", "mia")
+    _run(tasks, "tasks", "snooze", str(queued), "--until", "2099-01-01T09:00", "--reason", "holiday")
+    _run(tasks, "tasks", "follow-up", str(queued), "--channel", "call", "--notes", "ok")
+    _run(tasks, "tasks", "tag", "12", "重点跟进")
+    _run(tasks, "tasks", "close", str(queued), "--outcome", "retained")
+    failed = CliRunner().invoke(
+        app, ["tasks", "close", "999", "--outcome", "churned", "--db", tasks.url.render_as_string(False)]
+    )
+    assert failed.exit_code == 1
+    with tasks.connect() as conn:
+        rows = conn.execute(
+            select(AuditEntry.action, AuditEntry.entity_id, AuditEntry.source, AuditEntry.details).order_by(
+                AuditEntry.id
+            )
+        ).all()
+    source = f"cli:{getpass.getuser()}"
+    assert [(r.action, r.entity_id, r.source) for r in rows] == [
+        ("reassign", str(queued), source),
+        ("snooze", str(queued), source),
+        ("follow_up", str(queued), source),
+        ("tag", "12", source),
+        ("close", str(queued), source),
+    ]  # nothing for the refused close
+    assert rows[0].details == {"to": "sam", "by": "mia"}
+    assert rows[3].details == {"tags": ["重点跟进"], "by": "cli"}

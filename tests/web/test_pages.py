@@ -41,18 +41,6 @@ class TestLogin:
         assert _login(anonymous, "nobody", PASSWORD) == 401
         assert _login(anonymous, "rep_west", PASSWORD) == 401
 
-    def test_login_is_rate_limited_per_login(self, anonymous: TestClient) -> None:
-        for _ in range(5):
-            assert _login(anonymous, "mgr_east", "guess") == 401
-        # Blocked now, even with the right password; other logins from elsewhere are unaffected.
-        assert _login(anonymous, "mgr_east", PASSWORD) == 429
-        assert _login(anonymous, "director", PASSWORD) == 303
-
-    def test_login_is_rate_limited_per_address(self, anonymous: TestClient) -> None:
-        for number in range(8):  # the test app allows 8 per address (30 by default)
-            assert _login(anonymous, f"sprayed{number}", "guess") == 401
-        assert _login(anonymous, "admin", PASSWORD) == 429
-
     def test_next_only_goes_to_local_paths(self, anonymous: TestClient) -> None:
         token = csrf_of(anonymous.get("/login").text)
         for target, expected in (
@@ -82,7 +70,10 @@ class TestLogin:
             data={"login": "admin", "password": PASSWORD, "csrf_token": token},
             follow_redirects=False,
         )
-        cookie = response.headers["set-cookie"].lower()
+        cookie = next(
+            c for c in response.headers.get_list("set-cookie") if c.startswith("churnradar_session=")
+        )
+        cookie = cookie.lower()
         assert "httponly" in cookie
         assert "samesite=lax" in cookie
 

@@ -62,3 +62,55 @@ def test_create_and_change_users_and_teams(
             )
         ).all()
     assert sorted(audited) == [("create", "team"), ("create", "user"), ("update", "user")]
+
+
+class TestPhoneNumbers:
+    def test_the_api_takes_checks_and_keeps_a_phone_number(
+        self, world: World, anonymous: TestClient, token_for: Callable[..., str]
+    ) -> None:
+        admin = bearer(token_for("admin", Scope.READ, Scope.ADMIN))
+        before = _users(world)
+        for bad in ("13800138000", "+86 abc", "+1" + "2" * 20, "x" * 40):
+            body = {"login": "rep_sms", "role": "rep", "phone": bad}
+            assert anonymous.post("/api/v1/users", json=body, headers=admin).status_code in (400, 422), bad
+        assert _users(world) == before
+        body = {"login": "rep_sms", "role": "rep", "phone": "+86 138-0013-8000"}
+        created = anonymous.post("/api/v1/users", json=body, headers=admin).json()
+        assert created["phone"] == "+8613800138000"
+        change = {"role": "rep", "team": "East", "is_active": True}
+        kept = anonymous.put(f"/api/v1/users/{created['id']}", json=change, headers=admin).json()
+        assert kept["phone"] == "+8613800138000"  # not given: left alone
+        cleared = anonymous.put(
+            f"/api/v1/users/{created['id']}", json=change | {"phone": None}, headers=admin
+        ).json()
+        assert cleared["phone"] is None
+        with world.engine.connect() as conn:
+            details = conn.execute(
+                select(AuditEntry.details).where(AuditEntry.entity_id == "rep_sms").order_by(AuditEntry.id)
+            ).scalars()
+            assert [d.get("phone") for d in details][-1] == ["+8613800138000", None]
+
+    def test_the_users_page_sets_a_phone_number(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        from tests.web.conftest import csrf_of
+
+        admin = client_for("admin")
+        page = admin.get("/admin/users").text
+        token = csrf_of(page)
+        user_id = world.ids.users["rep_east"]
+        form = {
+            "csrf_token": token,
+            "role": "rep",
+            "team": "East",
+            "manager": "mgr_east",
+            "is_active": "true",
+        }
+        refused = admin.post(f"/admin/users/{user_id}", data=form | {"phone": "call me"})
+        assert refused.status_code == 400
+        assert "+8613800138000" in refused.text  # the message shows the form expected
+        ok = admin.post(
+            f"/admin/users/{user_id}", data=form | {"phone": "+44 20 7946 0958"}, follow_redirects=False
+        )
+        assert ok.status_code == 303
+        assert 'value="+442079460958"' in admin.get("/admin/users").text

@@ -338,7 +338,9 @@ class TestCookies:
             data={"login": "admin", "password": PASSWORD, "csrf_token": token},
             follow_redirects=False,
         )
-        cookie = answer.headers["set-cookie"].lower()
-        assert cookie.startswith("churnradar_session=")
+        cookies = {c.split("=", 1)[0]: c.lower() for c in answer.headers.get_list("set-cookie")}
+        cookie = cookies["churnradar_session"]
         assert ("; secure" in cookie) is secure
         assert "max-age=7200" in cookie
+        assert ("; secure" in cookies["churnradar_device"]) is secure
+        assert "httponly" in cookies["churnradar_device"]

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from churnradar.alert.lifecycle import KEY, STATE_COLUMNS, StepResult
@@ -121,3 +121,39 @@ def replace_risk(conn: Connection, risk: pd.DataFrame) -> None:
     conn.execute(delete(RISK))
     if not risk.empty:
         conn.execute(insert(RISK), [{k: _plain(v) for k, v in r.items()} for r in _records(risk)])
+
+
+def _silence_query() -> Any:
+    return select(
+        SILENCES.c.id,
+        CUSTOMERS.c.external_id,
+        SILENCES.c.rule,
+        SILENCES.c.starts_at,
+        SILENCES.c.ends_at,
+        SILENCES.c.created_by,
+        SILENCES.c.reason,
+    ).outerjoin(CUSTOMERS, CUSTOMERS.c.id == SILENCES.c.customer_id)
+
+
+def silences(conn: Connection, *, where: ColumnElement[bool], now: datetime | None) -> list[Row[Any]]:
+    """Silences matching `where`, newest first; with `now`, only those not over by then."""
+    query = _silence_query().where(where).order_by(SILENCES.c.id.desc())
+    if now is not None:
+        query = query.where(SILENCES.c.ends_at > now, SILENCES.c.ends_at > SILENCES.c.starts_at)
+    return list(conn.execute(query))
+
+
+def silence(conn: Connection, silence_id: int, *, where: ColumnElement[bool]) -> Row[Any] | None:
+    """One silence by id if it matches `where`."""
+    return conn.execute(_silence_query().where(SILENCES.c.id == silence_id, where)).first()
+
+
+def insert_silence(conn: Connection, **values: Any) -> int:
+    """Store a silence; its id."""
+    result = conn.execute(insert(SILENCES).values(**values))
+    return int(result.inserted_primary_key[0])  # type: ignore[index]
+
+
+def end_silence(conn: Connection, silence_id: int, *, at: datetime) -> None:
+    """Set a silence's end to `at`."""
+    conn.execute(update(SILENCES).where(SILENCES.c.id == silence_id).values(ends_at=at))

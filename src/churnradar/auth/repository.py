@@ -1,16 +1,19 @@
-"""Queries for users, teams, API tokens, preferences and the audit log."""
+"""Queries for users, teams, browser sessions, API tokens, preferences and the audit log."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, aliased
 
-from churnradar.models.access import ApiToken, AuditEntry, UserPreference
+from churnradar.models.access import ApiToken, AuditEntry, UserPreference, UserSession
 from churnradar.models.people import Team, User
+
+AUDIT: Table = AuditEntry.__table__  # type: ignore[assignment]
 
 
 def get_user(session: Session, user_id: int) -> User | None:
@@ -39,6 +42,7 @@ def describe_user(session: Session, user: User) -> dict[str, Any]:
     manager = session.get(User, user.manager_id) if user.manager_id else None
     return {
         "role": user.role,
+        "phone": user.phone,
         "team": team.name if team else None,
         "manager": manager.login if manager else None,
         "is_active": bool(user.is_active),
@@ -90,7 +94,7 @@ def set_locale(session: Session, user_id: int, locale: str) -> None:
 
 
 def add_audit(
-    session: Session,
+    session: Session | Connection,
     *,
     at: datetime,
     actor_id: int | None,
@@ -99,19 +103,23 @@ def add_audit(
     entity: str,
     entity_id: str | None,
     details: dict[str, Any] | None,
-) -> AuditEntry:
-    """Append one audit entry."""
-    entry = AuditEntry(
-        at=at,
-        actor_id=actor_id,
-        actor=actor,
-        action=action,
-        entity=entity,
-        entity_id=entity_id,
-        details=details,
-    )
-    session.add(entry)
-    return entry
+    source: str | None = None,
+) -> None:
+    """Append one audit entry (through an ORM session or a plain connection, in the caller's transaction)."""
+    values = {
+        "at": at,
+        "actor_id": actor_id,
+        "actor": actor[:200],
+        "action": action[:64],
+        "entity": entity[:64],
+        "entity_id": None if entity_id is None else entity_id[:200],
+        "details": details,
+        "source": None if source is None else source[:200],
+    }
+    if isinstance(session, Session):
+        session.add(AuditEntry(**values))  # written at the session's next flush, with its other changes
+    else:
+        session.execute(insert(AUDIT), [values])
 
 
 def list_audit(session: Session, *, entity: str | None = None, limit: int = 100) -> Sequence[AuditEntry]:
@@ -120,3 +128,54 @@ def list_audit(session: Session, *, entity: str | None = None, limit: int = 100)
     if entity is not None:
         query = query.where(AuditEntry.entity == entity)
     return session.scalars(query).all()
+
+
+def audit_page(
+    session: Session,
+    *,
+    actor: str | None,
+    action: str | None,
+    entity: str | None,
+    since: datetime | None,
+    until: datetime | None,
+    offset: int,
+    limit: int,
+) -> tuple[Sequence[AuditEntry], int]:
+    """One page of audit entries, newest first, matching every filter given, and how many match in all."""
+    conditions = []
+    if actor is not None:
+        conditions.append(func.lower(AuditEntry.actor) == actor.casefold())
+    if action is not None:
+        conditions.append(AuditEntry.action == action)
+    if entity is not None:
+        conditions.append(AuditEntry.entity == entity)
+    if since is not None:
+        conditions.append(AuditEntry.at >= since)
+    if until is not None:
+        conditions.append(AuditEntry.at < until)
+    total = session.scalar(select(func.count()).select_from(AuditEntry).where(*conditions)) or 0
+    query = select(AuditEntry).where(*conditions).order_by(AuditEntry.at.desc(), AuditEntry.id.desc())
+    query = query.offset(offset).limit(limit)
+    return session.scalars(query).all(), int(total)
+
+
+def add_session(session: Session, row: UserSession) -> None:
+    """Store a new browser session, first dropping sessions that expired a day ago or more."""
+    session.execute(delete(UserSession).where(UserSession.expires_at < row.created_at - timedelta(days=1)))
+    session.add(row)
+
+
+def get_session_by_hash(session: Session, secret_hash: str) -> UserSession | None:
+    """The browser session whose secret hashes to `secret_hash`."""
+    return session.scalars(select(UserSession).where(UserSession.secret_hash == secret_hash)).first()
+
+
+def end_sessions(session: Session, user_id: int, at: datetime) -> int:
+    """End every live browser session of a user; returns how many."""
+    result = session.execute(
+        update(UserSession)
+        .where(UserSession.user_id == user_id, UserSession.ended_at.is_(None), UserSession.expires_at > at)
+        .values(ended_at=at)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

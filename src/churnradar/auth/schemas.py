@@ -32,6 +32,8 @@ class Principal:
     display_name: str | None = None
     # None for a browser session (the role decides); a set for a token (the role and the scopes decide).
     scopes: frozenset[Scope] | None = None
+    # Where the request came from, for the audit log: "web:<address>" (a page) or "api:<address>" (a token).
+    source: str | None = None
 
     @property
     def label(self) -> str:

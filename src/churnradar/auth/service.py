@@ -2,18 +2,23 @@
 
 from __future__ import annotations
 
+import getpass
 import hashlib
+import json
 import secrets
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import datetime, timedelta
+from types import EllipsisType
 from typing import Any
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from churnradar.auth import passwords
 from churnradar.auth import repository as repo
 from churnradar.auth.schemas import AuthError, Principal, Scope, TokenRead
 from churnradar.kit.clock import Clock, SystemClock
+from churnradar.kit.phone import normalize_phone
 from churnradar.models.access import ApiToken
 from churnradar.models.people import Role, Team, User
 
@@ -21,10 +26,40 @@ TOKEN_PREFIX = "crk_"  # noqa: S105 (a marker, not a secret)
 # last_used_at is written at most this often per token, so reads do not turn into writes on every request.
 LAST_USED_RESOLUTION = timedelta(minutes=1)
 LOCALES = ("en", "zh_CN")
+# Audit details never keep a value under a key naming one of these, and keep each value short.
+SECRET_WORDS = ("password", "secret", "hash", "api_key", "private_key", "credential")
+MAX_AUDIT_KEYS = 50
+MAX_AUDIT_VALUE = 500
+
+
+def cli_source() -> str:
+    """Where a command-line change comes from: `cli:` and the operating-system user running it."""
+    try:
+        user = getpass.getuser()
+    except (OSError, KeyError):  # no login name in the environment and none in the password database
+        user = "unknown"
+    return f"cli:{user}"[:200]
+
+
+def _bounded(details: dict[str, Any] | None) -> dict[str, Any] | None:
+    """Details as stored: never a value under a secret-sounding key, and each value of bounded size."""
+    if not details:
+        return None
+    kept: dict[str, Any] = {}
+    for key, value in list(details.items())[:MAX_AUDIT_KEYS]:
+        if any(word in key.casefold() for word in SECRET_WORDS):
+            continue
+        if isinstance(value, str) and len(value) > MAX_AUDIT_VALUE:
+            value = value[:MAX_AUDIT_VALUE] + "…"
+        elif not isinstance(value, str | int | float | bool | type(None)):
+            text = json.dumps(value, ensure_ascii=False, default=str)
+            value = value if len(text) <= MAX_AUDIT_VALUE else text[:MAX_AUDIT_VALUE] + "…"
+        kept[str(key)[:64]] = value
+    return kept or None
 
 
 def record(
-    session: Session,
+    session: Session | Connection,
     actor: Principal | None,
     action: str,
     entity: str,
@@ -32,17 +67,49 @@ def record(
     details: dict[str, Any] | None = None,
     *,
     clock: Clock | None = None,
+    at: datetime | None = None,
 ) -> None:
-    """Write who (None: the command line) did `action` to `entity` into the audit log."""
+    """Audit who (None: the command line) did `action` to `entity`, when, and from where."""
     repo.add_audit(
         session,
-        at=(clock or SystemClock()).now(),
+        at=at or (clock or SystemClock()).now(),
         actor_id=actor.user_id if actor else None,
         actor=actor.login if actor else "cli",
         action=action,
         entity=entity,
         entity_id=None if entity_id is None else str(entity_id),
-        details=details,
+        details=_bounded(details),
+        source=(actor.source if actor else cli_source()),
+    )
+
+
+def record_export(
+    session: Session | Connection,
+    actor: Principal | None,
+    what: str,
+    *,
+    format: str,
+    filters: Any = None,
+) -> None:
+    """Audit an export (who took which list, in what format, with which filters) before it is sent."""
+    chosen = filters.model_dump(mode="json", exclude_defaults=True) if filters is not None else {}
+    record(session, actor, "export", what, None, {"format": format, **chosen})
+
+
+def record_login(
+    session: Session, login: str, *, user_id: int | None, ok: bool, at: datetime, source: str | None
+) -> None:
+    """Audit a sign-in attempt by the login typed (never the password); failures name no user id."""
+    repo.add_audit(
+        session,
+        at=at,
+        actor_id=user_id,
+        actor=login.strip()[:200],
+        action="login" if ok else "login_failed",
+        entity="session",
+        entity_id=login.strip()[:200],
+        details=None,
+        source=source,
     )
 
 
@@ -64,9 +131,14 @@ def principal_for(user: User, scopes: frozenset[Scope] | None = None) -> Princip
     )
 
 
-def password_fingerprint(user: User) -> str:
-    """A short digest of the stored hash: sessions carry it, so a new password ends old sessions."""
-    return hashlib.sha256((user.password_hash or "").encode()).hexdigest()[:16]
+def check_phone(phone: str | None) -> str | None:
+    """The E.164 form of a phone number given (None for none), or AuthError when it is not one."""
+    if phone is None or not phone.strip():
+        return None
+    normalized = normalize_phone(phone)
+    if normalized is None:
+        raise AuthError("a phone number needs the international form, like +8613800138000")
+    return normalized
 
 
 def create_user(
@@ -79,6 +151,7 @@ def create_user(
     email: str | None = None,
     display_name: str | None = None,
     manager: str | None = None,
+    phone: str | None = None,
     actor: Principal | None = None,
 ) -> User:
     """Create a user (with a password when given); refuses a login that exists."""
@@ -89,6 +162,7 @@ def create_user(
         raise AuthError(f"user {login!r} already exists")
     if password is not None and (problem := passwords.check_strength(password)):
         raise AuthError(problem)
+    phone = check_phone(phone)
     manager_user = None
     if manager:
         manager_user = repo.get_user_by_login(session, manager)
@@ -98,6 +172,7 @@ def create_user(
         login=login,
         role=role.value,
         email=email,
+        phone=phone,
         display_name=display_name,
         team_id=repo.get_or_create_team(session, team).id if team else None,
         manager_id=manager_user.id if manager_user else None,
@@ -106,7 +181,7 @@ def create_user(
     )
     session.add(user)
     session.flush()
-    details = {"role": role.value, "team": team, "email": email, "manager": manager}
+    details = {"role": role.value, "team": team, "email": email, "phone": phone, "manager": manager}
     record(session, actor, "create", "user", user.login, {k: v for k, v in details.items() if v})
     return user
 
@@ -123,15 +198,24 @@ def create_team(session: Session, name: str, *, actor: Principal | None = None) 
     return team
 
 
-def set_password(session: Session, *, login: str, password: str, actor: Principal | None = None) -> User:
-    """Replace a user's password; their existing sessions stop working."""
+def set_password(
+    session: Session,
+    *,
+    login: str,
+    password: str,
+    actor: Principal | None = None,
+    clock: Clock | None = None,
+) -> User:
+    """Replace a user's password; their existing browser sessions end."""
     user = repo.get_user_by_login(session, login)
     if user is None:
         raise AuthError(f"no user {login!r}")
     if problem := passwords.check_strength(password):
         raise AuthError(problem)
+    now = (clock or SystemClock()).now()
     user.password_hash = passwords.hash_password(password)
-    record(session, actor, "set_password", "user", user.login)
+    ended = repo.end_sessions(session, user.id, now)
+    record(session, actor, "set_password", "user", user.login, {"sessions_ended": ended}, at=now)
     return user
 
 
@@ -144,14 +228,6 @@ def authenticate(session: Session, *, login: str, password: str) -> User | None:
     if user.password_hash and passwords.needs_rehash(user.password_hash):
         user.password_hash = passwords.hash_password(password)
     return user
-
-
-def session_principal(session: Session, user_id: int, fingerprint: str) -> Principal | None:
-    """The principal behind a browser session, if the user is still active with the same password."""
-    user = repo.get_user(session, user_id)
-    if user is None or not secrets.compare_digest(password_fingerprint(user), fingerprint):
-        return None
-    return principal_for(user)
 
 
 def parse_scopes(raw: Iterable[str]) -> frozenset[Scope]:
@@ -276,9 +352,12 @@ def update_user(
     team: str | None,
     manager: str | None,
     is_active: bool,
+    phone: str | EllipsisType | None = ...,
     actor: Principal | None = None,
+    clock: Clock | None = None,
 ) -> User:
-    """Change a user's role, team, manager or active flag; the audit log keeps each old and new value."""
+    """Change a user's role, team, manager, phone (`...`: keep it) or active flag, audited with each old and
+    new value; deactivating a user ends their browser sessions."""
     user = repo.get_user(session, user_id)
     if user is None:
         raise AuthError(f"no user {user_id}")
@@ -289,15 +368,20 @@ def update_user(
         raise AuthError("a user cannot manage themselves")
     if actor is not None and actor.user_id == user.id and (role != Role(user.role) or not is_active):
         raise AuthError("you cannot change your own role or deactivate yourself")
+    new_phone = user.phone if isinstance(phone, EllipsisType) else check_phone(phone)
     before = repo.describe_user(session, user)
+    user.phone = new_phone
     user.role = role.value
     user.team_id = repo.get_or_create_team(session, team).id if team else None
     user.manager_id = manager_user.id if manager_user else None
     user.is_active = is_active
     after = repo.describe_user(session, user)
-    changes = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    changes: dict[str, Any] = {k: [before[k], after[k]] for k in after if before[k] != after[k]}
+    now = (clock or SystemClock()).now()
+    if not is_active and (ended := repo.end_sessions(session, user.id, now)):
+        changes["sessions_ended"] = ended
     if changes:
-        record(session, actor, "update", "user", user.login, changes)
+        record(session, actor, "update", "user", user.login, changes, at=now)
     return user
 
 

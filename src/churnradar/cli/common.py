@@ -10,11 +10,12 @@ from datetime import date
 from typing import Annotated, Any, NoReturn
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
-from churnradar.config import get_settings, resolve_database_url
+from churnradar.config import get_settings, resolve_database_url, settings_problem
 from churnradar.db import create_engine
 
 stderr = Console(stderr=True)
@@ -43,11 +44,32 @@ def emit_json(document: Any) -> None:
 def open_engine(ctx: typer.Context, db: str | None) -> Engine:
     """The engine for `--db` given on the command, else on `churnradar`, else settings."""
     parent = ctx.find_root().obj if ctx.find_root().obj else {}
+    settings_or_fail()  # every command refuses unsafe settings with one clear line
     url = resolve_database_url(db or parent.get("db"))
     try:
         return create_engine(url)
     except Exception as exc:  # a malformed URL or a missing driver, named for the user
         fail(f"cannot open database {url!r}: {exc}")
+
+
+def audit(
+    target: Engine | Connection,
+    action: str,
+    entity: str,
+    entity_id: str | int | None,
+    details: dict[str, Any] | None = None,
+) -> None:
+    """Record a command-line change or export: who "cli", from where `cli:<operating-system user>`.
+
+    Given a connection, the entry joins the change's own transaction; given an engine, it commits alone.
+    """
+    from churnradar.auth import service as auth_service
+
+    if isinstance(target, Engine):
+        with target.begin() as conn:
+            auth_service.record(conn, None, action, entity, entity_id, details)
+    else:
+        auth_service.record(target, None, action, entity, entity_id, details)
 
 
 def show_progress(enabled: bool) -> bool:
@@ -77,8 +99,10 @@ def settings_or_fail() -> Any:
     """Settings, or a clear exit when the environment holds an invalid value."""
     try:
         return get_settings()
-    except Exception as exc:  # pydantic's ValidationError, shown without a traceback
-        fail(f"invalid settings: {exc}")
+    except ValidationError as exc:  # one line, without a traceback or the values given
+        fail(f"invalid settings: {settings_problem(exc)}")
+    except ValueError as exc:  # an unreadable notifications file
+        fail(f"invalid settings: {str(exc)[:1000]}")
 
 
 def parse_day(raw: str | None, option: str, default: date | None = None) -> date:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from churnradar.cli import demo as demo_commands
@@ -31,7 +32,7 @@ from churnradar.cli.common import (
     show_progress,
     stderr,
 )
-from churnradar.config import Settings, get_settings
+from churnradar.config import Settings, get_settings, settings_problem
 from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import IngestError
 from churnradar.ingest.mapping import load_mapping
@@ -194,9 +195,19 @@ def run() -> None:
     """Console entry point: any unexpected failure becomes one clear line on stderr and exit status 1."""
     try:
         app()
+    except ValidationError as exc:  # settings read outside settings_or_fail
+        stderr.print(
+            f"[bold red]error:[/] invalid settings: {settings_problem(exc)}", highlight=False, soft_wrap=True
+        )
+        sys.exit(1)
     except Exception as exc:
-        if get_settings().debug:
+        try:
+            debug = get_settings().debug
+        except ValidationError:
+            debug = False
+        if debug:
             raise
-        stderr.print(f"[bold red]error:[/] {type(exc).__name__}: {exc}", highlight=False, soft_wrap=True)
+        message = f"{type(exc).__name__}: {exc}"[:2000]
+        stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
         stderr.print("(set CHURNRADAR_DEBUG=1 to see the traceback)", style="dim")
         sys.exit(1)

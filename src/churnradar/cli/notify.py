@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from churnradar.cli.common import DbOption, JsonOption, emit_json, open_engine, settings_or_fail
+from churnradar.cli.common import DbOption, JsonOption, audit, emit_json, open_engine, settings_or_fail
 from churnradar.store import migrate
 
 # `notify deliver` exits with this code when any message died in the run (a dead letter: it will not be
@@ -60,6 +60,9 @@ def dead_letters(
     migrate(engine)
     rows = notification_service.dead_letters(engine)
     requeued = notification_service.requeue_dead_letters(engine, now=SystemClock().now()) if requeue else 0
+    if requeued:
+        with engine.begin() as conn:
+            audit(conn, "requeue", "notification", None, {"messages": requeued})
     items = [
         {
             "id": r.id,

@@ -12,6 +12,7 @@ import yaml
 from churnradar.cli.common import (
     DbOption,
     JsonOption,
+    audit,
     emit_json,
     fail,
     open_engine,
@@ -103,7 +104,9 @@ def export(
     engine = open_engine(ctx, db)
     migrate(engine)
     active_templates(engine, at=_now())  # seeds the shipped rules on first use
-    typer.echo(export_rules(engine, template or ()), nl=False)
+    document = export_rules(engine, template or ())
+    audit(engine, "export", "rules", None, {"format": "yaml", "templates": sorted(template or ())})
+    typer.echo(document, nl=False)
 
 
 @rule_app.command("import")
@@ -127,6 +130,7 @@ def import_(
         fail(f"{path}: {exc}")
     except TemplateError as exc:
         fail("the rules were not imported:\n" + "\n".join(f"  {e}" for e in exc.errors))
+    audit(engine, "import", "rule", None, {"templates": counts, "by": by, "file": path.name})
     if as_json:
         emit_json({"templates": counts})
     else:
@@ -194,31 +198,95 @@ def add_silence(
     db: DbOption = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Mute a customer's alerts, a rule's alerts, or one rule for one customer, until a date."""
-    from churnradar.alert.service import SilenceError
-    from churnradar.alert.service import add_silence as create
+    """Mute a customer's alerts, a rule's alerts, or one rule for one customer, until a date (audited)."""
+    from churnradar.alert import service as alert_service
+    from churnradar.db import session_scope
 
-    if not customer and not rule:
-        fail("give --customer, --rule or both")
-    if not by.strip() or not reason.strip():
-        fail("--by and --reason must say who and why")
     engine = open_engine(ctx, db)
     migrate(engine)
-    today = datetime.now(UTC).date()
-    last = parse_day(until, "--until", today + timedelta(days=14))
+    now = _now()
+    last = parse_day(until, "--until", now.date() + timedelta(days=14))
     try:
-        silence_id = create(
-            engine,
-            customer=customer,
-            rule=rule,
-            starts_at=_now(),
-            ends_at=datetime.combine(last + timedelta(days=1), datetime.min.time()),
-            by=by,
-            reason=reason,
-        )
-    except SilenceError as exc:
-        fail(str(exc))
+        with session_scope(engine) as session:
+            silence = alert_service.create_silence(
+                session,
+                customer=customer,
+                rule=rule,
+                starts_at=now,
+                ends_at=datetime.combine(last + timedelta(days=1), datetime.min.time()),
+                reason=reason,
+                now=now,
+                by=by,
+            )
+    except alert_service.SilenceError as exc:
+        fail(_located(exc))
     if as_json:
-        emit_json({"silence": silence_id, "until": last.isoformat()})
+        emit_json({"silence": silence.id, "until": last.isoformat()})
     else:
-        typer.echo(f"silence {silence_id} until {last} (inclusive)")
+        typer.echo(f"silence {silence.id} until {last} (inclusive)")
+
+
+def _located(exc: Any) -> str:
+    """A silence refusal naming the option at fault."""
+    options = {"customer": "--customer", "rule": "--rule", "by": "--by", "reason": "--reason"}
+    option = options.get(exc.field or "", "--until" if exc.field == "ends_at" else None)
+    return f"{option}: {exc}" if option else str(exc)
+
+
+@silence_app.command("list")
+def list_silences(
+    ctx: typer.Context,
+    show_all: Annotated[bool, typer.Option("--all", help="Ended silences too.")] = False,
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """Silences in force or to come (with --all, ended ones too), newest first."""
+    from churnradar.alert import service as alert_service
+    from churnradar.db import session_scope
+
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    with session_scope(engine) as session:
+        rows = alert_service.list_silences(session, now=_now(), include_ended=show_all)
+    if as_json:
+        emit_json([r.as_dict() for r in rows])
+        return
+    if not rows:
+        typer.echo("no silences" if show_all else "no silences in force (--all lists ended ones)")
+    for r in rows:
+        target = " ".join(
+            p
+            for p in (f"customer {r.customer}" if r.customer else "", f"rule {r.rule}" if r.rule else "")
+            if p
+        )
+        state = "" if r.active else " (ended)"
+        typer.echo(
+            f"{r.id:>5}  {target:<40} {r.starts_at:%Y-%m-%d %H:%M} → {r.ends_at:%Y-%m-%d %H:%M}{state}  "
+            f"{r.created_by}: {r.reason}"
+        )
+
+
+@silence_app.command("end")
+def end_silence(
+    ctx: typer.Context,
+    silence_id: Annotated[int, typer.Argument(metavar="ID", help="The silence's id (see silence list).")],
+    db: DbOption = None,
+    as_json: JsonOption = False,
+) -> None:
+    """End a silence now (audited): alerts are no longer muted by it from the next day's evaluation on."""
+    from churnradar.alert import service as alert_service
+    from churnradar.db import session_scope
+
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    try:
+        with session_scope(engine) as session:
+            ended = alert_service.end_silence(session, silence_id, now=_now())
+    except alert_service.SilenceEndedError as exc:
+        fail(str(exc))
+    if ended is None:
+        fail(f"no silence {silence_id} (see churnradar silence list --all)")
+    if as_json:
+        emit_json(ended.as_dict())
+    else:
+        typer.echo(f"silence {ended.id} ended at {ended.ends_at:%Y-%m-%d %H:%M} UTC")

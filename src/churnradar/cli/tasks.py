@@ -10,7 +10,15 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
-from churnradar.cli.common import DbOption, JsonOption, emit_json, fail, open_engine, settings_or_fail
+from churnradar.cli.common import (
+    DbOption,
+    JsonOption,
+    audit,
+    emit_json,
+    fail,
+    open_engine,
+    settings_or_fail,
+)
 from churnradar.intervention.schemas import ContactChannel, Outcome, TaskError
 from churnradar.kit.clock import SystemClock
 from churnradar.models import User
@@ -29,12 +37,22 @@ def _user_id(conn: Connection, login: str) -> int:
     return int(found)
 
 
-def _change(ctx: typer.Context, db: str | None, action: Callable[[Connection, datetime], Any]) -> Any:
+def _change(
+    ctx: typer.Context,
+    db: str | None,
+    action: Callable[[Connection, datetime], Any],
+    *,
+    audited: tuple[str, str, int, dict[str, Any]],
+) -> Any:
+    """Run a change in one transaction with its audit entry (action, entity, id, details)."""
     engine = open_engine(ctx, db)
     migrate(engine)
+    name, entity, entity_id, details = audited
     try:
         with engine.begin() as conn:
-            return action(conn, SystemClock().now())
+            result = action(conn, SystemClock().now())
+            audit(conn, name, entity, entity_id, {k: v for k, v in details.items() if v is not None})
+            return result
     except TaskError as exc:
         fail(str(exc))
 
@@ -132,7 +150,7 @@ def reassign(
         assignee = _user_id(conn, to) if to else None
         service.reassign(conn, task_id, assignee_id=assignee, by=by, now=now, settings=settings_or_fail())
 
-    _change(ctx, db, action)
+    _change(ctx, db, action, audited=("reassign", "task", task_id, {"to": to or "queue", "by": by}))
     typer.echo(f"task {task_id} reassigned to {to or 'the queue'}")
 
 
@@ -153,7 +171,10 @@ def snooze(
     except ValueError:
         fail(f"--until {until!r} is not an ISO date-time like 2026-11-25T09:00")
     _change(
-        ctx, db, lambda conn, now: service.snooze(conn, task_id, until=end, reason=reason, by=by, now=now)
+        ctx,
+        db,
+        lambda conn, now: service.snooze(conn, task_id, until=end, reason=reason, by=by, now=now),
+        audited=("snooze", "task", task_id, {"until": end.isoformat(), "reason": reason, "by": by}),
     )
     typer.echo(f"task {task_id} snoozed until {end}")
 
@@ -171,7 +192,10 @@ def close(
     from churnradar.intervention import service
 
     _change(
-        ctx, db, lambda conn, now: service.close(conn, task_id, outcome=outcome, note=note, by=by, now=now)
+        ctx,
+        db,
+        lambda conn, now: service.close(conn, task_id, outcome=outcome, note=note, by=by, now=now),
+        audited=("close", "task", task_id, {"outcome": outcome.value, "by": by}),
     )
     typer.echo(f"task {task_id} closed: {outcome.value}")
 
@@ -212,6 +236,7 @@ def follow_up(
         lambda conn, now: service.log_follow_up(
             conn, task_id, follow_up_in, by=by, now=now, zone=settings_or_fail().zone
         ),
+        audited=("follow_up", "task", task_id, {"channel": channel.value, "by": by}),
     )
     typer.echo(f"follow-up {new_id} logged on task {task_id}")
 
@@ -228,10 +253,13 @@ def tag(
     """Tag a customer by hand (or remove tags)."""
     from churnradar.intervention import service
 
+    audited = ("untag" if remove else "tag", "customer", customer_id, {"tags": tags, "by": by})
     if remove:
-        count = _change(ctx, db, lambda conn, now: service.untag(conn, customer_id, tags))
+        count = _change(ctx, db, lambda conn, now: service.untag(conn, customer_id, tags), audited=audited)
     else:
-        count = _change(ctx, db, lambda conn, now: service.tag(conn, customer_id, tags, by=by, now=now))
+        count = _change(
+            ctx, db, lambda conn, now: service.tag(conn, customer_id, tags, by=by, now=now), audited=audited
+        )
     typer.echo(f"{count} tag(s) {'removed' if remove else 'added'}")
 
 

@@ -43,6 +43,9 @@ def register(app: typer.Typer) -> None:
         role: Annotated[Role, typer.Option(help="admin, director, manager or rep.")],
         team: Annotated[str | None, typer.Option(help="The user's team (created when new).")] = None,
         email: Annotated[str | None, typer.Option(help="E-mail address.")] = None,
+        phone: Annotated[
+            str | None, typer.Option(help="Phone number for text messages, E.164: +8613800138000.")
+        ] = None,
         display_name: Annotated[str | None, typer.Option("--name", help="Name shown in pages.")] = None,
         manager: Annotated[str | None, typer.Option(help="Login of the user's manager.")] = None,
         password_stdin: PasswordStdin = False,
@@ -62,6 +65,7 @@ def register(app: typer.Typer) -> None:
                     password=password,
                     team=team,
                     email=email,
+                    phone=phone,
                     display_name=display_name,
                     manager=manager,
                 )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from sqlalchemy.engine import Engine
@@ -15,6 +15,8 @@ from churnradar.config import Settings
 from churnradar.store import migrate
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from churnradar.web.options import WebOptions
 
 
@@ -22,7 +24,24 @@ def web_options(settings: Settings) -> WebOptions:
     """The web app's options from the deployment's settings (`CHURNRADAR_WEB__*`)."""
     from churnradar.web.options import WebOptions
 
-    return WebOptions(secure_cookies=settings.web.secure_cookies, session_hours=settings.web.session_hours)
+    return WebOptions(
+        secure_cookies=settings.web.secure_cookies,
+        session_hours=settings.web.session_hours,
+        trusted_proxies=tuple(settings.web.trusted_proxies),
+    )
+
+
+def uvicorn_config(app: Any, *, host: str, port: int) -> uvicorn.Config:
+    """How uvicorn serves the app: it never rewrites the client address from proxy headers itself.
+
+    uvicorn believes X-Forwarded-For from 127.0.0.1 by default, which let any local client (or one behind
+    an unconfigured proxy) pick a new address per request; the app does it for configured proxies only.
+    """
+    import uvicorn
+
+    return uvicorn.Config(
+        app, host=host, port=port, log_level="warning", access_log=False, proxy_headers=False
+    )
 
 
 def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", port: int = 8000) -> None:
@@ -33,7 +52,7 @@ def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", po
 
     typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
     app = create_app(settings, engine, web_options(settings))
-    uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()
 
 
 def register(app: typer.Typer) -> None:

@@ -79,6 +79,7 @@ SPECS: dict[RecordKind, KindSpec] = {
         (
             ColumnSpec("login", required=True),
             ColumnSpec("email", max_length=320),
+            ColumnSpec("phone", max_length=20),  # E.164; text messages go here, never to the e-mail
             ColumnSpec("display_name"),
             ColumnSpec("role", choices=("admin", "director", "manager", "rep"), lowercase=True),
             ColumnSpec("team"),

@@ -1,7 +1,7 @@
 """All SQLAlchemy models, central so that domains never import each other's tables."""
 
 from churnradar.db import Base
-from churnradar.models.access import ApiToken, AuditEntry, UserPreference
+from churnradar.models.access import ApiToken, AuditEntry, UserPreference, UserSession
 from churnradar.models.alert import Alert, AlertEvent, CustomerRisk, EvaluationRun, Rule, Silence
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
@@ -40,4 +40,5 @@ __all__ = [
     "Team",
     "User",
     "UserPreference",
+    "UserSession",
 ]

@@ -1,4 +1,4 @@
-"""Access: scoped API tokens, per-user preferences and the audit log of who changed what."""
+"""Access: browser sessions, scoped API tokens, per-user preferences and the audit log of who changed what."""
 
 from __future__ import annotations
 
@@ -48,8 +48,27 @@ class AuditEntry(Base):
     at: Mapped[datetime] = mapped_column(index=True)
     # Null for changes made from the command line or by the system itself.
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    actor: Mapped[str] = mapped_column(String(200))
+    actor: Mapped[str] = mapped_column(String(200), index=True)
     action: Mapped[str] = mapped_column(String(64))
     entity: Mapped[str] = mapped_column(String(64))
     entity_id: Mapped[str | None] = mapped_column(String(200))
     details: Mapped[dict[str, Any] | None]
+    # Where the change came from: "web:<address>", "api:<address>" or "cli:<operating-system user>".
+    source: Mapped[str | None] = mapped_column(String(200))
+
+
+class UserSession(Base):
+    """A signed-in browser: the cookie carries a random id whose SHA-256 is stored here.
+
+    A session counts only while its row says so, so signing out, a new password or a deactivated account
+    ends it on the server; a copied cookie stops working at once, not when it would have expired.
+    """
+
+    __tablename__ = "user_sessions"
+
+    id: Mapped[int] = mapped_column(BigIntPK, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+    ended_at: Mapped[datetime | None]

@@ -25,7 +25,7 @@ class OutboxMessage(Base):
     address: Mapped[str] = mapped_column(String(400))
     subject: Mapped[str] = mapped_column(Text)
     payload: Mapped[dict[str, Any]]
-    status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead
+    status: Mapped[str] = mapped_column(String(16))  # pending | sent | dead | skipped
     attempts: Mapped[int]
     next_attempt_at: Mapped[datetime]
     created_at: Mapped[datetime]

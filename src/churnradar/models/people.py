@@ -38,6 +38,8 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     login: Mapped[str] = mapped_column(String(200), unique=True)
     email: Mapped[str | None] = mapped_column(String(320))
+    # E.164 ("+8613800138000"): text messages go here, never to the e-mail address.
+    phone: Mapped[str | None] = mapped_column(String(20))
     display_name: Mapped[str | None] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(20), server_default=Role.REP.value)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id", ondelete="SET NULL"), index=True)

@@ -23,7 +23,14 @@ def directory(conn: Connection) -> Directory:
     """Every user and team, for routing."""
     people = {
         int(r.id): Contact(
-            int(r.id), r.display_name or r.login, r.email, r.role, r.team_id, r.manager_id, bool(r.is_active)
+            int(r.id),
+            r.display_name or r.login,
+            r.email,
+            r.role,
+            r.team_id,
+            r.manager_id,
+            bool(r.is_active),
+            phone=r.phone,
         )
         for r in conn.execute(select(USERS))
     }
@@ -46,7 +53,9 @@ def add(conn: Connection, outgoing: Sequence[Outgoing], *, now: datetime) -> int
             "address": o.receiver.address,
             "subject": o.message.subject,
             "payload": o.message.as_payload(),
-            "status": OutboxStatus.PENDING.value,
+            # A person the channel cannot reach is recorded with the reason, and never sent to.
+            "status": (OutboxStatus.SKIPPED if o.receiver.skipped else OutboxStatus.PENDING).value,
+            "last_error": o.receiver.skipped,
             "attempts": 0,
             "next_attempt_at": now,
             "created_at": now,

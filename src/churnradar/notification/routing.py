@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from churnradar.config import NotificationSettings, Route
+from churnradar.kit.phone import normalize_phone
 from churnradar.notification import render
 from churnradar.notification.schemas import Message, Notice
 
@@ -23,6 +24,7 @@ class Contact:
     team_id: int | None
     manager_id: int | None
     active: bool
+    phone: str | None = None
 
 
 @dataclass(frozen=True)
@@ -33,17 +35,41 @@ class Directory:
     teams: Mapping[int, str]
 
 
+# Channel types that reach a person by phone number; the others by e-mail address.
+PHONE_CHANNELS = frozenset({"sms"})
+
+
 @dataclass(frozen=True)
 class Receiver:
-    """Where one message goes: a configured channel and an address in it (empty for group robots)."""
+    """Where one message goes: a configured channel and an address in it (empty for group robots).
+
+    `skipped` says why a person routed to cannot be reached on the channel (no phone number for a text
+    message): the message is recorded with that reason and never sent, rather than sent to another address.
+    """
 
     channel: str
     address: str
+    skipped: str | None = None
+    person: int | None = None
 
     @property
     def key(self) -> str:
         """A stable name for rate limits and dedup."""
+        if self.skipped is not None:
+            return f"{self.channel}:user:{self.person}"
         return f"{self.channel}:{self.address}"
+
+
+def _address(person: Contact, channel: str, channel_type: str | None) -> Receiver | None:
+    """The person's receiver on a channel: their phone for text messages, else their e-mail address."""
+    if channel_type in PHONE_CHANNELS:
+        if not person.phone:
+            return Receiver(channel, "", skipped="no phone number", person=person.id)
+        phone = normalize_phone(person.phone)
+        if phone is None:
+            return Receiver(channel, "", skipped="invalid phone number", person=person.id)
+        return Receiver(channel, phone)
+    return Receiver(channel, person.email) if person.email else None
 
 
 @dataclass(frozen=True)
@@ -89,9 +115,18 @@ def _people(notice: Notice, target: str, directory: Directory) -> list[Contact]:
 
 
 def receivers(
-    notice: Notice, routes: Sequence[Route], directory: Directory, team_channels: Mapping[str, str]
+    notice: Notice,
+    routes: Sequence[Route],
+    directory: Directory,
+    team_channels: Mapping[str, str],
+    channel_types: Mapping[str, str] | None = None,
 ) -> list[Receiver]:
-    """Every receiver that a route sends `notice` to, without duplicates, in route order."""
+    """Every receiver that a route sends `notice` to, without duplicates, in route order.
+
+    `channel_types` maps configured channel names to their type (sms, email, ...), which decides the
+    address a person is reached at.
+    """
+    types = channel_types or {}
     found: dict[Receiver, None] = {}
     for route in routes:
         if notice.event not in route.events or (route.levels and notice.level not in route.levels):
@@ -102,8 +137,11 @@ def receivers(
                 if channel:
                     found[Receiver(channel, "")] = None
             for person in _people(notice, target, directory):
-                if person.active and person.email:
-                    found[Receiver(route.channel, person.email)] = None
+                receiver = (
+                    _address(person, route.channel, types.get(route.channel)) if person.active else None
+                )
+                if receiver is not None:
+                    found[receiver] = None
     return list(found)
 
 
@@ -116,8 +154,9 @@ def group(
 ) -> list[Outgoing]:
     """One message per (receiver, event) listing its notices; the dedup key names the causes (or `scope`)."""
     buckets: dict[tuple[Receiver, str], list[Notice]] = defaultdict(list)
+    types = {name: channel.type for name, channel in settings.channels.items()}
     for notice in notices:
-        for receiver in receivers(notice, settings.routes, directory, settings.team_channels):
+        for receiver in receivers(notice, settings.routes, directory, settings.team_channels, types):
             buckets[(receiver, notice.event)].append(notice)
     language = settings.language
     out = []

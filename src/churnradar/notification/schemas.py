@@ -12,6 +12,7 @@ class OutboxStatus(StrEnum):
     PENDING = "pending"
     SENT = "sent"
     DEAD = "dead"
+    SKIPPED = "skipped"  # the receiver cannot be reached on the channel (a person without a phone number)
 
 
 @dataclass(frozen=True)

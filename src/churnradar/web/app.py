@@ -15,13 +15,16 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churnradar import __version__
-from churnradar.auth.ratelimit import LoginThrottle, SlidingWindow
+from churnradar.auth.ratelimit import LoginThrottle
 from churnradar.config import Settings
 from churnradar.db import session_factory
+from churnradar.kit.clock import Clock, SystemClock
 from churnradar.web.account import pages as account_pages
+from churnradar.web.admin import audit as audit_api
 from churnradar.web.admin import pages as admin_pages
 from churnradar.web.admin import router as people_api
 from churnradar.web.cache import TtlCache
+from churnradar.web.client import parse_networks
 from churnradar.web.csrf import CsrfError
 from churnradar.web.customers import pages as customer_pages
 from churnradar.web.customers import router as customer_api
@@ -120,6 +123,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(task_api.router)
     api.include_router(customer_work_api.router)
     api.include_router(people_api.router)
+    api.include_router(audit_api.router)
     api.include_router(overview_api.router)
     api.include_router(settings_api.router)
     api.include_router(effectiveness_api.router)
@@ -132,8 +136,10 @@ def _api_router(app: FastAPI) -> APIRouter:
     return api
 
 
-def create_app(settings: Settings, engine: Engine, options: WebOptions | None = None) -> FastAPI:
-    """The churnradar web app over `engine`, signing sessions with the settings' secret key."""
+def create_app(
+    settings: Settings, engine: Engine, options: WebOptions | None = None, *, clock: Clock | None = None
+) -> FastAPI:
+    """The churnradar web app over `engine`, signing cookies with the settings' secret key."""
     options = options or WebOptions()
     # FastAPI's own /docs would load Swagger UI from a CDN; the document is served under the API instead.
     app = FastAPI(
@@ -150,9 +156,14 @@ def create_app(settings: Settings, engine: Engine, options: WebOptions | None = 
     app.state.sessions = session_factory(engine)
     app.state.options = options
     app.state.cache = TtlCache(options.cache_seconds)
-    app.state.login_throttle = LoginThrottle(
-        per_login=SlidingWindow(options.login_failures_per_login, options.login_window_seconds),
-        per_address=SlidingWindow(options.login_failures_per_address, options.login_window_seconds),
+    app.state.clock = clock or SystemClock()
+    app.state.trusted_proxies = parse_networks(options.trusted_proxies)
+    app.state.login_throttle = LoginThrottle.build(
+        per_pair=options.login_failures_per_pair,
+        per_address=options.login_failures_per_address,
+        per_login=options.login_failures_per_login,
+        per_device=options.login_failures_per_device,
+        max_delay=options.login_max_delay_seconds,
     )
 
     app.add_middleware(

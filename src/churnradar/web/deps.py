@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import Depends, HTTPException, Request, status
@@ -10,11 +11,13 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session, sessionmaker
 
 from churnradar.auth import service as auth_service
+from churnradar.auth import sessions as auth_sessions
 from churnradar.auth.schemas import Principal, Scope
+from churnradar.kit.clock import Clock
 from churnradar.models.people import Role
+from churnradar.web.client import client_address
 
-SESSION_USER = "uid"
-SESSION_FINGERPRINT = "pwf"
+SESSION_ID = "sid"
 SESSION_LOCALE = "locale"
 bearer = HTTPBearer(auto_error=False, description="An API token from `churnradar token create`.")
 
@@ -39,17 +42,22 @@ def db_session(request: Request) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(db_session)]
 
 
+def clock_of(request: Request) -> Clock:
+    """The app's clock (tests freeze it)."""
+    clock: Clock = request.app.state.clock
+    return clock
+
+
 def current_principal(request: Request, session: SessionDep) -> Principal:
-    """The signed-in user of a page request, or LoginRequiredError."""
-    user_id = request.session.get(SESSION_USER)
-    fingerprint = request.session.get(SESSION_FINGERPRINT)
-    if not isinstance(user_id, int) or not isinstance(fingerprint, str):
+    """The signed-in user of a page request (a live server-side session), or LoginRequiredError."""
+    secret = request.session.get(SESSION_ID)
+    if not isinstance(secret, str):
         raise LoginRequiredError
-    principal = auth_service.session_principal(session, user_id, fingerprint)
+    principal = auth_sessions.principal(session, secret, now=clock_of(request).now())
     if principal is None:
         request.session.clear()
         raise LoginRequiredError
-    return principal
+    return replace(principal, source=f"web:{client_address(request)}")
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -73,19 +81,20 @@ def api_principal(scope: Scope) -> Callable[..., Principal]:
     """A dependency admitting API tokens that carry `scope` (401 without a valid token, 403 without scope)."""
 
     def dependency(
+        request: Request,
         session: SessionDep,
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)],
     ) -> Principal:
         challenge = {"WWW-Authenticate": "Bearer"}
         if credentials is None or credentials.scheme.lower() != "bearer":
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "an API token is required", challenge)
-        principal = auth_service.token_principal(session, credentials.credentials)
+        principal = auth_service.token_principal(session, credentials.credentials, clock=clock_of(request))
         if principal is None:
             raise HTTPException(status.HTTP_401_UNAUTHORIZED, "invalid or expired API token", challenge)
         session.commit()  # last_used_at
         if not principal.has_scope(scope):
             raise HTTPException(status.HTTP_403_FORBIDDEN, f"this token lacks the {scope.value!r} scope")
-        return principal
+        return replace(principal, source=f"api:{client_address(request)}")
 
     return dependency
 

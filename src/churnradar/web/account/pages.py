@@ -2,18 +2,22 @@
 
 from __future__ import annotations
 
+import math
 from datetime import timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 
 from churnradar.auth import service as auth_service
-from churnradar.auth.ratelimit import LoginThrottle
+from churnradar.auth import sessions as auth_sessions
+from churnradar.auth.ratelimit import Attempt, LoginThrottle
 from churnradar.auth.schemas import AuthError, Scope
+from churnradar.web.client import client_address, remember_device, trusted_device
 from churnradar.web.csrf import require_csrf
-from churnradar.web.deps import SESSION_FINGERPRINT, SESSION_LOCALE, SESSION_USER, PrincipalDep, SessionDep
+from churnradar.web.deps import SESSION_ID, SESSION_LOCALE, PrincipalDep, SessionDep, clock_of
 from churnradar.web.i18n import LANGUAGES
+from churnradar.web.options import WebOptions
 from churnradar.web.templating import render
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -24,10 +28,6 @@ def safe_next(target: str | None) -> str:
     if not target or not target.startswith("/") or target.startswith(("//", "/\\")):
         return "/"
     return target
-
-
-def _client(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 @router.get("/login", name="login")
@@ -46,33 +46,50 @@ def login(
     password: Annotated[str, Form(max_length=1024)],
     next: Annotated[str, Form(max_length=2000)] = "/",
 ) -> Response:
-    """Check the password (rate-limited per login and per address) and start a fresh session."""
+    """Check the password (slowed after repeated failures, see auth.ratelimit) and start a new session."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    address = _client(request)
-    context = {"next": safe_next(next), "login": login}
-    if throttle.blocked(login, address):
+    options: WebOptions = request.app.state.options
+    address = client_address(request)
+    attempt = Attempt(login, address, trusted_device(request, login))
+    context: dict[str, Any] = {"next": safe_next(next), "login": login}
+    if (wait := throttle.wait(attempt)) > 0:
         context["error"] = "blocked"
-        return render(request, "login.html", context, status_code=status.HTTP_429_TOO_MANY_REQUESTS)
+        context["wait_seconds"] = math.ceil(wait)
+        refused = render(request, "login.html", context, status_code=status.HTTP_429_TOO_MANY_REQUESTS)
+        refused.headers["Retry-After"] = str(math.ceil(wait))
+        return refused
+    now = clock_of(request).now()
+    source = f"web:{address}"
     user = auth_service.authenticate(session, login=login, password=password)
     if user is None:
-        throttle.failed(login, address)
+        throttle.failed(attempt)
+        auth_service.record_login(session, login, user_id=None, ok=False, at=now, source=source)
+        session.commit()
         context["error"] = "invalid"
         return render(request, "login.html", context, status_code=status.HTTP_401_UNAUTHORIZED)
-    throttle.succeeded(login)
+    throttle.succeeded(attempt)
     locale = auth_service.preferred_locale(session, user.id) or request.session.get(SESSION_LOCALE)
-    session.commit()  # a rehashed password
+    secret = auth_sessions.start(
+        session, user, now=now, lifetime=timedelta(hours=options.session_hours), source=source
+    )
+    session.commit()  # the session, the audit entry and a rehashed password
     # A new session on login: nothing set before authentication (a planted CSRF token) carries over.
     request.session.clear()
-    request.session[SESSION_USER] = user.id
-    request.session[SESSION_FINGERPRINT] = auth_service.password_fingerprint(user)
+    request.session[SESSION_ID] = secret
     if isinstance(locale, str):
         request.session[SESSION_LOCALE] = locale
-    return RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    response = RedirectResponse(safe_next(next), status_code=status.HTTP_303_SEE_OTHER)
+    remember_device(request, response, user.login)
+    return response
 
 
 @router.post("/logout", name="logout")
-def logout(request: Request, _principal: PrincipalDep) -> Response:
-    """End the session."""
+def logout(request: Request, principal: PrincipalDep, session: SessionDep) -> Response:
+    """End the session on the server too: a copy of the cookie stops working."""
+    secret = request.session.get(SESSION_ID)
+    if isinstance(secret, str):
+        auth_sessions.end(session, secret, now=clock_of(request).now(), actor=principal)
+        session.commit()
     request.session.clear()
     return RedirectResponse("/login", status_code=status.HTTP_303_SEE_OTHER)
 

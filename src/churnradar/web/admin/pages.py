@@ -71,6 +71,7 @@ def create_user(
     password: Annotated[str, Form(max_length=1024)],
     team: Text = "",
     email: Annotated[str, Form(max_length=320)] = "",
+    phone: Annotated[str, Form(max_length=32)] = "",
     display_name: Text = "",
     manager: Text = "",
 ) -> Response:
@@ -83,6 +84,7 @@ def create_user(
             password=password,
             team=_blank(team),
             email=_blank(email),
+            phone=_blank(phone),
             display_name=_blank(display_name),
             manager=_blank(manager),
             actor=principal,
@@ -103,9 +105,10 @@ def update_user(
     role: Annotated[Role, Form()],
     team: Text = "",
     manager: Text = "",
+    phone: Annotated[str, Form(max_length=32)] = "",
     is_active: Annotated[bool, Form()] = False,
 ) -> Response:
-    """Change a user's role, team, manager or whether they may sign in."""
+    """Change a user's role, team, manager, phone number or whether they may sign in."""
     if auth_repo.get_user(session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND)
     try:
@@ -115,6 +118,7 @@ def update_user(
             role=role,
             team=_blank(team),
             manager=_blank(manager),
+            phone=_blank(phone),
             is_active=is_active,
             actor=principal,
         )

@@ -16,7 +16,10 @@ from churnradar.web.deps import AdminToken, SessionDep
 
 router = APIRouter(tags=["people"])
 REFUSED: dict[int | str, dict[str, Any]] = {
-    400: {"description": "Refused (login or team exists, weak password, unknown manager); nothing changed."},
+    400: {
+        "description": "Refused (login or team exists, weak password, unknown manager, a phone number not "
+        "in E.164 form); nothing changed."
+    },
     403: {"description": "Needs a token with the admin scope, of an admin."},
 }
 
@@ -29,6 +32,7 @@ class UserRead(BaseModel):
     role: Role
     display_name: str | None
     email: str | None
+    phone: str | None
     team: str | None
     manager: str | None
     is_active: bool
@@ -44,12 +48,14 @@ class UserCreate(BaseModel):
     password: str | None = Field(default=None, max_length=1024)
     team: str | None = Field(default=None, max_length=200)
     email: str | None = Field(default=None, max_length=320)
+    phone: str | None = Field(default=None, max_length=32, description="E.164, like +8613800138000.")
     display_name: str | None = Field(default=None, max_length=200)
     manager: str | None = Field(default=None, max_length=200)
 
 
 class UserChange(BaseModel):
-    """A user's role, team, manager and whether they may sign in (all given, as the page's form does)."""
+    """A user's role, team, manager and whether they may sign in (all given, as the page's form does);
+    the phone number changes only when given (null removes it)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -57,6 +63,7 @@ class UserChange(BaseModel):
     team: str | None = Field(default=None, max_length=200)
     manager: str | None = Field(default=None, max_length=200)
     is_active: bool
+    phone: str | None = Field(default=None, max_length=32, description="E.164; left as it is when omitted.")
 
 
 class TeamCreate(BaseModel):
@@ -74,6 +81,7 @@ def _read(user: User, team: str | None, manager: str | None) -> UserRead:
         role=Role(user.role),
         display_name=user.display_name,
         email=user.email,
+        phone=user.phone,
         team=team,
         manager=manager,
         is_active=user.is_active,
@@ -117,7 +125,9 @@ def change_user(principal: AdminToken, session: SessionDep, user_id: int, body: 
     if auth_repo.get_user(session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
     try:
-        user = auth_service.update_user(session, user_id, **body.model_dump(), actor=principal)
+        change = body.model_dump(exclude={"phone"})
+        phone = body.phone if "phone" in body.model_fields_set else ...
+        user = auth_service.update_user(session, user_id, **change, phone=phone, actor=principal)
         session.commit()
     except AuthError as exc:
         raise _refused(session, exc) from None

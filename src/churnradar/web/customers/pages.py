@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
+from churnradar.auth import service as auth_service
 from churnradar.lake.timeline import Timeline
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
@@ -90,6 +91,8 @@ def customer_list(
 @router.get("/customers/export.csv", name="customers_csv")
 def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
     """The filtered list as CSV (every page, up to the export limit)."""
+    auth_service.record_export(session, principal, "customers", format="csv", filters=flt)
+    session.commit()
     catalog = translations(request_locale(request))
     rows = repo.iter_customers(session, principal, flt, limit=_options(request).export_limit)
     return StreamingResponse(
@@ -102,6 +105,8 @@ def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, f
 @router.get("/customers/export.xlsx", name="customers_xlsx")
 def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
     """The filtered list as an Excel workbook."""
+    auth_service.record_export(session, principal, "customers", format="xlsx", filters=flt)
+    session.commit()
     catalog = translations(request_locale(request))
     rows = repo.iter_customers(session, principal, flt, limit=_options(request).export_limit)
     return Response(

@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from churnradar.auth import service as auth_service
 from churnradar.config import Settings
 from churnradar.kit.clock import SystemClock
 from churnradar.web.cache import TtlCache
@@ -121,7 +122,9 @@ def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, fl
 
 @router.get("/risk/export.csv", name="risk_csv")
 def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
-    """The filtered risk list as CSV (every page, up to the export limit)."""
+    """The filtered risk list as CSV (every page, up to the export limit); audited."""
+    auth_service.record_export(session, principal, "risk_list", format="csv", filters=flt)
+    session.commit()
     locale = request_locale(request)
     catalog = translations(locale)
     rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)
@@ -134,7 +137,9 @@ def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, f
 
 @router.get("/risk/export.xlsx", name="risk_xlsx")
 def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
-    """The filtered risk list as an Excel workbook."""
+    """The filtered risk list as an Excel workbook; audited."""
+    auth_service.record_export(session, principal, "risk_list", format="xlsx", filters=flt)
+    session.commit()
     locale = request_locale(request)
     catalog = translations(locale)
     rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)

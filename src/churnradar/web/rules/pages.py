@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
@@ -65,8 +66,10 @@ def rule_list(request: Request, principal: ReaderDep) -> Response:
 
 
 @router.get("/export.yaml", name="rules_export")
-def export(request: Request, principal: ReaderDep) -> Response:
-    """The stored rules as YAML, as `churnradar rule export` prints them."""
+def export(request: Request, principal: ReaderDep, session: SessionDep) -> Response:
+    """The stored rules as YAML, as `churnradar rule export` prints them; audited."""
+    auth_service.record_export(session, principal, "rules", format="yaml")
+    session.commit()
     engine = request.app.state.engine
     rule_service.active_templates(engine, at=_now())
     return Response(

@@ -16,6 +16,7 @@ from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
 from churnradar.notification.channels import DeliveryError
+from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
 from churnradar.rule.schemas import DEFAULT_LEVELS
 from churnradar.web.csrf import require_csrf
@@ -66,7 +67,9 @@ def test_channel(
     if channel_id not in settings.notifications.channels:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such channel")
     user = auth_repo.get_user(session, principal.user_id)
-    address = (user.email if user else None) or ""
+    # A text message goes to the admin's phone (or the channel's fixed numbers), never to an e-mail address.
+    by_phone = settings.notifications.channels[channel_id].type in PHONE_CHANNELS
+    address = ((user.phone if by_phone else user.email) if user else None) or ""
     try:
         notification_service.send_test(
             settings, channel_id, address=address, sent_by=principal.login, now=SystemClock().now()

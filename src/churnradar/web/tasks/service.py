@@ -147,6 +147,7 @@ def _audit(
         entity=entity,
         entity_id=str(entity_id),
         details=details or None,
+        source=principal.source,
     )
 
 
