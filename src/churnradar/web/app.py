@@ -43,6 +43,7 @@ from churnradar.web.rules import pages as rule_pages
 from churnradar.web.rules import router as rule_api
 from churnradar.web.settings import pages as settings_pages
 from churnradar.web.settings import router as settings_api
+from churnradar.web.silences import router as silence_api
 from churnradar.web.tasks import customer_router as customer_work_api
 from churnradar.web.tasks import pages as task_pages
 from churnradar.web.tasks import router as task_api
@@ -120,6 +121,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(event_api.router)
     api.include_router(risk_api.router)
     api.include_router(rule_api.router)
+    api.include_router(silence_api.router)
     api.include_router(task_api.router)
     api.include_router(customer_work_api.router)
     api.include_router(people_api.router)
