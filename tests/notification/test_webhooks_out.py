@@ -26,6 +26,7 @@ from churnradar.models import AlertEvent, OutboxMessage
 from churnradar.notification import service as notification_service
 from churnradar.notification import webhooks
 from churnradar.notification.schemas import OutboxStatus
+from tests.conftest import copy_store
 from tests.evaluation.conftest import AS_OF, demo_db  # noqa: F401 (the session's simulated customer base)
 from tests.intervention.helpers import NOW, make_settings, seed
 from tests.notification.receivers import HttpReceiver, Recorded, http_receiver
@@ -241,8 +242,7 @@ class TestSettings:
 
 
 def test_evaluate_queues_a_webhook_per_alert_change(demo_db: Path, tmp_path: Path) -> None:  # noqa: F811
-    copy = tmp_path / "copy.db"
-    copy.write_bytes(demo_db.read_bytes())
+    copy = copy_store(demo_db, tmp_path / "copy.db")
     engine = create_engine(f"sqlite:///{copy}")
     settings = _settings("http://127.0.0.1:9/unused")
     summary = evaluate(engine, as_of=AS_OF, settings=settings, clock=FrozenClock(NOW))

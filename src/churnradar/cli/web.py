@@ -52,7 +52,10 @@ def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", po
 
     typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
     app = create_app(settings, engine, web_options(settings))
-    uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()
+    try:
+        uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()
+    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on; stopping is not a failure
+        pass
 
 
 def register(app: typer.Typer) -> None:
