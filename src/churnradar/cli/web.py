@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -52,10 +53,9 @@ def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", po
 
     typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
     app = create_app(settings, engine, web_options(settings))
-    try:
+    # uvicorn's Server re-raises the Ctrl-C it shut down on; stopping the server is not a failure.
+    with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()
-    except KeyboardInterrupt:  # uvicorn re-raises the Ctrl-C it shut down on; stopping is not a failure
-        pass
 
 
 def register(app: typer.Typer) -> None:
