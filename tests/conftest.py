@@ -31,7 +31,8 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 POSTGRES_ENV = "CHURNRADAR_TEST_POSTGRES_URL"
 
 
-def _postgres_admin_url() -> str | None:
+def postgres_admin_url() -> str | None:
+    """The test server's admin URL, or None (a failure under CI, which must test PostgreSQL)."""
     url = os.environ.get(POSTGRES_ENV)
     if not url and os.environ.get("CI"):
         pytest.fail(f"{POSTGRES_ENV} is not set: CI must test PostgreSQL (.ci/run starts a server)")
@@ -41,7 +42,7 @@ def _postgres_admin_url() -> str | None:
 @pytest.fixture(scope="session")
 def postgres_template() -> Iterator[tuple[str, str]]:
     """A migrated template database on the test server; each test copies it (fast, isolated)."""
-    admin_url = _postgres_admin_url()
+    admin_url = postgres_admin_url()
     if not admin_url:
         pytest.skip(f"PostgreSQL tests need {POSTGRES_ENV} (scripts/test.sh starts a server when it can)")
     admin = create_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
@@ -130,10 +131,15 @@ def copy_store(database: Path | str, target: Path) -> Path:
     return target
 
 
-def store_events(engine: Engine, rows: Sequence[dict[str, Any]]) -> None:
-    """Write event rows (customer_id, ts, kind, event_key, any value columns) into the store's lake."""
+def events_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
+    """Event rows (customer_id, ts, kind, event_key and any value columns) in the lake's schema."""
     columns = {f.name: [r.get(f.name) for r in rows] for f in EVENTS_SCHEMA}
-    write_events(lake_service.lake_for(engine), pa.table(columns, schema=EVENTS_SCHEMA), operation="test")
+    return pa.table(columns, schema=EVENTS_SCHEMA)
+
+
+def store_events(engine: Engine, rows: Sequence[dict[str, Any]], *, operation: str = "test") -> None:
+    """Write event rows (as `events_table` takes them) into the store's lake in one commit."""
+    write_events(lake_service.lake_for(engine), events_table(rows), operation=operation)
 
 
 def stored_snapshot(engine: Engine, as_of: date) -> pd.DataFrame:

@@ -9,12 +9,10 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-import pyarrow as pa
 
 from churnradar.analytics.source import Source, duckdb_over_frames
 from churnradar.indicator.schemas import Indicator
 from churnradar.indicator.service import compute_indicators, selected_indicators
-from churnradar.lake.schemas import EVENTS_SCHEMA
 from tests.indicator import reference
 from tests.indicator.cases import frames
 
@@ -25,12 +23,6 @@ def frame_source(data: reference.Data) -> Source:
     """In-memory DuckDB over the data."""
     f = frames(data)
     return duckdb_over_frames(f["customers"], f["events"], f["contracts"], f["invoices"])
-
-
-def events_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
-    """Event rows (dicts with customer_id, ts, kind, event_key and any value columns) in the lake's schema."""
-    columns = {f.name: [r.get(f.name) for r in rows] for f in EVENTS_SCHEMA}
-    return pa.table(columns, schema=EVENTS_SCHEMA)
 
 
 def engine_values(wide: pd.DataFrame, as_of: date, id_of: Any = int) -> dict[tuple[int, str], Any]:

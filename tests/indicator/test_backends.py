@@ -21,13 +21,11 @@ from churnradar.cli.main import app
 from churnradar.config import AnalyticsSettings
 from churnradar.db import create_engine
 from churnradar.indicator import repository, service
-from churnradar.lake.events import write_events
-from churnradar.lake.service import lake_for
 from churnradar.models import Contract, Customer, Invoice
-from tests.conftest import POSTGRES_ENV
+from tests.conftest import POSTGRES_ENV, store_events
 from tests.indicator import reference
 from tests.indicator.cases import AS_OF, EVENT_COLUMNS, event, frames, hand_data
-from tests.indicator.helpers import check_against_reference, events_table, frame_source
+from tests.indicator.helpers import check_against_reference, frame_source
 
 ZONE = ZoneInfo("Asia/Shanghai")
 DATES = [AS_OF, AS_OF + timedelta(days=7)]
@@ -43,7 +41,7 @@ def store(engine: Engine, data: reference.Data) -> None:
         {k: e[k] for k in ("customer_id", "ts", "kind", *EVENT_COLUMNS)} | {"event_key": str(n)}
         for n, e in enumerate(data.events)
     ]
-    write_events(lake_for(engine), events_table(rows), operation="test")
+    store_events(engine, rows)
 
 
 def test_duckdb_over_the_store_matches_reference(engine: Engine) -> None:

@@ -6,18 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-import pyarrow as pa
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.ingest import repository as repo
 from churnradar.ingest.service import settle_interrupted_imports
-from churnradar.lake.events import write_events
-from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
+from churnradar.lake.schemas import LakeTable
 from churnradar.lake.service import lake_for
 from churnradar.models import AuditEntry, ImportRun
-from tests.conftest import snapshot
+from tests.conftest import snapshot, store_events
 from tests.ingest.lake import event_count
 from tests.ingest.test_import import CUSTOMERS, run, write
 
@@ -29,9 +27,8 @@ def _pending(engine: Engine) -> int:
 
 def test_a_run_a_crash_left_pending_is_settled_from_the_lake_history(engine: Engine) -> None:
     committed, lost = _pending(engine), _pending(engine)
-    row = {name: [None] for name in EVENTS_SCHEMA.names}
-    row.update(customer_id=[1], ts=[datetime(2024, 1, 1)], kind=["login"], event_key=["id:1"])
-    write_events(lake_for(engine), pa.table(row), operation=f"import:{committed}")
+    row = {"customer_id": 1, "ts": datetime(2024, 1, 1), "kind": "login", "event_key": "id:1"}
+    store_events(engine, [row], operation=f"import:{committed}")
     assert settle_interrupted_imports(engine) == 2
     with engine.connect() as conn:
         status = dict(conn.execute(select(ImportRun.id, ImportRun.status)).all())

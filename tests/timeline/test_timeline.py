@@ -9,8 +9,9 @@ import pyarrow as pa
 
 from churnradar.lake.events import write_events
 from churnradar.lake.repository import Lake
-from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
+from churnradar.lake.schemas import LakeTable
 from churnradar.lake.timeline import count_events, customer_files, customer_timeline, daily_kind_counts
+from tests.conftest import events_table
 
 T0 = datetime(2024, 5, 1, 9)
 
@@ -29,8 +30,7 @@ def _events(customers: range, per_customer: int) -> pa.Table:
         for c in customers
         for n in range(per_customer)
     ]
-    columns = {name: [r.get(name) for r in rows] for name in EVENTS_SCHEMA.names}
-    return pa.table(columns, schema=EVENTS_SCHEMA)
+    return events_table(rows)
 
 
 def _lake(tmp_path: Path) -> Lake:

@@ -9,16 +9,14 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
 
-import pyarrow as pa
 import pytest
 from sqlalchemy.engine import Engine
 
-from churnradar.lake.events import write_events
-from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
+from churnradar.lake.schemas import LakeTable
 from churnradar.lake.service import lake_for
 from churnradar.lake.upgrade import move_store_history, store_rows
+from tests.conftest import store_events
 from tests.upgrade.helpers import lake_events, lake_values, seed_store, to_pre_lake
 
 
@@ -80,9 +78,14 @@ def test_the_lakes_own_copy_of_an_event_wins(store: Engine) -> None:
     events, _ = seed_store(store, customers=3, events_each=6, days=1)
     lake = lake_for(store)
     first = events[0]
-    newer: dict[str, list[Any]] = {name: [None] for name in EVENTS_SCHEMA.names}
-    newer.update(customer_id=[first[0]], kind=[first[1]], event_key=[first[2]], ts=[first[3]], amount=[999.0])
-    write_events(lake, pa.table(newer, schema=EVENTS_SCHEMA), operation="import:1")  # an import before init
+    newer = {
+        "customer_id": first[0],
+        "kind": first[1],
+        "event_key": first[2],
+        "ts": first[3],
+        "amount": 999.0,
+    }
+    store_events(store, [newer], operation="import:1")  # an import before init
     report = move_store_history(store, chunk_rows=5)
     assert (report.events_moved, report.events_kept_from_lake) == (17, 1)
     stored = lake_events(lake)

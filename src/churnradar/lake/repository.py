@@ -205,10 +205,6 @@ class Lake:
         found = self.open(table)
         return None if found is None else int(found.version())
 
-    def size_bytes(self) -> int:
-        """Bytes the lake takes on disk (every table, old versions included)."""
-        return sum(p.stat().st_size for p in self.root.rglob("*") if p.is_file())
-
     def relation(
         self,
         con: duckdb.DuckDBPyConnection,

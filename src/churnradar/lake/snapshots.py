@@ -60,8 +60,6 @@ def read_snapshot(lake: Lake, as_of: date, *, customer_ids: Sequence[int] | None
     """The wide rows stored for `as_of` (of `customer_ids` when given), ordered by customer."""
     con = duckdb.connect()
     try:
-        if as_of not in snapshot_dates(lake):
-            return pd.DataFrame(columns=["customer_id", "as_of"])
         rel = snapshot_relation(lake, con, [as_of])
         if customer_ids is not None:
             con.register("wanted", pd.DataFrame({"customer_id": list(customer_ids)}, dtype="int64"))
