@@ -220,7 +220,8 @@ class TestLanguages:
             with path.open("rb") as handle:
                 for message in read_po(handle, locale="zh_CN"):
                     if message.id:
-                        key = message.id if isinstance(message.id, str) else message.id[0]
+                        msgid = message.id if isinstance(message.id, str) else message.id[0]
+                        key = f"{message.context}|{msgid}" if message.context else msgid
                         text = message.string if isinstance(message.string, str) else message.string[0]
                         texts.setdefault(key, set()).add(text)
         assert {key: sorted(found) for key, found in texts.items() if len(found) > 1} == {}

@@ -15,6 +15,7 @@ import pandas as pd
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Engine
 
+from churnradar import i18n
 from churnradar.alert import repository as alert_repo
 from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
@@ -143,8 +144,13 @@ def data_health_notice(feeds: list[Any], held: list[tuple[str, str]], as_of: dat
         customer_id=None,
         assignee_id=None,
         team_id=None,
-        line_en=f"As of {as_of}: {kinds}. {'; '.join(f.reason for f in bad)}. Rules on hold: {rules}.",
-        line_zh=f"{as_of} 数据源异常：{kinds}。以下规则暂停开新预警：{rules}。",
+        line=i18n.msg(
+            "As of {as_of}: {kinds}. {reasons}. Rules on hold: {rules}.",
+            as_of=as_of.isoformat(),
+            kinds=kinds,
+            reasons="; ".join(f.reason for f in bad),
+            rules=rules,
+        ),
     )
 
 
