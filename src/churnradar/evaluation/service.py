@@ -101,8 +101,8 @@ def risk_table(
     top = ranked[ranked.groupby("customer_id").cumcount() < 3].groupby("customer_id")
     reasons = pd.DataFrame(
         {
-            "reasons_en": top["reason_en"].agg("; ".join),
-            "reasons_zh": top["reason_zh"].agg("；".join),
+            "reasons_en": top["reason_en"].agg(i18n.separator("en").join),
+            "reasons_zh": top["reason_zh"].agg(i18n.separator("zh_CN").join),
             "open_alerts": ranked.groupby("customer_id").size(),
         }
     )

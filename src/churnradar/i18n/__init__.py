@@ -9,7 +9,7 @@ from churnradar.i18n.catalog import (
     read_catalog,
     translations,
 )
-from churnradar.i18n.message import N_, Localized, Message, msg, pmsg, render, translate
+from churnradar.i18n.message import N_, Localized, Message, msg, pmsg, render, separator, translate
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -24,6 +24,7 @@ __all__ = [
     "pmsg",
     "read_catalog",
     "render",
+    "separator",
     "translate",
     "translations",
 ]

@@ -58,6 +58,11 @@ def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name for "mar
     return message
 
 
+def separator(locale: str | None) -> str:
+    """What goes between listed reasons ("; " in English, a full-width semicolon in Chinese)."""
+    return translate("; ", locale, context="between listed reasons")
+
+
 def render(text: Message | Localized | str, locale: str | None) -> str:
     """Any text value in the reader's language (a plain str is already final)."""
     return text if isinstance(text, str) else text.render(locale)

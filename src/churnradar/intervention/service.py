@@ -22,12 +22,17 @@ from churnradar.notification.schemas import Notice
 from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, Template
 
 UTC_ZONE = ZoneInfo("UTC")
-FALLBACK = Playbook(
-    level="yellow",
-    deadline_hours=48,
-    actions_en=["Contact the customer and log what you learn"],
-    actions_zh=["联系客户并记录了解到的情况"],
-)
+FALLBACK_ACTION = i18n.msg("Contact the customer and log what you learn")
+
+
+def fallback_playbook(level: str) -> Playbook:
+    """The minimal playbook when no template has one for the level (steps in both languages, as stored)."""
+    return Playbook(
+        level=level,
+        deadline_hours=48,
+        actions_en=[FALLBACK_ACTION.render("en")],
+        actions_zh=[FALLBACK_ACTION.render("zh_CN")],
+    )
 
 
 @dataclass
@@ -60,7 +65,7 @@ def playbook_for(templates: Mapping[str, Template], template: str, level: str) -
         for book in found.playbooks if found else []:
             if book.level == level:
                 return book
-    return FALLBACK.model_copy(update={"level": level})
+    return fallback_playbook(level)
 
 
 def _rank(level: str) -> int:

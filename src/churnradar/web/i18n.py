@@ -11,9 +11,9 @@ from babel.core import negotiate_locale
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
-from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, catalog_files, read_catalog, translations
+from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
 
-__all__ = ["LANGUAGES", "N_", "Formatter", "catalog_files", "negotiate", "read_catalog", "translations"]
+__all__ = ["LANGUAGES", "N_", "Formatter", "negotiate", "translations"]
 
 
 def _accepted(header: str) -> list[str]:
