@@ -55,3 +55,13 @@ def test_score_reasons_and_drafts_in_both_languages() -> None:
     assert (draft["name_en"], draft["name_zh"]) == ("Draft rule", "草稿规则")
     assert draft["reason_zh"] == "草稿规则成立：tier = 'high'"
     assert i18n.separator("zh_CN").join(["a", "b"]) == "a；b"
+
+
+def test_builtin_indicator_names_come_from_the_catalog() -> None:
+    from churnradar.indicator.registry import builtin_indicators
+
+    indicators = builtin_indicators()
+    untranslated = [i.name_en for i in indicators if i18n.translate(i.name_en, "zh_CN") == i.name_en]
+    assert untranslated == []
+    days = next(i for i in indicators if i.slug == "days_since_last_order")
+    assert (days.name_en, days.name_zh) == ("Days since last order", "距上次下单天数")
