@@ -65,3 +65,22 @@ def test_builtin_indicator_names_come_from_the_catalog() -> None:
     assert untranslated == []
     days = next(i for i in indicators if i.slug == "days_since_last_order")
     assert (days.name_en, days.name_zh) == ("Days since last order", "距上次下单天数")
+
+
+def test_builtin_template_texts_come_from_the_catalog() -> None:
+    from churnradar.rule.templates import load_templates
+
+    templates = load_templates()
+    general = templates["general"]
+    assert (general.name_en, general.name_zh) == ("General", "通用")
+    first = general.rules[0]
+    assert (first.name_en, first.name_zh) == ("Activity and orders stopped", "活跃与下单同时停止")
+    assert general.playbooks[0].actions_zh[0] == "查看预警原因和客户各项指标"
+    untranslated = [
+        (slug, text)
+        for slug, template in templates.items()
+        for rule in template.rules
+        for text in (rule.name_en, rule.reason_en)
+        if i18n.translate(text, "zh_CN") == text
+    ]
+    assert untranslated == []
