@@ -53,7 +53,7 @@ def _read(path: Path) -> dict[str, Any]:
     twice = sorted({s for s in slugs if slugs.count(s) > 1})
     if twice:
         raise TemplateError([f"{path.name}: rule {s!r} is defined twice" for s in twice])
-    return raw
+    return _in_chinese(raw)  # rules stored from these raws keep both languages, as a user's rule set does
 
 
 def _in_chinese(raw: dict[str, Any]) -> dict[str, Any]:
