@@ -76,11 +76,14 @@ def test_builtin_template_texts_come_from_the_catalog() -> None:
     first = general.rules[0]
     assert (first.name_en, first.name_zh) == ("Activity and orders stopped", "活跃与下单同时停止")
     assert general.playbooks[0].actions_zh[0] == "查看预警原因和客户各项指标"
-    untranslated = [
+    texts = {
         (slug, text)
         for slug, template in templates.items()
-        for rule in template.rules
-        for text in (rule.name_en, rule.reason_en)
-        if i18n.translate(text, "zh_CN") == text
-    ]
+        for text in (
+            template.name_en,
+            *(t for rule in template.rules for t in (rule.name_en, rule.reason_en)),
+            *(step for book in template.playbooks for step in book.actions_en),
+        )
+    }
+    untranslated = sorted((s, t) for s, t in texts if i18n.translate(t, "zh_CN") == t)
     assert untranslated == []
