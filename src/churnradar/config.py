@@ -241,8 +241,9 @@ class AnalyticsSettings(BaseModel):
 
     @model_validator(mode="after")
     def _where_spark_reads(self) -> AnalyticsSettings:
-        if self.backend == "spark" and (self.parquet_dir is None) == (self.spark_database is None):
-            raise ValueError("the spark analytics backend reads either parquet_dir or spark_database")
+        # Spark reads the store's lake by default, or Parquet files, or a Spark database: one of them.
+        if self.backend == "spark" and self.parquet_dir is not None and self.spark_database is not None:
+            raise ValueError("the spark analytics backend reads parquet_dir or spark_database, not both")
         return self
 
 

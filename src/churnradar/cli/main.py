@@ -56,8 +56,10 @@ def main(ctx: typer.Context, db: DbOption = None) -> None:
     ctx.obj = {"db": db}
 
 
-PRE_LAKE_REVISION = "0009"  # the last revision with events and indicator values in the store
-LAKE_REVISION = "0010"
+# The last revision before each move of history into the lake, and the revision after which nothing moves.
+PRE_LAKE_REVISION = "0009"  # events and indicator values in the store
+PRE_INVOICES_REVISION = "0011"  # invoices in the store
+LAKE_REVISION, INVOICES_LAKE_REVISION = "0010", "0012"
 
 
 def _note(message: str) -> None:
@@ -68,15 +70,17 @@ def _note(message: str) -> None:
 def init(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Create the database and its lake, or migrate them to this version (safe to run again, or after a kill).
 
-    A store from before the lake has its events and indicator snapshots moved into the lake once.
+    A store from before the lake has its events, indicator snapshots and invoices moved into the lake once.
     """
     engine = open_engine(ctx, db)
     try:
         before = current_revision(engine)
         # A store from before the lake stops at the last revision that has the history tables, moves their
-        # rows into the lake, and only then takes the revision that drops them.
+        # rows into the lake, and only then takes the revisions that drop them.
         if before is not None and before < LAKE_REVISION:
             migrate(engine, PRE_LAKE_REVISION)
+        elif before is not None and before < INVOICES_LAKE_REVISION:
+            migrate(engine, PRE_INVOICES_REVISION)
         else:
             migrate(engine)
     except Exception as exc:  # a database that cannot be reached or written

@@ -6,7 +6,7 @@ from churnradar.models.alert import Alert, AlertEvent, CustomerRisk, EvaluationR
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
-from churnradar.models.ledger import Contract, Invoice
+from churnradar.models.ledger import Contract
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
@@ -30,7 +30,6 @@ __all__ = [
     "ImportRun",
     "ImportStatus",
     "InterventionTask",
-    "Invoice",
     "OutboxMessage",
     "OwnerChange",
     "Role",

@@ -13,9 +13,10 @@ from churnradar.auth.access import visible_customers
 from churnradar.auth.schemas import Principal
 from churnradar.indicator import repository as indicator_repo
 from churnradar.lake import timeline as timeline_reader
+from churnradar.lake.invoices import StoredInvoice, customer_invoices
 from churnradar.lake.service import lake_for
 from churnradar.models.customer import Customer
-from churnradar.models.ledger import Contract, Invoice
+from churnradar.models.ledger import Contract
 from churnradar.models.people import Team, User
 from churnradar.web.customers.schemas import CustomerFilter, CustomerRow, SortKey
 
@@ -174,14 +175,9 @@ def contracts(session: Session, customer_id: int) -> Sequence[Contract]:
     ).all()
 
 
-def invoices(session: Session, customer_id: int, limit: int = 50) -> Sequence[Invoice]:
-    """A customer's latest invoices."""
-    return session.scalars(
-        select(Invoice)
-        .where(Invoice.customer_id == customer_id)
-        .order_by(Invoice.due_date.desc())
-        .limit(limit)
-    ).all()
+def invoices(session: Session, customer_id: int, limit: int = 50) -> list[StoredInvoice]:
+    """A customer's latest invoices (the lake's)."""
+    return customer_invoices(lake_for(_engine(session)), customer_id, limit=limit)
 
 
 def _engine(session: Session) -> Engine:

@@ -52,7 +52,7 @@ def customer_detail(session: Session, principal: Principal, customer: Customer) 
         ],
         invoices=[
             InvoiceRead(
-                invoice_id=i.external_id,
+                invoice_id=i.invoice_id,
                 due_date=i.due_date,
                 amount=i.amount if can_see(principal, "invoice.amount") else None,
                 issued_at=i.issued_at,
