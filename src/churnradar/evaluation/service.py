@@ -34,6 +34,7 @@ from churnradar.scoring import store as model_store
 
 RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
 HEALTH = "health_score"
+PROBABILITY = "churn_probability"
 
 
 class EvaluationError(RuntimeError):
@@ -215,13 +216,15 @@ def evaluate(
         alert_repo.replace_risk(conn, risk)
         if scores is not None and book.model is not None:
             model_store.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
-        # Health joins the indicator history, so charts and "change since last time" read one table. The
-        # date's snapshot is written whole in one lake commit before the store commits: if the store's
-        # commit fails, a rerun of the date rewrites the same snapshot; if the lake's fails, nothing changed.
+        # Health and the model's probability (when a model is active) join the indicator history, so charts,
+        # "change since last time" and the score history read one table. The date's snapshot is written
+        # whole in one lake commit before the store commits: if the store's commit fails, a rerun of the
+        # date rewrites the same snapshot; if the lake's fails, nothing changed.
         health_values = risk[["customer_id", "health_score"]].rename(columns={"health_score": HEALTH})
-        indicator_service.store_snapshot(
-            engine, wide.merge(health_values, on="customer_id", how="left").assign(as_of=as_of)
-        )
+        snapshot = wide.merge(health_values, on="customer_id", how="left")
+        if scores is not None:
+            snapshot = snapshot.merge(scores[["customer_id", PROBABILITY]], on="customer_id", how="left")
+        indicator_service.store_snapshot(engine, snapshot.assign(as_of=as_of))
         levels = {level: int((risk["level"] == level).sum()) for level in book.policy.levels}
         health = {
             "feeds": [f for f in datahealth.report(feeds) if f["state"] in ("stale", "anomalous")],
