@@ -39,6 +39,8 @@ from churnradar.ingest.mapping import load_mapping
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import ImportOptions, import_path
 from churnradar.lake.locking import LakeBusyError
+from churnradar.lake.pairing import LakePairingError
+from churnradar.lake.service import lake_for
 from churnradar.lake.upgrade import move_store_history
 from churnradar.store import current_revision, migrate
 
@@ -88,8 +90,11 @@ def init(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     try:
         moved = move_store_history(engine, progress=_note if show_progress(not as_json) else None)
         _, after = migrate(engine)
+        lake_for(engine)  # claims a new lake for this database; refuses another database's
     except LakeBusyError as exc:
         fail(f"{exc}; run init again when it is done")
+    except LakePairingError as exc:
+        fail(str(exc))
     ingest_service.settle_interrupted_imports(engine)  # imports a crash left half-done: settled
     url = engine.url.render_as_string(hide_password=True)
     if as_json:

@@ -13,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from churnradar.cli.common import DbOption, fail, open_engine, settings_or_fail
 from churnradar.config import Settings
+from churnradar.lake.service import lake_for
 from churnradar.store import migrate
 
 if TYPE_CHECKING:
@@ -76,6 +77,7 @@ def register(app: typer.Typer) -> None:
         engine = open_engine(ctx, db)
         try:
             migrate(engine)
+            lake_for(engine)  # refuses a lake that belongs to another database
         except Exception as exc:  # an unreachable or read-only database, named for the user
             fail(f"cannot open {engine.url.render_as_string(hide_password=True)}: {exc}")
         if not worker:

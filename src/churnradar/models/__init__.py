@@ -7,11 +7,13 @@ from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
 from churnradar.models.ledger import Contract
+from churnradar.models.meta import STORE_ID, StoreMeta
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
 
 __all__ = [
+    "STORE_ID",
     "Alert",
     "AlertEvent",
     "ApiToken",
@@ -35,6 +37,7 @@ __all__ = [
     "Role",
     "Rule",
     "Silence",
+    "StoreMeta",
     "TaskEvent",
     "Team",
     "User",

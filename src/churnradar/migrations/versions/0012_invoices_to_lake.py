@@ -1,4 +1,5 @@
-"""invoices leave the store: they now live in the lake (churnradar.lake.invoices), like the events
+"""invoices leave the store: they now live in the lake (churnradar.lake.invoices), like the events; the
+store gets an identity that its lake records (churnradar.lake.pairing)
 
 `churnradar init` moves the rows of a 0011 store into the lake first (lake.upgrade), then runs this
 revision, which refuses to drop the table while it still holds rows. A downgrade recreates the empty table;
@@ -11,6 +12,7 @@ Create Date: 2026-12-07
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Sequence
 
 import sqlalchemy as sa
@@ -34,10 +36,18 @@ def upgrade() -> None:
     with op.batch_alter_table("invoices", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_invoices_customer_id"))
     op.drop_table("invoices")
+    meta = op.create_table(
+        "store_meta",
+        sa.Column("key", sa.String(length=64), nullable=False),
+        sa.Column("value", sa.String(length=200), nullable=False),
+        sa.PrimaryKeyConstraint("key", name=op.f("pk_store_meta")),
+    )
+    op.bulk_insert(meta, [{"key": "store_id", "value": uuid.uuid4().hex}])
 
 
 def downgrade() -> None:
     """Revert this revision (an empty table: the invoices stay in the lake)."""
+    op.drop_table("store_meta")
     op.create_table(
         "invoices",
         sa.Column("id", sa.Integer(), nullable=False),
