@@ -10,7 +10,8 @@ tables, keyed by `customer_id`: the store's ids when read from the store, the cu
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import io
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -19,8 +20,9 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 import pyarrow as pa
+import pyarrow.csv as pa_csv
 from ibis.backends import BaseBackend
-from sqlalchemy import Select, select
+from sqlalchemy import ColumnElement, Select, Text, cast, func, select
 from sqlalchemy.engine import Connection, Engine, make_url
 
 from churnradar.lake.schemas import EVENTS_SCHEMA, INVOICES_SCHEMA, LakeTable
@@ -128,10 +130,39 @@ INVOICE_COLUMNS = ("customer_id", "due_date", "amount", "issued_at", "paid_at")
 
 
 def _arrow(conn: Connection, query: Select[*tuple[Any, ...]], schema: pa.Schema) -> pa.Table:
-    rows = conn.execute(query).all()
-    columns: list[Sequence[Any]] = list(zip(*rows, strict=True)) if rows else [() for _ in schema]
-    arrays = [pa.array(list(c), type=f.type) for c, f in zip(columns, schema, strict=True)]
-    return pa.table(arrays, schema=schema)
+    """The rows of `query` (columns in `schema`'s order) as Arrow, parsed by Arrow's CSV reader.
+
+    The database writes the rows as text (PostgreSQL: COPY; SQLite: one group_concat of the selected
+    columns): no Python object per value, which made this the slowest part of opening a source at 100k
+    customers. Only our own queries over numbers and dates come here (no separator can occur in them).
+    """
+    text = _copy_postgres(conn, query) if conn.dialect.name == "postgresql" else _concat_sqlite(conn, query)
+    if not text:
+        return schema.empty_table()
+    options = pa_csv.ConvertOptions(column_types=schema, null_values=[""], strings_can_be_null=True)
+    read = pa_csv.ReadOptions(column_names=schema.names)
+    return pa_csv.read_csv(io.BytesIO(text), read_options=read, convert_options=options)
+
+
+def _concat_sqlite(conn: Connection, query: Select[*tuple[Any, ...]]) -> bytes:
+    rows = query.subquery()
+    fields = [func.coalesce(cast(c, Text), "") for c in rows.c]
+    line: ColumnElement[str] = fields[0]
+    for field in fields[1:]:
+        line = line.concat(",").concat(field)
+    found = conn.execute(select(func.group_concat(line, "\n"))).scalar_one()
+    return str(found).encode() if found else b""
+
+
+def _copy_postgres(conn: Connection, query: Select[*tuple[Any, ...]]) -> bytes:
+    sql = str(query.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    raw = conn.connection.driver_connection
+    assert raw is not None
+    out = io.BytesIO()
+    with raw.cursor() as cursor, cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+        for block in copy:
+            out.write(block)
+    return out.getvalue()
 
 
 def postgres_native(url: str) -> Source:
