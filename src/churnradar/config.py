@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from churnradar.kit.levels import Level
+
 DEFAULT_DATABASE_URL = "sqlite:///./churnradar.db"
 # The development default is public; anything that signs cookies with it in production is forgeable.
 DEFAULT_SECRET_KEY = "change-me"  # noqa: S105
@@ -124,7 +126,7 @@ class Route(BaseModel):
 DEFAULT_ROUTES = [
     Route(events=["alert_opened", "alert_escalated"], to=["on_duty"]),
     Route(events=["task_assigned", "deadline_reminder", "digest"], to=["assignee"]),
-    Route(events=["alert_opened", "alert_escalated"], levels=["red"], to=["team"]),
+    Route(events=["alert_opened", "alert_escalated"], levels=[Level.RED.value], to=["team"]),
     Route(events=["deadline_missed"], to=["assignee", "manager", "team"]),
     # A stale or broken data feed is the admins' business, not the sales team's.
     Route(events=["data_health"], to=["admins"]),

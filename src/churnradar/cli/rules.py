@@ -21,6 +21,7 @@ from churnradar.cli.common import (
     settings_or_fail,
 )
 from churnradar.cli.evaluate import print_backtest
+from churnradar.kit.levels import Level
 from churnradar.store import migrate
 
 rule_app = typer.Typer(
@@ -143,7 +144,7 @@ def try_draft(
     draft: Annotated[
         str, typer.Argument(help='A rule YAML file, or a condition such as "days_since_last_order > 60".')
     ],
-    level: Annotated[str, typer.Option(help="Level of a condition given inline.")] = "yellow",
+    level: Annotated[str, typer.Option(help="Level of a condition given inline.")] = Level.YELLOW.value,
     template: Annotated[
         list[str] | None, typer.Option("--template", help="Apply to these templates' customers.")
     ] = None,

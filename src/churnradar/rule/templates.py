@@ -16,10 +16,11 @@ import yaml
 from pydantic import ValidationError
 
 from churnradar.indicator.registry import default_registry
+from churnradar.kit.levels import DEFAULT_LEVELS, level_ranks
 from churnradar.rule.fields import CUSTOMER_FIELDS, rule_fields
 from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
 from churnradar.rule.reasons import ReasonError, check_reason
-from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, RuleDef, Template, unknown_level
+from churnradar.rule.schemas import Playbook, RuleDef, Template, unknown_level
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GENERAL = "general"
@@ -218,12 +219,8 @@ def template_for(industry: str | None, templates: Mapping[str, Template]) -> Tem
     return templates.get(key) or templates[GENERAL]
 
 
-def _rank(levels: Sequence[str]) -> dict[str, int]:
-    return {level: i for i, level in enumerate(levels)}
-
-
 def _check_rule(rule: RuleDef, fields: Mapping[str, FieldType], levels: Sequence[str]) -> list[str]:
-    rank = _rank(levels)
+    rank = level_ranks(levels)
     errors: list[str] = []
     level_error = unknown_level(rule.level, tuple(levels))
     if level_error is not None:
@@ -251,7 +248,7 @@ def _check_rule(rule: RuleDef, fields: Mapping[str, FieldType], levels: Sequence
 
 
 def _check_health(template: Template, indicators: Collection[str], levels: Sequence[str]) -> list[str]:
-    rank = _rank(levels)
+    rank = level_ranks(levels)
     errors: list[str] = []
     seen: set[str] = set()
     for part in template.health:

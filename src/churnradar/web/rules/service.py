@@ -27,6 +27,7 @@ from churnradar.evaluation.backtest import run_backtest
 from churnradar.evaluation.drafts import default_window, draft_book
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
+from churnradar.kit.levels import Level
 from churnradar.models import EvaluationRun, Rule
 from churnradar.rule import repository as rule_repo
 from churnradar.rule import service as rule_service
@@ -169,7 +170,7 @@ def draft_of(current: RuleRead | None, condition: str, level: str | None = None)
             name_en="Draft rule",
             name_zh="草稿规则",
             condition=condition,
-            level=level or "yellow",
+            level=level or Level.YELLOW.value,
             reason_en=f"Draft rule holds: {condition}",
             reason_zh=f"草稿规则成立：{condition}",
         )
