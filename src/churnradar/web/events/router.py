@@ -12,13 +12,13 @@ from pydantic import BaseModel
 
 from churnradar.auth.access import SEE_ALL
 from churnradar.auth.schemas import Principal
+from churnradar.config import WebSettings
 from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import FileFormatError
 from churnradar.ingest.schemas import FileSummary, RecordKind, RowError
 from churnradar.ingest.validate import bounded
 from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import IngestPrincipal
-from churnradar.web.options import WebOptions
 
 router = APIRouter(prefix="/events", tags=["events"])
 # By number: Starlette renamed these constants (RFC 9110 names) in versions newer than our lower bound.
@@ -120,7 +120,7 @@ def _out_of_scope(request: Request, principal: Principal, records: list[dict[str
 )
 async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
     """Events as a JSON array or NDJSON (canonical columns, CONTRACT §2); the same rows twice store once."""
-    options: WebOptions = request.app.state.options
+    options: WebSettings = request.app.state.settings.web
     body = await _read_body(request, options.max_ingest_bytes)
     records = _parse(body, request.headers.get("content-type", "application/json"))
     if len(records) > options.max_ingest_records:

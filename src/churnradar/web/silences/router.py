@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, sta
 
 from churnradar.alert import service as alert_service
 from churnradar.auth.schemas import Principal, Scope
-from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal
+from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal, clock_of
 from churnradar.web.silences.schemas import SilenceCreate, SilenceRead
 
 router = APIRouter(prefix="/silences", tags=["silences"])
@@ -24,7 +24,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.options.clock.now()
+    now: datetime = clock_of(request).now()
     return now
 
 
