@@ -14,14 +14,11 @@ from typing import Any
 import ibis
 from ibis.backends import BaseBackend
 
+from churnradar.analytics.exceptions import SparkMissingError
 from churnradar.analytics.source import Source, over_parquet, over_tables
 from churnradar.config import AnalyticsSettings
 
 ENGINE_NAME = "pyspark"
-
-
-class SparkMissingError(RuntimeError):
-    """pyspark is not installed (the `spark` extra)."""
 
 
 @cache

@@ -119,8 +119,8 @@ def import_(
     as_json: JsonOption = False,
 ) -> None:
     """Replace the rules of the templates the file lists; nothing is stored if any rule fails its checks."""
+    from churnradar.rule.exceptions import TemplateError
     from churnradar.rule.service import active_templates, import_rules
-    from churnradar.rule.templates import TemplateError
 
     engine = open_engine(ctx, db)
     migrate(engine)
@@ -201,6 +201,7 @@ def add_silence(
 ) -> None:
     """Mute a customer's alerts, a rule's alerts, or one rule for one customer, until a date (audited)."""
     from churnradar.alert import service as alert_service
+    from churnradar.alert.exceptions import SilenceError
     from churnradar.db import session_scope
 
     engine = open_engine(ctx, db)
@@ -219,7 +220,7 @@ def add_silence(
                 now=now,
                 by=by,
             )
-    except alert_service.SilenceError as exc:
+    except SilenceError as exc:
         fail(_located(exc))
     if as_json:
         emit_json({"silence": silence.id, "until": last.isoformat()})
@@ -276,6 +277,7 @@ def end_silence(
 ) -> None:
     """End a silence now (audited): alerts are no longer muted by it from the next day's evaluation on."""
     from churnradar.alert import service as alert_service
+    from churnradar.alert.exceptions import SilenceEndedError
     from churnradar.db import session_scope
 
     engine = open_engine(ctx, db)
@@ -283,7 +285,7 @@ def end_silence(
     try:
         with session_scope(engine) as session:
             ended = alert_service.end_silence(session, silence_id, now=_now())
-    except alert_service.SilenceEndedError as exc:
+    except SilenceEndedError as exc:
         fail(str(exc))
     if ended is None:
         fail(f"no silence {silence_id} (see churnradar silence list --all)")

@@ -48,7 +48,8 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def worker(ctx: typer.Context, db: DbOption = None) -> None:
         """Run the jobs on their schedule until stopped (cron users run each job's command instead)."""
-        from churnradar.evaluation.service import EvaluationError, evaluate
+        from churnradar.evaluation.exceptions import EvaluationError
+        from churnradar.evaluation.service import evaluate
         from churnradar.indicator.service import prune_snapshots
         from churnradar.intervention.jobs import check_deadlines, send_digest
         from churnradar.notification.service import deliver

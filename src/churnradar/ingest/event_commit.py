@@ -34,9 +34,8 @@ from churnradar.lake.schemas import LakeTable
 from churnradar.lake.service import lake_for
 from churnradar.models import ImportStatus
 
-# An events import's run row between its start and the lake commit; a run a crash left there is settled
-# by `settle_interrupted_imports` as succeeded (its commit is in the lake) or failed (it is not).
-RUNNING, FAILED = "running", "failed"
+# An events import's run row is RUNNING between its start and the lake commit; a run a crash left there is
+# settled by `settle_interrupted_imports` as SUCCEEDED (its commit is in the lake) or FAILED (it is not).
 COMPACT_ABOVE_FILES = 64  # the events table is compacted after an import once it has more files
 
 
@@ -62,7 +61,7 @@ def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) ->
     again (those still bare), and the lake's stray files go.
     """
     runs = repo.IMPORT_RUNS
-    query = select(runs.c.id).where(runs.c.status == RUNNING).order_by(runs.c.id)
+    query = select(runs.c.id).where(runs.c.status == ImportStatus.RUNNING.value).order_by(runs.c.id)
     with engine.connect() as conn:
         if conn.execute(query.limit(1)).first() is None:
             return 0
@@ -87,7 +86,9 @@ def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) ->
                 note += f" ({removed:,} of the {len(created):,} customers it created were removed)"
             with _transaction(engine) as conn:
                 errors = {"count": 1, "first": [note]}
-                repo.finish_run(conn, run_id, status=FAILED, finished_at=now, errors=errors)
+                repo.finish_run(
+                    conn, run_id, status=ImportStatus.FAILED.value, finished_at=now, errors=errors
+                )
     if failed and _has_log(lake):
         lake.vacuum(LakeTable.EVENTS)
     return len(pending)

@@ -8,6 +8,8 @@ from enum import StrEnum
 
 from pydantic import BaseModel
 
+from churnradar.models.import_run import ImportStatus
+
 
 class RecordKind(StrEnum):
     """What a file holds, taken from its name (`customers.csv`, `events.parquet`, ...)."""
@@ -210,7 +212,7 @@ class ImportSummary(BaseModel):
     @property
     def ok(self) -> bool:
         """True when every file was accepted."""
-        return all(f.status == "succeeded" for f in self.files)
+        return all(f.status == ImportStatus.SUCCEEDED for f in self.files)
 
     def totals(self) -> dict[str, int]:
         """Counts summed over all files."""

@@ -15,7 +15,8 @@ from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.config import Settings
 from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
-from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError, TaskStatus
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskStatus
 from churnradar.kit.levels import Level, level_rank
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
@@ -228,7 +229,7 @@ def apply(
                 counts[assignee] = counts.get(assignee, 0) + 1
             values |= {
                 "customer_id": customer_id,
-                "status": "open",
+                "status": TaskStatus.OPEN.value,
                 "assignee_id": assignee,
                 "team_id": customer.team_id,
                 "opened_at": now,

@@ -2,7 +2,16 @@
 
 from churnradar.db import Base
 from churnradar.models.access import ApiToken, AuditEntry, UserPreference, UserSession
-from churnradar.models.alert import Alert, AlertEvent, CustomerRisk, EvaluationRun, Rule, Silence
+from churnradar.models.alert import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    CustomerRisk,
+    EvaluationRun,
+    Rule,
+    RunStatus,
+    Silence,
+)
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
@@ -14,6 +23,7 @@ from churnradar.models.scoring import ChurnModel, CustomerScore
 __all__ = [
     "Alert",
     "AlertEvent",
+    "AlertStatus",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -35,6 +45,7 @@ __all__ = [
     "OwnerChange",
     "Role",
     "Rule",
+    "RunStatus",
     "Silence",
     "TaskEvent",
     "Team",

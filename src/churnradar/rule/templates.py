@@ -17,21 +17,14 @@ from pydantic import ValidationError
 
 from churnradar.indicator.registry import default_registry
 from churnradar.kit.levels import DEFAULT_LEVELS, level_ranks
+from churnradar.rule.exceptions import ReasonError, RuleSyntaxError, TemplateError
 from churnradar.rule.fields import CUSTOMER_FIELDS, rule_fields
-from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
-from churnradar.rule.reasons import ReasonError, check_reason
+from churnradar.rule.language import FieldType, parse_condition
+from churnradar.rule.reasons import check_reason
 from churnradar.rule.schemas import Playbook, RuleDef, Template, unknown_level
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GENERAL = "general"
-
-
-class TemplateError(ValueError):
-    """A template file that cannot be read, or a template that fails its checks; `errors` lists each one."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
 
 
 def _read(path: Path) -> dict[str, Any]:

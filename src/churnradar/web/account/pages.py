@@ -11,8 +11,9 @@ from fastapi.responses import RedirectResponse, Response
 
 from churnradar.auth import service as auth_service
 from churnradar.auth import sessions as auth_sessions
+from churnradar.auth.exceptions import AuthError
 from churnradar.auth.ratelimit import Attempt, LoginThrottle
-from churnradar.auth.schemas import AuthError, Scope
+from churnradar.auth.schemas import Scope
 from churnradar.config import WebSettings
 from churnradar.web.client import client_address, remember_device, trusted_device
 from churnradar.web.csrf import require_csrf

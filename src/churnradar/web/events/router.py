@@ -17,6 +17,7 @@ from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import FileFormatError
 from churnradar.ingest.schemas import FileSummary, RecordKind, RowError
 from churnradar.ingest.validate import bounded
+from churnradar.models import ImportStatus
 from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import IngestPrincipal
 
@@ -136,7 +137,7 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
         summary = FileSummary(
             file="api",
             kind=RecordKind.EVENTS,
-            status="rejected",
+            status=ImportStatus.REJECTED.value,
             rows=len(records),
             rejected=len(denied),
             error_count=len(denied),
@@ -151,9 +152,9 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
             settings=request.app.state.settings,
             source=f"api:{principal.login}",
         )
-    if summary.status == "succeeded" and summary.inserted + summary.updated:
+    if summary.status == ImportStatus.SUCCEEDED and summary.inserted + summary.updated:
         request.app.state.cache.clear()  # the overview's counts include these events now
-    if summary.status != "succeeded":
+    if summary.status != ImportStatus.SUCCEEDED:
         rejected = IngestRejected(detail="rejected, nothing stored", summary=summary)
         return JSONResponse(rejected.model_dump(mode="json"), status_code=UNPROCESSABLE)
     return summary

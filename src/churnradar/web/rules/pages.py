@@ -15,8 +15,8 @@ from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.rule import service as rule_service
+from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.schemas import unknown_level
-from churnradar.rule.templates import TemplateError
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep, require_roles
 from churnradar.web.i18n import N_

@@ -16,7 +16,7 @@ from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
-from churnradar.notification.channels import DeliveryError
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
 from churnradar.web.csrf import require_csrf

@@ -1,0 +1,7 @@
+"""The lake's errors."""
+
+from __future__ import annotations
+
+
+class LakeBusyError(RuntimeError):
+    """Another process kept writing the same lake table for longer than the wait allows."""
