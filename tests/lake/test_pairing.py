@@ -12,7 +12,8 @@ import pytest
 from sqlalchemy.engine import Engine
 
 from churnradar.db import create_engine
-from churnradar.lake.pairing import PAIR_FILE, LakePairingError, ensure_paired, lake_identity, store_identity
+from churnradar.lake.exceptions import LakePairingError
+from churnradar.lake.pairing import PAIR_FILE, ensure_paired, lake_identity, store_identity
 from churnradar.lake.repository import Lake
 from churnradar.store import migrate
 from tests.upgrade.helpers import alembic_downgrade

@@ -25,7 +25,8 @@ from churnradar.evaluation.service import active_rulebook, evaluate
 from churnradar.indicator.service import compute_indicators, open_source
 from churnradar.ingest.service import import_path
 from churnradar.models import CustomerRisk, CustomerScore
-from churnradar.scoring.dataset import LeakageError, check_no_leakage, indicator_features
+from churnradar.scoring.dataset import check_no_leakage, indicator_features
+from churnradar.scoring.exceptions import LeakageError
 from churnradar.store import migrate
 from tests.conftest import copy_store, stored_snapshot
 

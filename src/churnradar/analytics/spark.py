@@ -17,14 +17,11 @@ import ibis
 from ibis.backends import BaseBackend
 from sqlalchemy.engine import Engine
 
+from churnradar.analytics.exceptions import SparkMissingError
 from churnradar.analytics.source import Source, over_parquet, over_store, over_tables
 from churnradar.config import AnalyticsSettings
 
 ENGINE_NAME = "pyspark"
-
-
-class SparkMissingError(RuntimeError):
-    """pyspark is not installed (the `spark` extra)."""
 
 
 @cache

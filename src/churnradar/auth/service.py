@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth import passwords
 from churnradar.auth import repository as repo
-from churnradar.auth.schemas import AuthError, Principal, Scope, TokenRead
+from churnradar.auth.exceptions import AuthError
+from churnradar.auth.schemas import Principal, Scope, TokenRead
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.kit.phone import normalize_phone
 from churnradar.models.access import ApiToken

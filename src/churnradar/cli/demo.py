@@ -156,7 +156,8 @@ def _evaluate_weeks(
     engine: Engine, settings: Settings, last_day: date, weeks: int, *, quiet: bool
 ) -> list[dict[str, Any]]:
     """Weekly evaluations ending at `last_day`, so the dashboard has a trend; dates done are skipped."""
-    from churnradar.evaluation.service import EvaluationError, evaluate
+    from churnradar.evaluation.exceptions import EvaluationError
+    from churnradar.evaluation.service import evaluate
 
     done = []
     for back in range(weeks - 1, -1, -1):

@@ -38,10 +38,10 @@ from churnradar.ingest.exceptions import IngestError
 from churnradar.ingest.mapping import load_mapping
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import ImportOptions, import_path
-from churnradar.lake.locking import LakeBusyError
-from churnradar.lake.pairing import LakePairingError
+from churnradar.lake.exceptions import LakeBusyError, LakePairingError
 from churnradar.lake.service import lake_for
 from churnradar.lake.upgrade import move_store_history
+from churnradar.models import ImportStatus
 from churnradar.store import current_revision, migrate
 
 app = typer.Typer(
@@ -154,14 +154,14 @@ def import_(
     else:
         for file in summary.files:
             name = Path(file.file).name
-            if file.status == "succeeded":
+            if file.status == ImportStatus.SUCCEEDED:
                 typer.echo(
                     f"{name}: {file.rows:,} rows: {file.inserted:,} inserted, {file.updated:,} updated, "
                     f"{file.unchanged:,} unchanged"
                     + (f" ({file.merged_duplicates:,} identical rows merged)" * bool(file.merged_duplicates))
                 )
     for file in summary.files:
-        if file.status != "succeeded":
+        if file.status != ImportStatus.SUCCEEDED:
             typer.echo(
                 f"{Path(file.file).name}: rejected, nothing stored ({file.error_count:,} errors):", err=True
             )

@@ -19,19 +19,6 @@ from churnradar.store import migrate
 if TYPE_CHECKING:
     import uvicorn
 
-    from churnradar.web.options import WebOptions
-
-
-def web_options(settings: Settings) -> WebOptions:
-    """The web app's options from the deployment's settings (`CHURNRADAR_WEB__*`)."""
-    from churnradar.web.options import WebOptions
-
-    return WebOptions(
-        secure_cookies=settings.web.secure_cookies,
-        session_hours=settings.web.session_hours,
-        trusted_proxies=tuple(settings.web.trusted_proxies),
-    )
-
 
 def uvicorn_config(app: Any, *, host: str, port: int) -> uvicorn.Config:
     """How uvicorn serves the app: it never rewrites the client address from proxy headers itself.
@@ -53,7 +40,7 @@ def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", po
     from churnradar.web.app import create_app
 
     typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
-    app = create_app(settings, engine, web_options(settings))
+    app = create_app(settings, engine)
     # uvicorn's Server re-raises the Ctrl-C it shut down on; stopping the server is not a failure.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()

@@ -20,12 +20,13 @@ from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
 from churnradar.datahealth import service as datahealth
 from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
+from churnradar.evaluation.exceptions import EvaluationError
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention_service
 from churnradar.intervention.handover import follow_owner_changes
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.models import EvaluationRun
+from churnradar.models import EvaluationRun, RunStatus
 from churnradar.notification import service as notification_service
 from churnradar.notification import webhooks
 from churnradar.notification.schemas import Notice
@@ -35,10 +36,6 @@ from churnradar.scoring import store as model_store
 RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
 HEALTH = "health_score"
 PROBABILITY = "churn_probability"
-
-
-class EvaluationError(RuntimeError):
-    """An evaluation that cannot run as asked (e.g. going back before the last evaluated date)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +76,7 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
 def _latest_run(engine: Engine) -> date | None:
     with engine.connect() as conn:
         latest: date | None = conn.execute(
-            select(func.max(RUNS.c.as_of)).where(RUNS.c.status == "succeeded")
+            select(func.max(RUNS.c.as_of)).where(RUNS.c.status == RunStatus.SUCCEEDED.value)
         ).scalar_one()
     return latest
 
@@ -182,7 +179,9 @@ def evaluate(
     scores = model_store.score_table(book.model, assessment.table) if book.model else None
     started = clock.now()
     with engine.begin() as conn:
-        inserted = conn.execute(insert(RUNS).values(as_of=as_of, started_at=started, status="running"))
+        inserted = conn.execute(
+            insert(RUNS).values(as_of=as_of, started_at=started, status=RunStatus.RUNNING.value)
+        )
         run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
         before = alert_repo.open_state(conn)
         # A silence applies to a date if it is in force at any moment of that day: one added during the day
@@ -245,6 +244,6 @@ def evaluate(
         conn.execute(
             update(RUNS)
             .where(RUNS.c.id == run_id)
-            .values(status="succeeded", finished_at=clock.now(), summary=summary.as_dict())
+            .values(status=RunStatus.SUCCEEDED.value, finished_at=clock.now(), summary=summary.as_dict())
         )
     return summary

@@ -35,9 +35,8 @@ from churnradar.lake.schemas import EVENTS_SCHEMA, INVOICES_SCHEMA, LakeTable
 from churnradar.lake.service import lake_for
 from churnradar.models import ImportStatus
 
-# An events import's run row between its start and the lake commit; a run a crash left there is settled
-# by `settle_interrupted_imports` as succeeded (its commit is in the lake) or failed (it is not).
-RUNNING, FAILED = "running", "failed"
+# A lake import's run row is RUNNING between its start and the lake commit; a run a crash left there is
+# settled by `settle_interrupted_imports` as SUCCEEDED (its commit is in the lake) or FAILED (it is not).
 COMPACT_ABOVE_FILES = 64  # a table is compacted after an import once it has more files
 IMPORTED_TABLES = (LakeTable.EVENTS, LakeTable.INVOICES)
 
@@ -64,7 +63,8 @@ def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) ->
     removed again (those still bare), and the lake's stray files go.
     """
     runs = repo.IMPORT_RUNS
-    query = select(runs.c.id, runs.c.kind).where(runs.c.status == RUNNING).order_by(runs.c.id)
+    running = runs.c.status == ImportStatus.RUNNING.value
+    query = select(runs.c.id, runs.c.kind).where(running).order_by(runs.c.id)
     with engine.connect() as conn:
         if conn.execute(query.limit(1)).first() is None:
             return 0
@@ -89,7 +89,9 @@ def settle_interrupted_imports(engine: Engine, *, clock: Clock | None = None) ->
                 note += f" ({removed:,} of the {len(created):,} customers it created were removed)"
             with _transaction(engine) as conn:
                 errors = {"count": 1, "first": [note]}
-                repo.finish_run(conn, run_id, status=FAILED, finished_at=now, errors=errors)
+                repo.finish_run(
+                    conn, run_id, status=ImportStatus.FAILED.value, finished_at=now, errors=errors
+                )
     if failed:
         for table in IMPORTED_TABLES:
             if _has_log(lake, table):

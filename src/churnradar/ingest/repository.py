@@ -42,7 +42,16 @@ from sqlalchemy.types import TypeEngine
 from churnradar.ingest.schemas import KindSpec, RecordKind, ValueType
 from churnradar.ingest.validate import EVENT_KEY, ROW
 from churnradar.lake.repository import MergeCounts
-from churnradar.models import AuditEntry, Contract, Customer, ImportRun, OwnerChange, Team, User
+from churnradar.models import (
+    AuditEntry,
+    Contract,
+    Customer,
+    ImportRun,
+    ImportStatus,
+    OwnerChange,
+    Team,
+    User,
+)
 
 _SQL_TYPES: dict[ValueType, type[TypeEngine[Any]]] = {
     ValueType.TEXT: Text,
@@ -345,7 +354,7 @@ def start_run(conn: Connection, *, source: str, kind: str, started_at: datetime)
     values = {"rows_read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     result = conn.execute(
         insert(IMPORT_RUNS).values(
-            source=source, kind=kind, status="running", started_at=started_at, **values
+            source=source, kind=kind, status=ImportStatus.RUNNING.value, started_at=started_at, **values
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]

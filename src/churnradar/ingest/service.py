@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from churnradar.config import Settings
 from churnradar.ingest import events, fast_events
 from churnradar.ingest import repository as repo
-from churnradar.ingest.event_commit import FAILED, commit_events, settle_interrupted_imports
+from churnradar.ingest.event_commit import commit_events, settle_interrupted_imports
 from churnradar.ingest.exceptions import FileFormatError, IngestError
 from churnradar.ingest.fast_csv import ArrowCsvReader, FastPathAbandonedError
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
@@ -289,7 +289,7 @@ class _Import:
             repo.finish_run(
                 conn,
                 run_id,
-                status=FAILED,
+                status=ImportStatus.FAILED.value,
                 finished_at=self.clock.now(),
                 errors={"count": 1, "first": [message]},
             )

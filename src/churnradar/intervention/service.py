@@ -15,14 +15,16 @@ from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.config import Settings
 from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
-from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError, TaskStatus
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskStatus
+from churnradar.kit.levels import Level, level_rank
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
-from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, Template
+from churnradar.rule.schemas import Playbook, Template
 
 UTC_ZONE = ZoneInfo("UTC")
 FALLBACK = Playbook(
-    level="yellow",
+    level=Level.YELLOW.value,
     deadline_hours=48,
     actions_en=["Contact the customer and log what you learn"],
     actions_zh=["联系客户并记录了解到的情况"],
@@ -60,10 +62,6 @@ def playbook_for(templates: Mapping[str, Template], template: str, level: str) -
             if book.level == level:
                 return book
     return FALLBACK.model_copy(update={"level": level})
-
-
-def _rank(level: str) -> int:
-    return DEFAULT_LEVELS.index(level) if level in DEFAULT_LEVELS else -1
 
 
 def local_text(at: datetime, settings: Settings) -> str:
@@ -172,7 +170,7 @@ def apply(
     if changed.empty:
         return summary
     worst = (
-        changed.assign(_rank=changed["level"].map(_rank))
+        changed.assign(_rank=changed["level"].map(level_rank))
         .sort_values(["customer_id", "_rank", "rule"], ascending=[True, False, True])
         .drop_duplicates("customer_id")
     )
@@ -231,7 +229,7 @@ def apply(
                 counts[assignee] = counts.get(assignee, 0) + 1
             values |= {
                 "customer_id": customer_id,
-                "status": "open",
+                "status": TaskStatus.OPEN.value,
                 "assignee_id": assignee,
                 "team_id": customer.team_id,
                 "opened_at": now,
@@ -243,7 +241,7 @@ def apply(
             new_logs.append({"kind": "created", "at": now, "actor": None, "detail": detail})
             task_id, event = None, "alert_opened"
             summary.created += 1
-        elif _rank(level) > _rank(str(task.level)):
+        elif level_rank(level) > level_rank(str(task.level)):
             task_id = int(task.id)
             task_repo.change(conn, task_id, values)
             detail = {"from_level": task.level, "to_level": level, "rule": row["rule"]}

@@ -17,14 +17,11 @@ from pathlib import Path
 from sqlalchemy import inspect, select
 from sqlalchemy.engine import Engine
 
+from churnradar.lake.exceptions import LakePairingError
 from churnradar.lake.repository import Lake
 from churnradar.models import STORE_ID, StoreMeta
 
 PAIR_FILE = Path("_churnradar") / "store.json"
-
-
-class LakePairingError(RuntimeError):
-    """The lake at the configured path belongs to another database."""
 
 
 def store_identity(engine: Engine) -> str | None:

@@ -2,7 +2,16 @@
 
 from churnradar.db import Base
 from churnradar.models.access import ApiToken, AuditEntry, UserPreference, UserSession
-from churnradar.models.alert import Alert, AlertEvent, CustomerRisk, EvaluationRun, Rule, Silence
+from churnradar.models.alert import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    CustomerRisk,
+    EvaluationRun,
+    Rule,
+    RunStatus,
+    Silence,
+)
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
@@ -16,6 +25,7 @@ __all__ = [
     "STORE_ID",
     "Alert",
     "AlertEvent",
+    "AlertStatus",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -36,6 +46,7 @@ __all__ = [
     "OwnerChange",
     "Role",
     "Rule",
+    "RunStatus",
     "Silence",
     "StoreMeta",
     "TaskEvent",

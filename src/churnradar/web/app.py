@@ -16,7 +16,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churnradar import __version__
 from churnradar.auth.ratelimit import LoginThrottle
-from churnradar.config import Settings
+from churnradar.config import Settings, WebSettings
 from churnradar.db import session_factory
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.web.account import pages as account_pages
@@ -34,7 +34,6 @@ from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.effectiveness import panels as effectiveness_panels  # noqa: F401 (registers its panel)
 from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
-from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
 from churnradar.web.overview import router as overview_api
 from churnradar.web.risk import pages as risk_pages
@@ -139,10 +138,16 @@ def _api_router(app: FastAPI) -> APIRouter:
 
 
 def create_app(
-    settings: Settings, engine: Engine, options: WebOptions | None = None, *, clock: Clock | None = None
+    settings: Settings, engine: Engine, web: WebSettings | None = None, *, clock: Clock | None = None
 ) -> FastAPI:
-    """The churnradar web app over `engine`, signing cookies with the settings' secret key."""
-    options = options or WebOptions()
+    """The churnradar web app over `engine`, signing cookies with the settings' secret key.
+
+    `web` replaces `settings.web` (tests' small limits); the app and its routes read `settings.web` only.
+    `clock` is "now" for sessions, tokens and the figures that depend on it; tests freeze it.
+    """
+    if web is not None:
+        settings = settings.model_copy(update={"web": web})
+    options = settings.web
     # FastAPI's own /docs would load Swagger UI from a CDN; the document is served under the API instead.
     app = FastAPI(
         title="churnradar",
@@ -156,7 +161,6 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    app.state.options = options
     app.state.cache = TtlCache(options.cache_seconds)
     app.state.clock = clock or SystemClock()
     app.state.trusted_proxies = parse_networks(options.trusted_proxies)

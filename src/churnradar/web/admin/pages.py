@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth import repository as auth_repo
 from churnradar.auth import service as auth_service
-from churnradar.auth.schemas import AuthError, Principal
+from churnradar.auth.exceptions import AuthError
+from churnradar.auth.schemas import Principal
 from churnradar.models.people import Role, User
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth import repository as auth_repo
 from churnradar.auth import service as auth_service
-from churnradar.auth.schemas import AuthError
+from churnradar.auth.exceptions import AuthError
 from churnradar.models.people import Role, User
 from churnradar.web.deps import AdminToken, SessionDep
 

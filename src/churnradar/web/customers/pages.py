@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 from fastapi.responses import Response, StreamingResponse
 
 from churnradar.auth import service as auth_service
+from churnradar.config import WebSettings
 from churnradar.lake.timeline import Timeline
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
@@ -17,7 +18,6 @@ from churnradar.web.customers.schemas import CustomerFilter
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_, translations
 from churnradar.web.nav import NavItem, nav_items, visible_sections
-from churnradar.web.options import WebOptions
 from churnradar.web.templating import render, request_locale
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -50,8 +50,8 @@ VALUE_LABELS = (
 )
 
 
-def _options(request: Request) -> WebOptions:
-    options: WebOptions = request.app.state.options
+def _options(request: Request) -> WebSettings:
+    options: WebSettings = request.app.state.settings.web
     return options
 
 

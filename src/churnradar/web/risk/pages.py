@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from churnradar.auth import service as auth_service
-from churnradar.config import Settings
+from churnradar.config import Settings, WebSettings
 from churnradar.kit.clock import SystemClock
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
@@ -17,7 +17,6 @@ from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_, translations
 from churnradar.web.nav import NavItem, nav_items
-from churnradar.web.options import WebOptions
 from churnradar.web.risk import panels, service
 from churnradar.web.risk import repository as repo
 from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter
@@ -82,8 +81,8 @@ def export_columns(locale: str) -> tuple[str, ...]:
     )
 
 
-def _options(request: Request) -> WebOptions:
-    options: WebOptions = request.app.state.options
+def _options(request: Request) -> WebSettings:
+    options: WebSettings = request.app.state.settings.web
     return options
 
 

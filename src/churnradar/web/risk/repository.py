@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.kit.levels import level_ranks
 from churnradar.models import (
     Alert,
     AlertEvent,
@@ -30,7 +31,7 @@ from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter, RiskRow, 
 
 # Worse levels rank higher; no level ranks below every level.
 LEVEL_RANK = case(
-    {name: rank for rank, name in enumerate(LEVELS, start=1)}, value=CustomerRisk.level, else_=0
+    {name: rank + 1 for name, rank in level_ranks(LEVELS).items()}, value=CustomerRisk.level, else_=0
 )
 SORT_COLUMNS: dict[RiskSort, Any] = {
     RiskSort.LEVEL: LEVEL_RANK,

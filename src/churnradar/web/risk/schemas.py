@@ -7,10 +7,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from churnradar.alert.lifecycle import Policy
+from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.web.schemas import ListFilter
 
-LEVELS: tuple[str, ...] = Policy().levels
+LEVELS = DEFAULT_LEVELS  # the levels, lowest first (kit.levels.Level), under the name the risk pages use
 ANY_LEVEL = "any"  # a level filter value: every customer with some level (not those with a score only)
 
 

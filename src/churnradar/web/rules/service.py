@@ -27,10 +27,12 @@ from churnradar.evaluation.backtest import run_backtest
 from churnradar.evaluation.drafts import default_window, draft_book
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
-from churnradar.models import EvaluationRun, Rule
+from churnradar.kit.levels import Level
+from churnradar.models import EvaluationRun, Rule, RunStatus
 from churnradar.rule import repository as rule_repo
 from churnradar.rule import service as rule_service
-from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
+from churnradar.rule.exceptions import RuleSyntaxError
+from churnradar.rule.language import FieldType, parse_condition
 from churnradar.rule.schemas import RuleDef, Template
 from churnradar.web.rules.schemas import ConditionResult, Origin, RuleChange, RuleRead, rule_id, split_rule_id
 
@@ -119,7 +121,7 @@ def save_rule(
 ) -> RuleChange:
     """Store `values` over `current` (checked whole, as an import is) and record the change in the audit log.
 
-    Raises `rule.templates.TemplateError` with the same messages as `churnradar rule import`; nothing is
+    Raises `rule.exceptions.TemplateError` with the same messages as `churnradar rule import`; nothing is
     stored then. The rules and their audit entry are written in the caller's session: its commit stores
     both or neither.
     """
@@ -169,7 +171,7 @@ def draft_of(current: RuleRead | None, condition: str, level: str | None = None)
             name_en="Draft rule",
             name_zh="草稿规则",
             condition=condition,
-            level=level or "yellow",
+            level=level or Level.YELLOW.value,
             reason_en=f"Draft rule holds: {condition}",
             reason_zh=f"草稿规则成立：{condition}",
         )
@@ -202,7 +204,7 @@ def latest_evaluation(engine: Engine) -> date | None:
     """The as-of date of the latest successful evaluation, whose indicators are stored."""
     with engine.connect() as conn:
         latest: date | None = conn.execute(
-            select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == "succeeded")
+            select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == RunStatus.SUCCEEDED.value)
         ).scalar_one()
     return latest
 

@@ -13,12 +13,12 @@ from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.kit.clock import SystemClock
+from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
-from churnradar.notification.channels import DeliveryError
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
-from churnradar.rule.schemas import DEFAULT_LEVELS
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep
 from churnradar.web.i18n import N_

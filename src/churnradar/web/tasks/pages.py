@@ -13,10 +13,11 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome, TaskError
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome
 from churnradar.kit.clock import SystemClock
+from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models import Customer
-from churnradar.rule.schemas import DEFAULT_LEVELS
 from churnradar.web.csrf import require_csrf
 from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import PrincipalDep, SessionDep

@@ -9,7 +9,8 @@ from sqlalchemy import select
 
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.config import Settings
-from churnradar.intervention.schemas import FollowUpCreate, TaskError
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import FollowUpCreate
 from churnradar.kit.clock import SystemClock
 from churnradar.models import User
 from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal

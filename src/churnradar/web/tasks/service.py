@@ -18,7 +18,8 @@ from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention import service as intervention
-from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import FollowUpCreate, Outcome
 from churnradar.models import Customer, FollowUp
 from churnradar.models.people import Role
 from churnradar.web.tasks import repository as repo
