@@ -367,3 +367,8 @@ def tag(conn: Connection, customer_id: int, tags: list[str], *, by: str, now: da
 def untag(conn: Connection, customer_id: int, tags: list[str]) -> int:
     """Remove tags from a customer."""
     return task_repo.remove_tags(conn, [(customer_id, t) for t in tags])
+
+
+def note(conn: Connection, task_id: int, text: str, *, by: str, now: datetime) -> None:
+    """Keep a note (about the task's customer) in the task's history."""
+    task_repo.log(conn, task_id, "note", at=now, actor=by, detail={"text": text})

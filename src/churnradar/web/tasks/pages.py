@@ -13,12 +13,12 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
+from churnradar.customer import service as customer_service
 from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome, TaskError
 from churnradar.kit.clock import SystemClock
 from churnradar.models import Customer
 from churnradar.rule.schemas import DEFAULT_LEVELS
 from churnradar.web.csrf import require_csrf
-from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_
 from churnradar.web.nav import CustomerSection, NavItem, customer_sections, nav_items
@@ -231,9 +231,7 @@ customer_sections.add("tasks", CustomerSection("tasks", "tasks/_customer.html", 
 def _customer_change(
     request: Request, session: Session, principal: Principal, customer_id: int, change: Any
 ) -> Response:
-    customer = customer_repo.get_customer(session, principal, customer_id)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    customer = customer_service.visible(session, principal, customer_id)
     error = None
     try:
         change(customer)
@@ -277,6 +275,8 @@ def _customer_route(path: str, name: str, change: CustomerChange, summary: str) 
     router.post(path, name=name)(route)
 
 
-_customer_route("/tags", "customer_tag", service.tag, "Tag a customer the user may see.")
-_customer_route("/tags/remove", "customer_untag", service.untag, "Remove a tag from a customer.")
-_customer_route("/notes", "customer_note", service.add_note, "Leave a note on a customer the user may see.")
+_customer_route("/tags", "customer_tag", customer_service.tag, "Tag a customer the user may see.")
+_customer_route("/tags/remove", "customer_untag", customer_service.untag, "Remove a tag from a customer.")
+_customer_route(
+    "/notes", "customer_note", customer_service.add_note, "Leave a note on a customer the user may see."
+)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from churnradar.auth import repository as auth_repo
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.intervention import repository as task_repo
+from churnradar.customer import service as customer_service
 from churnradar.intervention import service as intervention
 from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError
 from churnradar.models import Customer, FollowUp
@@ -26,8 +26,6 @@ from churnradar.web.tasks.schemas import CloseIn, DueGroup, FollowUpRead, NoteRe
 
 UTC_ZONE = ZoneInfo("UTC")
 MANAGERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
-MAX_TAG_CHARS = 100
-MAX_NOTE_CHARS = 10_000
 T = TypeVar("T")
 
 
@@ -232,15 +230,6 @@ def reassign(
     _change(session, principal, task_id, work)
 
 
-def _bounded(text: str, what: str, limit: int) -> str:
-    cleaned = text.strip()
-    if not cleaned:
-        raise TaskError(f"the {what} is empty")
-    if len(cleaned) > limit:
-        raise TaskError(f"the {what} has {len(cleaned)} characters; at most {limit} are allowed")
-    return cleaned
-
-
 def _commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
     """Run `work` and commit, or roll back a refusal (TaskError) so that it changes nothing."""
     try:
@@ -252,55 +241,18 @@ def _commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
     return result
 
 
-def tag(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
-    """Tag a visible customer by hand."""
-
-    def work() -> None:
-        label = _bounded(text, "tag", MAX_TAG_CHARS)
-        intervention.tag(session.connection(), customer.id, [label], by=principal.login, now=now)
-        _audit(session, principal, "customer.tag", "customer", customer.id, now, tag=label)
-
-    _commit_or_rollback(session, work)
-
-
-def untag(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
-    """Remove a tag from a visible customer."""
-
-    def work() -> None:
-        intervention.untag(session.connection(), customer.id, [text])
-        _audit(session, principal, "customer.untag", "customer", customer.id, now, tag=text)
-
-    _commit_or_rollback(session, work)
-
-
-def add_note(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
-    """A note on a visible customer, kept in the history of its open (else latest) task."""
-
-    def work() -> None:
-        body = _bounded(text, "note", MAX_NOTE_CHARS)
-        task_id = repo.note_task(session, customer.id)
-        if task_id is None:
-            raise TaskError("this customer has no task yet; notes are kept with a task")
-        task_repo.log(
-            session.connection(), task_id, repo.NOTE, at=now, actor=principal.login, detail={"text": body}
-        )
-        _audit(session, principal, "customer.note", "customer", customer.id, now, task_id=task_id)
-
-    _commit_or_rollback(session, work)
-
-
 def customer_context(session: Session, customer: Customer, bounds: repo.DueBounds) -> dict[str, Any]:
     """What the customer 360 section shows: tasks, follow-ups timeline, notes and tags."""
     tasks = [task_read(row, bounds) for row in repo.customer_tasks(session, customer.id)]
     notes = [
-        NoteRead(task_id=e.task_id, at=e.at, author=e.actor, text=str((e.detail or {}).get("text", "")))
-        for e in repo.notes(session, customer.id)
+        NoteRead(task_id=task_id, at=at, author=author, text=text)
+        for task_id, at, author, text in customer_service.notes(session, customer)
     ]
     return {
         "customer_id": customer.id,
         "tasks": tasks,
         "follow_ups": [follow_up_read(f) for f in repo.follow_ups(session, customer_id=customer.id)],
         "notes": notes,
-        "tags": task_repo.tags(session.connection(), customer.id),
+        "tags": customer_service.tags(session, customer),
         "can_note": bool(tasks),
     }
