@@ -140,3 +140,9 @@ def assignable(session: Session, principal: Principal) -> Sequence[User]:
     if principal.team_id is not None:
         mine.append(User.team_id == principal.team_id)
     return session.scalars(query.where(or_(*mine))).all()
+
+
+def user_id(session: Session, login: str) -> int | None:
+    """The id of the user with this login, if there is one."""
+    found = session.scalar(select(User.id).where(User.login == login))
+    return int(found) if found is not None else None

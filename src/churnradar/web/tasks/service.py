@@ -22,7 +22,15 @@ from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError
 from churnradar.models import Customer, FollowUp
 from churnradar.models.people import Role
 from churnradar.web.tasks import repository as repo
-from churnradar.web.tasks.schemas import CloseIn, DueGroup, FollowUpRead, NoteRead, TaskDetail, TaskRead
+from churnradar.web.tasks.schemas import (
+    CloseIn,
+    DueGroup,
+    FollowUpRead,
+    NoteRead,
+    TaskDetail,
+    TaskFilter,
+    TaskRead,
+)
 
 UTC_ZONE = ZoneInfo("UTC")
 MANAGERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
@@ -109,6 +117,19 @@ def grouped(tasks: Iterable[TaskRead]) -> list[tuple[str, list[TaskRead]]]:
     for task in tasks:
         groups[task.due.value if task.due else "closed"].append(task)
     return [(key, groups[key]) for key in order if groups[key]]
+
+
+def list_tasks(
+    session: Session, principal: Principal, flt: TaskFilter, bounds: repo.DueBounds
+) -> tuple[list[TaskRead], int]:
+    """One page of the tasks the principal may see, as shown, and how many match in all."""
+    rows, total = repo.list_tasks(session, principal, flt, bounds)
+    return [task_read(row, bounds) for row in rows], total
+
+
+def user_id(session: Session, login: str) -> int | None:
+    """The id of the user with this login, if there is one."""
+    return repo.user_id(session, login)
 
 
 def detail(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskDetail:
