@@ -8,7 +8,8 @@ is a `CustomerNotFoundError`, the same as one that does not exist.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
@@ -171,6 +172,24 @@ def indicator_series(session: Session, customer: Customer) -> list[IndicatorSeri
     return result
 
 
+@dataclass(frozen=True)
+class Customer360:
+    """What the customer 360 page shows of the customer itself (other domains add their sections)."""
+
+    customer: CustomerRead
+    series: list[IndicatorSeries]
+    timeline: Timeline
+
+
+def customer_360(session: Session, principal: Principal, customer: Customer, *, events: int) -> Customer360:
+    """A visible customer's profile, indicator history and the first `events` of its timeline."""
+    return Customer360(
+        customer=customer_detail(session, principal, customer),
+        series=indicator_series(session, customer),
+        timeline=timeline(session, customer, page=1, per_page=events),
+    )
+
+
 def assignable_users(session: Session, principal: Principal) -> list[User]:
     """Who this principal may give customers to: anyone active (admins, directors), their reps (managers)."""
     return repo.assignable_users(session, principal)
@@ -291,17 +310,6 @@ def _bounded(text: str, what: str, limit: int) -> str:
     return cleaned
 
 
-def _commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
-    """Run `work` and commit, or roll back a refusal (TaskError) so that it changes nothing."""
-    try:
-        result = work()
-    except TaskError:
-        session.rollback()
-        raise
-    session.commit()
-    return result
-
-
 def _audit(
     session: Session, principal: Principal, action: str, customer: Customer, now: datetime, **details: Any
 ) -> None:
@@ -316,7 +324,7 @@ def tag(session: Session, principal: Principal, customer: Customer, text: str, *
         intervention.tag(session.connection(), customer.id, [label], by=principal.login, now=now)
         _audit(session, principal, "customer.tag", customer, now, tag=label)
 
-    _commit_or_rollback(session, work)
+    intervention.commit_or_rollback(session, work)
 
 
 def untag(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
@@ -326,7 +334,7 @@ def untag(session: Session, principal: Principal, customer: Customer, text: str,
         intervention.untag(session.connection(), customer.id, [text])
         _audit(session, principal, "customer.untag", customer, now, tag=text)
 
-    _commit_or_rollback(session, work)
+    intervention.commit_or_rollback(session, work)
 
 
 def add_note(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
@@ -340,4 +348,4 @@ def add_note(session: Session, principal: Principal, customer: Customer, text: s
         intervention.note(session.connection(), task_id, body, by=principal.login, now=now)
         _audit(session, principal, "customer.note", customer, now, task_id=task_id)
 
-    _commit_or_rollback(session, work)
+    intervention.commit_or_rollback(session, work)

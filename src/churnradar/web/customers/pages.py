@@ -122,12 +122,11 @@ def customer_page(
 ) -> Response:
     """Customer 360: profile, owner, contracts, invoices, indicator history and the events timeline."""
     customer = service.visible(session, principal, customer_id)
-    detail = service.customer_detail(session, principal, customer)
-    found = service.timeline(session, customer, page=1, per_page=EVENTS_PER_PAGE)
+    view = service.customer_360(session, principal, customer, events=EVENTS_PER_PAGE)
     context = {
-        "customer": detail,
-        "series": [s.model_dump(mode="json") for s in service.indicator_series(session, customer)],
-        **_timeline_context(found, page=1, kind=None),
+        "customer": view.customer,
+        "series": [s.model_dump(mode="json") for s in view.series],
+        **_timeline_context(view.timeline, page=1, kind=None),
         "headings": HEADINGS,
         "sections": [
             (section, section.load(session, principal, customer)) for section in visible_sections(principal)

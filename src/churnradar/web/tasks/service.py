@@ -145,7 +145,7 @@ def _change(session: Session, principal: Principal, task_id: int, work: Callable
     """Run `work` on a task the principal may see, committing it, or rolling back a refusal."""
     if repo.get_task(session, principal, task_id) is None:
         raise TaskNotFoundError(task_id)
-    return _commit_or_rollback(session, work)
+    return intervention.commit_or_rollback(session, work)
 
 
 def _audit(
@@ -249,17 +249,6 @@ def reassign(
         _audit(session, principal, "task.reassign", "task", task_id, now, to=assignee_id)
 
     _change(session, principal, task_id, work)
-
-
-def _commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
-    """Run `work` and commit, or roll back a refusal (TaskError) so that it changes nothing."""
-    try:
-        result = work()
-    except TaskError:
-        session.rollback()
-        raise
-    session.commit()
-    return result
 
 
 def customer_context(session: Session, customer: Customer, bounds: repo.DueBounds) -> dict[str, Any]:
