@@ -53,7 +53,7 @@ def world(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
         "gone": _user(12, "gone", active=False),
     }
     state: dict[str, Any] = {"users": users, "assignable": [users["ana"]], "changes": [], "audit": []}
-    monkeypatch.setattr(service, "get_user_by_login", lambda _s, login: users.get(login))
+    monkeypatch.setattr(service.auth_service, "get_user_by_login", lambda _s, login: users.get(login))
     monkeypatch.setattr(service.repo, "assignable_users", lambda _s, _p: state["assignable"])
     monkeypatch.setattr(
         service.repo, "logins", lambda _s, ids: {u.id: u.login for u in users.values() if u.id in ids}

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.access import can_see
-from churnradar.auth.repository import get_user_by_login
 from churnradar.auth.schemas import Principal
 from churnradar.customer import repository as repo
 from churnradar.customer.events import OwnersChanged
@@ -210,7 +209,7 @@ def _check_assignment(
         raise OwnerChangeError(N_("Reps cannot change a customer's owner; ask your manager."), 403)
     if not customers:
         raise OwnerChangeError(N_("Choose at least one customer."), 400)
-    target = get_user_by_login(session, login)
+    target = auth_service.get_user_by_login(session, login)
     if target is None or not target.is_active:
         raise OwnerChangeError(N_("Unknown or inactive user: %(login)s."), 400, login=login)
     if target.id not in {u.id for u in repo.assignable_users(session, principal)}:

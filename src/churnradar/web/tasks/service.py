@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from churnradar.auth import repository as auth_repo
+from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.customer import service as customer_service
@@ -157,17 +157,7 @@ def _audit(
     now: datetime,
     **details: Any,
 ) -> None:
-    auth_repo.add_audit(
-        session,
-        at=now,
-        actor_id=principal.user_id,
-        actor=principal.login,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        details=details or None,
-        source=principal.source,
-    )
+    auth_service.record(session, principal, action, entity, entity_id, details or None, at=now)
 
 
 def log_follow_up(
