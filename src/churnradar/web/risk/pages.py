@@ -20,8 +20,7 @@ from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_, translations
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.options import WebOptions
-from churnradar.web.risk import panels
-from churnradar.web.risk import repository as repo
+from churnradar.web.risk import panels, service
 from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter
 from churnradar.web.templating import render, request_locale
 
@@ -93,7 +92,7 @@ def _context(
     request: Request, principal: PrincipalDep, session: SessionDep, flt: RiskFilter
 ) -> dict[str, object]:
     flt = flt.model_copy(update={"per_page": min(flt.per_page, _options(request).max_page_size)})
-    rows, total = repo.list_risk(session, principal, flt)
+    rows, total = service.list_risk(session, principal, flt)
     return {
         "rows": rows,
         "total": total,
@@ -115,7 +114,7 @@ def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, fl
     key = ("facets", principal.user_id, principal.role)  # the customer list's filter choices, shared
     context["facets"] = cache.get_or_set(key, lambda: customer_service.facets(session, principal))
     context["tags"] = cache.get_or_set(
-        ("risk_tags", principal.user_id, principal.role), lambda: repo.tags(session, principal)
+        ("risk_tags", principal.user_id, principal.role), lambda: service.risk_tags(session, principal)
     )
     context["levels"] = (*reversed(LEVELS), ANY_LEVEL)
     context["flash"] = request.session.pop(FLASH, None)
@@ -129,7 +128,7 @@ def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, f
     session.commit()
     locale = request_locale(request)
     catalog = translations(locale)
-    rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)
+    rows = service.iter_risk(session, principal, flt, limit=_options(request).export_limit)
     return StreamingResponse(
         export.csv_chunks(rows, lambda c: catalog.gettext(HEADINGS[c]), export_columns(locale)),
         media_type="text/csv; charset=utf-8",
@@ -144,7 +143,7 @@ def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, 
     session.commit()
     locale = request_locale(request)
     catalog = translations(locale)
-    rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)
+    rows = service.iter_risk(session, principal, flt, limit=_options(request).export_limit)
     return Response(
         export.xlsx_bytes(rows, lambda c: catalog.gettext(HEADINGS[c]), export_columns(locale), "high-risk"),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",

@@ -7,7 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from churnradar.web.deps import ReadPrincipal, SessionDep
-from churnradar.web.risk import repository as repo
+from churnradar.web.risk import service
 from churnradar.web.risk.schemas import RiskFilter, RiskRow
 from churnradar.web.schemas import Page
 
@@ -22,5 +22,5 @@ def list_risk(
 
     By default every customer with a risk row, worst level first; `level=any` keeps those with a level.
     """
-    rows, total = repo.list_risk(session, principal, flt)
+    rows, total = service.list_risk(session, principal, flt)
     return Page[RiskRow].of(rows, total=total, page=flt.page, per_page=flt.per_page)

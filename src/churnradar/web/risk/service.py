@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
@@ -11,9 +11,24 @@ from sqlalchemy.orm import Session
 from churnradar.auth.schemas import Principal
 from churnradar.models import Role
 from churnradar.web.risk import repository as repo
-from churnradar.web.risk.schemas import LEVELS, AlertEventRead, AlertRead
+from churnradar.web.risk.schemas import LEVELS, AlertEventRead, AlertRead, RiskFilter, RiskRow
 
 TREND_WEEKS = 26
+
+
+def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
+    """One page of the customers at risk this principal may see, and how many match in all."""
+    return repo.list_risk(session, principal, flt)
+
+
+def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit: int) -> Iterator[RiskRow]:
+    """Every matching customer at risk in list order (for exports), at most `limit`."""
+    return repo.iter_risk(session, principal, flt, limit=limit)
+
+
+def risk_tags(session: Session, principal: Principal) -> list[str]:
+    """The tags on customers this principal may see (for the tag filter)."""
+    return repo.tags(session, principal)
 
 
 def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:

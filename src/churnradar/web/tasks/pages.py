@@ -22,7 +22,6 @@ from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_
 from churnradar.web.nav import CustomerSection, NavItem, customer_sections, nav_items
-from churnradar.web.tasks import repository as repo
 from churnradar.web.tasks import service
 from churnradar.web.tasks.schemas import CloseIn, TaskFilter
 from churnradar.web.templating import render
@@ -76,8 +75,7 @@ def task_list(
 ) -> Response:
     """The tasks the user works (a manager: the team's), overdue first; htmx asks for the list alone."""
     bounds = service.due_bounds(clock.now(), _settings(request).zone)
-    rows, total = repo.list_tasks(session, principal, flt, bounds)
-    tasks = [service.task_read(row, bounds) for row in rows]
+    tasks, total = service.list_tasks(session, principal, flt, bounds)
     context = {
         **_common(request, session, principal),
         "flt": flt,
@@ -100,10 +98,8 @@ def _after_task_change(
             return RedirectResponse(request.url_for("tasks").path, status_code=status.HTTP_303_SEE_OTHER)
         return render(request, "tasks/refused.html", {"error": error}, principal=principal, status_code=422)
     bounds = service.due_bounds(clock.now(), _settings(request).zone)
-    row = repo.get_task(session, principal, task_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
-    context = {**_common(request, session, principal), "task": service.task_read(row, bounds), "error": error}
+    task = service.visible_task(session, principal, task_id, bounds)
+    context = {**_common(request, session, principal), "task": task, "error": error}
     return render(request, "tasks/_task.html", context, principal=principal)
 
 

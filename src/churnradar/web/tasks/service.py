@@ -132,6 +132,14 @@ def user_id(session: Session, login: str) -> int | None:
     return repo.user_id(session, login)
 
 
+def visible_task(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskRead:
+    """A task the principal may see, as shown (TaskNotFoundError otherwise)."""
+    row = repo.get_task(session, principal, task_id)
+    if row is None:
+        raise TaskNotFoundError(task_id)
+    return task_read(row, bounds)
+
+
 def detail(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskDetail:
     """A visible task with its follow-ups."""
     row = repo.get_task(session, principal, task_id)
