@@ -230,13 +230,16 @@ class TestLanguages:
 
         from babel.messages.extract import extract_from_dir
 
+        import churnradar.customer
         import churnradar.web
 
-        root = Path(churnradar.web.__file__).parent
+        # The web's texts, and the customer domain's refusals that pages show translated.
+        roots = [Path(package.__file__).parent for package in (churnradar.web, churnradar.customer)]
         method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
         keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
         wanted = {
             m[2] if isinstance(m[2], str) else m[2][0]
+            for root in roots
             for m in extract_from_dir(str(root), method_map, keywords=keywords)
         }
         catalog = read_catalog("zh_CN")

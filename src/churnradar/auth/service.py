@@ -33,6 +33,15 @@ MAX_AUDIT_KEYS = 50
 MAX_AUDIT_VALUE = 500
 
 
+# Reads served as the repository answers them: other packages come through this service, never the repository.
+get_user = repo.get_user
+get_user_by_login = repo.get_user_by_login
+list_users = repo.list_users
+list_team_names = repo.list_team_names
+list_audit = repo.list_audit
+audit_page = repo.audit_page
+
+
 def cli_source() -> str:
     """Where a command-line change comes from: `cli:` and the operating-system user running it."""
     try:

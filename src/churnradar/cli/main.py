@@ -179,10 +179,13 @@ def _hand_over(engine: Engine, settings: Settings, *, quiet: bool) -> None:
     """Open tasks follow the owner changes an import made (see interventions.on_owner_change)."""
     from datetime import UTC, datetime
 
-    from churnradar.intervention.handover import follow_owner_changes
+    from churnradar import reactions
+    from churnradar.customer.events import OwnersChanged
 
+    event = OwnersChanged(at=datetime.now(UTC).replace(tzinfo=None))
     with engine.begin() as conn:
-        counts = follow_owner_changes(conn, settings=settings, now=datetime.now(UTC).replace(tzinfo=None))
+        reactions.dispatcher(settings).publish(conn, event)
+    counts = event.outcomes
     if counts and not quiet:
         typer.echo("owner changes: " + ", ".join(f"{n:,} {what}" for what, n in counts.items()), err=True)
 

@@ -15,16 +15,17 @@ import pandas as pd
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Engine
 
+from churnradar import reactions
 from churnradar.alert import repository as alert_repo
 from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
+from churnradar.customer.events import OwnersChanged
 from churnradar.datahealth import service as datahealth
 from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
 from churnradar.evaluation.exceptions import EvaluationError
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention_service
-from churnradar.intervention.handover import follow_owner_changes
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.models import EvaluationRun, RunStatus
 from churnradar.notification import service as notification_service
@@ -206,7 +207,7 @@ def evaluate(
                 conn, [data_health_notice(feeds, held, as_of)], settings=settings, now=clock.now()
             )
         # Open tasks follow owner changes that imports recorded, before today's tasks are decided.
-        follow_owner_changes(conn, settings=settings, now=clock.now())
+        reactions.dispatcher(settings).publish(conn, OwnersChanged(at=clock.now()))
         # Tasks and their notifications commit with the alerts that cause them, or not at all.
         applied = intervention_service.apply(
             conn, before, result, as_of=as_of, now=clock.now(), templates=book.templates, settings=settings

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.config import Settings
@@ -365,3 +366,22 @@ def tag(conn: Connection, customer_id: int, tags: list[str], *, by: str, now: da
 def untag(conn: Connection, customer_id: int, tags: list[str]) -> int:
     """Remove tags from a customer."""
     return task_repo.remove_tags(conn, [(customer_id, t) for t in tags])
+
+
+def note(conn: Connection, task_id: int, text: str, *, by: str, now: datetime) -> None:
+    """Keep a note (about the task's customer) in the task's history."""
+    task_repo.log(conn, task_id, "note", at=now, actor=by, detail={"text": text})
+
+
+T = TypeVar("T")
+
+
+def commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
+    """Run a person's change `work` and commit, or roll back a refusal (TaskError) so it changes nothing."""
+    try:
+        result = work()
+    except TaskError:
+        session.rollback()
+        raise
+    session.commit()
+    return result

@@ -23,6 +23,10 @@ from churnradar.rule.templates import build_templates, build_templates_leniently
 log = logging.getLogger(__name__)
 
 
+# The rules as stored, by template (the web's editor reads them through here, never the repository).
+stored_rules = repository.stored_rules
+
+
 def _with_rules(
     raws: Mapping[str, dict[str, Any]], rules: Mapping[str, Sequence[Mapping[str, Any]]]
 ) -> dict[str, dict[str, Any]]:

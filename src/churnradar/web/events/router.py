@@ -13,12 +13,12 @@ from pydantic import BaseModel
 from churnradar.auth.access import SEE_ALL
 from churnradar.auth.schemas import Principal
 from churnradar.config import WebSettings
+from churnradar.customer import service as customer_service
 from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import FileFormatError
 from churnradar.ingest.schemas import FileSummary, RecordKind, RowError
 from churnradar.ingest.validate import bounded
 from churnradar.models import ImportStatus
-from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import IngestPrincipal
 
 router = APIRouter(prefix="/events", tags=["events"])
@@ -91,7 +91,7 @@ def _out_of_scope(request: Request, principal: Principal, records: list[dict[str
         return []
     keys = [ingest_service.customer_key(r.get("customer_id")) for r in records]
     with request.app.state.sessions() as session:
-        visible = customer_repo.visible_external_ids(session, principal, {k for k in keys if k})
+        visible = customer_service.visible_external_ids(session, principal, {k for k in keys if k})
     return [
         RowError(
             file="api", row=number, column="customer_id", message=f"unknown customer_id {bounded(key)!r}"

@@ -29,7 +29,6 @@ from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.kit.levels import Level
 from churnradar.models import EvaluationRun, Rule, RunStatus
-from churnradar.rule import repository as rule_repo
 from churnradar.rule import service as rule_service
 from churnradar.rule.exceptions import RuleSyntaxError
 from churnradar.rule.language import FieldType, parse_condition
@@ -57,7 +56,7 @@ def _origin(slug: str, own: set[str], parent: Template | None) -> Origin:
 
 def _stored(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     with engine.connect() as conn:
-        return rule_repo.stored_rules(conn)
+        return rule_service.stored_rules(conn)
 
 
 def _views(
