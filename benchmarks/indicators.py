@@ -101,9 +101,10 @@ def child_subset(where: str) -> dict[str, Any]:
         started = time.perf_counter()
         ours = service.compute_indicators(source, [AS_OF], slugs=list(SUBSET))
         ours_s = time.perf_counter() - started
-        raw = source.con.con  # the DuckDB connection churnradar itself opened (attached store or Parquet)
-        # On the store both read the columnar copy churnradar makes when it opens the source.
-        events, customers = "temp.main.cr_events", "temp.main.cr_customers"
+        raw = source.con.con  # the DuckDB connection churnradar itself opened (the store's lake or Parquet)
+        # On the store both read the lake's files and the customers churnradar fetched on opening.
+        raw.register("bench_customers", source.customers.to_pyarrow())
+        events, customers = "temp.main.cr_events", "bench_customers"
         if Path(where).is_dir():
             events = f"read_parquet('{Path(where) / 'events.parquet'}')"
             customers = f"read_parquet('{Path(where) / 'customers.parquet'}')"

@@ -22,7 +22,8 @@ from churnradar.db import create_engine
 from churnradar.indicator import repository as indicator_repository
 from churnradar.lake import service as lake_service
 from churnradar.lake.events import events_relation, write_events
-from churnradar.lake.schemas import EVENTS_SCHEMA
+from churnradar.lake.invoices import invoices_relation, write_invoices
+from churnradar.lake.schemas import EVENTS_SCHEMA, INVOICES_SCHEMA
 from churnradar.models import Base
 from churnradar.store import migrate
 
@@ -95,14 +96,23 @@ def settings() -> Settings:
     return Settings(environment="test", secret_key="x" * 32, imports={"batch_rows": 1_000})  # type: ignore[arg-type]
 
 
-DATA_TABLES = ("teams", "users", "customers", "contracts", "invoices")
+DATA_TABLES = ("teams", "users", "customers", "contracts")
 
 
 def lake_events(engine: Engine) -> list[tuple[str, ...]]:
     """The events of `engine`'s lake (every column), as text, sorted."""
+    return _lake_rows(engine, events_relation)
+
+
+def lake_invoices(engine: Engine) -> list[tuple[str, ...]]:
+    """The invoices of `engine`'s lake (every column), as text, sorted."""
+    return _lake_rows(engine, invoices_relation)
+
+
+def _lake_rows(engine: Engine, relation: Any) -> list[tuple[str, ...]]:
     con = duckdb.connect()
     try:
-        rows = events_relation(lake_service.lake_for(engine), con).fetchall()
+        rows = relation(lake_service.lake_for(engine), con).fetchall()
     finally:
         con.close()
     return sorted(tuple(map(str, row)) for row in rows)
@@ -117,7 +127,8 @@ def snapshot(engine: Engine) -> dict[str, list[tuple[Any, ...]]]:
             name: sorted(tuple(map(str, row)) for row in conn.execute(select(tables[name])))
             for name in DATA_TABLES
         }
-    found["events"] = list(lake_events(engine))
+    found["events"] = lake_events(engine)
+    found["invoices"] = lake_invoices(engine)
     return found
 
 
@@ -140,6 +151,14 @@ def events_table(rows: Sequence[dict[str, Any]]) -> pa.Table:
 def store_events(engine: Engine, rows: Sequence[dict[str, Any]], *, operation: str = "test") -> None:
     """Write event rows (as `events_table` takes them) into the store's lake in one commit."""
     write_events(lake_service.lake_for(engine), events_table(rows), operation=operation)
+
+
+def store_invoices(engine: Engine, rows: Sequence[dict[str, Any]], *, operation: str = "test") -> None:
+    """Write invoice rows (customer_id, invoice_id, due_date, amount, ...) into the store's lake."""
+    columns = {f.name: [r.get(f.name) for r in rows] for f in INVOICES_SCHEMA}
+    write_invoices(
+        lake_service.lake_for(engine), pa.table(columns, schema=INVOICES_SCHEMA), operation=operation
+    )
 
 
 def stored_snapshot(engine: Engine, as_of: date) -> pd.DataFrame:

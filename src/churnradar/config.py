@@ -22,6 +22,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from churnradar.kit.levels import Level
+
 DEFAULT_DATABASE_URL = "sqlite:///./churnradar.db"
 # The development default is public; anything that signs cookies with it in production is forgeable.
 DEFAULT_SECRET_KEY = "change-me"  # noqa: S105
@@ -124,7 +126,7 @@ class Route(BaseModel):
 DEFAULT_ROUTES = [
     Route(events=["alert_opened", "alert_escalated"], to=["on_duty"]),
     Route(events=["task_assigned", "deadline_reminder", "digest"], to=["assignee"]),
-    Route(events=["alert_opened", "alert_escalated"], levels=["red"], to=["team"]),
+    Route(events=["alert_opened", "alert_escalated"], levels=[Level.RED.value], to=["team"]),
     Route(events=["deadline_missed"], to=["assignee", "manager", "team"]),
     # A stale or broken data feed is the admins' business, not the sales team's.
     Route(events=["data_health"], to=["admins"]),
@@ -242,8 +244,9 @@ class AnalyticsSettings(BaseModel):
 
     @model_validator(mode="after")
     def _where_spark_reads(self) -> AnalyticsSettings:
-        if self.backend == "spark" and (self.parquet_dir is None) == (self.spark_database is None):
-            raise ValueError("the spark analytics backend reads either parquet_dir or spark_database")
+        # Spark reads the store's lake by default, or Parquet files, or a Spark database: one of them.
+        if self.backend == "spark" and self.parquet_dir is not None and self.spark_database is not None:
+            raise ValueError("the spark analytics backend reads parquet_dir or spark_database, not both")
         return self
 
 
@@ -286,7 +289,8 @@ class WorkerSettings(BaseModel):
 
 
 class WebSettings(BaseModel):
-    """What a deployment sets for `churnradar serve` (the other web limits keep their safe defaults)."""
+    """The web app's settings (`CHURNRADAR_WEB__*`): cookies, proxies, sign-in throttling, size and paging
+    limits. The one web settings object: `create_app` reads `Settings.web` unless a test hands it another."""
 
     # Behind HTTPS (a TLS proxy), mark the session cookie Secure so a browser never sends it in clear text.
     secure_cookies: bool = False
@@ -294,6 +298,20 @@ class WebSettings(BaseModel):
     # Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For names the client; empty: none is
     # believed, and the peer's own address counts (CHURNRADAR_WEB__TRUSTED_PROXIES='["10.0.0.5"]').
     trusted_proxies: list[str] = Field(default_factory=list, max_length=100)
+    # Failed sign-ins before each next attempt waits twice as long as the one before (auth.ratelimit): per
+    # login and address, per address, per login (these three for browsers without a device cookie for the
+    # login) and per trusted device.
+    login_failures_per_pair: int = 5
+    login_failures_per_address: int = 30
+    login_failures_per_login: int = 100
+    login_failures_per_device: int = 10
+    login_max_delay_seconds: int = 900
+    max_ingest_bytes: int = 16 * 1024 * 1024
+    max_ingest_records: int = 200_000
+    # How long filter choices and overview figures may be reused before they are read again.
+    cache_seconds: float = 60
+    max_page_size: int = 500
+    export_limit: int = 100_000
 
     @field_validator("trusted_proxies")
     @classmethod

@@ -47,10 +47,9 @@ def test_evaluate_on_the_lake_judges_as_on_the_store(store: Engine, twin: Engine
     assert on_store.fired > 0
 
 
-def test_spark_needs_exactly_one_place_to_read() -> None:
-    with pytest.raises(ValidationError, match="either parquet_dir or spark_database"):
-        AnalyticsSettings(backend="spark")
-    with pytest.raises(ValidationError, match="either parquet_dir or spark_database"):
+def test_spark_reads_one_place_at_most() -> None:
+    assert AnalyticsSettings(backend="spark").parquet_dir is None  # the store's own lake
+    with pytest.raises(ValidationError, match="parquet_dir or spark_database, not both"):
         AnalyticsSettings(backend="spark", parquet_dir=Path("/lake"), spark_database="lake")
 
 

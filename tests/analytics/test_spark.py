@@ -17,7 +17,7 @@ import pandas as pd
 import pytest
 from sqlalchemy.engine import Engine
 
-from churnradar.analytics.source import duckdb_over_parquet
+from churnradar.analytics.source import duckdb_over_parquet, duckdb_over_store
 from churnradar.config import AnalyticsSettings
 from churnradar.evaluation.backtest import BacktestWindow, run_backtest
 from churnradar.evaluation.service import active_rulebook, evaluate
@@ -106,6 +106,22 @@ def test_every_indicator_equals_duckdb_on_demo_data(spark: Any, lake: Path) -> N
     got = service.compute_indicators(source, [AS_OF])
     source.close()
     assert len(got) == 301
+    assert_same_values(got, want)
+
+
+def test_spark_over_the_stores_lake_equals_duckdb(spark: Any, store: Engine) -> None:
+    """With neither parquet_dir nor spark_database, Spark reads the store's own lake (events, invoices)."""
+    from churnradar.analytics.backends import open_analytics
+
+    on_duckdb = duckdb_over_store(store)
+    want = service.compute_indicators(on_duckdb, [AS_OF])
+    on_duckdb.close()
+    source = open_analytics(store, spark_settings())
+    assert (source.engine_name, source.keyed_by) == ("pyspark", "store_id")
+    got = service.compute_indicators(source, [AS_OF])
+    source.close()
+    assert len(got) == 300
+    assert got.drop(columns=["customer_id", "as_of"]).notna().any().all(), "every indicator has a value"
     assert_same_values(got, want)
 
 

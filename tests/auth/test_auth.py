@@ -13,8 +13,9 @@ from typer.testing import CliRunner
 from churnradar.auth import passwords
 from churnradar.auth import service as auth_service
 from churnradar.auth.access import can_see, hidden_fields, visible_customers
+from churnradar.auth.exceptions import AuthError
 from churnradar.auth.ratelimit import Allowance, Attempt, LoginThrottle, ProgressiveDelay
-from churnradar.auth.schemas import AuthError, Principal, Scope
+from churnradar.auth.schemas import Principal, Scope
 from churnradar.cli.main import app
 from churnradar.config import Settings
 from churnradar.db import create_engine, session_scope

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
-from churnradar.alert.service import SilenceError, add_silence
+from churnradar.alert.exceptions import SilenceError
+from churnradar.alert.service import add_silence
 from churnradar.config import Settings
 from churnradar.evaluation.drafts import default_window, draft_book, try_rules
 from churnradar.evaluation.service import active_rulebook, evaluate

@@ -17,7 +17,8 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.db import create_engine
-from churnradar.evaluation.service import EvaluationError, evaluate
+from churnradar.evaluation.exceptions import EvaluationError
+from churnradar.evaluation.service import evaluate
 from churnradar.lake.schemas import LakeTable
 from churnradar.lake.service import lake_for
 from churnradar.models import Alert, AlertEvent, CustomerRisk, EvaluationRun

@@ -21,8 +21,8 @@ from churnradar.cli.main import app
 from churnradar.config import AnalyticsSettings
 from churnradar.db import create_engine
 from churnradar.indicator import repository, service
-from churnradar.models import Contract, Customer, Invoice
-from tests.conftest import POSTGRES_ENV, store_events
+from churnradar.models import Contract, Customer
+from tests.conftest import POSTGRES_ENV, store_events, store_invoices
 from tests.indicator import reference
 from tests.indicator.cases import AS_OF, EVENT_COLUMNS, event, frames, hand_data
 from tests.indicator.helpers import check_against_reference, frame_source
@@ -36,12 +36,12 @@ def store(engine: Engine, data: reference.Data) -> None:
     with engine.begin() as conn:
         conn.execute(insert(Customer), [{"id": c, "external_id": f"C{c}"} for c in data.customers])
         conn.execute(insert(Contract), [{"external_id": f"K{n}", **c} for n, c in enumerate(data.contracts)])
-        conn.execute(insert(Invoice), [{"external_id": f"I{n}", **i} for n, i in enumerate(data.invoices)])
     rows = [
         {k: e[k] for k in ("customer_id", "ts", "kind", *EVENT_COLUMNS)} | {"event_key": str(n)}
         for n, e in enumerate(data.events)
     ]
     store_events(engine, rows)
+    store_invoices(engine, [{"invoice_id": f"I{n}", **i} for n, i in enumerate(data.invoices)])
 
 
 def test_duckdb_over_the_store_matches_reference(engine: Engine) -> None:

@@ -7,12 +7,8 @@ from pathlib import Path
 import pytest
 
 from churnradar.indicator import registry as registry_module
-from churnradar.indicator.registry import (
-    DefinitionError,
-    builtin_indicators,
-    default_registry,
-    dependency_order,
-)
+from churnradar.indicator.exceptions import DefinitionError
+from churnradar.indicator.registry import builtin_indicators, default_registry, dependency_order
 from churnradar.indicator.schemas import Family
 
 FILES = Path(__file__).parent / "definitions"

@@ -82,3 +82,40 @@ def test_owner_change_hands_over_open_tasks_only(
     with db.begin() as conn:
         assert follow_owner_changes(conn, settings=chosen, now=NOW) == {}  # each change is settled once
     assert (told > told_before) is moves  # the new owner is told about the task they now hold
+
+
+def _import_two_owner_changes(db: Engine, settings: Settings, tmp_path: Path) -> None:
+    evaluate(db, as_of=AS_OF, settings=settings)
+    (_, first, old_owner), (_, second, _) = _two_tasks(db)
+    with db.connect() as conn:
+        login = conn.execute(
+            select(User.login).where(User.role == "rep", User.id != old_owner, User.is_active).limit(1)
+        ).scalar_one()
+    csv = tmp_path / "customers.csv"
+    csv.write_text(f"customer_id,owner\n{first},{login}\n{second},{login}\n")
+    assert import_path(db, csv, settings=settings).files[0].owner_changes == 2
+
+
+def _unhandled(db: Engine) -> int:
+    with db.connect() as conn:
+        return len(conn.execute(select(OwnerChange.id).where(OwnerChange.handled_at.is_(None))).all())
+
+
+def test_the_command_line_import_raises_the_event_and_reports_what_it_settled(
+    db: Engine, settings: Settings, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from churnradar.cli.main import _hand_over
+
+    _import_two_owner_changes(db, settings, tmp_path)
+    _hand_over(db, settings, quiet=False)
+    assert _unhandled(db) == 0
+    assert "owner changes: 2 task " in capsys.readouterr().err  # both had an open task
+
+
+def test_the_evaluation_settles_owner_changes_imports_left(
+    db: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    _import_two_owner_changes(db, settings, tmp_path)
+    assert _unhandled(db) == 2
+    evaluate(db, as_of=AS_OF, settings=settings)
+    assert _unhandled(db) == 0

@@ -12,7 +12,8 @@ from sqlalchemy.engine import Engine
 from churnradar.intervention import jobs
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention import service as intervention_service
-from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome, TaskError
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome
 from churnradar.kit.clock import FrozenClock
 from churnradar.models import OutboxMessage
 from churnradar.rule.schemas import Template

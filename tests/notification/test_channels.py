@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr
 
 from churnradar.config import ChannelConfig
-from churnradar.notification.channels import DeliveryError, build
+from churnradar.notification.channels import build
 from churnradar.notification.channels.email import EmailChannel, EmailSettings
 from churnradar.notification.channels.http import (
     DingTalkChannel,
@@ -26,6 +26,7 @@ from churnradar.notification.channels.http import (
     WebhookChannel,
     WeComChannel,
 )
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.schemas import Message
 from tests.notification.receivers import (
     free_port,

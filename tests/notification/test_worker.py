@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, time
 
-from churnradar.cli.worker import Schedule
 from churnradar.config import WorkerSettings
+from churnradar.worker.service import Schedule
 
 
 def test_schedule() -> None:

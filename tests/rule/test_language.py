@@ -11,7 +11,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnradar.rule.compile import compile_condition
-from churnradar.rule.language import MAX_CHARS, FieldType, RuleSyntaxError, parse_condition
+from churnradar.rule.exceptions import RuleSyntaxError
+from churnradar.rule.language import MAX_CHARS, FieldType, parse_condition
 
 FIELDS = {
     "logins_30d": FieldType.NUMBER,

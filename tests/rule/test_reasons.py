@@ -6,8 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from churnradar.rule.exceptions import ReasonError
 from churnradar.rule.language import FieldType
-from churnradar.rule.reasons import MISSING, ReasonError, check_reason, render_reason
+from churnradar.rule.reasons import MISSING, check_reason, render_reason
 
 FIELDS = {
     "activity_drop_pct": FieldType.NUMBER,

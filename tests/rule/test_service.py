@@ -9,8 +9,9 @@ import yaml
 from sqlalchemy.engine import Engine
 
 from churnradar.rule import repository
+from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.service import active_templates, export_rules, import_rules
-from churnradar.rule.templates import TemplateError, template_raws
+from churnradar.rule.templates import template_raws
 
 AT = datetime(2026, 11, 23, 9, 0)
 

@@ -10,13 +10,13 @@ import pytest
 import yaml
 
 from churnradar.indicator.registry import default_registry
+from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.fields import rule_fields
 from churnradar.rule.language import FieldType
 from churnradar.rule.reasons import render_reason
 from churnradar.rule.schemas import RoleOnDuty, Template
 from churnradar.rule.templates import (
     TEMPLATES_DIR,
-    TemplateError,
     check_template,
     load_templates,
     resolve_templates,

@@ -25,9 +25,10 @@ from churnradar.evaluation.service import active_rulebook, evaluate
 from churnradar.indicator.service import compute_indicators, open_source
 from churnradar.ingest.service import import_path
 from churnradar.models import CustomerRisk, CustomerScore
-from churnradar.scoring.dataset import LeakageError, check_no_leakage, indicator_features
+from churnradar.scoring.dataset import check_no_leakage, indicator_features
+from churnradar.scoring.exceptions import LeakageError
 from churnradar.store import migrate
-from tests.conftest import copy_store
+from tests.conftest import copy_store, stored_snapshot
 
 END = date(2026, 6, 30)
 SETTINGS = Settings(environment="test", secret_key="x" * 32)  # type: ignore[arg-type]
@@ -133,13 +134,18 @@ def test_backtest_auc_against_recency_and_bgnbd(trained: tuple[Path, dict[str, A
 
 
 def test_evaluate_stores_probability_and_reasons(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
-    evaluate(db, as_of=END - timedelta(days=14), settings=SETTINGS)
+    as_of = END - timedelta(days=14)
+    evaluate(db, as_of=as_of, settings=SETTINGS)
     with db.connect() as conn:
         risks = conn.execute(select(func.count(), func.count(CustomerRisk.churn_probability))).one()
         top = conn.execute(select(CustomerScore).order_by(CustomerScore.churn_probability.desc())).first()
     assert risks[0] == risks[1] > 1_000
     assert top is not None
     assert top.model_version == 1
+    # The score history is the lake's: the date's snapshot carries each customer's probability.
+    history = stored_snapshot(db, as_of).set_index("customer_id")["churn_probability"]
+    assert history[top.customer_id] == pytest.approx(top.churn_probability, abs=1e-6)  # the store rounds
+    assert history.notna().sum() == risks[1]
     # The riskiest customer is well above the held-out base rate (lift in the top decile is about 2 here).
     assert 2 * trained[1]["model"]["base_rate"] < top.churn_probability <= 1.0
     assert " is high (" in (top.reasons_en or "") or " is low (" in (top.reasons_en or "")

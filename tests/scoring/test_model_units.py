@@ -10,9 +10,9 @@ import pytest
 
 from churnradar.scoring.baselines import BgNbd, bgnbd_risk, fit_bgnbd, purchase_history, recency_risk
 from churnradar.scoring.dataset import closed_before, leaked_features
+from churnradar.scoring.exceptions import NotEnoughHistoryError
 from churnradar.scoring.model import (
     Calibrator,
-    NotEnoughHistoryError,
     calibration_table,
     fit_calibrator,
     metrics,

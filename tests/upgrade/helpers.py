@@ -32,10 +32,15 @@ ValueRow = tuple[int, date, str, float | None]
 
 def to_pre_lake(engine: Engine) -> Engine:
     """Take a migrated store back to revision 0009, the last with events and indicator values of its own."""
+    return alembic_downgrade(engine, "0009")
+
+
+def alembic_downgrade(engine: Engine, revision: str) -> Engine:
+    """Take a migrated store back to `revision`."""
     config = alembic_config()
     with engine.begin() as conn:
         config.attributes["connection"] = conn
-        command.downgrade(config, "0009")
+        command.downgrade(config, revision)
     return engine
 
 

@@ -36,7 +36,7 @@ def test_moves_events_and_snapshots_then_empties_the_store(store: Engine) -> Non
     lake = lake_for(store)
     assert lake_events(lake) == events
     assert lake_values(lake) == values
-    assert store_rows(store) == {"events": 0, "indicator_values": 0}
+    assert store_rows(store) == {"events": 0, "indicator_values": 0, "invoices": 0}
     assert (report.events_moved, report.events_kept_from_lake) == (240, 0)
     assert (report.snapshot_dates, report.indicator_values_moved) == (3, 12 * 3 * 4)
     assert (report.store_events_removed, report.store_values_removed) == (240, 12 * 3 * 4)
@@ -62,14 +62,14 @@ def test_an_interrupted_move_resumes_without_duplicates(store: Engine, stop_afte
     # Nothing is removed from the store before all of it is in the lake: the events first, then the values.
     if stop_after.startswith("events"):
         assert len(lake_events(lake)) < len(events)
-        assert store_rows(store) == {"events": 300, "indicator_values": 10 * 4 * 4}
+        assert store_rows(store) == {"events": 300, "indicator_values": 10 * 4 * 4, "invoices": 0}
     else:
         assert lake_events(lake) == events
-        assert store_rows(store) == {"events": 0, "indicator_values": 10 * 4 * 4}
+        assert store_rows(store) == {"events": 0, "indicator_values": 10 * 4 * 4, "invoices": 0}
     report = move_store_history(store, chunk_rows=50)
     assert lake_events(lake) == events
     assert lake_values(lake) == values
-    assert store_rows(store) == {"events": 0, "indicator_values": 0}
+    assert store_rows(store) == {"events": 0, "indicator_values": 0, "invoices": 0}
     assert report.store_events_removed == (300 if stop_after.startswith("events") else 0)
     assert report.store_values_removed == 10 * 4 * 4
 
@@ -94,7 +94,8 @@ def test_the_lakes_own_copy_of_an_event_wins(store: Engine) -> None:
 
 
 def test_a_store_without_the_old_tables_has_nothing_to_move(engine: Engine) -> None:
-    assert store_rows(engine) == {"events": 0, "indicator_values": 0}  # migration 0010 dropped them
+    # migrations 0010 and 0012 dropped them
+    assert store_rows(engine) == {"events": 0, "indicator_values": 0, "invoices": 0}
     report = move_store_history(engine)
     assert not report.moved_anything
 
@@ -151,4 +152,4 @@ def test_kill_9_during_init_then_init_again_moves_everything_once(store: Engine)
     assert json.loads(out)["upgrade"]["store_events_removed"] in (0, len(events))
     assert lake_events(lake) == events
     assert lake_values(lake) == values
-    assert store_rows(store) == {"events": 0, "indicator_values": 0}
+    assert store_rows(store) == {"events": 0, "indicator_values": 0, "invoices": 0}

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,10 +14,9 @@ from sqlalchemy.engine import Engine
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Scope
-from churnradar.config import Settings
+from churnradar.config import Settings, WebSettings
 from churnradar.db import session_scope
 from churnradar.web.app import create_app
-from churnradar.web.options import WebOptions
 from tests.web.seed import PASSWORD, Seeded, seed
 
 CSRF_FIELD = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -41,10 +39,10 @@ def world(engine: Engine, settings: Settings) -> World:
     return World(engine, settings, ids, create_app(settings, engine, web_options()))
 
 
-def web_options(**changes: Any) -> WebOptions:
-    """The tests' web options (small limits, so that reaching them is cheap to test), with `changes`."""
-    base = WebOptions(max_ingest_bytes=256 * 1024, max_ingest_records=2_000, login_failures_per_address=8)
-    return dataclasses.replace(base, **changes)
+def web_options(**changes: Any) -> WebSettings:
+    """The tests' web settings (small limits, so that reaching them is cheap to test), with `changes`."""
+    base = WebSettings(max_ingest_bytes=256 * 1024, max_ingest_records=2_000, login_failures_per_address=8)
+    return base.model_copy(update=changes)
 
 
 def csrf_of(html: str) -> str:

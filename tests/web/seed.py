@@ -159,6 +159,19 @@ def seed(engine: Engine, settings: Settings, *, events_per_customer: int = 30) -
         for c in CUSTOMERS
     ]
     _imported(import_records(engine, contracts, kind=RecordKind.CONTRACTS, settings=settings, source="seed"))
+    invoices = [  # two per customer; the second one paid (invoices live in the lake)
+        {
+            "invoice_id": f"INV-{c['customer_id']}-{n}",
+            "customer_id": c["customer_id"],
+            "due_date": f"2024-0{n + 3}-30",
+            "amount": 1000 + n,
+            "paid_at": "2024-04-28" if n else None,
+            "paid_amount": 1001 if n else None,
+        }
+        for c in CUSTOMERS
+        for n in (0, 1)
+    ]
+    _imported(import_records(engine, invoices, kind=RecordKind.INVOICES, settings=settings, source="seed"))
     with session_scope(engine) as session:
         customer_ids = dict(session.execute(select(Customer.external_id, Customer.id)).all())
     months = [date(2024, month, 1) for month in range(1, 13)]

@@ -116,6 +116,9 @@ class TestCustomers:
         manager = anonymous.get("/api/v1/customers/E-001", headers=bearer(token_for("mgr_east"))).json()
         assert rep["contracts"][0]["value"] is None
         assert manager["contracts"][0]["value"] == pytest.approx(98765.43)
+        # Invoices come from the lake, latest due date first.
+        assert [i["invoice_id"] for i in manager["invoices"]] == ["INV-E-001-1", "INV-E-001-0"]
+        assert manager["invoices"][0]["paid_amount"] == pytest.approx(1001)
 
     def test_events_of_a_customer_newest_first(
         self, anonymous: TestClient, token_for: Callable[..., str]

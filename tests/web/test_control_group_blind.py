@@ -7,7 +7,6 @@ key draws the first customer (held out instead of getting a task).
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 from collections.abc import Callable
@@ -123,7 +122,7 @@ def arms(world: World) -> dict[str, str]:
         ).all()
     assert muted == {"M-001": HOLDOUT, "M-002": CAPPED}
     assert tasks == []
-    world.app.state.options = dataclasses.replace(world.app.state.options, clock=FrozenClock(NOON))
+    world.app.state.clock = FrozenClock(NOON)
     return {"M-001": HOLDOUT, "M-002": CAPPED}
 
 

@@ -23,5 +23,7 @@ def test_the_panels_of_the_users_role_in_their_scope(
     assert "recent_imports" not in rep
     # The rep's own customers only, as on the page.
     assert rep["data_counts"]["counts"]["customers"] == 2
+    assert rep["data_counts"]["counts"]["invoices"] == 4  # the lake's, in the rep's scope
+    assert admin["data_counts"]["counts"]["invoices"] == 2 * 7
     assert rep["alerts_levels"]["levels"] == [["red", 1], ["orange", 0], ["yellow", 0]]
     assert [reason[0] for reason in rep["alerts_reasons"]["reasons"]] == ["order_gap"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import json
 import re
@@ -43,7 +42,7 @@ RISK_NOW = datetime(2026, 11, 23, 9, 0)
 @pytest.fixture
 def risk(world: World) -> World:
     seed_risk(world.engine)
-    world.app.state.options = dataclasses.replace(world.app.state.options, clock=FrozenClock(RISK_NOW))
+    world.app.state.clock = FrozenClock(RISK_NOW)
     return world
 
 

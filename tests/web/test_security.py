@@ -322,7 +322,6 @@ class TestCookies:
     def test_the_session_cookie_is_secure_when_the_deployment_says_so(
         self, world: World, monkeypatch: pytest.MonkeyPatch, secure: bool
     ) -> None:
-        from churnradar.cli.web import web_options
         from churnradar.config import Settings
         from churnradar.web.app import create_app
         from tests.web.seed import PASSWORD
@@ -330,7 +329,7 @@ class TestCookies:
         monkeypatch.setenv("CHURNRADAR_WEB__SECURE_COOKIES", str(secure).lower())
         monkeypatch.setenv("CHURNRADAR_WEB__SESSION_HOURS", "2")
         settings = Settings(environment="test", secret_key="c" * 40)  # type: ignore[arg-type]
-        app = create_app(settings, world.engine, web_options(settings))
+        app = create_app(settings, world.engine)
         client = TestClient(app, base_url="https://testserver")
         token = csrf_of(client.get("/login").text)
         answer = client.post(

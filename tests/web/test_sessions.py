@@ -13,11 +13,11 @@ from sqlalchemy import select
 from churnradar.auth import service as auth_service
 from churnradar.auth.ratelimit import LoginThrottle
 from churnradar.auth.schemas import Principal
+from churnradar.config import WebSettings
 from churnradar.db import session_scope
 from churnradar.kit.clock import FrozenClock
 from churnradar.models import AuditEntry, Role
 from churnradar.web.app import create_app
-from churnradar.web.options import WebOptions
 from tests.web.conftest import World, csrf_of, sign_in
 from tests.web.seed import PASSWORD
 
@@ -96,7 +96,7 @@ class TestSessionsEndOnTheServer:
 
     def test_a_session_expires_on_the_server_clock(self, world: World) -> None:
         clock = FrozenClock(START)
-        app = create_app(world.settings, world.engine, WebOptions(session_hours=12), clock=clock)
+        app = create_app(world.settings, world.engine, WebSettings(session_hours=12), clock=clock)
         client = sign_in(TestClient(app, base_url="http://127.0.0.1"), "rep_east")
         clock.at = START + timedelta(hours=11, minutes=59)
         assert _signed_in(client)
@@ -185,7 +185,7 @@ class TestThrottling:
         assert _login(local, "mgr_east", "guess", **{"X-Forwarded-For": "203.0.113.99"}) == 429
 
     def test_a_configured_proxy_names_the_client(self, world: World) -> None:
-        options = WebOptions(trusted_proxies=("10.0.0.0/8",))
+        options = WebSettings(trusted_proxies=["10.0.0.0/8"])
         app = create_app(world.settings, world.engine, options)
         proxy = TestClient(app, base_url="http://127.0.0.1", client=("10.1.2.3", 5000))
         for _ in range(5):

@@ -3,7 +3,6 @@ a silence added through it mutes that day's evaluation and ending it lets the ne
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -37,7 +36,7 @@ HIGH_TIER = {
 @pytest.fixture
 def api(world: World, token_for: Callable[..., str]) -> Callable[..., TestClient]:
     """A client for a login's token with the given scopes; the app's clock is noon of DAY."""
-    world.app.state.options = dataclasses.replace(world.app.state.options, clock=FrozenClock(NOON))
+    world.app.state.clock = FrozenClock(NOON)
 
     def make(login: str, *scopes: Scope) -> TestClient:
         return TestClient(world.app, base_url="http://127.0.0.1", headers=bearer(token_for(login, *scopes)))

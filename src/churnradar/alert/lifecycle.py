@@ -17,7 +17,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from churnradar.rule.schemas import DEFAULT_LEVELS
+from churnradar.kit.levels import DEFAULT_LEVELS, level_ranks
 
 KEY = ["customer_id", "rule"]
 STATE_COLUMNS = [
@@ -52,8 +52,7 @@ class Policy:
 
     def rank(self, levels: pd.Series) -> pd.Series:
         """Position of each level in `levels` order (higher is worse); unknown levels rank -1."""
-        order = {name: i for i, name in enumerate(self.levels)}
-        return levels.map(order).fillna(-1).astype(int)
+        return levels.map(level_ranks(self.levels)).fillna(-1).astype(int)
 
 
 @dataclass

@@ -10,7 +10,7 @@ from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, delete, inser
 from sqlalchemy.engine import Connection
 
 from churnradar.alert.lifecycle import KEY, STATE_COLUMNS, StepResult
-from churnradar.models import Alert, AlertEvent, Customer, CustomerRisk, Silence
+from churnradar.models import Alert, AlertEvent, AlertStatus, Customer, CustomerRisk, Silence
 
 ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
@@ -22,7 +22,7 @@ CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
 def open_state(conn: Connection) -> pd.DataFrame:
     """Every open alert as a lifecycle state frame, with its database id."""
     columns = [ALERTS.c.id, *(ALERTS.c[c] for c in STATE_COLUMNS)]
-    rows = conn.execute(select(*columns).where(ALERTS.c.status == "open")).all()
+    rows = conn.execute(select(*columns).where(ALERTS.c.status == AlertStatus.OPEN.value)).all()
     frame = pd.DataFrame(rows, columns=["id", *STATE_COLUMNS])
     return frame.astype({"customer_id": "int64", "false_streak": "int64"})
 
@@ -31,7 +31,7 @@ def recently_resolved(conn: Connection, as_of: date, days: int) -> pd.DataFrame:
     """(customer_id, rule, resolved_on) of alerts resolved within `days` before `as_of`, for cooldowns."""
     since = as_of - timedelta(days=days)
     query = select(ALERTS.c.customer_id, ALERTS.c.rule, ALERTS.c.resolved_on).where(
-        ALERTS.c.status == "resolved", ALERTS.c.resolved_on > since
+        ALERTS.c.status == AlertStatus.RESOLVED.value, ALERTS.c.resolved_on > since
     )
     return pd.DataFrame(conn.execute(query).all(), columns=[*KEY, "resolved_on"])
 
@@ -82,7 +82,8 @@ def save_step(
         conn.execute(update(ALERTS).where(ALERTS.c.id == bindparam("_id")).values(values), updates)
     if not new.empty:
         rows = [
-            {**{k: _plain(v) for k, v in r.items()}, "status": "open"} for r in _records(new[STATE_COLUMNS])
+            {**{k: _plain(v) for k, v in r.items()}, "status": AlertStatus.OPEN.value}
+            for r in _records(new[STATE_COLUMNS])
         ]
         conn.execute(insert(ALERTS), rows)
     for customer_id, rule, resolved_on in result.resolved[[*KEY, "resolved_on"]].itertuples(
@@ -92,13 +93,16 @@ def save_step(
         conn.execute(
             update(ALERTS)
             .where(ALERTS.c.id == ids[key])
-            .values(status="resolved", resolved_on=resolved_on, last_evaluated_on=as_of)
+            .values(status=AlertStatus.RESOLVED.value, resolved_on=resolved_on, last_evaluated_on=as_of)
         )
     if result.events.empty:
         return
     lookup = select(ALERTS.c.id, ALERTS.c.customer_id, ALERTS.c.rule).where(
         ALERTS.c.last_evaluated_on == as_of,
-        or_(ALERTS.c.status == "open", and_(ALERTS.c.status == "resolved", ALERTS.c.resolved_on == as_of)),
+        or_(
+            ALERTS.c.status == AlertStatus.OPEN.value,
+            and_(ALERTS.c.status == AlertStatus.RESOLVED.value, ALERTS.c.resolved_on == as_of),
+        ),
     )
     alert_ids = {(int(c), str(r)): int(i) for i, c, r in conn.execute(lookup)}
     rows = [

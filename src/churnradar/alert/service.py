@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from churnradar.alert import repository
+from churnradar.alert.exceptions import SilenceEndedError, SilenceError
 from churnradar.auth import access
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
@@ -28,21 +29,6 @@ MAX_RULE_CHARS = 100
 MAX_BY_CHARS = 200
 MAX_REASON_CHARS = 2_000
 EARLIEST, LATEST = datetime(1970, 1, 1), datetime(2100, 1, 1)
-
-
-class SilenceError(ValueError):
-    """A silence refused: no matcher, an unknown customer or rule, a bad period, text too long or unreadable.
-
-    `field` names the input at fault (customer, rule, starts_at, ends_at, by, reason), for located messages.
-    """
-
-    def __init__(self, message: str, field: str | None = None) -> None:
-        super().__init__(message)
-        self.field = field
-
-
-class SilenceEndedError(SilenceError):
-    """The silence is over already: ending it again changes nothing."""
 
 
 @dataclass(frozen=True)

@@ -44,8 +44,10 @@ def _postgres(engine: Engine, settings: AnalyticsSettings) -> Source:
 
 @backends.register("spark")
 def _spark(engine: Engine, settings: AnalyticsSettings) -> Source:
-    from churnradar.analytics.spark import spark_source  # pyspark is an optional extra
+    from churnradar.analytics.spark import spark_over_store, spark_source  # pyspark: an optional extra
 
+    if settings.parquet_dir is None and settings.spark_database is None:
+        return spark_over_store(engine, settings)
     return spark_source(settings)
 
 

@@ -1,4 +1,5 @@
-"""Spark as the analytics engine: the same Ibis expressions over Parquet files or Spark tables.
+"""Spark as the analytics engine: the same Ibis expressions over the store's lake, Parquet files or Spark
+tables.
 
 Needs the optional extra `spark` (pyspark, and Java 17 or later on the machine). The session is local
 (`spark_master = "local[N]"`) or a cluster's master URL; a local one listens on 127.0.0.1 only and runs
@@ -8,20 +9,19 @@ without its web UI. Spark's session time zone is UTC, as events are stored.
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from functools import cache
 from typing import Any
 
 import ibis
 from ibis.backends import BaseBackend
+from sqlalchemy.engine import Engine
 
-from churnradar.analytics.source import Source, over_parquet, over_tables
+from churnradar.analytics.exceptions import SparkMissingError
+from churnradar.analytics.source import Source, over_parquet, over_store, over_tables
 from churnradar.config import AnalyticsSettings
 
 ENGINE_NAME = "pyspark"
-
-
-class SparkMissingError(RuntimeError):
-    """pyspark is not installed (the `spark` extra)."""
 
 
 @cache
@@ -83,39 +83,61 @@ def connect(session: Any) -> BaseBackend:
     return connection
 
 
-def spark_source(settings: AnalyticsSettings, session: Any = None) -> Source:
-    """The canonical tables on Spark: `parquet_dir` or the tables of `spark_database`.
-
-    The source uses `session`, else the session already active in this process (a notebook's, a test
-    module's), and leaves it running when closed; otherwise it starts one from the settings and stops it on
-    close.
-    """
-    if settings.parquet_dir is None and settings.spark_database is None:
-        raise ValueError("the spark analytics backend reads either parquet_dir or spark_database")
+def _open(settings: AnalyticsSettings, session: Any, build: Callable[[Any, BaseBackend], Source]) -> Source:
+    """`build(session, con)` on `session`, else the session already active in this process (a notebook's, a
+    test module's), which stays up when the source closes; else a new one from the settings, which the
+    source stops on close."""
     if session is None:
         _backend_class()
         from pyspark.sql import SparkSession
 
         session = SparkSession.getActiveSession()
-    if session is None:
+    owned = session is None
+    if owned:
         session = spark_session(settings)
-        owned = True
-    else:
-        owned = False
     con = connect(session)
     try:
-        if settings.parquet_dir is not None:
-            source = over_parquet(con, settings.parquet_dir, ENGINE_NAME)
-        else:
-            database = settings.spark_database
-            assert database is not None
-            # The catalog, not SHOW TABLES: that also lists this session's temporary views.
-            names = ("customers", "events", "contracts", "invoices")
-            present = {n for n in names if session.catalog.tableExists(f"{database}.{n}")}
-            source = over_tables(con, database, present, ENGINE_NAME)
+        source = build(session, con)
     except Exception:
         if owned:
             con.disconnect()
         raise
     source.owns_connection = owned
     return source
+
+
+def spark_over_store(engine: Engine, settings: AnalyticsSettings, session: Any = None) -> Source:
+    """The store's data on Spark: the lake's current Parquet files (events, invoices) and the store's
+    customers and contracts, keyed by the store's ids.
+
+    Spark reads the files where the lake keeps them: a cluster needs the lake on storage every executor
+    sees (a shared mount); a local session reads them in place.
+    """
+
+    def build(session: Any, con: BaseBackend) -> Source:
+        def read_files(files: list[str], name: str) -> Any:
+            session.read.parquet(*files).createOrReplaceTempView(name)
+            return con.table(name)
+
+        return over_store(con, engine, read_files, ENGINE_NAME)
+
+    return _open(settings, session, build)
+
+
+def spark_source(settings: AnalyticsSettings, session: Any = None) -> Source:
+    """The canonical tables on Spark: `parquet_dir` or the tables of `spark_database` (see `_open` for
+    which session runs them)."""
+    if settings.parquet_dir is None and settings.spark_database is None:
+        raise ValueError("spark_source reads parquet_dir or spark_database; spark_over_store reads the lake")
+
+    def build(session: Any, con: BaseBackend) -> Source:
+        if settings.parquet_dir is not None:
+            return over_parquet(con, settings.parquet_dir, ENGINE_NAME)
+        database = settings.spark_database
+        assert database is not None
+        # The catalog, not SHOW TABLES: that also lists this session's temporary views.
+        names = ("customers", "events", "contracts", "invoices")
+        present = {n for n in names if session.catalog.tableExists(f"{database}.{n}")}
+        return over_tables(con, database, present, ENGINE_NAME)
+
+    return _open(settings, session, build)

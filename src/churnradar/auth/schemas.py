@@ -56,7 +56,3 @@ class TokenRead(BaseModel):
     last_used_at: datetime | None
     expires_at: datetime | None
     revoked_at: datetime | None
-
-
-class AuthError(Exception):
-    """A user-facing refusal: unknown login, bad role, weak password, unknown scope."""

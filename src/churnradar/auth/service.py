@@ -16,7 +16,8 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth import passwords
 from churnradar.auth import repository as repo
-from churnradar.auth.schemas import AuthError, Principal, Scope, TokenRead
+from churnradar.auth.exceptions import AuthError
+from churnradar.auth.schemas import Principal, Scope, TokenRead
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.kit.phone import normalize_phone
 from churnradar.models.access import ApiToken
@@ -30,6 +31,15 @@ LOCALES = ("en", "zh_CN")
 SECRET_WORDS = ("password", "secret", "hash", "api_key", "private_key", "credential")
 MAX_AUDIT_KEYS = 50
 MAX_AUDIT_VALUE = 500
+
+
+# Reads served as the repository answers them: other packages come through this service, never the repository.
+get_user = repo.get_user
+get_user_by_login = repo.get_user_by_login
+list_users = repo.list_users
+list_team_names = repo.list_team_names
+list_audit = repo.list_audit
+audit_page = repo.audit_page
 
 
 def cli_source() -> str:

@@ -24,9 +24,10 @@ from churnradar.cli.common import (
 )
 from churnradar.config import Settings
 from churnradar.ingest.service import import_path
+from churnradar.lake.invoices import count_invoices
 from churnradar.lake.service import lake_for
 from churnradar.lake.timeline import count_events
-from churnradar.models import Contract, Customer, InterventionTask, Invoice, User
+from churnradar.models import Contract, Customer, InterventionTask, User
 from churnradar.store import migrate
 
 CustomersOption = Annotated[int, typer.Option(min=10, help="How many customers to simulate.")]
@@ -57,12 +58,13 @@ def _counts(engine: Engine) -> dict[str, int]:
                 ("users", User),
                 ("customers", Customer),
                 ("contracts", Contract),
-                ("invoices", Invoice),
                 ("tasks", InterventionTask),
             )
         }
-    events = count_events(lake_for(engine))  # the lake's; the store's own tables above
-    return {"users": counts["users"], "customers": counts["customers"], "events": events, **counts}
+    lake = lake_for(engine)  # events and invoices are the lake's; the store's own tables above
+    counts.update(events=count_events(lake), invoices=count_invoices(lake))
+    order = ("users", "customers", "events", "contracts", "invoices", "tasks")
+    return {name: counts[name] for name in order}
 
 
 def register(app: typer.Typer) -> None:
@@ -154,7 +156,8 @@ def _evaluate_weeks(
     engine: Engine, settings: Settings, last_day: date, weeks: int, *, quiet: bool
 ) -> list[dict[str, Any]]:
     """Weekly evaluations ending at `last_day`, so the dashboard has a trend; dates done are skipped."""
-    from churnradar.evaluation.service import EvaluationError, evaluate
+    from churnradar.evaluation.exceptions import EvaluationError
+    from churnradar.evaluation.service import evaluate
 
     done = []
     for back in range(weeks - 1, -1, -1):

@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Compute indicators, rules, health and alerts as of a date; rerunning a date changes nothing."""
-        from churnradar.evaluation.service import EvaluationError
+        from churnradar.evaluation.exceptions import EvaluationError
         from churnradar.evaluation.service import evaluate as run_evaluation
 
         settings = settings_or_fail()

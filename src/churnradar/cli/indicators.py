@@ -39,7 +39,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Compute every indicator as of a date, store the snapshot (rerun-safe) and print it."""
         from churnradar.indicator import service  # Ibis and DuckDB load only for this command
-        from churnradar.indicator.registry import DefinitionError, default_registry
+        from churnradar.indicator.exceptions import DefinitionError
+        from churnradar.indicator.registry import default_registry
 
         settings = settings_or_fail()
         day = parse_day(as_of, "--as-of")

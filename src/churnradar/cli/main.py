@@ -38,8 +38,10 @@ from churnradar.ingest.exceptions import IngestError
 from churnradar.ingest.mapping import load_mapping
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import ImportOptions, import_path
-from churnradar.lake.locking import LakeBusyError
+from churnradar.lake.exceptions import LakeBusyError, LakePairingError
+from churnradar.lake.service import lake_for
 from churnradar.lake.upgrade import move_store_history
+from churnradar.models import ImportStatus
 from churnradar.store import current_revision, migrate
 
 app = typer.Typer(
@@ -56,8 +58,10 @@ def main(ctx: typer.Context, db: DbOption = None) -> None:
     ctx.obj = {"db": db}
 
 
-PRE_LAKE_REVISION = "0009"  # the last revision with events and indicator values in the store
-LAKE_REVISION = "0010"
+# The last revision before each move of history into the lake, and the revision after which nothing moves.
+PRE_LAKE_REVISION = "0009"  # events and indicator values in the store
+PRE_INVOICES_REVISION = "0011"  # invoices in the store
+LAKE_REVISION, INVOICES_LAKE_REVISION = "0010", "0012"
 
 
 def _note(message: str) -> None:
@@ -68,15 +72,17 @@ def _note(message: str) -> None:
 def init(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
     """Create the database and its lake, or migrate them to this version (safe to run again, or after a kill).
 
-    A store from before the lake has its events and indicator snapshots moved into the lake once.
+    A store from before the lake has its events, indicator snapshots and invoices moved into the lake once.
     """
     engine = open_engine(ctx, db)
     try:
         before = current_revision(engine)
         # A store from before the lake stops at the last revision that has the history tables, moves their
-        # rows into the lake, and only then takes the revision that drops them.
+        # rows into the lake, and only then takes the revisions that drop them.
         if before is not None and before < LAKE_REVISION:
             migrate(engine, PRE_LAKE_REVISION)
+        elif before is not None and before < INVOICES_LAKE_REVISION:
+            migrate(engine, PRE_INVOICES_REVISION)
         else:
             migrate(engine)
     except Exception as exc:  # a database that cannot be reached or written
@@ -84,8 +90,11 @@ def init(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -
     try:
         moved = move_store_history(engine, progress=_note if show_progress(not as_json) else None)
         _, after = migrate(engine)
+        lake_for(engine)  # claims a new lake for this database; refuses another database's
     except LakeBusyError as exc:
         fail(f"{exc}; run init again when it is done")
+    except LakePairingError as exc:
+        fail(str(exc))
     ingest_service.settle_interrupted_imports(engine)  # imports a crash left half-done: settled
     url = engine.url.render_as_string(hide_password=True)
     if as_json:
@@ -145,14 +154,14 @@ def import_(
     else:
         for file in summary.files:
             name = Path(file.file).name
-            if file.status == "succeeded":
+            if file.status == ImportStatus.SUCCEEDED:
                 typer.echo(
                     f"{name}: {file.rows:,} rows: {file.inserted:,} inserted, {file.updated:,} updated, "
                     f"{file.unchanged:,} unchanged"
                     + (f" ({file.merged_duplicates:,} identical rows merged)" * bool(file.merged_duplicates))
                 )
     for file in summary.files:
-        if file.status != "succeeded":
+        if file.status != ImportStatus.SUCCEEDED:
             typer.echo(
                 f"{Path(file.file).name}: rejected, nothing stored ({file.error_count:,} errors):", err=True
             )
@@ -170,10 +179,13 @@ def _hand_over(engine: Engine, settings: Settings, *, quiet: bool) -> None:
     """Open tasks follow the owner changes an import made (see interventions.on_owner_change)."""
     from datetime import UTC, datetime
 
-    from churnradar.intervention.handover import follow_owner_changes
+    from churnradar import reactions
+    from churnradar.customer.events import OwnersChanged
 
+    event = OwnersChanged(at=datetime.now(UTC).replace(tzinfo=None))
     with engine.begin() as conn:
-        counts = follow_owner_changes(conn, settings=settings, now=datetime.now(UTC).replace(tzinfo=None))
+        reactions.dispatcher(settings).publish(conn, event)
+    counts = event.outcomes
     if counts and not quiet:
         typer.echo("owner changes: " + ", ".join(f"{n:,} {what}" for what, n in counts.items()), err=True)
 

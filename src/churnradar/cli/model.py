@@ -80,7 +80,7 @@ def register(app: typer.Typer) -> None:
         """Train on past snapshots, validate on later dates, store as the model `evaluate` uses."""
         from churnradar.cli.common import progress_bar
         from churnradar.evaluation.training import TrainOptions, train_from_store
-        from churnradar.scoring.model import NotEnoughHistoryError
+        from churnradar.scoring.exceptions import NotEnoughHistoryError
 
         settings = settings_or_fail()
         day = parse_day(until, "--until") if until else None

@@ -21,6 +21,7 @@ from churnradar.cli.common import (
     settings_or_fail,
 )
 from churnradar.cli.evaluate import print_backtest
+from churnradar.kit.levels import Level
 from churnradar.store import migrate
 
 rule_app = typer.Typer(
@@ -109,8 +110,8 @@ def import_(
     as_json: JsonOption = False,
 ) -> None:
     """Replace the rules of the templates the file lists; nothing is stored if any rule fails its checks."""
+    from churnradar.rule.exceptions import TemplateError
     from churnradar.rule.service import active_templates, import_rules
-    from churnradar.rule.templates import TemplateError
 
     engine = open_engine(ctx, db)
     migrate(engine)
@@ -134,7 +135,7 @@ def try_draft(
     draft: Annotated[
         str, typer.Argument(help='A rule YAML file, or a condition such as "days_since_last_order > 60".')
     ],
-    level: Annotated[str, typer.Option(help="Level of a condition given inline.")] = "yellow",
+    level: Annotated[str, typer.Option(help="Level of a condition given inline.")] = Level.YELLOW.value,
     template: Annotated[
         list[str] | None, typer.Option("--template", help="Apply to these templates' customers.")
     ] = None,
@@ -191,6 +192,7 @@ def add_silence(
 ) -> None:
     """Mute a customer's alerts, a rule's alerts, or one rule for one customer, until a date (audited)."""
     from churnradar.alert import service as alert_service
+    from churnradar.alert.exceptions import SilenceError
     from churnradar.db import session_scope
 
     engine = open_engine(ctx, db)
@@ -209,7 +211,7 @@ def add_silence(
                 now=now,
                 by=by,
             )
-    except alert_service.SilenceError as exc:
+    except SilenceError as exc:
         fail(_located(exc))
     if as_json:
         emit_json({"silence": silence.id, "until": last.isoformat()})
@@ -266,6 +268,7 @@ def end_silence(
 ) -> None:
     """End a silence now (audited): alerts are no longer muted by it from the next day's evaluation on."""
     from churnradar.alert import service as alert_service
+    from churnradar.alert.exceptions import SilenceEndedError
     from churnradar.db import session_scope
 
     engine = open_engine(ctx, db)
@@ -273,7 +276,7 @@ def end_silence(
     try:
         with session_scope(engine) as session:
             ended = alert_service.end_silence(session, silence_id, now=_now())
-    except alert_service.SilenceEndedError as exc:
+    except SilenceEndedError as exc:
         fail(str(exc))
     if ended is None:
         fail(f"no silence {silence_id} (see churnradar silence list --all)")

@@ -19,7 +19,8 @@ from churnradar.cli.common import (
     open_engine,
     settings_or_fail,
 )
-from churnradar.intervention.schemas import ContactChannel, Outcome, TaskError
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import ContactChannel, Outcome
 from churnradar.kit.clock import SystemClock
 from churnradar.models import User
 from churnradar.store import migrate

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from churnradar.auth import service as auth_service
-from churnradar.auth.schemas import AuthError
+from churnradar.auth.exceptions import AuthError
 from churnradar.cli.common import DbOption, JsonOption, emit_json, fail, open_engine
 from churnradar.db import session_scope
 from churnradar.models.people import Role

@@ -13,23 +13,11 @@ from sqlalchemy.engine import Engine
 
 from churnradar.cli.common import DbOption, fail, open_engine, settings_or_fail
 from churnradar.config import Settings
+from churnradar.lake.service import lake_for
 from churnradar.store import migrate
 
 if TYPE_CHECKING:
     import uvicorn
-
-    from churnradar.web.options import WebOptions
-
-
-def web_options(settings: Settings) -> WebOptions:
-    """The web app's options from the deployment's settings (`CHURNRADAR_WEB__*`)."""
-    from churnradar.web.options import WebOptions
-
-    return WebOptions(
-        secure_cookies=settings.web.secure_cookies,
-        session_hours=settings.web.session_hours,
-        trusted_proxies=tuple(settings.web.trusted_proxies),
-    )
 
 
 def uvicorn_config(app: Any, *, host: str, port: int) -> uvicorn.Config:
@@ -52,7 +40,7 @@ def serve_app(settings: Settings, engine: Engine, *, host: str = "127.0.0.1", po
     from churnradar.web.app import create_app
 
     typer.echo(f"churnradar serving on http://{host}:{port}", err=True)
-    app = create_app(settings, engine, web_options(settings))
+    app = create_app(settings, engine)
     # uvicorn's Server re-raises the Ctrl-C it shut down on; stopping the server is not a failure.
     with contextlib.suppress(KeyboardInterrupt):
         uvicorn.Server(uvicorn_config(app, host=host, port=port)).run()
@@ -76,6 +64,7 @@ def register(app: typer.Typer) -> None:
         engine = open_engine(ctx, db)
         try:
             migrate(engine)
+            lake_for(engine)  # refuses a lake that belongs to another database
         except Exception as exc:  # an unreachable or read-only database, named for the user
             fail(f"cannot open {engine.url.render_as_string(hide_password=True)}: {exc}")
         if not worker:

@@ -36,6 +36,10 @@ ALERTS: Table = Alert.__table__  # type: ignore[assignment]
 EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
 
 
+# Tasks opened before a date, for the deadline-compliance panel (read through here, never the repository).
+tasks_until = repository.tasks
+
+
 def stored_alerts(engine: Engine, policy: Policy) -> pd.DataFrame:
     """Every alert ever opened: customer_id, rule, opened_on, and the highest level it reached."""
     reached = select(EVENTS.c.alert_id, EVENTS.c.to_level).where(EVENTS.c.to_level.is_not(None)).subquery()

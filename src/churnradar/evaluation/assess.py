@@ -16,9 +16,10 @@ import pandas as pd
 
 from churnradar.alert.lifecycle import Policy
 from churnradar.rule.evaluate import CompiledRule, PreparedRules, compile_rules
+from churnradar.rule.exceptions import ReasonError
 from churnradar.rule.fields import rule_fields
 from churnradar.rule.language import FieldType
-from churnradar.rule.reasons import ReasonError, check_reason, render_reason
+from churnradar.rule.reasons import check_reason, render_reason
 from churnradar.rule.schemas import RuleDef, Template
 from churnradar.scoring.health import health_scores
 from churnradar.scoring.store import ActiveModel

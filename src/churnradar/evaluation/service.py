@@ -15,18 +15,19 @@ import pandas as pd
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from churnradar import i18n
+from churnradar import i18n, reactions
 from churnradar.alert import repository as alert_repo
 from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
+from churnradar.customer.events import OwnersChanged
 from churnradar.datahealth import service as datahealth
 from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
+from churnradar.evaluation.exceptions import EvaluationError
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention_service
-from churnradar.intervention.handover import follow_owner_changes
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.models import EvaluationRun
+from churnradar.models import EvaluationRun, RunStatus
 from churnradar.notification import service as notification_service
 from churnradar.notification import webhooks
 from churnradar.notification.schemas import Notice
@@ -35,10 +36,7 @@ from churnradar.scoring import store as model_store
 
 RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
 HEALTH = "health_score"
-
-
-class EvaluationError(RuntimeError):
-    """An evaluation that cannot run as asked (e.g. going back before the last evaluated date)."""
+PROBABILITY = "churn_probability"
 
 
 @dataclass(frozen=True)
@@ -79,7 +77,7 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
 def _latest_run(engine: Engine) -> date | None:
     with engine.connect() as conn:
         latest: date | None = conn.execute(
-            select(func.max(RUNS.c.as_of)).where(RUNS.c.status == "succeeded")
+            select(func.max(RUNS.c.as_of)).where(RUNS.c.status == RunStatus.SUCCEEDED.value)
         ).scalar_one()
     return latest
 
@@ -187,7 +185,9 @@ def evaluate(
     scores = model_store.score_table(book.model, assessment.table) if book.model else None
     started = clock.now()
     with engine.begin() as conn:
-        inserted = conn.execute(insert(RUNS).values(as_of=as_of, started_at=started, status="running"))
+        inserted = conn.execute(
+            insert(RUNS).values(as_of=as_of, started_at=started, status=RunStatus.RUNNING.value)
+        )
         run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
         before = alert_repo.open_state(conn)
         # A silence applies to a date if it is in force at any moment of that day: one added during the day
@@ -212,7 +212,7 @@ def evaluate(
                 conn, [data_health_notice(feeds, held, as_of)], settings=settings, now=clock.now()
             )
         # Open tasks follow owner changes that imports recorded, before today's tasks are decided.
-        follow_owner_changes(conn, settings=settings, now=clock.now())
+        reactions.dispatcher(settings).publish(conn, OwnersChanged(at=clock.now()))
         # Tasks and their notifications commit with the alerts that cause them, or not at all.
         applied = intervention_service.apply(
             conn, before, result, as_of=as_of, now=clock.now(), templates=book.templates, settings=settings
@@ -221,13 +221,15 @@ def evaluate(
         alert_repo.replace_risk(conn, risk)
         if scores is not None and book.model is not None:
             model_store.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
-        # Health joins the indicator history, so charts and "change since last time" read one table. The
-        # date's snapshot is written whole in one lake commit before the store commits: if the store's
-        # commit fails, a rerun of the date rewrites the same snapshot; if the lake's fails, nothing changed.
+        # Health and the model's probability (when a model is active) join the indicator history, so charts,
+        # "change since last time" and the score history read one table. The date's snapshot is written
+        # whole in one lake commit before the store commits: if the store's commit fails, a rerun of the
+        # date rewrites the same snapshot; if the lake's fails, nothing changed.
         health_values = risk[["customer_id", "health_score"]].rename(columns={"health_score": HEALTH})
-        indicator_service.store_snapshot(
-            engine, wide.merge(health_values, on="customer_id", how="left").assign(as_of=as_of)
-        )
+        snapshot = wide.merge(health_values, on="customer_id", how="left")
+        if scores is not None:
+            snapshot = snapshot.merge(scores[["customer_id", PROBABILITY]], on="customer_id", how="left")
+        indicator_service.store_snapshot(engine, snapshot.assign(as_of=as_of))
         levels = {level: int((risk["level"] == level).sum()) for level in book.policy.levels}
         health = {
             "feeds": [f for f in datahealth.report(feeds) if f["state"] in ("stale", "anomalous")],
@@ -248,6 +250,6 @@ def evaluate(
         conn.execute(
             update(RUNS)
             .where(RUNS.c.id == run_id)
-            .values(status="succeeded", finished_at=clock.now(), summary=summary.as_dict())
+            .values(status=RunStatus.SUCCEEDED.value, finished_at=clock.now(), summary=summary.as_dict())
         )
     return summary

@@ -15,16 +15,13 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from churnradar.indicator.exceptions import DefinitionError
 from churnradar.indicator.schemas import Indicator
 from churnradar.kit.registry import Registry
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 ENTRY_POINT_GROUP = "churnradar.indicators"
 _META = ("slug", "name_en", "name_zh", "unit", "family", "description")
-
-
-class DefinitionError(ValueError):
-    """A definition file that cannot be read, or definitions that do not fit together."""
 
 
 def parse_definitions(raw: Any, source: str = "<definitions>") -> list[Indicator]:

@@ -1,4 +1,5 @@
-"""Events into the lake: validated batches gathered as Arrow, checked in DuckDB, written in one Delta commit.
+"""Events and invoices into the lake: validated batches gathered as Arrow, checked in DuckDB, written in one
+Delta commit.
 
 The store is only asked which customers exist (through SQLAlchemy, by external id) and, with
 --create-missing-customers, to create the missing ones. DuckDB works on the Arrow data in memory: it never
@@ -19,8 +20,8 @@ import pyarrow.compute as pc
 from sqlalchemy import Table, insert, select
 from sqlalchemy.engine import Connection
 
+from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.validate import ATTRIBUTES, EVENT_KEY, ROW, USER
-from churnradar.lake.schemas import EVENTS_SCHEMA
 from churnradar.models import Customer
 
 _CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
@@ -45,12 +46,31 @@ STAGE_SCHEMA = pa.schema(
         pa.field(EVENT_KEY, pa.string()),
     ]
 )
+INVOICE_STAGE_SCHEMA = pa.schema(
+    [
+        pa.field(ROW, pa.int64()),
+        pa.field("invoice_id", pa.string()),
+        pa.field("customer_id", pa.string()),
+        pa.field("due_date", pa.date32()),
+        pa.field("amount", pa.float64()),
+        pa.field("issued_at", pa.timestamp("us")),
+        pa.field("paid_at", pa.timestamp("us")),
+        pa.field("paid_amount", pa.float64()),
+        pa.field(ATTRIBUTES, pa.string()),
+    ]
+)
+# The kinds whose rows go to the lake: the staging schema and the column that identifies a row in a file.
+LAKE_KINDS: dict[RecordKind, tuple[pa.Schema, str]] = {
+    RecordKind.EVENTS: (STAGE_SCHEMA, "event_id"),
+    RecordKind.INVOICES: (INVOICE_STAGE_SCHEMA, "invoice_id"),
+}
 
 
-class EventStage:
-    """A file's validated events, batch by batch, as Arrow tables of STAGE_SCHEMA."""
+class ArrowStage:
+    """A file's validated rows, batch by batch, as Arrow tables of a staging schema (events' by default)."""
 
-    def __init__(self) -> None:
+    def __init__(self, schema: pa.Schema = STAGE_SCHEMA) -> None:
+        self.schema = schema
         self._parts: list[pa.Table] = []
 
     def add(self, clean: pd.DataFrame | pa.Table) -> None:
@@ -62,7 +82,7 @@ class EventStage:
         if clean.empty:
             return
         columns = []
-        for field in STAGE_SCHEMA:
+        for field in self.schema:
             if field.name in clean:
                 values = clean[field.name]
                 if pa.types.is_string(field.type):
@@ -70,7 +90,7 @@ class EventStage:
                 columns.append(pa.array(values.to_numpy(), type=field.type, from_pandas=True))
             else:
                 columns.append(pa.nulls(len(clean), type=field.type))
-        self._parts.append(pa.Table.from_arrays(columns, schema=STAGE_SCHEMA))
+        self._parts.append(pa.Table.from_arrays(columns, schema=self.schema))
 
     def clear(self) -> None:
         """Forget everything (the file is read again by another reader)."""
@@ -79,7 +99,7 @@ class EventStage:
     def table(self) -> pa.Table:
         """Every kept row."""
         if not self._parts:
-            return STAGE_SCHEMA.empty_table()
+            return self.schema.empty_table()
         return pa.concat_tables(self._parts)
 
 
@@ -95,13 +115,14 @@ class Checked:
     missing: list[str]  # the distinct unknown customer ids
 
 
-class EventBatch:
-    """The staged rows of one file in a DuckDB connection of its own (closed by `close`)."""
+class StagedBatch:
+    """The staged rows of one file in a DuckDB connection of its own (closed by `close`); `key` is the
+    column that identifies a row (event_id, which may be empty, or invoice_id)."""
 
-    def __init__(self, stage: pa.Table) -> None:
+    def __init__(self, stage: pa.Table, key: str = "event_id") -> None:
         self.con = duckdb.connect(config={"threads": 2})
         self.con.register("stage", stage)
-        self.stage = stage
+        self.stage, self.key = stage, key
         self.ids: dict[str, int] = {}
         self.wanted: list[str] = []  # the distinct customer ids of the kept rows
 
@@ -113,16 +134,17 @@ class EventBatch:
         return self.con.execute(sql).fetchall()
 
     def check(self, conn: Connection, limit: int) -> Checked:
-        """Duplicate event ids, identical id-less rows folded into one, customers looked up in the store."""
+        """Duplicate ids, identical id-less events folded into one, customers looked up in the store."""
+        key = f'"{self.key}"'  # one of LAKE_KINDS' columns, never user text
         dup_sql = (
-            "WITH firsts AS (SELECT event_id, min(row_no) AS first_row FROM stage WHERE event_id IS NOT NULL "
-            "GROUP BY event_id HAVING count(*) > 1) "
-            "SELECT s.row_no, s.event_id, f.first_row FROM stage s JOIN firsts f USING (event_id) "
+            f"WITH firsts AS (SELECT {key}, min(row_no) AS first_row FROM stage WHERE {key} IS NOT NULL "  # noqa: S608
+            f"GROUP BY {key} HAVING count(*) > 1) "
+            f"SELECT s.row_no, s.{key}, f.first_row FROM stage s JOIN firsts f USING ({key}) "
             "WHERE s.row_no <> f.first_row"
         )
         duplicates = int(self._rows(f"SELECT count(*) FROM ({dup_sql})")[0][0])  # noqa: S608
         listed = self._rows(f"{dup_sql} ORDER BY 1 LIMIT {int(limit)}") if duplicates else []
-        if self.stage.column("event_id").null_count == 0:  # every row has an id: nothing to fold
+        if self.stage.column(self.key).null_count == 0:  # every row has an id: nothing to fold
             self.con.execute("CREATE TEMP VIEW kept AS SELECT * FROM stage")
         else:
             self.con.execute(
@@ -166,12 +188,12 @@ class EventBatch:
         self.ids.update(created)
         return sorted(created.values())
 
-    def lake_rows(self, run_id: int) -> pa.Table:
-        """The kept rows as EVENTS_SCHEMA, with the store's customer ids and the import run's id.
+    def lake_rows(self, run_id: int, schema: pa.Schema) -> pa.Table:
+        """The kept rows as the lake table's `schema`, with the store's customer ids and the import run's id.
 
         Done in Arrow: a hash lookup of each row's customer among the resolved ids, the rest as it is.
         """
-        if self.stage.column("event_id").null_count == 0:
+        if self.stage.column(self.key).null_count == 0:
             kept = self.stage
         else:
             kept = self.con.table("kept").fetch_arrow_table()
@@ -179,14 +201,12 @@ class EventBatch:
         position = pc.index_in(kept.column("customer_id"), value_set=external)
         customer = pc.take(pa.array(list(self.ids.values()), pa.int64()), position)
         columns = {"customer_id": customer}
-        columns.update(
-            {n: kept.column(n) for n in EVENTS_SCHEMA.names if n not in ("customer_id", "import_id")}
-        )
+        columns.update({n: kept.column(n) for n in schema.names if n not in ("customer_id", "import_id")})
         columns["import_id"] = pa.array(np.full(kept.num_rows, run_id, dtype=np.int64))
         table = pa.table(columns)
         if customer.null_count:  # a customer that is not in the store: its rows are not written
             table = table.filter(pc.is_valid(customer))
-        return table.cast(EVENTS_SCHEMA)
+        return table.cast(schema)
 
 
 def stored_customer_ids(conn: Connection, external_ids: Iterable[str]) -> dict[str, int]:

@@ -20,21 +20,10 @@ import pyarrow.compute as pc
 from churnradar.ingest.mapping import ColumnMapping
 from churnradar.ingest.readers import arrow_text
 from churnradar.ingest.schemas import ColumnSpec, KindSpec, ValueType
-from churnradar.ingest.validate import (
-    ATTRIBUTES,
-    EARLIEST,
-    EVENT_KEY,
-    LATEST,
-    ROW,
-    USER,
-    ColumnPlan,
-    content_keys,
-)
+from churnradar.ingest.validate import ATTRIBUTES, EVENT_KEY, ROW, USER, ColumnPlan, content_keys
 
 _US = pa.timestamp("us")
 _TYPES = {ValueType.TEXT: pa.string(), ValueType.NUMBER: pa.float64()}
-_LOW = pa.scalar(EARLIEST.to_pydatetime(), _US)
-_HIGH = pa.scalar(LATEST.to_pydatetime(), _US)
 # The text forms both Arrow's cast and pandas' parser read the same way; any other form takes the slow path.
 _NUMBER = r"^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 _TIME = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}:\d{2})?)?$"
@@ -125,7 +114,7 @@ def _column(column: pa.Array, col: ColumnSpec, zone: ZoneInfo, max_text: int, tr
             raise _DeclineError
         return pa.nulls(len(column), _US if col.type is ValueType.TIMESTAMP else _TYPES[col.type])
     if col.type is ValueType.TIMESTAMP:
-        values = _timestamps(column, zone, trimmed)
+        values = _in_range(_timestamps(column, zone, trimmed), col)
     elif col.type is ValueType.NUMBER:
         values = _numbers(column, col, trimmed)
     elif col.type is ValueType.TEXT:
@@ -201,10 +190,15 @@ def _timestamps(column: pa.Array, zone: ZoneInfo, trimmed: bool) -> pa.Array:
             utc = _localised(text.cast(_US), zone)
     else:
         raise _DeclineError
-    bounds = pc.or_(pc.less(utc, _LOW), pc.greater(utc, _HIGH))
-    if pc.any(bounds).as_py():
-        raise _DeclineError
     return utc
+
+
+def _in_range(times: pa.Array, col: ColumnSpec) -> pa.Array:
+    assert col.range is not None  # a time column
+    low, high = (pa.scalar(bound, _US) for bound in col.range)
+    if pc.any(pc.or_(pc.less(times, low), pc.greater(times, high))).as_py():
+        raise _DeclineError
+    return times
 
 
 def _localised(wall: pa.Array, zone: ZoneInfo) -> pa.Array:

@@ -42,7 +42,16 @@ from sqlalchemy.types import TypeEngine
 from churnradar.ingest.schemas import KindSpec, RecordKind, ValueType
 from churnradar.ingest.validate import EVENT_KEY, ROW
 from churnradar.lake.repository import MergeCounts
-from churnradar.models import AuditEntry, Contract, Customer, ImportRun, Invoice, OwnerChange, Team, User
+from churnradar.models import (
+    AuditEntry,
+    Contract,
+    Customer,
+    ImportRun,
+    ImportStatus,
+    OwnerChange,
+    Team,
+    User,
+)
 
 _SQL_TYPES: dict[ValueType, type[TypeEngine[Any]]] = {
     ValueType.TEXT: Text,
@@ -56,8 +65,7 @@ TARGETS: dict[RecordKind, Table] = {
     RecordKind.USERS: User.__table__,  # type: ignore[dict-item]
     RecordKind.CUSTOMERS: Customer.__table__,  # type: ignore[dict-item]
     RecordKind.CONTRACTS: Contract.__table__,  # type: ignore[dict-item]
-    RecordKind.INVOICES: Invoice.__table__,  # type: ignore[dict-item]
-}
+}  # events and invoices go to the lake (ingest.events)
 # canonical column → (target column, staging column that carries its stored value)
 _RENAMES: dict[RecordKind, dict[str, tuple[str, str]]] = {
     RecordKind.USERS: {"team": ("team_id", TEAM_REF), "manager": ("", "")},  # manager: assign_managers
@@ -68,10 +76,6 @@ _RENAMES: dict[RecordKind, dict[str, tuple[str, str]]] = {
     },
     RecordKind.CONTRACTS: {
         "contract_id": ("external_id", "contract_id"),
-        "customer_id": ("customer_id", CUSTOMER_REF),
-    },
-    RecordKind.INVOICES: {
-        "invoice_id": ("external_id", "invoice_id"),
         "customer_id": ("customer_id", CUSTOMER_REF),
     },
 }
@@ -350,7 +354,7 @@ def start_run(conn: Connection, *, source: str, kind: str, started_at: datetime)
     values = {"rows_read": 0, "inserted": 0, "updated": 0, "unchanged": 0, "rejected": 0}
     result = conn.execute(
         insert(IMPORT_RUNS).values(
-            source=source, kind=kind, status="running", started_at=started_at, **values
+            source=source, kind=kind, status=ImportStatus.RUNNING.value, started_at=started_at, **values
         )
     )
     return int(result.inserted_primary_key[0])  # type: ignore[index]
@@ -388,9 +392,9 @@ def created_customers(conn: Connection, run_id: int) -> list[int]:
 
 
 def remove_bare_customers(conn: Connection, ids: list[int]) -> int:
-    """Delete those of `ids` that are still bare (no details, contracts or invoices); how many."""
-    customers = TARGETS[RecordKind.CUSTOMERS]
-    contracts, invoices = TARGETS[RecordKind.CONTRACTS], TARGETS[RecordKind.INVOICES]
+    """Delete those of `ids` that are still bare (no details or contracts); how many. The caller leaves out
+    the customers with events or invoices in the lake."""
+    customers, contracts = TARGETS[RecordKind.CUSTOMERS], TARGETS[RecordKind.CONTRACTS]
     bare = [customers.c[n].is_(None) for n in ("name", "owner_id", "team_id", "segment", "signup_date")]
     removed = 0
     for start in range(0, len(ids), 5_000):
@@ -399,7 +403,6 @@ def remove_bare_customers(conn: Connection, ids: list[int]) -> int:
             customers.c.id.in_(chunk),
             *bare,
             ~exists().where(contracts.c.customer_id == customers.c.id),
-            ~exists().where(invoices.c.customer_id == customers.c.id),
         )
         found = [int(i) for i in conn.execute(doomed).scalars()]
         if found:

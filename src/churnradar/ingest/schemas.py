@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 from pydantic import BaseModel
+
+from churnradar.models.import_run import ImportStatus
 
 
 class RecordKind(StrEnum):
@@ -38,6 +41,13 @@ class ValueType(StrEnum):
     BOOLEAN = "boolean"
 
 
+# Times and dates outside these bounds are typing slips (year 0, 20240 for 2024), and they break readers
+# downstream. Like everything in `SPECS`, both event validators read them from here: the careful one
+# (validate.py, with a message per problem) and the fast one (fast_events.py, Arrow, all or nothing).
+TIME_RANGE = (datetime(1970, 1, 1), datetime(2100, 12, 31, 23, 59, 59, 999999))
+DATE_RANGE = (datetime(1900, 1, 1), datetime(2999, 12, 31))
+
+
 @dataclass(frozen=True)
 class ColumnSpec:
     """One canonical column: its type, whether it is required, and its limits."""
@@ -49,6 +59,13 @@ class ColumnSpec:
     non_negative: bool = False
     choices: tuple[str, ...] = ()
     lowercase: bool = False
+
+    @property
+    def range(self) -> tuple[datetime, datetime] | None:
+        """The earliest and latest value a time or date column takes (both included); None for others."""
+        if self.type is ValueType.TIMESTAMP:
+            return TIME_RANGE
+        return DATE_RANGE if self.type is ValueType.DATE else None
 
 
 @dataclass(frozen=True)
@@ -195,7 +212,7 @@ class ImportSummary(BaseModel):
     @property
     def ok(self) -> bool:
         """True when every file was accepted."""
-        return all(f.status == "succeeded" for f in self.files)
+        return all(f.status == ImportStatus.SUCCEEDED for f in self.files)
 
     def totals(self) -> dict[str, int]:
         """Counts summed over all files."""

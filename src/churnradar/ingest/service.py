@@ -1,6 +1,6 @@
 """Import files (or a folder of them): stream, validate, stage, check, merge, log.
 
-Customers, contracts, invoices and users go to the store in one transaction per file. Events go to the
+Customers, contracts and users go to the store in one transaction per file. Events and invoices go to the
 lake in one Delta commit per file, between a pending import-log row and its success (see event_commit);
 clean batches of events take the vectorised path (fast_events), any other batch the text validator.
 A file with any invalid row stores nothing, and its rejection is logged.
@@ -22,7 +22,7 @@ from sqlalchemy.engine import Connection, Engine
 from churnradar.config import Settings
 from churnradar.ingest import events, fast_events
 from churnradar.ingest import repository as repo
-from churnradar.ingest.event_commit import FAILED, commit_events, settle_interrupted_imports
+from churnradar.ingest.event_commit import commit_events, settle_interrupted_imports
 from churnradar.ingest.exceptions import FileFormatError, IngestError
 from churnradar.ingest.fast_csv import ArrowCsvReader, FastPathAbandonedError
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
@@ -39,6 +39,7 @@ from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSu
 from churnradar.ingest.validate import ColumnPlan, ErrorLog, bounded, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.lake.repository import MergeCounts
+from churnradar.lake.schemas import LakeTable
 from churnradar.models import ImportStatus
 
 Progress = Callable[[str, int], None]
@@ -149,8 +150,8 @@ class _Import:
     def run(self) -> FileSummary:
         started = self.clock.now()
         try:
-            if self.kind is RecordKind.EVENTS:
-                self._load_events()
+            if self.kind in events.LAKE_KINDS:
+                self._load_lake()
             else:
                 with _transaction(self.engine) as conn:
                     self._load(conn)
@@ -244,16 +245,17 @@ class _Import:
         if self.progress:
             self.progress(self.name, self.summary.rows)
 
-    def _load_events(self) -> None:
-        stage = events.EventStage()
-        self._read(stage.add, stage.clear)
-        batch = events.EventBatch(stage.table())
+    def _load_lake(self) -> None:
+        schema, key = events.LAKE_KINDS[self.kind]
+        stage = events.ArrowStage(schema)
+        plan = self._read(stage.add, stage.clear)
+        batch = events.StagedBatch(stage.table(), key)
         del stage
         try:
             with self.engine.connect() as conn:
                 checked = batch.check(conn, self.settings.imports.max_errors_listed)
-            for row, key, first in checked.duplicate_rows:
-                self.log.add(f"duplicate event_id {key!r} (first at row {first})", row=row, column="event_id")
+            for row, value, first in checked.duplicate_rows:
+                self.log.add(f"duplicate {key} {value!r} (first at row {first})", row=row, column=key)
             self.log.count += checked.duplicates - len(checked.duplicate_rows)
             self.log.rejected_rows += checked.duplicates
             self.summary.merged_duplicates = checked.merged
@@ -272,6 +274,8 @@ class _Import:
             self.summary.created_customers = commit_events(
                 self.engine,
                 batch,
+                table=LakeTable.EVENTS if self.kind is RecordKind.EVENTS else LakeTable.INVOICES,
+                values=tuple(plan.stored),
                 create_missing=self.options.create_missing_customers,
                 start_run=lambda conn: self._start_run(conn, pending=True),
                 succeed=self._succeed,
@@ -285,7 +289,7 @@ class _Import:
             repo.finish_run(
                 conn,
                 run_id,
-                status=FAILED,
+                status=ImportStatus.FAILED.value,
                 finished_at=self.clock.now(),
                 errors={"count": 1, "first": [message]},
             )
@@ -375,7 +379,7 @@ class _Import:
 
     def _start_run(self, conn: Connection, *, pending: bool = False) -> int:
         run_id = repo.start_run(conn, source=self.source, kind=self.kind.value, started_at=self.clock.now())
-        if pending:  # what is known before the lake commit, so a settled run keeps it
+        if pending and self.kind is RecordKind.EVENTS:  # known before the lake commit: a settled run keeps it
             kinds = self._kinds_summary()
             latest = max((k["latest"] for k in kinds.values() if k["latest"]), default=None)
             repo.finish_run(

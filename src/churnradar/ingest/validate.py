@@ -24,9 +24,6 @@ ATTRIBUTES = "attributes"
 ROW = "row_no"
 EVENT_KEY = "event_key"
 USER = "user"  # an events file's `user` column: its own lake column, not an attribute
-# Times outside these bounds are typing slips (year 0, 20240 for 2024), and they break readers downstream.
-EARLIEST, LATEST = pd.Timestamp("1970-01-01"), pd.Timestamp("2100-12-31 23:59:59.999999")
-EARLIEST_DATE, LATEST_DATE = pd.Timestamp("1900-01-01"), pd.Timestamp("2999-12-31")
 # A header is names, not data: bounded so that nothing quotes, stores or parses a runaway one.
 MAX_COLUMNS = 1_000
 MAX_HEADER_CHARS = 64 * 1024
@@ -248,7 +245,8 @@ def _check_column(
         expected = f"a date in format {fmt}" if fmt else "an ISO 8601 date like 2024-03-01"
     wrong = present & parsed.isna().to_numpy()
     _report(log, wrong, rows, cells, col.name, "{value} is not " + expected)
-    low, high = (EARLIEST, LATEST) if col.type is ValueType.TIMESTAMP else (EARLIEST_DATE, LATEST_DATE)
+    assert col.range is not None  # a time or date column
+    low, high = col.range
     outside = present & ~wrong & ((parsed < low) | (parsed > high)).to_numpy()
     span = f"{low.date().isoformat()} .. {high.date().isoformat()}"
     _report(log, outside, rows, cells, col.name, "{value} is outside " + span)

@@ -1,7 +1,8 @@
 """When a customer changes owner, its open task follows: moved to the new owner, kept, or sent to a manager.
 
-Imports record each change (`owner_changes`); this settles the unhandled ones, so a task never stays with
-someone who no longer owns the customer without anyone deciding so.
+Imports and people record each change (`owner_changes`); this settles the unhandled ones, so a task never
+stays with someone who no longer owns the customer without anyone deciding so. It answers the customer
+domain's `OwnersChanged` event (subscribed in `churnradar.reactions`).
 """
 
 from __future__ import annotations

@@ -11,9 +11,11 @@ from sqlalchemy.engine import Connection
 
 from churnradar.alert.lifecycle import HOLDOUT
 from churnradar.intervention.assignment import Person
+from churnradar.intervention.schemas import TaskStatus
 from churnradar.models import (
     Alert,
     AlertEvent,
+    AlertStatus,
     Customer,
     CustomerTag,
     FollowUp,
@@ -49,7 +51,7 @@ def customers(conn: Connection, ids: Collection[int]) -> dict[int, Any]:
 def open_alert_ids(conn: Connection, ids: Collection[int]) -> dict[tuple[int, str], int]:
     """(customer, rule) -> id of its open alert."""
     query = select(ALERTS.c.id, ALERTS.c.customer_id, ALERTS.c.rule).where(
-        ALERTS.c.status == "open", ALERTS.c.customer_id.in_(list(ids))
+        ALERTS.c.status == AlertStatus.OPEN.value, ALERTS.c.customer_id.in_(list(ids))
     )
     return {(int(c), str(r)): int(i) for i, c, r in conn.execute(query)}
 
@@ -59,7 +61,7 @@ def hold_out(
 ) -> int:
     """Mute every open alert of these customers `holdout`, each with an alert event; returns alerts muted."""
     query = select(ALERTS.c.id, ALERTS.c.level).where(
-        ALERTS.c.status == "open", ALERTS.c.customer_id.in_(list(customer_ids))
+        ALERTS.c.status == AlertStatus.OPEN.value, ALERTS.c.customer_id.in_(list(customer_ids))
     )
     alerts = list(conn.execute(query))
     if not alerts:
@@ -75,7 +77,7 @@ def hold_out(
 
 def open_tasks(conn: Connection, customer_ids: Collection[int] | None = None) -> dict[int, Row[Any]]:
     """Open task of each customer (all customers when none are given)."""
-    query = select(TASKS).where(TASKS.c.status == "open")
+    query = select(TASKS).where(TASKS.c.status == TaskStatus.OPEN.value)
     if customer_ids is not None:
         query = query.where(TASKS.c.customer_id.in_(list(customer_ids)))
     return {int(r.customer_id): r for r in conn.execute(query)}
@@ -85,7 +87,7 @@ def open_counts(conn: Connection) -> dict[int, int]:
     """Open tasks per assignee, for balancing."""
     query = (
         select(TASKS.c.assignee_id, func.count())
-        .where(TASKS.c.status == "open", TASKS.c.assignee_id.is_not(None))
+        .where(TASKS.c.status == TaskStatus.OPEN.value, TASKS.c.assignee_id.is_not(None))
         .group_by(TASKS.c.assignee_id)
     )
     return {int(a): int(n) for a, n in conn.execute(query)}

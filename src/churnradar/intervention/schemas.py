@@ -8,6 +8,9 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+# Raised by the intervention service; kept importable here for web/tasks/customer_router.py.
+from churnradar.intervention.exceptions import TaskError as TaskError
+
 
 class TaskStatus(StrEnum):
     """Open until a person closes it, whatever its alert does."""
@@ -47,7 +50,3 @@ class FollowUpCreate(BaseModel):
     next_step: str | None = None
     next_step_on: date | None = None
     actions_done: list[Annotated[int, Field(ge=0)]] = []
-
-
-class TaskError(ValueError):
-    """A task change that cannot be made (unknown task, already closed, unknown user, ...)."""

@@ -2,24 +2,27 @@
 
 from __future__ import annotations
 
-from collections.abc import Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from churnradar import i18n
 from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.config import Settings
 from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
-from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError, TaskStatus
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskStatus
+from churnradar.kit.levels import Level, level_rank
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
-from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, Template
+from churnradar.rule.schemas import Playbook, Template
 
 UTC_ZONE = ZoneInfo("UTC")
 FALLBACK_ACTION = i18n.msg("Contact the customer and log what you learn")
@@ -66,10 +69,6 @@ def playbook_for(templates: Mapping[str, Template], template: str, level: str) -
             if book.level == level:
                 return book
     return fallback_playbook(level)
-
-
-def _rank(level: str) -> int:
-    return DEFAULT_LEVELS.index(level) if level in DEFAULT_LEVELS else -1
 
 
 def local_text(at: datetime, settings: Settings) -> str:
@@ -194,7 +193,7 @@ def apply(
     if changed.empty:
         return summary
     worst = (
-        changed.assign(_rank=changed["level"].map(_rank))
+        changed.assign(_rank=changed["level"].map(level_rank))
         .sort_values(["customer_id", "_rank", "rule"], ascending=[True, False, True])
         .drop_duplicates("customer_id")
     )
@@ -253,7 +252,7 @@ def apply(
                 counts[assignee] = counts.get(assignee, 0) + 1
             values |= {
                 "customer_id": customer_id,
-                "status": "open",
+                "status": TaskStatus.OPEN.value,
                 "assignee_id": assignee,
                 "team_id": customer.team_id,
                 "opened_at": now,
@@ -265,7 +264,7 @@ def apply(
             new_logs.append({"kind": "created", "at": now, "actor": None, "detail": detail})
             task_id, event = None, "alert_opened"
             summary.created += 1
-        elif _rank(level) > _rank(str(task.level)):
+        elif level_rank(level) > level_rank(str(task.level)):
             task_id = int(task.id)
             task_repo.change(conn, task_id, values)
             detail = {"from_level": task.level, "to_level": level, "rule": row["rule"]}
@@ -389,3 +388,22 @@ def tag(conn: Connection, customer_id: int, tags: list[str], *, by: str, now: da
 def untag(conn: Connection, customer_id: int, tags: list[str]) -> int:
     """Remove tags from a customer."""
     return task_repo.remove_tags(conn, [(customer_id, t) for t in tags])
+
+
+def note(conn: Connection, task_id: int, text: str, *, by: str, now: datetime) -> None:
+    """Keep a note (about the task's customer) in the task's history."""
+    task_repo.log(conn, task_id, "note", at=now, actor=by, detail={"text": text})
+
+
+T = TypeVar("T")
+
+
+def commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
+    """Run a person's change `work` and commit, or roll back a refusal (TaskError) so it changes nothing."""
+    try:
+        result = work()
+    except TaskError:
+        session.rollback()
+        raise
+    session.commit()
+    return result

@@ -13,9 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-
-class LakeBusyError(RuntimeError):
-    """Another process kept writing the same lake table for longer than the wait allows."""
+from churnradar.lake.exceptions import LakeBusyError
 
 
 @contextmanager

@@ -11,6 +11,7 @@ class LakeTable(StrEnum):
     """A Delta table of the lake, by its folder name."""
 
     EVENTS = "events"
+    INVOICES = "invoices"
     SNAPSHOTS = "indicator_snapshots"
 
 
@@ -38,6 +39,25 @@ EVENTS_SCHEMA = pa.schema(
 
 # The columns that make two rows of the same event differ (an import updates a stored event when one does).
 EVENT_VALUES = tuple(f.name for f in EVENTS_SCHEMA if f.name not in (*EVENT_KEY, "import_id"))
+
+# An invoice's identity is its source id, as in the store before the lake: a re-import with another
+# customer moves it (only an admin's file import writes invoices).
+INVOICE_KEY = ("invoice_id",)
+
+INVOICES_SCHEMA = pa.schema(
+    [
+        pa.field("customer_id", pa.int64(), nullable=False),
+        pa.field("invoice_id", pa.string(), nullable=False),
+        pa.field("due_date", pa.date32(), nullable=False),
+        pa.field("amount", pa.float64(), nullable=False),
+        pa.field("issued_at", pa.timestamp("us")),  # naive UTC
+        pa.field("paid_at", pa.timestamp("us")),
+        pa.field("paid_amount", pa.float64()),
+        pa.field("attributes", pa.string()),  # the file's extra columns, a JSON object
+        pa.field("import_id", pa.int64()),
+    ]
+)
+INVOICE_VALUES = tuple(f.name for f in INVOICES_SCHEMA if f.name not in (*INVOICE_KEY, "import_id"))
 
 # Indicator snapshots are wide: customer_id, as_of (the partition), then one float64 column per indicator.
 SNAPSHOT_KEY = ("customer_id", "as_of")

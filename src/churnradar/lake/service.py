@@ -1,4 +1,5 @@
-"""Which lake belongs to a store: bound explicitly, set by LAKE__PATH, or beside the SQLite file."""
+"""Which lake belongs to a store: bound explicitly, set by LAKE__PATH, or beside the SQLite file; checked
+once per process to be that store's own (lake.pairing)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,12 @@ from pathlib import Path
 from sqlalchemy.engine import Engine
 
 from churnradar.config import get_settings
+from churnradar.lake.pairing import ensure_paired
 from churnradar.lake.repository import Lake
 
 # By the store's URL, so that every engine of one store in this process (a command's own, a test's) finds it.
 _BOUND: dict[str, Lake] = {}
+_PAIRED: set[tuple[str, Path]] = set()  # (store URL, lake root) checked in this process
 DEFAULT_FOLDER = "churnradar-data"
 
 
@@ -37,13 +40,16 @@ def bind(engine: Engine, root: Path) -> Lake:
 
 
 def lake_for(engine: Engine) -> Lake:
-    """The lake that belongs to `engine`'s store."""
-    bound = _BOUND.get(_key(engine))
-    if bound is not None:
-        return bound
-    settings = get_settings().lake
-    root = settings.path.resolve() if settings.path is not None else default_path(engine)
-    return Lake(root, lock_timeout=settings.lock_timeout_seconds)
+    """The lake that belongs to `engine`'s store (LakePairingError when the one found belongs to another)."""
+    lake = _BOUND.get(_key(engine))
+    if lake is None:
+        settings = get_settings().lake
+        root = settings.path.resolve() if settings.path is not None else default_path(engine)
+        lake = Lake(root, lock_timeout=settings.lock_timeout_seconds)
+    pair = (_key(engine), lake.root)
+    if pair not in _PAIRED and ensure_paired(engine, lake):
+        _PAIRED.add(pair)
+    return lake
 
 
 def _key(engine: Engine) -> str:

@@ -42,9 +42,12 @@ class StoredEvent:
 _FIELDS = tuple(StoredEvent.__dataclass_fields__)
 
 
-def customer_files(lake: Lake, customer_ids: Sequence[int]) -> list[str]:
-    """The events files that may hold rows of `customer_ids` (by the log's min/max statistics)."""
-    table = lake.open(LakeTable.EVENTS)
+def customer_files(
+    lake: Lake, customer_ids: Sequence[int], table_name: LakeTable = LakeTable.EVENTS
+) -> list[str]:
+    """The files of a table (events by default) that may hold rows of `customer_ids` (by the log's min/max
+    statistics)."""
+    table = lake.open(table_name)
     if table is None or not customer_ids:
         return []
     low, high = min(customer_ids), max(customer_ids)

@@ -1,4 +1,5 @@
-"""The one-time move of a store's events and indicator values (migration 0009 and before) into the lake.
+"""The one-time moves of a store's history into the lake: events and indicator values (migration 0009 and
+before), invoices (0011 and before).
 
 `churnradar init` runs it after migrating. Safe to kill at any point and to run again:
 - events go in id order, in chunks; each chunk is one Delta commit marked `upgrade:events:<last id>`, so a
@@ -8,12 +9,16 @@
 - indicator values go one as-of date at a time, pivoted to the lake's wide rows; a date is one commit, and
   dates the lake already has are left as they are there.
 - only then are the store's rows deleted, each table in one transaction (the moved ids and dates only).
+- invoices go in id order, in chunks: each chunk appends the invoices the lake lacks (an invoice imported
+  into the lake since is newer, and wins), one commit, then the chunk's rows leave the store in one
+  transaction; a kill in between moves nothing twice (the rerun finds them in the lake).
 
-The store's tables are read only when they exist: migration 0010 drops them once they are empty.
+The store's tables are read only when they exist: migrations 0010 and 0012 drop them once they are empty.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import date
@@ -42,8 +47,9 @@ from sqlalchemy import (
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.lake.events import events_relation
+from churnradar.lake.invoices import invoices_relation
 from churnradar.lake.repository import OPERATION_KEY, Lake
-from churnradar.lake.schemas import EVENT_KEY, EVENTS_SCHEMA, LakeTable
+from churnradar.lake.schemas import EVENT_KEY, EVENTS_SCHEMA, INVOICES_SCHEMA, LakeTable
 from churnradar.lake.service import lake_for
 from churnradar.lake.snapshots import snapshot_dates, write_snapshot
 
@@ -76,6 +82,19 @@ STORE_VALUES = table(
     column("indicator", String),
     column("value", Float),
 )
+STORE_INVOICES = table(  # as migration 0011 left it (0012 drops it)
+    "invoices",
+    column("id", BigInteger),
+    column("external_id", String),
+    column("customer_id", BigInteger),
+    column("due_date", Date),
+    column("amount", Float),
+    column("issued_at", DateTime),
+    column("paid_at", DateTime),
+    column("paid_amount", Float),
+    column("attributes", JSON),
+)
+_STORE_TABLES = {"events": STORE_EVENTS, "indicator_values": STORE_VALUES, "invoices": STORE_INVOICES}
 
 
 @dataclass(frozen=True)
@@ -89,11 +108,13 @@ class UpgradeReport:
     indicator_values_moved: int
     store_events_removed: int
     store_values_removed: int
+    invoices_moved: int = 0
+    store_invoices_removed: int = 0
 
     @property
     def moved_anything(self) -> bool:
         return bool(self.events_moved or self.events_kept_from_lake or self.indicator_values_moved) or bool(
-            self.store_events_removed or self.store_values_removed
+            self.store_events_removed or self.store_values_removed or self.store_invoices_removed
         )
 
     def as_dict(self) -> dict[str, Any]:
@@ -106,9 +127,10 @@ class UpgradeReport:
         )
         return (
             f"moved into the lake: {self.events_moved:,} events{already}, "
-            f"{self.indicator_values_moved:,} indicator values of {self.snapshot_dates:,} dates; "
+            f"{self.indicator_values_moved:,} indicator values of {self.snapshot_dates:,} dates, "
+            f"{self.invoices_moved:,} invoices; "
             f"removed from the database: {self.store_events_removed:,} events, "
-            f"{self.store_values_removed:,} indicator values"
+            f"{self.store_values_removed:,} indicator values, {self.store_invoices_removed:,} invoices"
         )
 
 
@@ -118,7 +140,8 @@ Progress = Callable[[str], None]
 def move_store_history(
     engine: Engine, *, chunk_rows: int = CHUNK_ROWS, progress: Progress | None = None
 ) -> UpgradeReport:
-    """Move the store's events and indicator values into the lake (once), then empty those store tables."""
+    """Move the store's events, indicator values and invoices into the lake (once), then empty those store
+    tables."""
     lake = lake_for(engine)
     lake.root.mkdir(parents=True, exist_ok=True)
     present = {name for name, rows in store_rows(engine, any_only=True).items() if rows}
@@ -139,8 +162,13 @@ def move_store_history(
                 values_removed = conn.execute(
                     delete(STORE_VALUES).where(STORE_VALUES.c.as_of.in_(in_lake))
                 ).rowcount
+    invoices = invoices_removed = 0
+    if "invoices" in present:
+        invoices, invoices_removed = _move_invoices(engine, lake, chunk_rows, progress)
     return UpgradeReport(
         lake=str(lake.root),
+        invoices_moved=invoices,
+        store_invoices_removed=invoices_removed,
         events_moved=moved,
         events_kept_from_lake=kept,
         snapshot_dates=dates,
@@ -251,6 +279,49 @@ def _absent_from_lake(lake: Lake, data: pa.Table) -> pa.Table:
         con.close()
 
 
+def _move_invoices(engine: Engine, lake: Lake, chunk_rows: int, progress: Progress | None) -> tuple[int, int]:
+    """Move the store's invoices chunk by chunk (see the module's note); (appended, removed from store)."""
+    c = STORE_INVOICES.c
+    columns: list[Any] = [c.id, c.customer_id, c.external_id, c.due_date, c.amount, c.issued_at, c.paid_at]
+    columns += [c.paid_amount, c.attributes]
+    moved = removed = 0
+    while True:
+        with engine.connect() as conn:
+            chunk = conn.execute(select(*columns).order_by(c.id).limit(chunk_rows)).all()
+        if not chunk:
+            return moved, removed
+        ids = [int(row[0]) for row in chunk]
+        names = ["customer_id", "invoice_id", "due_date", "amount", "issued_at", "paid_at", "paid_amount"]
+        data = {n: [row[i + 1] for row in chunk] for i, n in enumerate(names)}
+        # the same JSON text an import writes (the database's own text may escape non-ASCII)
+        data["attributes"] = [None if not row[8] else json.dumps(row[8], ensure_ascii=False) for row in chunk]
+        data["import_id"] = [None] * len(chunk)
+        arrays = [pa.array(data[f.name], type=f.type) for f in INVOICES_SCHEMA]
+        rows = pa.Table.from_arrays(arrays, schema=INVOICES_SCHEMA)
+        with lake.writing(LakeTable.INVOICES):
+            if lake.open(LakeTable.INVOICES) is not None:
+                rows = _absent_invoices(lake, rows)
+            if rows.num_rows:
+                lake.append(LakeTable.INVOICES, rows, operation=f"upgrade:invoices:{ids[-1]}")
+        with engine.begin() as conn:
+            removed += conn.execute(delete(STORE_INVOICES).where(c.id.in_(ids))).rowcount
+        moved += rows.num_rows
+        if progress is not None:
+            progress(f"invoices: {moved:,} moved")
+
+
+def _absent_invoices(lake: Lake, data: pa.Table) -> pa.Table:
+    """The rows of `data` whose invoice the lake does not hold yet."""
+    con = duckdb.connect()
+    try:
+        con.register("incoming", data)
+        invoices_relation(lake, con).create_view("stored")
+        fresh = con.sql("SELECT i.* FROM incoming i ANTI JOIN stored s USING (invoice_id)").to_arrow_table()
+        return fresh.cast(INVOICES_SCHEMA)
+    finally:
+        con.close()
+
+
 def _move_snapshots(engine: Engine, lake: Lake, progress: Progress | None) -> tuple[int, int]:
     """Write every as-of date the lake lacks from the store's long values; (dates, values) moved."""
     with engine.connect() as conn:
@@ -284,12 +355,12 @@ def _values_of(engine: Engine, day: date) -> pd.DataFrame:
 
 
 def store_rows(engine: Engine, *, any_only: bool = False) -> dict[str, int]:
-    """Rows left in the store's events and indicator_values tables (absent tables count 0); with
+    """Rows left in the store's events, indicator_values and invoices tables (absent tables count 0); with
     `any_only`, 1 for a table with rows (a cheap look, not a count)."""
     present = set(inspect(engine).get_table_names())
     counts = {}
     with engine.connect() as conn:
-        for name, store_table in (("events", STORE_EVENTS), ("indicator_values", STORE_VALUES)):
+        for name, store_table in _STORE_TABLES.items():
             if name not in present:
                 counts[name] = 0
             elif any_only:

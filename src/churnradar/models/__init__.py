@@ -2,18 +2,30 @@
 
 from churnradar.db import Base
 from churnradar.models.access import ApiToken, AuditEntry, UserPreference, UserSession
-from churnradar.models.alert import Alert, AlertEvent, CustomerRisk, EvaluationRun, Rule, Silence
+from churnradar.models.alert import (
+    Alert,
+    AlertEvent,
+    AlertStatus,
+    CustomerRisk,
+    EvaluationRun,
+    Rule,
+    RunStatus,
+    Silence,
+)
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
-from churnradar.models.ledger import Contract, Invoice
+from churnradar.models.ledger import Contract
+from churnradar.models.meta import STORE_ID, StoreMeta
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
 
 __all__ = [
+    "STORE_ID",
     "Alert",
     "AlertEvent",
+    "AlertStatus",
     "ApiToken",
     "AuditEntry",
     "Base",
@@ -30,12 +42,13 @@ __all__ = [
     "ImportRun",
     "ImportStatus",
     "InterventionTask",
-    "Invoice",
     "OutboxMessage",
     "OwnerChange",
     "Role",
     "Rule",
+    "RunStatus",
     "Silence",
+    "StoreMeta",
     "TaskEvent",
     "Team",
     "User",

@@ -3,12 +3,27 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from churnradar.db import Base
+
+
+class AlertStatus(StrEnum):
+    """Open while its rule holds (or until auto-resolve); resolved for good (a new alert opens next time)."""
+
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+class RunStatus(StrEnum):
+    """An evaluation run: running until it commits, then succeeded (a crashed one stays running)."""
+
+    RUNNING = "running"
+    SUCCEEDED = "succeeded"
 
 
 class Rule(Base):
@@ -48,7 +63,7 @@ class Alert(Base):
     rule: Mapped[str] = mapped_column(String(100))
     template: Mapped[str] = mapped_column(String(64))
     level: Mapped[str] = mapped_column(String(32))
-    status: Mapped[str] = mapped_column(String(16))  # open | resolved
+    status: Mapped[str] = mapped_column(String(16))  # AlertStatus
     muted: Mapped[str | None] = mapped_column(String(16))  # inhibited | silenced | capped
     opened_on: Mapped[date]
     last_fired_on: Mapped[date]

@@ -13,10 +13,13 @@ from churnradar.db import Base
 
 
 class ImportStatus(StrEnum):
-    """How an import ended."""
+    """How an import ended, or that it has not yet."""
 
     SUCCEEDED = "succeeded"
     REJECTED = "rejected"
+    # An events import between its start and the lake commit; a crash leaves it so until it is settled.
+    RUNNING = "running"
+    FAILED = "failed"  # settled after a crash: its commit is not in the lake
 
 
 class ImportRun(Base):

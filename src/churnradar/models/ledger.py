@@ -1,8 +1,8 @@
-"""Contracts and invoices: the account side of a customer (expiry, late payment)."""
+"""Contracts: the account side of a customer (expiry). Invoices live in the lake (lake.invoices)."""
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from sqlalchemy import ForeignKey, String
@@ -24,20 +24,4 @@ class Contract(Base):
     value: Mapped[float | None]
     status: Mapped[str | None] = mapped_column(String(64))
     auto_renew: Mapped[bool | None]
-    attributes: Mapped[dict[str, Any] | None]
-
-
-class Invoice(Base):
-    """An invoice with its due date and, once paid, when and how much."""
-
-    __tablename__ = "invoices"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    external_id: Mapped[str] = mapped_column(String(200), unique=True)
-    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"), index=True)
-    due_date: Mapped[date]
-    amount: Mapped[float]
-    issued_at: Mapped[datetime | None]
-    paid_at: Mapped[datetime | None]
-    paid_amount: Mapped[float | None]
     attributes: Mapped[dict[str, Any] | None]

@@ -20,7 +20,8 @@ from churnradar.config import Settings
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.notification import policy, routing, webhooks
 from churnradar.notification import repository as outbox_repo
-from churnradar.notification.channels import Channel, DeliveryError, build
+from churnradar.notification.channels import Channel, build
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.schemas import Message, Notice, OutboxStatus
 
 log = logging.getLogger(__name__)

@@ -18,10 +18,11 @@ from sqlalchemy.engine import Connection
 
 from churnradar.alert.lifecycle import StepResult
 from churnradar.config import Settings, WebhookOut
-from churnradar.models import Alert, Customer
+from churnradar.models import Alert, AlertStatus, Customer
 from churnradar.notification import repository as outbox_repo
-from churnradar.notification.channels.base import Channel, ChannelSettings, DeliveryError
+from churnradar.notification.channels.base import Channel, ChannelSettings
 from churnradar.notification.channels.http import check_status, dumps, post, signature
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.routing import Outgoing, Receiver
 from churnradar.notification.schemas import Message
 
@@ -65,7 +66,8 @@ def alert_documents(
         .where(
             ALERTS.c.last_evaluated_on == as_of,
             or_(
-                ALERTS.c.status == "open", and_(ALERTS.c.status == "resolved", ALERTS.c.resolved_on == as_of)
+                ALERTS.c.status == AlertStatus.OPEN.value,
+                and_(ALERTS.c.status == AlertStatus.RESOLVED.value, ALERTS.c.resolved_on == as_of),
             ),
             ALERTS.c.customer_id.in_({int(c) for c in events["customer_id"]}),
         )

@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 import pandas as pd
 
+from churnradar.kit.levels import level_rank
 from churnradar.rule.compile import compile_condition
 from churnradar.rule.language import Condition, FieldType, parse_condition
 from churnradar.rule.schemas import RuleDef, Scope, unknown_level
@@ -44,7 +45,8 @@ def _compile_one(
         problem = unknown_level(level, tuple(levels))
         if problem is not None:
             raise ValueError(f"template {template!r}, rule {rule.slug!r}: {problem}")
-    pairs = [(rule.level, rule.condition), *sorted(rule.escalate.items(), key=lambda kv: levels.index(kv[0]))]
+    escalations = sorted(rule.escalate.items(), key=lambda kv: level_rank(kv[0], levels))
+    pairs = [(rule.level, rule.condition), *escalations]
     checked = []
     for level, text in pairs:
         try:

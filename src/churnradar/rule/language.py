@@ -18,6 +18,8 @@ from sqlglot import exp
 from sqlglot.errors import ParseError, TokenError
 from sqlglot.tokens import Tokenizer, TokenType  # type: ignore[attr-defined]
 
+from churnradar.rule.exceptions import RuleSyntaxError
+
 MAX_CHARS = 2_000
 MAX_DEPTH = 24
 MAX_NODES = 400
@@ -30,16 +32,6 @@ class FieldType(StrEnum):
     NUMBER = "number"
     TEXT = "text"
     BOOLEAN = "boolean"
-
-
-class RuleSyntaxError(ValueError):
-    """A condition that cannot be accepted; `column` is 1-based where known."""
-
-    def __init__(self, message: str, column: int | None = None, hint: str = "") -> None:
-        message, hint = message[:300], hint[:200]  # names quoted from the text are bounded with it
-        super().__init__((f"{message} at column {column}" if column else message) + hint)
-        self.reason = message
-        self.column = column
 
 
 @dataclass(frozen=True)

@@ -15,6 +15,7 @@ import string
 from collections.abc import Mapping
 from dataclasses import dataclass
 
+from churnradar.rule.exceptions import ReasonError
 from churnradar.rule.language import FieldType
 
 MISSING = "—"
@@ -25,10 +26,6 @@ _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 _SPEC = re.compile(r"^[<>^]?[+\- ]?\d{0,2}[,_]?(?:\.\d{1,2})?[eEfFgG%s]?$")
 _NUMBER_SAMPLE = 1234.5
 _TEXT_SAMPLE = "text"
-
-
-class ReasonError(ValueError):
-    """A reason template that cannot be accepted."""
 
 
 @dataclass(frozen=True)

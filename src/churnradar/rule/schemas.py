@@ -7,11 +7,10 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.rule.language import control_character_error
 
 SLUG = r"^[a-z][a-z0-9_]*$"
-# The alert levels, lowest first: the one definition rules, playbooks, bands, drafts and alerts use.
-DEFAULT_LEVELS = ("yellow", "orange", "red")
 
 
 def unknown_level(level: str, levels: tuple[str, ...] = DEFAULT_LEVELS) -> str | None:

@@ -16,15 +16,15 @@ import yaml
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.rule import repository
+from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.schemas import Template
-from churnradar.rule.templates import (
-    TemplateError,
-    build_templates,
-    build_templates_leniently,
-    template_raws,
-)
+from churnradar.rule.templates import build_templates, build_templates_leniently, template_raws
 
 log = logging.getLogger(__name__)
+
+
+# The rules as stored, by template (the web's editor reads them through here, never the repository).
+stored_rules = repository.stored_rules
 
 
 def _with_rules(

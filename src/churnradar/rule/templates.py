@@ -17,21 +17,15 @@ from pydantic import ValidationError
 
 from churnradar import i18n
 from churnradar.indicator.registry import default_registry
+from churnradar.kit.levels import DEFAULT_LEVELS, level_ranks
+from churnradar.rule.exceptions import ReasonError, RuleSyntaxError, TemplateError
 from churnradar.rule.fields import CUSTOMER_FIELDS, rule_fields
-from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
-from churnradar.rule.reasons import ReasonError, check_reason
-from churnradar.rule.schemas import DEFAULT_LEVELS, Playbook, RuleDef, Template, unknown_level
+from churnradar.rule.language import FieldType, parse_condition
+from churnradar.rule.reasons import check_reason
+from churnradar.rule.schemas import Playbook, RuleDef, Template, unknown_level
 
 TEMPLATES_DIR = Path(__file__).parent / "templates"
 GENERAL = "general"
-
-
-class TemplateError(ValueError):
-    """A template file that cannot be read, or a template that fails its checks; `errors` lists each one."""
-
-    def __init__(self, errors: Sequence[str]) -> None:
-        super().__init__("\n".join(errors))
-        self.errors = list(errors)
 
 
 def _read(path: Path) -> dict[str, Any]:
@@ -246,12 +240,8 @@ def template_for(industry: str | None, templates: Mapping[str, Template]) -> Tem
     return templates.get(key) or templates[GENERAL]
 
 
-def _rank(levels: Sequence[str]) -> dict[str, int]:
-    return {level: i for i, level in enumerate(levels)}
-
-
 def _check_rule(rule: RuleDef, fields: Mapping[str, FieldType], levels: Sequence[str]) -> list[str]:
-    rank = _rank(levels)
+    rank = level_ranks(levels)
     errors: list[str] = []
     level_error = unknown_level(rule.level, tuple(levels))
     if level_error is not None:
@@ -279,7 +269,7 @@ def _check_rule(rule: RuleDef, fields: Mapping[str, FieldType], levels: Sequence
 
 
 def _check_health(template: Template, indicators: Collection[str], levels: Sequence[str]) -> list[str]:
-    rank = _rank(levels)
+    rank = level_ranks(levels)
     errors: list[str] = []
     seen: set[str] = set()
     for part in template.health:

@@ -18,16 +18,13 @@ import pandas as pd
 from churnradar.analytics.source import Source
 from churnradar.indicator import service as indicator_service
 from churnradar.indicator.compile import local_midnight_utc
+from churnradar.scoring.exceptions import LeakageError
 
 KEYS = ["customer_id", "as_of"]
 TENURE = "tenure_days"
 # Features a model may use beyond the indicators; each needs words for reasons (see scoring.reasons).
 EXTRA_FEATURES = (TENURE,)
 FeatureFn = Callable[[Source, Sequence[date]], pd.DataFrame]
-
-
-class LeakageError(AssertionError):
-    """A feature whose value at an as-of date changes when data from that date on is removed."""
 
 
 def indicator_features(zone: ZoneInfo | str = "UTC") -> FeatureFn:

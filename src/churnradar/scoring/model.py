@@ -27,6 +27,8 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from churnradar.scoring.exceptions import NotEnoughHistoryError
+
 Floats = npt.NDArray[np.float64]
 PARAMS: dict[str, Any] = {
     "objective": "binary",
@@ -51,10 +53,6 @@ ISOTONIC_MIN_ROWS = 2_000
 # Isotonic regression's end steps can hold a handful of rows (all churned: probability 1.0); the lowest and
 # highest steps are pooled with their neighbours until each holds at least this many calibration rows.
 ISOTONIC_MIN_END_ROWS = 100
-
-
-class NotEnoughHistoryError(ValueError):
-    """Too few labelled as-of dates to train on some and validate on later ones."""
 
 
 @dataclass(frozen=True)

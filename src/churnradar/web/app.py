@@ -7,18 +7,18 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, FastAPI, Request, status
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.engine import Engine
-from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from churnradar import __version__
 from churnradar.auth.ratelimit import LoginThrottle
-from churnradar.config import Settings
+from churnradar.config import Settings, WebSettings
 from churnradar.db import session_factory
 from churnradar.kit.clock import Clock, SystemClock
+from churnradar.web import errors
 from churnradar.web.account import pages as account_pages
 from churnradar.web.admin import audit as audit_api
 from churnradar.web.admin import pages as admin_pages
@@ -34,7 +34,6 @@ from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.effectiveness import panels as effectiveness_panels  # noqa: F401 (registers its panel)
 from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
-from churnradar.web.options import WebOptions
 from churnradar.web.overview import pages as overview_pages
 from churnradar.web.overview import router as overview_api
 from churnradar.web.risk import pages as risk_pages
@@ -44,13 +43,11 @@ from churnradar.web.rules import router as rule_api
 from churnradar.web.settings import pages as settings_pages
 from churnradar.web.settings import router as settings_api
 from churnradar.web.silences import router as silence_api
-from churnradar.web.tasks import customer_router as customer_work_api
 from churnradar.web.tasks import pages as task_pages
 from churnradar.web.tasks import router as task_api
 from churnradar.web.templating import render
 
 STATIC = Path(__file__).parent / "static"
-API_PREFIX = "/api/v1"
 SESSION_COOKIE = "churnradar_session"
 # Scripts only from this origin (htmx and ECharts are vendored); data for charts travels as JSON, not code.
 CONTENT_SECURITY_POLICY = (
@@ -84,10 +81,6 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def _is_api(request: Request) -> bool:
-    return request.url.path.startswith(API_PREFIX)
-
-
 def _install_handlers(app: FastAPI) -> None:
     @app.exception_handler(LoginRequiredError)
     async def login_required(request: Request, _exc: LoginRequiredError) -> Response:
@@ -106,24 +99,17 @@ def _install_handlers(app: FastAPI) -> None:
             request, "error.html", {"code": 403, "reason": "csrf"}, status_code=status.HTTP_403_FORBIDDEN
         )
 
-    @app.exception_handler(StarletteHTTPException)
-    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
-        if _is_api(request) or request.url.path.startswith("/static"):
-            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
-        return render(
-            request, "error.html", {"code": exc.status_code, "reason": None}, status_code=exc.status_code
-        )
+    errors.install(app)
 
 
 def _api_router(app: FastAPI) -> APIRouter:
-    api = APIRouter(prefix=API_PREFIX)
+    api = APIRouter(prefix=errors.API_PREFIX)
     api.include_router(customer_api.router)
     api.include_router(event_api.router)
     api.include_router(risk_api.router)
     api.include_router(rule_api.router)
     api.include_router(silence_api.router)
     api.include_router(task_api.router)
-    api.include_router(customer_work_api.router)
     api.include_router(people_api.router)
     api.include_router(audit_api.router)
     api.include_router(overview_api.router)
@@ -139,10 +125,16 @@ def _api_router(app: FastAPI) -> APIRouter:
 
 
 def create_app(
-    settings: Settings, engine: Engine, options: WebOptions | None = None, *, clock: Clock | None = None
+    settings: Settings, engine: Engine, web: WebSettings | None = None, *, clock: Clock | None = None
 ) -> FastAPI:
-    """The churnradar web app over `engine`, signing cookies with the settings' secret key."""
-    options = options or WebOptions()
+    """The churnradar web app over `engine`, signing cookies with the settings' secret key.
+
+    `web` replaces `settings.web` (tests' small limits); the app and its routes read `settings.web` only.
+    `clock` is "now" for sessions, tokens and the figures that depend on it; tests freeze it.
+    """
+    if web is not None:
+        settings = settings.model_copy(update={"web": web})
+    options = settings.web
     # FastAPI's own /docs would load Swagger UI from a CDN; the document is served under the API instead.
     app = FastAPI(
         title="churnradar",
@@ -156,7 +148,6 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     app.state.sessions = session_factory(engine)
-    app.state.options = options
     app.state.cache = TtlCache(options.cache_seconds)
     app.state.clock = clock or SystemClock()
     app.state.trusted_proxies = parse_networks(options.trusted_proxies)

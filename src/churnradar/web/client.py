@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import Request, Response
 from itsdangerous import BadSignature, URLSafeTimedSerializer
 
-from churnradar.web.options import WebOptions
+from churnradar.config import WebSettings
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 DEVICE_COOKIE = "churnradar_device"
@@ -95,7 +95,7 @@ def remember_device(request: Request, response: Response, login: str) -> None:
     data = _read(request) or {"d": secrets.token_urlsafe(16), "l": []}
     tag = _login_tag(login)
     logins = [tag, *(x for x in data["l"] if x != tag)][:MAX_DEVICE_LOGINS]
-    options: WebOptions = request.app.state.options
+    options: WebSettings = request.app.state.settings.web
     response.set_cookie(
         DEVICE_COOKIE,
         _serializer(request).dumps({"d": data["d"], "l": logins}),

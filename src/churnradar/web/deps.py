@@ -35,7 +35,7 @@ def db_session(request: Request) -> Iterator[Session]:
     factory: sessionmaker[Session] = request.app.state.sessions
     with factory() as session:
         session.info["settings"] = request.app.state.settings
-        session.info["clock"] = request.app.state.options.clock
+        session.info["clock"] = clock_of(request)
         yield session
 
 

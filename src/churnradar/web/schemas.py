@@ -1,10 +1,10 @@
-"""Shapes shared by every API router: a page of results, and the base of list filters."""
+"""Shapes shared by every API router: a page of results (list filters start from kit.listing)."""
 
 from __future__ import annotations
 
-from typing import Any, Generic, TypeVar
+from typing import Generic, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, Field
 
 T = TypeVar("T")
 
@@ -22,27 +22,3 @@ class Page(BaseModel, Generic[T]):
     def of(cls, items: list[T], *, total: int, page: int, per_page: int) -> Page[T]:
         """A page from its items and the total count."""
         return cls(items=items, total=total, page=page, per_page=per_page, pages=-(-total // per_page))
-
-
-class ListFilter(BaseModel):
-    """The base of a list's filters (query parameters): blanks mean "no filter", links keep the filter."""
-
-    model_config = ConfigDict(extra="ignore")
-
-    @field_validator("*", mode="before")
-    @classmethod
-    def _blank_is_none(cls, value: Any) -> Any:
-        # An empty <select> or search box means "no filter", not "equal to the empty string".
-        if isinstance(value, str) and not value.strip():
-            return None
-        return value.strip() if isinstance(value, str) else value
-
-    def query_params(self, **changes: Any) -> dict[str, str]:
-        """The filter as query parameters (for links to other pages or sort orders), without defaults."""
-        values = self.model_dump(mode="json") | changes
-        defaults = type(self)().model_dump(mode="json")
-        return {
-            k: str(v).lower() if isinstance(v, bool) else str(v)
-            for k, v in values.items()
-            if v is not None and v != defaults[k]
-        }

@@ -15,14 +15,6 @@ from churnradar.kit.registry import Registry
 from churnradar.notification.schemas import Message
 
 
-class DeliveryError(Exception):
-    """A failed send; `retryable` tells a passing failure (timeout, 5xx, rate limit) from a permanent one."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
-
-
 class ChannelSettings(BaseModel):
     """Base of every channel's settings: unknown keys are refused, so typos fail at start-up."""
 

@@ -11,7 +11,8 @@ from typing import Literal
 from pydantic import SecretStr
 
 from churnradar.notification import render
-from churnradar.notification.channels.base import Channel, ChannelSettings, DeliveryError, channels
+from churnradar.notification.channels.base import Channel, ChannelSettings, channels
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.schemas import Message
 
 

@@ -19,7 +19,8 @@ from urllib.parse import quote_plus
 from pydantic import Field, SecretStr
 
 from churnradar.notification import render
-from churnradar.notification.channels.base import Channel, ChannelSettings, DeliveryError, channels
+from churnradar.notification.channels.base import Channel, ChannelSettings, channels
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.schemas import Message
 
 RETRYABLE_STATUS = frozenset({408, 425, 429})

@@ -11,13 +11,14 @@ from fastapi.responses import RedirectResponse, Response
 
 from churnradar.auth import service as auth_service
 from churnradar.auth import sessions as auth_sessions
+from churnradar.auth.exceptions import AuthError
 from churnradar.auth.ratelimit import Attempt, LoginThrottle
-from churnradar.auth.schemas import AuthError, Scope
+from churnradar.auth.schemas import Scope
+from churnradar.config import WebSettings
 from churnradar.web.client import client_address, remember_device, trusted_device
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import SESSION_ID, SESSION_LOCALE, PrincipalDep, SessionDep, clock_of
 from churnradar.web.i18n import LANGUAGES
-from churnradar.web.options import WebOptions
 from churnradar.web.templating import render
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -48,7 +49,7 @@ def login(
 ) -> Response:
     """Check the password (slowed after repeated failures, see auth.ratelimit) and start a new session."""
     throttle: LoginThrottle = request.app.state.login_throttle
-    options: WebOptions = request.app.state.options
+    options: WebSettings = request.app.state.settings.web
     address = client_address(request)
     attempt = Attempt(login, address, trusted_device(request, login))
     context: dict[str, Any] = {"next": safe_next(next), "login": login}

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel
 
-from churnradar.auth import repository as auth_repo
+from churnradar.auth import service as auth_service
 from churnradar.web.deps import AdminToken, SessionDep
 
 router = APIRouter(tags=["audit"])
@@ -59,7 +59,7 @@ def audit(
     per_page: Annotated[int, Query(ge=1, le=MAX_PER_PAGE)] = 50,
 ) -> AuditPage:
     """Entries matching every filter given (actor's login without regard to case, action, entity, days)."""
-    rows, total = auth_repo.audit_page(
+    rows, total = auth_service.audit_page(
         session,
         actor=actor,
         action=action,

@@ -8,9 +8,9 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from churnradar.auth import repository as auth_repo
 from churnradar.auth import service as auth_service
-from churnradar.auth.schemas import AuthError, Principal
+from churnradar.auth.exceptions import AuthError
+from churnradar.auth.schemas import Principal
 from churnradar.models.people import Role, User
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep
@@ -43,8 +43,8 @@ def _team_rows(teams: list[str], users: list[tuple[User, str | None, str | None]
 def _users_page(
     request: Request, session: Session, principal: Principal, *, error: str | None = None, code: int = 200
 ) -> Response:
-    users = auth_repo.list_users(session)
-    teams = auth_repo.list_team_names(session)
+    users = auth_service.list_users(session)
+    teams = auth_service.list_team_names(session)
     context: dict[str, Any] = {
         "users": users,
         "teams": teams,
@@ -109,7 +109,7 @@ def update_user(
     is_active: Annotated[bool, Form()] = False,
 ) -> Response:
     """Change a user's role, team, manager, phone number or whether they may sign in."""
-    if auth_repo.get_user(session, user_id) is None:
+    if auth_service.get_user(session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND)
     try:
         auth_service.update_user(
@@ -144,5 +144,5 @@ def create_team(request: Request, principal: AdminDep, session: SessionDep, name
 @router.get("/audit", name="admin_audit")
 def audit(request: Request, principal: AdminDep, session: SessionDep, entity: str | None = None) -> Response:
     """The latest changes: who did what to which user, token, rule or task."""
-    entries = auth_repo.list_audit(session, entity=entity or None, limit=300)
+    entries = auth_service.list_audit(session, entity=entity or None, limit=300)
     return render(request, "admin/audit.html", {"entries": entries, "entity": entity}, principal=principal)

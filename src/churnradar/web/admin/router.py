@@ -8,9 +8,8 @@ from fastapi import APIRouter, HTTPException, status
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from churnradar.auth import repository as auth_repo
 from churnradar.auth import service as auth_service
-from churnradar.auth.schemas import AuthError
+from churnradar.auth.exceptions import AuthError
 from churnradar.models.people import Role, User
 from churnradar.web.deps import AdminToken, SessionDep
 
@@ -89,7 +88,7 @@ def _read(user: User, team: str | None, manager: str | None) -> UserRead:
 
 
 def _user(session: Session, login: str) -> UserRead:
-    return next(_read(*row) for row in auth_repo.list_users(session) if row[0].login == login)
+    return next(_read(*row) for row in auth_service.list_users(session) if row[0].login == login)
 
 
 def _refused(session: Session, exc: AuthError) -> HTTPException:
@@ -100,7 +99,7 @@ def _refused(session: Session, exc: AuthError) -> HTTPException:
 @router.get("/users", response_model=list[UserRead], responses=REFUSED, summary="List users")
 def list_users(_principal: AdminToken, session: SessionDep) -> list[UserRead]:
     """Every user with role, team and manager, by login."""
-    return [_read(*row) for row in auth_repo.list_users(session)]
+    return [_read(*row) for row in auth_service.list_users(session)]
 
 
 @router.post("/users", response_model=UserRead, status_code=201, responses=REFUSED, summary="Create a user")
@@ -122,7 +121,7 @@ def create_user(principal: AdminToken, session: SessionDep, body: UserCreate) ->
 )
 def change_user(principal: AdminToken, session: SessionDep, user_id: int, body: UserChange) -> UserRead:
     """Change role, team, manager or active flag (audited with each old and new value)."""
-    if auth_repo.get_user(session, user_id) is None:
+    if auth_service.get_user(session, user_id) is None:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such user")
     try:
         change = body.model_dump(exclude={"phone"})
@@ -137,7 +136,7 @@ def change_user(principal: AdminToken, session: SessionDep, user_id: int, body: 
 @router.get("/teams", response_model=list[str], responses=REFUSED, summary="List teams")
 def list_teams(_principal: AdminToken, session: SessionDep) -> list[str]:
     """Every team name, sorted."""
-    return auth_repo.list_team_names(session)
+    return auth_service.list_team_names(session)
 
 
 @router.post("/teams", status_code=201, responses=REFUSED, summary="Create a team")

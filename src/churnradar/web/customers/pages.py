@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response, StreamingResponse
 
 from churnradar.auth import service as auth_service
+from churnradar.config import WebSettings
+from churnradar.customer import service
+from churnradar.customer.schemas import CustomerFilter
 from churnradar.lake.timeline import Timeline
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
-from churnradar.web.customers import export, service
-from churnradar.web.customers import repository as repo
-from churnradar.web.customers.schemas import CustomerFilter
+from churnradar.web.customers import export
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_, translations
 from churnradar.web.nav import NavItem, nav_items, visible_sections
-from churnradar.web.options import WebOptions
 from churnradar.web.templating import render, request_locale
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -50,8 +50,8 @@ VALUE_LABELS = (
 )
 
 
-def _options(request: Request) -> WebOptions:
-    options: WebOptions = request.app.state.options
+def _options(request: Request) -> WebSettings:
+    options: WebSettings = request.app.state.settings.web
     return options
 
 
@@ -72,7 +72,7 @@ def customer_list(
 ) -> Response:
     """The customers the user may see; htmx asks for the table alone when a filter changes."""
     flt = flt.model_copy(update={"per_page": min(flt.per_page, _options(request).max_page_size)})
-    rows, total = repo.list_customers(session, principal, flt)
+    rows, total = service.list_customers(session, principal, flt)
     context = {
         "rows": rows,
         "total": total,
@@ -84,7 +84,7 @@ def customer_list(
         return render(request, "customers/_table.html", context, principal=principal)
     cache: TtlCache = request.app.state.cache
     key = ("facets", principal.user_id, principal.role)
-    context["facets"] = cache.get_or_set(key, lambda: repo.facets(session, principal))
+    context["facets"] = cache.get_or_set(key, lambda: service.facets(session, principal))
     return render(request, "customers/list.html", context, principal=principal)
 
 
@@ -94,7 +94,7 @@ def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, f
     auth_service.record_export(session, principal, "customers", format="csv", filters=flt)
     session.commit()
     catalog = translations(request_locale(request))
-    rows = repo.iter_customers(session, principal, flt, limit=_options(request).export_limit)
+    rows = service.iter_customers(session, principal, flt, limit=_options(request).export_limit)
     return StreamingResponse(
         export.csv_chunks(rows, lambda c: catalog.gettext(HEADINGS[c])),
         media_type="text/csv; charset=utf-8",
@@ -108,7 +108,7 @@ def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, 
     auth_service.record_export(session, principal, "customers", format="xlsx", filters=flt)
     session.commit()
     catalog = translations(request_locale(request))
-    rows = repo.iter_customers(session, principal, flt, limit=_options(request).export_limit)
+    rows = service.iter_customers(session, principal, flt, limit=_options(request).export_limit)
     return Response(
         export.xlsx_bytes(rows, lambda c: catalog.gettext(HEADINGS[c])),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -121,15 +121,12 @@ def customer_page(
     request: Request, principal: PrincipalDep, session: SessionDep, customer_id: int
 ) -> Response:
     """Customer 360: profile, owner, contracts, invoices, indicator history and the events timeline."""
-    customer = repo.get_customer(session, principal, customer_id)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
-    detail = service.customer_detail(session, principal, customer)
-    found = repo.timeline(session, customer.id, page=1, per_page=EVENTS_PER_PAGE)
+    customer = service.visible(session, principal, customer_id)
+    view = service.customer_360(session, principal, customer, events=EVENTS_PER_PAGE)
     context = {
-        "customer": detail,
-        "series": [s.model_dump(mode="json") for s in service.indicator_series(session, customer.id)],
-        **_timeline_context(found, page=1, kind=None),
+        "customer": view.customer,
+        "series": [s.model_dump(mode="json") for s in view.series],
+        **_timeline_context(view.timeline, page=1, kind=None),
         "headings": HEADINGS,
         "sections": [
             (section, section.load(session, principal, customer)) for section in visible_sections(principal)
@@ -148,11 +145,9 @@ def customer_events(
     kind: Annotated[str | None, Query(max_length=64)] = None,
 ) -> Response:
     """One page of the events timeline (an htmx fragment, or a page of its own without JavaScript)."""
-    customer = repo.get_customer(session, principal, customer_id)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    customer = service.visible(session, principal, customer_id)
     kind = kind or None
-    found = repo.timeline(session, customer.id, page=page, per_page=EVENTS_PER_PAGE, kind=kind)
+    found = service.timeline(session, customer, page=page, per_page=EVENTS_PER_PAGE, kind=kind)
     context = {"customer_id": customer.id, **_timeline_context(found, page=page, kind=kind)}
     fragment = request.headers.get("hx-request") == "true"
     template = "customers/_events.html" if fragment else "customers/events_page.html"

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.effectiveness import repository
+from churnradar.effectiveness import service as effectiveness_service
 from churnradar.effectiveness.tasks import deadline_compliance
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.web.effectiveness.service import scope_of
@@ -25,7 +25,7 @@ def compliance_panel(session: Session, principal: Principal) -> dict[str, Any]:
     clock: Clock = session.info.get("clock") or SystemClock()
     utc_now = clock.now()
     until = utc_now.replace(tzinfo=UTC).astimezone(settings.zone).date() + timedelta(days=1)
-    tasks = repository.tasks(session.connection(), until=until)
+    tasks = effectiveness_service.tasks_until(session.connection(), until=until)
     scope = scope_of(session, principal)
     if scope is not None:
         tasks = tasks[tasks["customer_id"].isin(scope)]

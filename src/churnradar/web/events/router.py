@@ -12,13 +12,14 @@ from pydantic import BaseModel
 
 from churnradar.auth.access import SEE_ALL
 from churnradar.auth.schemas import Principal
+from churnradar.config import WebSettings
+from churnradar.customer import service as customer_service
 from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import FileFormatError
 from churnradar.ingest.schemas import FileSummary, RecordKind, RowError
 from churnradar.ingest.validate import bounded
-from churnradar.web.customers import repository as customer_repo
+from churnradar.models import ImportStatus
 from churnradar.web.deps import IngestPrincipal
-from churnradar.web.options import WebOptions
 
 router = APIRouter(prefix="/events", tags=["events"])
 # By number: Starlette renamed these constants (RFC 9110 names) in versions newer than our lower bound.
@@ -90,7 +91,7 @@ def _out_of_scope(request: Request, principal: Principal, records: list[dict[str
         return []
     keys = [ingest_service.customer_key(r.get("customer_id")) for r in records]
     with request.app.state.sessions() as session:
-        visible = customer_repo.visible_external_ids(session, principal, {k for k in keys if k})
+        visible = customer_service.visible_external_ids(session, principal, {k for k in keys if k})
     return [
         RowError(
             file="api", row=number, column="customer_id", message=f"unknown customer_id {bounded(key)!r}"
@@ -120,7 +121,7 @@ def _out_of_scope(request: Request, principal: Principal, records: list[dict[str
 )
 async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
     """Events as a JSON array or NDJSON (canonical columns, CONTRACT §2); the same rows twice store once."""
-    options: WebOptions = request.app.state.options
+    options: WebSettings = request.app.state.settings.web
     body = await _read_body(request, options.max_ingest_bytes)
     records = _parse(body, request.headers.get("content-type", "application/json"))
     if len(records) > options.max_ingest_records:
@@ -136,7 +137,7 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
         summary = FileSummary(
             file="api",
             kind=RecordKind.EVENTS,
-            status="rejected",
+            status=ImportStatus.REJECTED.value,
             rows=len(records),
             rejected=len(denied),
             error_count=len(denied),
@@ -151,9 +152,9 @@ async def ingest_events(request: Request, principal: IngestPrincipal) -> Any:
             settings=request.app.state.settings,
             source=f"api:{principal.login}",
         )
-    if summary.status == "succeeded" and summary.inserted + summary.updated:
+    if summary.status == ImportStatus.SUCCEEDED and summary.inserted + summary.updated:
         request.app.state.cache.clear()  # the overview's counts include these events now
-    if summary.status != "succeeded":
+    if summary.status != ImportStatus.SUCCEEDED:
         rejected = IngestRejected(detail="rejected, nothing stored", summary=summary)
         return JSONResponse(rejected.model_dump(mode="json"), status_code=UNPROCESSABLE)
     return summary

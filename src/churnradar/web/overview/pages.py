@@ -15,7 +15,7 @@ from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_
 from churnradar.web.nav import NavItem, OverviewPanel, nav_items, overview_panels, visible_panels
-from churnradar.web.overview import repository as repo
+from churnradar.web.overview import service
 from churnradar.web.templating import render
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -23,21 +23,21 @@ nav_items.add("overview", NavItem("overview", N_("Overview"), "/", order=10))
 
 
 def _counts(session: Session, principal: Principal) -> dict[str, Any]:
-    return {"counts": repo.data_counts(session, principal)}
+    return {"counts": service.data_counts(session, principal)}
 
 
 def _breakdowns(session: Session, principal: Principal) -> dict[str, Any]:
     return {
         "breakdowns": [
-            (N_("Customers by industry"), "industry", repo.customers_by(session, principal, "industry")),
-            (N_("Customers by segment"), "segment", repo.customers_by(session, principal, "segment")),
-            (N_("Customers by status"), "status", repo.customers_by(session, principal, "status")),
+            (N_("Customers by industry"), "industry", service.customers_by(session, principal, "industry")),
+            (N_("Customers by segment"), "segment", service.customers_by(session, principal, "segment")),
+            (N_("Customers by status"), "status", service.customers_by(session, principal, "status")),
         ]
     }
 
 
 def _imports(session: Session, principal: Principal) -> dict[str, Any]:
-    return {"imports": repo.recent_imports(session)}
+    return {"imports": service.recent_imports(session)}
 
 
 # The alert panels (customers per level, trend, new vs resolved, reasons) register with order 20-40 from

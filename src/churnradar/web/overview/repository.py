@@ -11,11 +11,12 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.lake.invoices import count_invoices
 from churnradar.lake.service import lake_for
 from churnradar.lake.timeline import count_events
 from churnradar.models.customer import Customer
 from churnradar.models.import_run import ImportRun
-from churnradar.models.ledger import Contract, Invoice
+from churnradar.models.ledger import Contract
 
 
 def customers_by(
@@ -39,7 +40,7 @@ def customers_by(
 def data_counts(session: Session, principal: Principal) -> dict[str, int]:
     """How many customers, events, contracts and invoices the principal's view holds.
 
-    Events are the lake's: the customers in scope come from the store, the count from DuckDB.
+    Events and invoices are the lake's: the customers in scope come from the store, the count from DuckDB.
     """
     scope = visible_customers(principal)
     counts = {"customers": session.scalar(select(func.count()).select_from(Customer).where(scope)) or 0}
@@ -47,12 +48,13 @@ def data_counts(session: Session, principal: Principal) -> dict[str, int]:
     everyone = principal.role in SEE_ALL
     bind = session.get_bind()
     lake = lake_for(bind if isinstance(bind, Engine) else bind.engine)
-    counts["events"] = count_events(lake, None if everyone else list(session.scalars(visible)))
-    for name, model in (("contracts", Contract), ("invoices", Invoice)):
-        query = select(func.count()).select_from(model)
-        if not everyone:
-            query = query.where(model.customer_id.in_(visible))
-        counts[name] = session.scalar(query) or 0
+    scoped = None if everyone else list(session.scalars(visible))
+    counts["events"] = count_events(lake, scoped)
+    query = select(func.count()).select_from(Contract)
+    if not everyone:
+        query = query.where(Contract.customer_id.in_(visible))
+    counts["contracts"] = session.scalar(query) or 0
+    counts["invoices"] = count_invoices(lake, scoped)
     return counts
 
 

@@ -7,19 +7,19 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Form, Query, Request, status
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
+from churnradar import reactions
 from churnradar.auth import service as auth_service
-from churnradar.config import Settings
+from churnradar.config import Settings, WebSettings
+from churnradar.customer import service as customer_service
+from churnradar.customer.exceptions import OwnerChangeError
 from churnradar.kit.clock import SystemClock
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
 from churnradar.web.customers import export
-from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_, translations
 from churnradar.web.nav import NavItem, nav_items
-from churnradar.web.options import WebOptions
 from churnradar.web.risk import panels, service
-from churnradar.web.risk import repository as repo
 from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter
 from churnradar.web.templating import render, request_locale
 
@@ -82,8 +82,8 @@ def export_columns(locale: str) -> tuple[str, ...]:
     )
 
 
-def _options(request: Request) -> WebOptions:
-    options: WebOptions = request.app.state.options
+def _options(request: Request) -> WebSettings:
+    options: WebSettings = request.app.state.settings.web
     return options
 
 
@@ -91,7 +91,7 @@ def _context(
     request: Request, principal: PrincipalDep, session: SessionDep, flt: RiskFilter
 ) -> dict[str, object]:
     flt = flt.model_copy(update={"per_page": min(flt.per_page, _options(request).max_page_size)})
-    rows, total = repo.list_risk(session, principal, flt)
+    rows, total = service.list_risk(session, principal, flt)
     return {
         "rows": rows,
         "total": total,
@@ -106,14 +106,14 @@ def _context(
 def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, flt: FilterQuery) -> Response:
     """Customers at risk the user may see; htmx asks for the table alone when a filter changes."""
     context = _context(request, principal, session, flt)
-    context["assignees"] = repo.assignable_users(session, principal)
+    context["assignees"] = customer_service.assignable_users(session, principal)
     if request.headers.get("hx-request") == "true" and request.headers.get("hx-target") == "risk-table":
         return render(request, "risk/_table.html", context, principal=principal)
     cache: TtlCache = request.app.state.cache
     key = ("facets", principal.user_id, principal.role)  # the customer list's filter choices, shared
-    context["facets"] = cache.get_or_set(key, lambda: customer_repo.facets(session, principal))
+    context["facets"] = cache.get_or_set(key, lambda: customer_service.facets(session, principal))
     context["tags"] = cache.get_or_set(
-        ("risk_tags", principal.user_id, principal.role), lambda: repo.tags(session, principal)
+        ("risk_tags", principal.user_id, principal.role), lambda: service.risk_tags(session, principal)
     )
     context["levels"] = (*reversed(LEVELS), ANY_LEVEL)
     context["flash"] = request.session.pop(FLASH, None)
@@ -127,7 +127,7 @@ def export_csv(request: Request, principal: PrincipalDep, session: SessionDep, f
     session.commit()
     locale = request_locale(request)
     catalog = translations(locale)
-    rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)
+    rows = service.iter_risk(session, principal, flt, limit=_options(request).export_limit)
     return StreamingResponse(
         export.csv_chunks(rows, lambda c: catalog.gettext(HEADINGS[c]), export_columns(locale)),
         media_type="text/csv; charset=utf-8",
@@ -142,7 +142,7 @@ def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, 
     session.commit()
     locale = request_locale(request)
     catalog = translations(locale)
-    rows = repo.iter_risk(session, principal, flt, limit=_options(request).export_limit)
+    rows = service.iter_risk(session, principal, flt, limit=_options(request).export_limit)
     return Response(
         export.xlsx_bytes(rows, lambda c: catalog.gettext(HEADINGS[c]), export_columns(locale), "high-risk"),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -164,14 +164,18 @@ def assign(
     ids = [one] if one is not None else list(dict.fromkeys(customer or []))
     catalog = translations(request_locale(request))
     try:
-        customers = repo.customers_by_ids(session, principal, ids)
-        if len(customers) != len(ids):
-            raise service.AssignError(N_("No such customer, or not yours to see."), status.HTTP_404_NOT_FOUND)
+        customers = customer_service.visible_by_ids(session, principal, ids)
         settings: Settings = request.app.state.settings
-        results = service.assign_owner(
-            session, principal, customers, owner, settings=settings, via="web", now=SystemClock().now()
+        results = customer_service.change_owner(
+            session,
+            principal,
+            customers,
+            owner,
+            events=reactions.dispatcher(settings),
+            via="web",
+            now=SystemClock().now(),
         )
-    except service.AssignError as exc:
+    except OwnerChangeError as exc:
         session.rollback()
         message = catalog.gettext(exc.msgid) % exc.values
         context = {"message": message, "back": _safe_back(back)}

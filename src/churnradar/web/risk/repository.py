@@ -11,6 +11,8 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.customer.repository import Owner, scoped, search
+from churnradar.kit.levels import level_ranks
 from churnradar.models import (
     Alert,
     AlertEvent,
@@ -20,17 +22,14 @@ from churnradar.models import (
     CustomerTag,
     EvaluationRun,
     InterventionTask,
-    Role,
     Rule,
     Team,
-    User,
 )
-from churnradar.web.customers.repository import AnySelect, Owner, _search
 from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter, RiskRow, RiskSort
 
 # Worse levels rank higher; no level ranks below every level.
 LEVEL_RANK = case(
-    {name: rank for rank, name in enumerate(LEVELS, start=1)}, value=CustomerRisk.level, else_=0
+    {name: rank + 1 for name, rank in level_ranks(LEVELS).items()}, value=CustomerRisk.level, else_=0
 )
 SORT_COLUMNS: dict[RiskSort, Any] = {
     RiskSort.LEVEL: LEVEL_RANK,
@@ -76,7 +75,7 @@ def _customer_conditions(
         tagged = exists().where(CustomerTag.customer_id == Customer.id, CustomerTag.tag == flt.tag)
         conditions.append(tagged)
     if flt.q:
-        conditions.append(_search(session, flt.q))
+        conditions.append(search(session, flt.q))
     return conditions
 
 
@@ -188,30 +187,6 @@ def tags(session: Session, principal: Principal, limit: int = 500) -> list[str]:
     return list(session.scalars(query))
 
 
-def customers_by_ids(session: Session, principal: Principal, ids: Sequence[int]) -> list[Customer]:
-    """The visible customers among these internal ids, in the order given."""
-    found = {
-        c.id: c
-        for c in session.scalars(select(Customer).where(Customer.id.in_(ids), visible_customers(principal)))
-    }
-    return [found[i] for i in ids if i in found]
-
-
-def assignable_users(session: Session, principal: Principal) -> list[User]:
-    """Who this principal may give customers to: anyone active (admins, directors), their reps (managers)."""
-    query = select(User).where(User.is_active.is_(True)).order_by(User.login)
-    if principal.role in SEE_ALL:
-        return list(session.scalars(query.where(User.role.in_([Role.REP.value, Role.MANAGER.value]))))
-    if principal.role != Role.MANAGER:
-        return []
-    # The same team as visible_customers gives the manager: their own team and those of the people they lead.
-    teams = select(User.team_id).where(
-        or_(User.id == principal.user_id, User.manager_id == principal.user_id), User.team_id.is_not(None)
-    )
-    team_reps = or_(User.manager_id == principal.user_id, User.team_id.in_(teams))
-    return list(session.scalars(query.where(User.role == Role.REP.value, team_reps)))
-
-
 def risk_of(session: Session, customer_id: int) -> tuple[CustomerRisk | None, CustomerScore | None]:
     """A customer's current risk row and model score (the caller has checked it is visible)."""
     return session.get(CustomerRisk, customer_id), session.get(CustomerScore, customer_id)
@@ -241,16 +216,9 @@ def rule_names(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
     return names
 
 
-def _scoped(query: AnySelect, column: Any, principal: Principal) -> AnySelect:
-    """Limit a query on a customer-keyed table to the principal's customers (no join for see-all roles)."""
-    if principal.role in SEE_ALL:
-        return query
-    return query.where(column.in_(select(Customer.id).where(visible_customers(principal))))
-
-
 def level_counts(session: Session, principal: Principal) -> tuple[dict[str | None, int], int]:
     """Visible customers per current level (None: no level), and how many visible customers there are."""
-    query = _scoped(
+    query = scoped(
         select(CustomerRisk.level, func.count()).group_by(CustomerRisk.level),
         CustomerRisk.customer_id,
         principal,
@@ -284,7 +252,7 @@ def alert_spans(
     )
     return [
         (int(c), str(lv), o, r)
-        for c, lv, o, r in session.execute(_scoped(query, Alert.customer_id, principal))
+        for c, lv, o, r in session.execute(scoped(query, Alert.customer_id, principal))
     ]
 
 
@@ -295,8 +263,8 @@ def alerts_per_day(session: Session, principal: Principal, since: date) -> tuple
         select(Alert.resolved_on, func.count()).where(Alert.resolved_on >= since).group_by(Alert.resolved_on)
     )
     return (
-        list(session.execute(_scoped(opened, Alert.customer_id, principal))),
-        list(session.execute(_scoped(resolved, Alert.customer_id, principal))),
+        list(session.execute(scoped(opened, Alert.customer_id, principal))),
+        list(session.execute(scoped(resolved, Alert.customer_id, principal))),
     )
 
 
@@ -312,4 +280,4 @@ def open_alerts_by_rule(
         .order_by(count.desc(), Alert.rule)
         .limit(limit)
     )
-    return [(t, r, int(n)) for t, r, n in session.execute(_scoped(query, Alert.customer_id, principal))]
+    return [(t, r, int(n)) for t, r, n in session.execute(scoped(query, Alert.customer_id, principal))]

@@ -1,4 +1,4 @@
-"""High-risk list filters and rows, owner changes, and the alert shapes of the pages and the API."""
+"""High-risk list filters and rows, and the alert shapes of the pages and the API."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from churnradar.alert.lifecycle import Policy
-from churnradar.web.schemas import ListFilter
+from churnradar.kit.levels import DEFAULT_LEVELS
+from churnradar.kit.listing import ListFilter
 
-LEVELS: tuple[str, ...] = Policy().levels
+LEVELS = DEFAULT_LEVELS  # the levels, lowest first (kit.levels.Level), under the name the risk pages use
 ANY_LEVEL = "any"  # a level filter value: every customer with some level (not those with a score only)
 
 
@@ -86,22 +86,6 @@ class RiskRow(BaseModel):
     segment: str | None
     industry: str | None
     task_deadline: datetime | None = Field(default=None, description="Deadline of the open task, if any.")
-
-
-class OwnerChange(BaseModel):
-    """Give one customer to another owner (an active user the caller may assign to)."""
-
-    owner: str = Field(min_length=1, max_length=200, description="The new owner's login.")
-
-
-class OwnerChanged(BaseModel):
-    """What an owner change did."""
-
-    customer_id: str
-    from_owner: str | None
-    to_owner: str
-    changed: bool = Field(description="False when the customer already had this owner.")
-    tasks: dict[str, int] = Field(description="Open tasks settled by outcome (moved, kept, ...).")
 
 
 class AlertEventRead(BaseModel):

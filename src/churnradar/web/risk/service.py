@@ -1,126 +1,34 @@
-"""Owner changes from the risk list and the API, and the alert figures of the overview."""
+"""A customer's alerts for its 360 page, and the alert figures of the overview."""
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Sequence
-from datetime import date, datetime, timedelta
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
-from churnradar.auth import service as auth_service
-from churnradar.auth.repository import get_user_by_login
 from churnradar.auth.schemas import Principal
-from churnradar.config import Settings
-from churnradar.intervention.handover import follow_owner_changes
-from churnradar.models import Customer, OwnerChange, Role, User
-from churnradar.web.i18n import N_
+from churnradar.models import Role
 from churnradar.web.risk import repository as repo
-from churnradar.web.risk.schemas import LEVELS, AlertEventRead, AlertRead, OwnerChanged
+from churnradar.web.risk.schemas import LEVELS, AlertEventRead, AlertRead, RiskFilter, RiskRow
 
 TREND_WEEKS = 26
 
 
-class AssignError(Exception):
-    """A refused owner change: an English message id with its values (pages translate it), an HTTP status."""
-
-    def __init__(self, msgid: str, status_code: int, **values: str) -> None:
-        super().__init__(msgid % values)
-        self.msgid = msgid
-        self.values = values
-        self.status_code = status_code
-
-    @property
-    def message(self) -> str:
-        """The message in English (the API's language)."""
-        return str(self)
+def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
+    """One page of the customers at risk this principal may see, and how many match in all."""
+    return repo.list_risk(session, principal, flt)
 
 
-def assign_owner(
-    session: Session,
-    principal: Principal,
-    customers: Sequence[Customer],
-    login: str,
-    *,
-    settings: Settings,
-    via: str,
-    now: datetime,
-) -> list[OwnerChanged]:
-    """Give `customers` (already checked visible) to `login`; their open tasks follow as after an import.
-
-    Each change is recorded in `owner_changes` and the audit log, then settled by the intervention
-    handover (tasks moved, kept or sent to a manager per settings). Nothing changes unless every check
-    passes; the caller commits.
-    """
-    if principal.role == Role.REP:
-        raise AssignError(N_("Reps cannot change a customer's owner; ask your manager."), 403)
-    if not customers:
-        raise AssignError(N_("Choose at least one customer."), 400)
-    target = get_user_by_login(session, login)
-    if target is None or not target.is_active:
-        raise AssignError(N_("Unknown or inactive user: %(login)s."), 400, login=login)
-    if target.id not in {u.id for u in repo.assignable_users(session, principal)}:
-        if principal.role == Role.MANAGER:
-            raise AssignError(
-                N_("You may assign customers only to your team's reps, not to %(login)s."), 403, login=login
-            )
-        raise AssignError(
-            N_("You may assign customers only to reps and managers, not to %(login)s."), 403, login=login
-        )
-    previous = _logins(session, {c.owner_id for c in customers if c.owner_id is not None})
-    results: list[OwnerChanged] = []
-    for customer in customers:
-        from_owner = previous.get(customer.owner_id) if customer.owner_id else None
-        changed = customer.owner_id != target.id
-        if changed:
-            _move(session, principal, customer, target, via=via, now=now, from_owner=from_owner)
-        results.append(
-            OwnerChanged(
-                customer_id=customer.external_id,
-                from_owner=from_owner,
-                to_owner=target.login,
-                changed=changed,
-                tasks={},
-            )
-        )
-    session.flush()
-    settled = follow_owner_changes(session.connection(), settings=settings, now=now)
-    for result in results:
-        result.tasks = settled
-    return results
+def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit: int) -> Iterator[RiskRow]:
+    """Every matching customer at risk in list order (for exports), at most `limit`."""
+    return repo.iter_risk(session, principal, flt, limit=limit)
 
 
-def _logins(session: Session, ids: set[int]) -> dict[int, str]:
-    return {u.id: u.login for u in (session.get(User, i) for i in ids) if u is not None}
-
-
-def _move(
-    session: Session,
-    principal: Principal,
-    customer: Customer,
-    target: User,
-    *,
-    via: str,
-    now: datetime,
-    from_owner: str | None,
-) -> None:
-    session.add(
-        OwnerChange(
-            customer_id=customer.id,
-            from_owner_id=customer.owner_id,
-            to_owner_id=target.id,
-            changed_at=now,
-            source=f"{via} by {principal.login}",
-        )
-    )
-    details: dict[str, Any] = {"from": from_owner, "to": target.login, "via": via}
-    customer.owner_id = target.id
-    if target.team_id is not None and customer.team_id != target.team_id:
-        # The customer joins the new owner's team, so that team's manager sees it from now on.
-        details["team"] = target.team_id
-        customer.team_id = target.team_id
-    auth_service.record(session, principal, "change_owner", "customer", customer.external_id, details)
+def risk_tags(session: Session, principal: Principal) -> list[str]:
+    """The tags on customers this principal may see (for the tag filter)."""
+    return repo.tags(session, principal)
 
 
 def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:

@@ -12,10 +12,11 @@ from sqlalchemy.orm import Session
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.kit.clock import SystemClock
+from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.rule import service as rule_service
-from churnradar.rule.schemas import DEFAULT_LEVELS, unknown_level
-from churnradar.rule.templates import TemplateError
+from churnradar.rule.exceptions import TemplateError
+from churnradar.rule.schemas import unknown_level
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep, require_roles
 from churnradar.web.i18n import N_

@@ -11,8 +11,8 @@ from pydantic import BaseModel, Field
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
+from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.schemas import RuleDef
-from churnradar.rule.templates import TemplateError
 from churnradar.web.deps import AdminToken, SessionDep, api_principal
 from churnradar.web.rules import service
 from churnradar.web.rules.drafts import check_with_count

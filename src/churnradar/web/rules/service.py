@@ -27,10 +27,11 @@ from churnradar.evaluation.backtest import run_backtest
 from churnradar.evaluation.drafts import default_window, draft_book, plain_draft
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
-from churnradar.models import EvaluationRun, Rule
-from churnradar.rule import repository as rule_repo
+from churnradar.kit.levels import Level
+from churnradar.models import EvaluationRun, Rule, RunStatus
 from churnradar.rule import service as rule_service
-from churnradar.rule.language import FieldType, RuleSyntaxError, parse_condition
+from churnradar.rule.exceptions import RuleSyntaxError
+from churnradar.rule.language import FieldType, parse_condition
 from churnradar.rule.schemas import RuleDef, Template
 from churnradar.web.rules.schemas import ConditionResult, Origin, RuleChange, RuleRead, rule_id, split_rule_id
 
@@ -55,7 +56,7 @@ def _origin(slug: str, own: set[str], parent: Template | None) -> Origin:
 
 def _stored(engine: Engine) -> dict[str, list[dict[str, Any]]]:
     with engine.connect() as conn:
-        return rule_repo.stored_rules(conn)
+        return rule_service.stored_rules(conn)
 
 
 def _views(
@@ -119,7 +120,7 @@ def save_rule(
 ) -> RuleChange:
     """Store `values` over `current` (checked whole, as an import is) and record the change in the audit log.
 
-    Raises `rule.templates.TemplateError` with the same messages as `churnradar rule import`; nothing is
+    Raises `rule.exceptions.TemplateError` with the same messages as `churnradar rule import`; nothing is
     stored then. The rules and their audit entry are written in the caller's session: its commit stores
     both or neither.
     """
@@ -164,7 +165,7 @@ def check_condition(text: str, fields: Mapping[str, FieldType]) -> ConditionResu
 def draft_of(current: RuleRead | None, condition: str, level: str | None = None) -> RuleDef:
     """The rule with `condition` (and `level`); without a rule, a plain draft as the CLI makes one."""
     if current is None:
-        return RuleDef.model_validate(plain_draft(condition, level or "yellow", slug=DRAFT_SLUG))
+        return RuleDef.model_validate(plain_draft(condition, level or Level.YELLOW.value, slug=DRAFT_SLUG))
     update: dict[str, Any] = {"condition": condition} | ({"level": level} if level else {})
     return current.rule.model_copy(update=update)
 
@@ -194,7 +195,7 @@ def latest_evaluation(engine: Engine) -> date | None:
     """The as-of date of the latest successful evaluation, whose indicators are stored."""
     with engine.connect() as conn:
         latest: date | None = conn.execute(
-            select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == "succeeded")
+            select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == RunStatus.SUCCEEDED.value)
         ).scalar_one()
     return latest
 

@@ -8,17 +8,16 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
-from churnradar.auth import repository as auth_repo
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.kit.clock import SystemClock
+from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
-from churnradar.notification.channels import DeliveryError
+from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
-from churnradar.rule.schemas import DEFAULT_LEVELS
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep
 from churnradar.web.i18n import N_
@@ -41,7 +40,7 @@ DUTY_LABELS = {
 def _context(request: Request, session: Session) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
-    users = auth_repo.list_users(session)
+    users = auth_service.list_users(session)
     return {
         "templates": service.template_views(templates, DEFAULT_LEVELS),
         "duty": DUTY_LABELS,
@@ -49,7 +48,7 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "notifications_file": settings.notifications_file,
         "channels": service.channel_views(settings.notifications),
         "people": {"users": len(users), "active": sum(1 for u, _t, _m in users if u.is_active)},
-        "teams": auth_repo.list_team_names(session),
+        "teams": auth_service.list_team_names(session),
         "result": None,
     }
 
@@ -66,7 +65,7 @@ def test_channel(
     """Send a test message through a channel to the admin's own address now; audited; what happened."""
     if channel_id not in settings.notifications.channels:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such channel")
-    user = auth_repo.get_user(session, principal.user_id)
+    user = auth_service.get_user(session, principal.user_id)
     # A text message goes to the admin's phone (or the channel's fixed numbers), never to an e-mail address.
     by_phone = settings.notifications.channels[channel_id].type in PHONE_CHANNELS
     address = ((user.phone if by_phone else user.email) if user else None) or ""

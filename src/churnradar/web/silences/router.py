@@ -8,8 +8,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, HTTPException, Path, Query, Request, status
 
 from churnradar.alert import service as alert_service
+from churnradar.alert.exceptions import SilenceEndedError, SilenceError
 from churnradar.auth.schemas import Principal, Scope
-from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal
+from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal, clock_of
 from churnradar.web.silences.schemas import SilenceCreate, SilenceRead
 
 router = APIRouter(prefix="/silences", tags=["silences"])
@@ -24,7 +25,7 @@ NOT_FOUND: dict[int | str, dict[str, Any]] = {
 
 
 def _now(request: Request) -> datetime:
-    now: datetime = request.app.state.options.clock.now()
+    now: datetime = clock_of(request).now()
     return now
 
 
@@ -37,7 +38,7 @@ def _read(silence: alert_service.SilenceRead) -> SilenceRead:
     return SilenceRead(**silence.as_dict())
 
 
-def _refused(exc: alert_service.SilenceError) -> HTTPException:
+def _refused(exc: SilenceError) -> HTTPException:
     """A refusal located like FastAPI's own validation errors."""
     loc = ["body", exc.field] if exc.field else ["body"]
     return HTTPException(
@@ -82,7 +83,7 @@ def add_silence(
             principal=principal,
         )
         session.commit()
-    except alert_service.SilenceError as exc:
+    except SilenceError as exc:
         session.rollback()
         raise _refused(exc) from None
     return _read(created)
@@ -99,7 +100,7 @@ def end_silence(
     try:
         ended = alert_service.end_silence(session, silence_id, now=_now(request), principal=principal)
         session.commit()
-    except alert_service.SilenceEndedError as exc:
+    except SilenceEndedError as exc:
         session.rollback()
         raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
     if ended is None:

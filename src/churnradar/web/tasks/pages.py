@@ -13,16 +13,16 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome, TaskError
+from churnradar.customer import service as customer_service
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome
 from churnradar.kit.clock import SystemClock
+from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models import Customer
-from churnradar.rule.schemas import DEFAULT_LEVELS
 from churnradar.web.csrf import require_csrf
-from churnradar.web.customers import repository as customer_repo
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_
 from churnradar.web.nav import CustomerSection, NavItem, customer_sections, nav_items
-from churnradar.web.tasks import repository as repo
 from churnradar.web.tasks import service
 from churnradar.web.tasks.schemas import CloseIn, TaskFilter
 from churnradar.web.templating import render
@@ -76,8 +76,7 @@ def task_list(
 ) -> Response:
     """The tasks the user works (a manager: the team's), overdue first; htmx asks for the list alone."""
     bounds = service.due_bounds(clock.now(), _settings(request).zone)
-    rows, total = repo.list_tasks(session, principal, flt, bounds)
-    tasks = [service.task_read(row, bounds) for row in rows]
+    tasks, total = service.list_tasks(session, principal, flt, bounds)
     context = {
         **_common(request, session, principal),
         "flt": flt,
@@ -100,10 +99,8 @@ def _after_task_change(
             return RedirectResponse(request.url_for("tasks").path, status_code=status.HTTP_303_SEE_OTHER)
         return render(request, "tasks/refused.html", {"error": error}, principal=principal, status_code=422)
     bounds = service.due_bounds(clock.now(), _settings(request).zone)
-    row = repo.get_task(session, principal, task_id)
-    if row is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
-    context = {**_common(request, session, principal), "task": service.task_read(row, bounds), "error": error}
+    task = service.visible_task(session, principal, task_id, bounds)
+    context = {**_common(request, session, principal), "task": task, "error": error}
     return render(request, "tasks/_task.html", context, principal=principal)
 
 
@@ -231,9 +228,7 @@ customer_sections.add("tasks", CustomerSection("tasks", "tasks/_customer.html", 
 def _customer_change(
     request: Request, session: Session, principal: Principal, customer_id: int, change: Any
 ) -> Response:
-    customer = customer_repo.get_customer(session, principal, customer_id)
-    if customer is None:
-        raise HTTPException(status.HTTP_404_NOT_FOUND)
+    customer = customer_service.visible(session, principal, customer_id)
     error = None
     try:
         change(customer)
@@ -277,6 +272,8 @@ def _customer_route(path: str, name: str, change: CustomerChange, summary: str) 
     router.post(path, name=name)(route)
 
 
-_customer_route("/tags", "customer_tag", service.tag, "Tag a customer the user may see.")
-_customer_route("/tags/remove", "customer_untag", service.untag, "Remove a tag from a customer.")
-_customer_route("/notes", "customer_note", service.add_note, "Leave a note on a customer the user may see.")
+_customer_route("/tags", "customer_tag", customer_service.tag, "Tag a customer the user may see.")
+_customer_route("/tags/remove", "customer_untag", customer_service.untag, "Remove a tag from a customer.")
+_customer_route(
+    "/notes", "customer_note", customer_service.add_note, "Leave a note on a customer the user may see."
+)

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session, aliased
 
 from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
-from churnradar.models import Alert, Customer, FollowUp, InterventionTask, TaskEvent, User
+from churnradar.models import Alert, Customer, FollowUp, InterventionTask, User
 from churnradar.models.people import Role
 from churnradar.web.tasks.schemas import DueGroup, StatusFilter, TaskFilter
 
@@ -128,31 +128,6 @@ def follow_ups(
     return list(session.scalars(query))
 
 
-def notes(session: Session, customer_id: int) -> list[TaskEvent]:
-    """Notes left on a customer's tasks, newest first."""
-    query = (
-        select(TaskEvent)
-        .join(InterventionTask, InterventionTask.id == TaskEvent.task_id)
-        .where(InterventionTask.customer_id == customer_id, TaskEvent.kind == NOTE)
-        .order_by(TaskEvent.id.desc())
-    )
-    return list(session.scalars(query))
-
-
-def note_task(session: Session, customer_id: int) -> int | None:
-    """The task a new note on the customer goes to: the open one, else the latest."""
-    query = (
-        select(InterventionTask.id)
-        .where(InterventionTask.customer_id == customer_id)
-        .order_by(
-            InterventionTask.status.desc(), InterventionTask.opened_at.desc(), InterventionTask.id.desc()
-        )
-        .limit(1)
-    )
-    found = session.scalar(query)
-    return int(found) if found is not None else None
-
-
 def assignable(session: Session, principal: Principal) -> Sequence[User]:
     """Active people the principal may give tasks to: everyone for admins and directors; for a manager,
     themselves, the people they manage and their team; nobody for a rep."""
@@ -165,3 +140,9 @@ def assignable(session: Session, principal: Principal) -> Sequence[User]:
     if principal.team_id is not None:
         mine.append(User.team_id == principal.team_id)
     return session.scalars(query.where(or_(*mine))).all()
+
+
+def user_id(session: Session, login: str) -> int | None:
+    """The id of the user with this login, if there is one."""
+    found = session.scalar(select(User.id).where(User.login == login))
+    return int(found) if found is not None else None

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
-from sqlalchemy import select
 
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.config import Settings
-from churnradar.intervention.schemas import FollowUpCreate, TaskError
+from churnradar.intervention.schemas import FollowUpCreate
 from churnradar.kit.clock import SystemClock
-from churnradar.models import User
 from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal
 from churnradar.web.schemas import Page
-from churnradar.web.tasks import repository as repo
 from churnradar.web.tasks import service
 from churnradar.web.tasks.schemas import (
     CloseIn,
@@ -42,14 +39,7 @@ def _settings(request: Request) -> Settings:
 
 def _detail(request: Request, session: SessionDep, principal: Principal, task_id: int) -> TaskDetail:
     bounds = service.due_bounds(clock.now(), _settings(request).zone)
-    try:
-        return service.detail(session, principal, task_id, bounds)
-    except service.TaskNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task") from None
-
-
-def _refused(exc: TaskError) -> HTTPException:
-    return HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc))
+    return service.detail(session, principal, task_id, bounds)
 
 
 @router.get("", response_model=Page[TaskRead], summary="List tasks")
@@ -61,8 +51,7 @@ def list_tasks(
     `due` splits open tasks by the configured time zone: overdue, due today, upcoming.
     """
     bounds = service.due_bounds(clock.now(), _settings(request).zone)
-    rows, total = repo.list_tasks(session, principal, flt, bounds)
-    items = [service.task_read(row, bounds) for row in rows]
+    items, total = service.list_tasks(session, principal, flt, bounds)
     return Page[TaskRead].of(items, total=total, page=flt.page, per_page=flt.per_page)
 
 
@@ -85,12 +74,7 @@ def log_follow_up(
     """Record a contact with the customer (needs the `write` scope); a next-step date becomes the task's
     next follow-up, at 09:00 in the configured time zone."""
     zone = _settings(request).zone
-    try:
-        created = service.log_follow_up(session, principal, task_id, body, now=clock.now(), zone=zone)
-    except service.TaskNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task") from None
-    except TaskError as exc:
-        raise _refused(exc) from None
+    created = service.log_follow_up(session, principal, task_id, body, now=clock.now(), zone=zone)
     return next(f for f in _detail(request, session, principal, task_id).follow_ups if f.id == created)
 
 
@@ -99,12 +83,7 @@ def close_task(
     request: Request, principal: WritePrincipal, session: SessionDep, task_id: int, body: CloseIn
 ) -> TaskDetail:
     """Close the task with its outcome (retained, churned, false_alarm, unreachable); needs `write`."""
-    try:
-        service.close(session, principal, task_id, body, now=clock.now())
-    except service.TaskNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task") from None
-    except TaskError as exc:
-        raise _refused(exc) from None
+    service.close(session, principal, task_id, body, now=clock.now())
     return _detail(request, session, principal, task_id)
 
 
@@ -114,13 +93,8 @@ def snooze_task(
 ) -> TaskDetail:
     """Hold the task until 09:00 (configured time zone) on `until`, with a reason; needs `write`."""
     zone = _settings(request).zone
-    try:
-        reason, now = body.reason.strip(), clock.now()
-        service.snooze(session, principal, task_id, until=body.until, reason=reason, now=now, zone=zone)
-    except service.TaskNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task") from None
-    except TaskError as exc:
-        raise _refused(exc) from None
+    reason, now = body.reason.strip(), clock.now()
+    service.snooze(session, principal, task_id, until=body.until, reason=reason, now=now, zone=zone)
     return _detail(request, session, principal, task_id)
 
 
@@ -137,17 +111,8 @@ def reassign_task(
     manager's, director's or admin's token."""
     assignee_id = None
     if body.assignee is not None:
-        assignee_id = session.scalar(select(User.id).where(User.login == body.assignee))
+        assignee_id = service.user_id(session, body.assignee)
         if assignee_id is None:
             raise HTTPException(status.HTTP_422_UNPROCESSABLE_CONTENT, f"no user {body.assignee!r}")
-    try:
-        service.reassign(
-            session, principal, task_id, assignee_id, now=clock.now(), settings=_settings(request)
-        )
-    except service.TaskNotFoundError:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such task") from None
-    except service.NotAllowedError as exc:
-        raise HTTPException(status.HTTP_403_FORBIDDEN, str(exc)) from None
-    except TaskError as exc:
-        raise _refused(exc) from None
+    service.reassign(session, principal, task_id, assignee_id, now=clock.now(), settings=_settings(request))
     return _detail(request, session, principal, task_id)

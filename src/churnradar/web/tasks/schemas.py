@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from churnradar.intervention.schemas import Outcome
-from churnradar.web.schemas import ListFilter
+from churnradar.kit.listing import ListFilter
 
 
 class DueGroup(StrEnum):

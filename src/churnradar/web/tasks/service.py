@@ -13,21 +13,28 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from churnradar.auth import repository as auth_repo
+from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.intervention import repository as task_repo
+from churnradar.customer import service as customer_service
 from churnradar.intervention import service as intervention
-from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskError
+from churnradar.intervention.exceptions import TaskError
+from churnradar.intervention.schemas import FollowUpCreate, Outcome
 from churnradar.models import Customer, FollowUp
 from churnradar.models.people import Role
 from churnradar.web.tasks import repository as repo
-from churnradar.web.tasks.schemas import CloseIn, DueGroup, FollowUpRead, NoteRead, TaskDetail, TaskRead
+from churnradar.web.tasks.schemas import (
+    CloseIn,
+    DueGroup,
+    FollowUpRead,
+    NoteRead,
+    TaskDetail,
+    TaskFilter,
+    TaskRead,
+)
 
 UTC_ZONE = ZoneInfo("UTC")
 MANAGERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
-MAX_TAG_CHARS = 100
-MAX_NOTE_CHARS = 10_000
 T = TypeVar("T")
 
 
@@ -113,6 +120,27 @@ def grouped(tasks: Iterable[TaskRead]) -> list[tuple[str, list[TaskRead]]]:
     return [(key, groups[key]) for key in order if groups[key]]
 
 
+def list_tasks(
+    session: Session, principal: Principal, flt: TaskFilter, bounds: repo.DueBounds
+) -> tuple[list[TaskRead], int]:
+    """One page of the tasks the principal may see, as shown, and how many match in all."""
+    rows, total = repo.list_tasks(session, principal, flt, bounds)
+    return [task_read(row, bounds) for row in rows], total
+
+
+def user_id(session: Session, login: str) -> int | None:
+    """The id of the user with this login, if there is one."""
+    return repo.user_id(session, login)
+
+
+def visible_task(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskRead:
+    """A task the principal may see, as shown (TaskNotFoundError otherwise)."""
+    row = repo.get_task(session, principal, task_id)
+    if row is None:
+        raise TaskNotFoundError(task_id)
+    return task_read(row, bounds)
+
+
 def detail(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskDetail:
     """A visible task with its follow-ups."""
     row = repo.get_task(session, principal, task_id)
@@ -126,7 +154,7 @@ def _change(session: Session, principal: Principal, task_id: int, work: Callable
     """Run `work` on a task the principal may see, committing it, or rolling back a refusal."""
     if repo.get_task(session, principal, task_id) is None:
         raise TaskNotFoundError(task_id)
-    return _commit_or_rollback(session, work)
+    return intervention.commit_or_rollback(session, work)
 
 
 def _audit(
@@ -138,17 +166,7 @@ def _audit(
     now: datetime,
     **details: Any,
 ) -> None:
-    auth_repo.add_audit(
-        session,
-        at=now,
-        actor_id=principal.user_id,
-        actor=principal.login,
-        action=action,
-        entity=entity,
-        entity_id=str(entity_id),
-        details=details or None,
-        source=principal.source,
-    )
+    auth_service.record(session, principal, action, entity, entity_id, details or None, at=now)
 
 
 def log_follow_up(
@@ -232,75 +250,18 @@ def reassign(
     _change(session, principal, task_id, work)
 
 
-def _bounded(text: str, what: str, limit: int) -> str:
-    cleaned = text.strip()
-    if not cleaned:
-        raise TaskError(f"the {what} is empty")
-    if len(cleaned) > limit:
-        raise TaskError(f"the {what} has {len(cleaned)} characters; at most {limit} are allowed")
-    return cleaned
-
-
-def _commit_or_rollback(session: Session, work: Callable[[], T]) -> T:
-    """Run `work` and commit, or roll back a refusal (TaskError) so that it changes nothing."""
-    try:
-        result = work()
-    except TaskError:
-        session.rollback()
-        raise
-    session.commit()
-    return result
-
-
-def tag(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
-    """Tag a visible customer by hand."""
-
-    def work() -> None:
-        label = _bounded(text, "tag", MAX_TAG_CHARS)
-        intervention.tag(session.connection(), customer.id, [label], by=principal.login, now=now)
-        _audit(session, principal, "customer.tag", "customer", customer.id, now, tag=label)
-
-    _commit_or_rollback(session, work)
-
-
-def untag(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
-    """Remove a tag from a visible customer."""
-
-    def work() -> None:
-        intervention.untag(session.connection(), customer.id, [text])
-        _audit(session, principal, "customer.untag", "customer", customer.id, now, tag=text)
-
-    _commit_or_rollback(session, work)
-
-
-def add_note(session: Session, principal: Principal, customer: Customer, text: str, *, now: datetime) -> None:
-    """A note on a visible customer, kept in the history of its open (else latest) task."""
-
-    def work() -> None:
-        body = _bounded(text, "note", MAX_NOTE_CHARS)
-        task_id = repo.note_task(session, customer.id)
-        if task_id is None:
-            raise TaskError("this customer has no task yet; notes are kept with a task")
-        task_repo.log(
-            session.connection(), task_id, repo.NOTE, at=now, actor=principal.login, detail={"text": body}
-        )
-        _audit(session, principal, "customer.note", "customer", customer.id, now, task_id=task_id)
-
-    _commit_or_rollback(session, work)
-
-
 def customer_context(session: Session, customer: Customer, bounds: repo.DueBounds) -> dict[str, Any]:
     """What the customer 360 section shows: tasks, follow-ups timeline, notes and tags."""
     tasks = [task_read(row, bounds) for row in repo.customer_tasks(session, customer.id)]
     notes = [
-        NoteRead(task_id=e.task_id, at=e.at, author=e.actor, text=str((e.detail or {}).get("text", "")))
-        for e in repo.notes(session, customer.id)
+        NoteRead(task_id=task_id, at=at, author=author, text=text)
+        for task_id, at, author, text in customer_service.notes(session, customer)
     ]
     return {
         "customer_id": customer.id,
         "tasks": tasks,
         "follow_ups": [follow_up_read(f) for f in repo.follow_ups(session, customer_id=customer.id)],
         "notes": notes,
-        "tags": task_repo.tags(session.connection(), customer.id),
+        "tags": customer_service.tags(session, customer),
         "can_note": bool(tasks),
     }

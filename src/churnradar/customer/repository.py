@@ -1,25 +1,33 @@
-"""Customer queries, every one filtered by `visible_customers`: a customer out of scope does not exist."""
+"""Customer queries. Those that find customers filter by `visible_customers`: one out of scope does not exist.
+
+The rest take a customer the caller has already found visible.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
-from churnradar.auth.access import visible_customers
+from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.customer.schemas import CustomerFilter, CustomerRow, SortKey
 from churnradar.indicator import repository as indicator_repo
 from churnradar.lake import timeline as timeline_reader
+from churnradar.lake.invoices import StoredInvoice, customer_invoices
 from churnradar.lake.service import lake_for
+from churnradar.models import CustomerTag, InterventionTask, TaskEvent
+from churnradar.models import OwnerChange as OwnerChangeRow
 from churnradar.models.customer import Customer
-from churnradar.models.ledger import Contract, Invoice
-from churnradar.models.people import Team, User
-from churnradar.web.customers.schemas import CustomerFilter, CustomerRow, SortKey
+from churnradar.models.ledger import Contract
+from churnradar.models.people import Role, Team, User
 
 Owner = aliased(User, name="owner")
+NOTE = "note"  # the task event kind of a note left on a customer
 AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
@@ -27,7 +35,8 @@ def _escape_like(text: str) -> str:
     return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
-def _search(session: Session, text: str) -> ColumnElement[bool]:
+def search(session: Session, text: str) -> ColumnElement[bool]:
+    """Customers whose name or source-system id contains `text` (LIKE wildcards in it taken literally)."""
     pattern = f"%{_escape_like(text)}%"
     if session.get_bind().dialect.name == "sqlite":
         # SQLite's LIKE already ignores ASCII case; lower() on both sides would cost a third more per row.
@@ -50,7 +59,7 @@ def _conditions(session: Session, principal: Principal, flt: CustomerFilter) -> 
         if value is not None:
             conditions.append(column == value)
     if flt.q:
-        conditions.append(_search(session, flt.q))
+        conditions.append(search(session, flt.q))
     return conditions
 
 
@@ -174,14 +183,9 @@ def contracts(session: Session, customer_id: int) -> Sequence[Contract]:
     ).all()
 
 
-def invoices(session: Session, customer_id: int, limit: int = 50) -> Sequence[Invoice]:
-    """A customer's latest invoices."""
-    return session.scalars(
-        select(Invoice)
-        .where(Invoice.customer_id == customer_id)
-        .order_by(Invoice.due_date.desc())
-        .limit(limit)
-    ).all()
+def invoices(session: Session, customer_id: int, limit: int = 50) -> list[StoredInvoice]:
+    """A customer's latest invoices (the lake's)."""
+    return customer_invoices(lake_for(_engine(session)), customer_id, limit=limit)
 
 
 def _engine(session: Session) -> Engine:
@@ -240,3 +244,85 @@ def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
         session.execute(select(Team.id, Team.name).where(Team.id.in_(teams)).order_by(Team.name))
     )
     return result
+
+
+def scoped(query: AnySelect, column: Any, principal: Principal) -> AnySelect:
+    """Limit a query on a customer-keyed table to the principal's customers (no join for see-all roles)."""
+    if principal.role in SEE_ALL:
+        return query
+    return query.where(column.in_(select(Customer.id).where(visible_customers(principal))))
+
+
+def customers_by_ids(session: Session, principal: Principal, ids: Sequence[int]) -> list[Customer]:
+    """The visible customers among these internal ids, in the order given."""
+    found = {
+        c.id: c
+        for c in session.scalars(select(Customer).where(Customer.id.in_(ids), visible_customers(principal)))
+    }
+    return [found[i] for i in ids if i in found]
+
+
+def assignable_users(session: Session, principal: Principal) -> list[User]:
+    """Who this principal may give customers to: anyone active (admins, directors), their reps (managers)."""
+    query = select(User).where(User.is_active.is_(True)).order_by(User.login)
+    if principal.role in SEE_ALL:
+        return list(session.scalars(query.where(User.role.in_([Role.REP.value, Role.MANAGER.value]))))
+    if principal.role != Role.MANAGER:
+        return []
+    # The same team as visible_customers gives the manager: their own team and those of the people they lead.
+    teams = select(User.team_id).where(
+        or_(User.id == principal.user_id, User.manager_id == principal.user_id), User.team_id.is_not(None)
+    )
+    team_reps = or_(User.manager_id == principal.user_id, User.team_id.in_(teams))
+    return list(session.scalars(query.where(User.role == Role.REP.value, team_reps)))
+
+
+def logins(session: Session, ids: set[int]) -> dict[int, str]:
+    """The logins of these user ids (unknown ids left out)."""
+    return {u.id: u.login for u in (session.get(User, i) for i in ids) if u is not None}
+
+
+def add_owner_change(
+    session: Session, customer: Customer, to_owner_id: int, *, at: datetime, source: str
+) -> None:
+    """Record a change of owner in the customer's owner history (unhandled until its reactions ran)."""
+    session.add(
+        OwnerChangeRow(
+            customer_id=customer.id,
+            from_owner_id=customer.owner_id,
+            to_owner_id=to_owner_id,
+            changed_at=at,
+            source=source,
+        )
+    )
+
+
+def tags(session: Session, customer_id: int) -> list[str]:
+    """A customer's tags, sorted."""
+    query = select(CustomerTag.tag).where(CustomerTag.customer_id == customer_id).order_by(CustomerTag.tag)
+    return [str(t) for t in session.scalars(query)]
+
+
+def notes(session: Session, customer_id: int) -> list[TaskEvent]:
+    """Notes left on a customer's tasks, newest first."""
+    query = (
+        select(TaskEvent)
+        .join(InterventionTask, InterventionTask.id == TaskEvent.task_id)
+        .where(InterventionTask.customer_id == customer_id, TaskEvent.kind == NOTE)
+        .order_by(TaskEvent.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def note_task(session: Session, customer_id: int) -> int | None:
+    """The task a new note on the customer goes to: the open one, else the latest."""
+    query = (
+        select(InterventionTask.id)
+        .where(InterventionTask.customer_id == customer_id)
+        .order_by(
+            InterventionTask.status.desc(), InterventionTask.opened_at.desc(), InterventionTask.id.desc()
+        )
+        .limit(1)
+    )
+    found = session.scalar(query)
+    return int(found) if found is not None else None

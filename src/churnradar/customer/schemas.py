@@ -1,4 +1,4 @@
-"""Customer list filters and the customer, contract, invoice and event shapes of the pages and the API."""
+"""Customer list filters; the customer, contract, invoice and event shapes; owner changes, tags and notes."""
 
 from __future__ import annotations
 
@@ -6,9 +6,12 @@ from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
-from churnradar.web.schemas import ListFilter
+from churnradar.kit.listing import ListFilter
+
+MAX_TAG_CHARS = 100
+MAX_NOTE_CHARS = 10_000
 
 
 class SortKey(StrEnum):
@@ -112,3 +115,41 @@ class IndicatorSeries(BaseModel):
     indicator: str
     points: list[tuple[date, float | None]]
     baseline: float | None
+
+
+class OwnerChange(BaseModel):
+    """Give one customer to another owner (an active user the caller may assign to)."""
+
+    owner: str = Field(min_length=1, max_length=200, description="The new owner's login.")
+
+
+class OwnerChanged(BaseModel):
+    """What an owner change did."""
+
+    customer_id: str
+    from_owner: str | None
+    to_owner: str
+    changed: bool = Field(description="False when the customer already had this owner.")
+    tasks: dict[str, int] = Field(description="Open tasks settled by outcome (moved, kept, ...).")
+
+
+class TagIn(BaseModel):
+    """A tag to put on the customer."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    tag: str = Field(min_length=1, max_length=MAX_TAG_CHARS)
+
+
+class NoteIn(BaseModel):
+    """A note about the customer (kept in the history of its open, else latest, task)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    text: str = Field(min_length=1, max_length=MAX_NOTE_CHARS)
+
+
+class Tags(BaseModel):
+    """The customer's tags after the change."""
+
+    tags: list[str]

@@ -1,0 +1,7 @@
+"""The evaluation's errors."""
+
+from __future__ import annotations
+
+
+class EvaluationError(RuntimeError):
+    """An evaluation that cannot run as asked (e.g. going back before the last evaluated date)."""

@@ -1,0 +1,11 @@
+"""The notification domain's errors."""
+
+from __future__ import annotations
+
+
+class DeliveryError(Exception):
+    """A failed send; `retryable` tells a passing failure (timeout, 5xx, rate limit) from a permanent one."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable

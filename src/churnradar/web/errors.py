@@ -1,0 +1,62 @@
+"""Domain refusals mapped to HTTP once: routes raise, this answers (JSON for the API, else a page).
+
+A domain exception becomes the HTTPException it stands for and takes the same path as one raised by hand,
+so the API answers `{"detail": ...}` with the status below and a page shows the error page.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request, status
+from fastapi.responses import JSONResponse, Response
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from churnradar.customer.exceptions import CustomerNotFoundError, OwnerChangeError
+from churnradar.intervention.schemas import TaskError
+from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
+from churnradar.web.templating import render
+
+API_PREFIX = "/api/v1"
+Answer = Callable[[Any], tuple[int, Any]]
+
+# Each refusal: its HTTP status and the `detail` the API answers with.
+ERRORS: dict[type[Exception], Answer] = {
+    CustomerNotFoundError: lambda _exc: (status.HTTP_404_NOT_FOUND, "no such customer"),
+    OwnerChangeError: lambda exc: (exc.status_code, exc.message),
+    TaskError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)),
+    TaskNotFoundError: lambda _exc: (status.HTTP_404_NOT_FOUND, "no such task"),
+    NotAllowedError: lambda exc: (status.HTTP_403_FORBIDDEN, str(exc)),
+}
+
+
+def is_api(request: Request) -> bool:
+    """True for the REST API's paths (answered in JSON)."""
+    return request.url.path.startswith(API_PREFIX)
+
+
+async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+    """An HTTP error as JSON for the API (and static files), as the error page otherwise."""
+    if is_api(request) or request.url.path.startswith("/static"):
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    return render(
+        request, "error.html", {"code": exc.status_code, "reason": None}, status_code=exc.status_code
+    )
+
+
+async def domain_error(request: Request, exc: Exception) -> Response:
+    """A domain refusal answered as the HTTPException it maps to."""
+    for kind in type(exc).__mro__:
+        answer = ERRORS.get(kind)
+        if answer is not None:
+            code, detail = answer(exc)
+            return await http_error(request, StarletteHTTPException(code, detail))
+    raise exc  # not a mapped refusal (unreachable: handlers are installed for ERRORS' types only)
+
+
+def install(app: FastAPI) -> None:
+    """Register the HTTP error answer and every domain refusal of `ERRORS` on `app`."""
+    app.add_exception_handler(StarletteHTTPException, http_error)  # type: ignore[arg-type]
+    for kind in ERRORS:
+        app.add_exception_handler(kind, domain_error)
