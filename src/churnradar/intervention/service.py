@@ -19,7 +19,7 @@ from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import TaskError
 from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskStatus
-from churnradar.kit.levels import Level, level_rank
+from churnradar.kit.levels import level_rank
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule.schemas import Playbook, Template
