@@ -16,7 +16,6 @@ from sqlalchemy.orm import Session, aliased
 from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
 from churnradar.customer.schemas import CustomerFilter, CustomerRow, SortKey
-from churnradar.indicator import repository as indicator_repo
 from churnradar.lake import timeline as timeline_reader
 from churnradar.lake.invoices import StoredInvoice, customer_invoices
 from churnradar.lake.service import lake_for
@@ -208,17 +207,6 @@ def events(
     """One page of a customer's events, newest first, and their total count."""
     found = timeline(session, customer_id, page=page, per_page=per_page, kind=kind)
     return found.events, found.total
-
-
-def indicator_history(
-    session: Session, customer_id: int, *, snapshots: int = 104
-) -> dict[str, list[tuple[Any, float | None]]]:
-    """Each indicator's values over the latest `snapshots` as-of dates, oldest first."""
-    series: dict[str, list[tuple[Any, float | None]]] = {}
-    rows = indicator_repo.customer_history(session.connection(), customer_id, snapshots=snapshots)
-    for indicator, as_of, value in rows:
-        series.setdefault(indicator, []).append((as_of, value))
-    return series
 
 
 def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:

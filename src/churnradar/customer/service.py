@@ -33,6 +33,7 @@ from churnradar.customer.schemas import (
     InvoiceRead,
     OwnerChanged,
 )
+from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention
 from churnradar.intervention.schemas import TaskError
 from churnradar.kit.events import Dispatcher
@@ -163,8 +164,12 @@ def event_read(event: StoredEvent) -> EventRead:
 
 def indicator_series(session: Session, customer: Customer) -> list[IndicatorSeries]:
     """Each indicator's history with the customer's own baseline (the mean of its known values)."""
+    history: dict[str, list[tuple[Any, float | None]]] = {}
+    rows = indicator_service.customer_history(session.connection(), customer.id, snapshots=104)
+    for indicator, as_of, value in rows:
+        history.setdefault(indicator, []).append((as_of, value))
     result = []
-    for indicator, points in repo.indicator_history(session, customer.id).items():
+    for indicator, points in history.items():
         known = [v for _, v in points if v is not None]
         baseline = sum(known) / len(known) if known else None
         result.append(IndicatorSeries(indicator=indicator, points=points, baseline=baseline))
