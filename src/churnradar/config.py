@@ -150,6 +150,7 @@ class WebhookOut(BaseModel):
 class NotificationSettings(BaseModel):
     """Channels, routing and the limits that keep people from being flooded."""
 
+    # For people who chose no interface language, group robots and tests; others read their own language.
     language: Literal["en", "zh"] = "en"
     channels: dict[str, ChannelConfig] = {}
     team_channels: dict[str, str] = {}  # team name -> channel name

@@ -10,17 +10,20 @@ import subprocess
 import sys
 import textwrap
 from datetime import date, datetime, time, timedelta
+from email.header import decode_header, make_header
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from churnradar.cli.main import app
+from churnradar.config import Settings
 from churnradar.intervention import jobs
 from churnradar.kit.clock import FrozenClock
-from churnradar.models import DeliveryAttempt, OutboxMessage
+from churnradar.models import DeliveryAttempt, OutboxMessage, UserPreference
 from churnradar.notification import policy
 from churnradar.notification import repository as outbox_repo
 from churnradar.notification import service as notification_service
@@ -215,15 +218,23 @@ class TestNoFlooding:
         assert len(receiver.requests) == 1
 
 
+def _two_open_tasks(engine: Engine) -> None:
+    """The seeded people, with a red task for ray (customer 10) and a yellow one for sam (customer 13)."""
+    seed(engine)
+    rows = [{"customer_id": c, "rule": "r1", "level": lv} for c, lv in ((10, "red"), (13, "yellow"))]
+    _apply(engine, rows, [(10, "r1", "opened"), (13, "r1", "opened")])
+
+
+def _email_settings(port: int, language: str) -> Settings:
+    options = {"host": "127.0.0.1", "port": port, "security": "none", "sender": "radar@example.com"}
+    return make_settings(channels={"email": {"type": "email", "options": options}}, language=language)
+
+
 class TestDigest:
     def test_digest_reaches_a_local_smtp_server_once_a_day(self, engine: Engine) -> None:
-        seed(engine)
-        rows = [{"customer_id": c, "rule": "r1", "level": lv} for c, lv in ((10, "red"), (13, "yellow"))]
-        _apply(engine, rows, [(10, "r1", "opened"), (13, "r1", "opened")])
+        _two_open_tasks(engine)
         with smtp_receiver() as box:
-            email = {"type": "email", "options": {"host": "127.0.0.1", "port": box.port, "security": "none"}}
-            email["options"]["sender"] = "radar@example.com"  # type: ignore[index]
-            settings = make_settings(channels={"email": email}, language="zh")
+            settings = _email_settings(box.port, "zh")
             day = date(2026, 6, 16)
             assert jobs.send_digest(engine, settings=settings, day=day, clock=FrozenClock(NOW)) == 2
             assert (
@@ -246,3 +257,32 @@ class TestDigest:
         )
         assert "Acme (#10)【red】" in text
         assert "待处理" in text
+
+
+class TestLanguagePerRecipient:
+    def test_each_recipient_reads_their_own_language_in_the_same_run(self, engine: Engine) -> None:
+        # ray chose Chinese in the interface; sam chose nothing, so the configured default (English) holds.
+        _two_open_tasks(engine)
+        with engine.begin() as conn:
+            conn.execute(insert(UserPreference), [{"user_id": 3, "locale": "zh_CN"}])
+        with smtp_receiver() as box:
+            settings = _email_settings(box.port, "en")
+            jobs.send_digest(engine, settings=settings, day=date(2026, 6, 16), clock=FrozenClock(NOW))
+            notification_service.deliver(engine, settings=settings, clock=FrozenClock(NOW))
+        digests = {to[0]: m for to, m in box.mails if m["X-Churnradar-Dedup"].startswith("digest:")}
+
+        def body(mail: Any, kind: str) -> str:
+            part = next(p for p in mail.walk() if p.get_content_type() == kind)
+            return str(part.get_payload(decode=True).decode())
+
+        def subject(mail: Any) -> str:
+            return str(make_header(decode_header(mail["Subject"])))
+
+        ray, sam = digests["ray@example.com"], digests["sam@example.com"]
+        assert subject(ray) == "churnradar 每日摘要：1 个待处理任务"
+        assert "Acme (#10)【red】：待处理；请于 " in body(ray, "text/plain")
+        assert '<html lang="zh-CN">' in body(ray, "text/html")
+        assert subject(sam) == "churnradar daily digest: 1 open task(s)"
+        assert "Busy Co (#13) [yellow]: open; act by " in body(sam, "text/plain")
+        assert '<html lang="en">' in body(sam, "text/html")
+        assert not any("\u4e00" <= ch <= "\u9fff" for ch in body(sam, "text/plain"))

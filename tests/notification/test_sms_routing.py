@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
+from churnradar import i18n
 from churnradar.config import ChannelConfig, NotificationSettings, Route, Settings
 from churnradar.kit.clock import FrozenClock
 from churnradar.models import OutboxMessage, User
@@ -28,8 +29,7 @@ def _notice(assignee: int) -> Notice:
         customer_id=1,
         assignee_id=assignee,
         team_id=None,
-        line_en="Acme: call them",
-        line_zh="Acme：请联系",
+        line=i18n.msg("{customer}: call them", customer="Acme"),
     )
 
 

@@ -11,7 +11,6 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from churnradar.models import UserPreference
-from churnradar.web.i18n import read_catalog
 from tests.web.conftest import World, csrf_of, sign_in
 from tests.web.seed import PASSWORD
 
@@ -208,40 +207,3 @@ class TestLanguages:
         from churnradar.web.i18n import negotiate
 
         assert negotiate(header) == expected
-
-    def test_a_message_in_several_catalog_files_means_one_thing(self) -> None:
-        # Every .po file of a locale is merged and the first text wins; two texts would be a silent mix-up.
-        from babel.messages.pofile import read_po
-
-        from churnradar.web.i18n import catalog_files
-
-        texts: dict[str, set[str]] = {}
-        for path in catalog_files("zh_CN"):
-            with path.open("rb") as handle:
-                for message in read_po(handle, locale="zh_CN"):
-                    if message.id:
-                        key = message.id if isinstance(message.id, str) else message.id[0]
-                        text = message.string if isinstance(message.string, str) else message.string[0]
-                        texts.setdefault(key, set()).add(text)
-        assert {key: sorted(found) for key, found in texts.items() if len(found) > 1} == {}
-
-    def test_every_message_has_a_chinese_translation(self) -> None:
-        from pathlib import Path
-
-        from babel.messages.extract import extract_from_dir
-
-        import churnradar.customer
-        import churnradar.web
-
-        # The web's texts, and the customer domain's refusals that pages show translated.
-        roots = [Path(package.__file__).parent for package in (churnradar.web, churnradar.customer)]
-        method_map = [("**.py", "python"), ("**/templates/**.html", "jinja2")]
-        keywords = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None}
-        wanted = {
-            m[2] if isinstance(m[2], str) else m[2][0]
-            for root in roots
-            for m in extract_from_dir(str(root), method_map, keywords=keywords)
-        }
-        catalog = read_catalog("zh_CN")
-        translated = {m.id if isinstance(m.id, str) else m.id[0] for m in catalog if m.id and m.string}
-        assert sorted(wanted - translated) == []

@@ -40,6 +40,7 @@ def _drafts(source: str, level: str) -> list[Any]:
     """Draft rules from a YAML file (one rule or a list) or from a condition typed on the command line."""
     from pydantic import ValidationError
 
+    from churnradar.evaluation.drafts import plain_draft
     from churnradar.rule.schemas import RuleDef
 
     path = Path(source)
@@ -49,17 +50,7 @@ def _drafts(source: str, level: str) -> list[Any]:
         loaded = yaml.safe_load(path.read_text(encoding="utf-8"))
         items = loaded if isinstance(loaded, list) else [loaded]
     else:
-        items = [
-            {
-                "slug": "draft",
-                "name_en": "Draft rule",
-                "name_zh": "草稿规则",
-                "condition": source,
-                "level": level,
-                "reason_en": f"Draft rule holds: {source}",
-                "reason_zh": f"草稿规则成立：{source}",
-            }
-        ]
+        items = [plain_draft(source, level)]
     try:
         return [RuleDef.model_validate(item) for item in items]
     except ValidationError as exc:

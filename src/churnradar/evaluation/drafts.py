@@ -8,11 +8,28 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from churnradar import i18n
 from churnradar.evaluation.assess import RuleBook, assess, build_rulebook
 from churnradar.evaluation.backtest import BacktestWindow, run_backtest
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.rule.schemas import RuleDef, Template
+
+DRAFT_NAME = i18n.msg("Draft rule")
+
+
+def plain_draft(condition: str, level: str, *, slug: str = "draft") -> dict[str, str]:
+    """A draft rule for a bare condition: named and explained in both languages from the catalog."""
+    reason = i18n.msg("Draft rule holds: {condition}", condition=condition)
+    return {
+        "slug": slug,
+        "name_en": DRAFT_NAME.render("en"),
+        "name_zh": DRAFT_NAME.render("zh_CN"),
+        "condition": condition,
+        "level": level,
+        "reason_en": reason.render("en"),
+        "reason_zh": reason.render("zh_CN"),
+    }
 
 
 def draft_book(book: RuleBook, drafts: Sequence[RuleDef], templates: Sequence[str] = ()) -> RuleBook:

@@ -15,7 +15,7 @@ import pandas as pd
 from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.engine import Engine
 
-from churnradar import reactions
+from churnradar import i18n, reactions
 from churnradar.alert import repository as alert_repo
 from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
@@ -99,8 +99,8 @@ def risk_table(
     top = ranked[ranked.groupby("customer_id").cumcount() < 3].groupby("customer_id")
     reasons = pd.DataFrame(
         {
-            "reasons_en": top["reason_en"].agg("; ".join),
-            "reasons_zh": top["reason_zh"].agg("；".join),
+            "reasons_en": top["reason_en"].agg(i18n.separator("en").join),
+            "reasons_zh": top["reason_zh"].agg(i18n.separator("zh_CN").join),
             "open_alerts": ranked.groupby("customer_id").size(),
         }
     )
@@ -142,8 +142,13 @@ def data_health_notice(feeds: list[Any], held: list[tuple[str, str]], as_of: dat
         customer_id=None,
         assignee_id=None,
         team_id=None,
-        line_en=f"As of {as_of}: {kinds}. {'; '.join(f.reason for f in bad)}. Rules on hold: {rules}.",
-        line_zh=f"{as_of} 数据源异常：{kinds}。以下规则暂停开新预警：{rules}。",
+        line=i18n.msg(
+            "As of {as_of}: {kinds}. {reasons}. Rules on hold: {rules}.",
+            as_of=as_of.isoformat(),
+            kinds=kinds,
+            reasons="; ".join(f.reason for f in bad),
+            rules=rules,
+        ),
     )
 
 

@@ -26,6 +26,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from churnradar import i18n
+
 SLUG = r"^[a-z][a-z0-9_]*$"
 EventField = Literal["amount", "value", "quantity", "channel", "direction", "text", "user", "kind"]
 NUMERIC_FIELDS = ("amount", "value", "quantity")
@@ -208,18 +210,27 @@ class Indicator(_Strict):
 
     slug: str = Field(pattern=SLUG, max_length=64)
     name_en: str
-    name_zh: str
+    # A built-in indicator's Chinese name is the catalog's translation of name_en; a user's own definition
+    # file may write it (data, kept as written).
+    name_zh: str = ""
     unit: str
     family: Family
     description: str = ""
     params: Params
 
-    @field_validator("name_en", "name_zh", "unit")
+    @field_validator("name_en", "unit")
     @classmethod
     def _not_blank(cls, value: str) -> str:
         if not value.strip():
             raise ValueError("must not be blank")
         return value
+
+    @model_validator(mode="before")
+    @classmethod
+    def _chinese_name(cls, data: object) -> object:
+        if isinstance(data, dict) and isinstance(data.get("name_en"), str) and not data.get("name_zh"):
+            return {**data, "name_zh": i18n.translate(data["name_en"], "zh_CN")}
+        return data
 
     @property
     def depends_on(self) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from typing import Any
 
 from sqlalchemy.engine import Engine
 
+from churnradar import i18n
 from churnradar.config import Settings
 from churnradar.intervention import assignment, sla
 from churnradar.intervention import repository as task_repo
@@ -91,10 +92,11 @@ def send_digest(engine: Engine, *, settings: Settings, day: date, clock: Clock |
         notices = [
             task_notice(
                 "digest",
-                {**dict(task._mapping), "reason_en": "open", "reason_zh": "待处理"},
+                dict(task._mapping),
                 names.get(customer_id, str(customer_id)),
                 settings,
                 cause=f"task:{task.id}:digest:{day}",
+                reason=i18n.pmsg("digest: a task not yet done", "open"),
             )
             for customer_id, task in sorted(tasks.items(), key=lambda item: item[1].deadline_at)
         ]

@@ -13,24 +13,30 @@ from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from churnradar import i18n
 from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.config import Settings
 from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import TaskError
 from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskStatus
-from churnradar.kit.levels import Level, level_rank
+from churnradar.kit.levels import level_rank
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule.schemas import Playbook, Template
 
 UTC_ZONE = ZoneInfo("UTC")
-FALLBACK = Playbook(
-    level=Level.YELLOW.value,
-    deadline_hours=48,
-    actions_en=["Contact the customer and log what you learn"],
-    actions_zh=["联系客户并记录了解到的情况"],
-)
+FALLBACK_ACTION = i18n.msg("Contact the customer and log what you learn")
+
+
+def fallback_playbook(level: str) -> Playbook:
+    """The minimal playbook when no template has one for the level (steps in both languages, as stored)."""
+    return Playbook(
+        level=level,
+        deadline_hours=48,
+        actions_en=[FALLBACK_ACTION.render("en")],
+        actions_zh=[FALLBACK_ACTION.render("zh_CN")],
+    )
 
 
 @dataclass
@@ -63,7 +69,7 @@ def playbook_for(templates: Mapping[str, Template], template: str, level: str) -
         for book in found.playbooks if found else []:
             if book.level == level:
                 return book
-    return FALLBACK.model_copy(update={"level": level})
+    return fallback_playbook(level)
 
 
 def local_text(at: datetime, settings: Settings) -> str:
@@ -71,16 +77,27 @@ def local_text(at: datetime, settings: Settings) -> str:
     return at.replace(tzinfo=UTC).astimezone(settings.zone).strftime("%Y-%m-%d %H:%M")
 
 
-def task_notice(event: str, task: Mapping[str, Any], name: str, settings: Settings, *, cause: str) -> Notice:
-    """A notice about a task, worded in both languages."""
+def task_notice(
+    event: str,
+    task: Mapping[str, Any],
+    name: str,
+    settings: Settings,
+    *,
+    cause: str,
+    reason: i18n.Message | None = None,
+) -> Notice:
+    """A notice about a task, as a message rendered in each receiver's language.
+
+    `reason` says why (the alert's reason, in the rule's own two languages, when not given).
+    """
     due = local_text(task["deadline_at"], settings)
-    who = f"{name} (#{task['customer_id']})"
-    reason_en, reason_zh = task.get("reason_en") or "", task.get("reason_zh") or ""
-    words = {
-        "deadline_reminder": (f"due {due}", f"截止 {due}"),
-        "deadline_missed": (f"deadline {due} missed", f"已超过截止时间 {due}"),
-    }
-    en, zh = words.get(event, (f"{reason_en}; act by {due}", f"{reason_zh}；请于 {due} 前处理"))
+    if event == "deadline_reminder":
+        what = i18n.msg("due {due}", due=due)
+    elif event == "deadline_missed":
+        what = i18n.msg("deadline {due} missed", due=due)
+    else:
+        why = reason or i18n.Localized(task.get("reason_en") or "", task.get("reason_zh") or "")
+        what = i18n.msg("{reason}; act by {due}", reason=why, due=due)
     return Notice(
         event=event,
         cause=cause,
@@ -88,8 +105,13 @@ def task_notice(event: str, task: Mapping[str, Any], name: str, settings: Settin
         customer_id=int(task["customer_id"]),
         assignee_id=task["assignee_id"],
         team_id=task["team_id"],
-        line_en=f"{who} [{task['level']}]: {en}",
-        line_zh=f"{who}【{task['level']}】：{zh}",
+        line=i18n.msg(
+            "{customer} (#{customer_id}) [{level}]: {what}",
+            customer=name,
+            customer_id=task["customer_id"],
+            level=task["level"],
+            what=what,
+        ),
         role=task.get("role"),
     )
 
@@ -325,11 +347,11 @@ def reassign(
     task_repo.log(conn, task_id, "reassigned", at=now, actor=by, detail=detail)
     if settings is not None and assignee_id is not None:
         customer = task_repo.customers(conn, [task.customer_id])[task.customer_id]
-        row = {**dict(task._mapping), "assignee_id": assignee_id, "reason_en": f"assigned to you by {by}"}
-        row["reason_zh"] = f"由 {by} 分配给你"
+        row = {**dict(task._mapping), "assignee_id": assignee_id}
         cause = f"task:{task_id}:assigned:{assignee_id}:{now.isoformat()}"
+        why = i18n.msg("assigned to you by {by}", by=by)
         notice = task_notice(
-            "task_assigned", row, customer.name or str(task.customer_id), settings, cause=cause
+            "task_assigned", row, customer.name or str(task.customer_id), settings, cause=cause, reason=why
         )
         notification_service.notify(conn, [notice], settings=settings, now=now)
 

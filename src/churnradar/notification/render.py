@@ -1,26 +1,34 @@
-"""Subjects in English and Chinese, and the plain-text, Markdown and HTML forms of a message."""
+"""Subjects (catalog messages, rendered in the receiver's language), and the plain-text, Markdown and HTML
+forms of a message."""
 
 from __future__ import annotations
 
 from html import escape
 
+from churnradar import i18n
+from churnradar.i18n import N_
 from churnradar.notification.schemas import Message
 
 SUBJECTS = {
-    "alert_opened": ("churnradar: {n} new churn warning(s)", "churnradar：{n} 个新的流失预警"),
-    "alert_escalated": ("churnradar: {n} churn warning(s) escalated", "churnradar：{n} 个流失预警已升级"),
-    "task_assigned": ("churnradar: {n} task(s) assigned to you", "churnradar：{n} 个挽留任务分配给你"),
-    "deadline_reminder": ("churnradar: {n} task(s) due soon", "churnradar：{n} 个挽留任务即将到期"),
-    "deadline_missed": ("churnradar: {n} task deadline(s) missed", "churnradar：{n} 个挽留任务已逾期"),
-    "digest": ("churnradar daily digest: {n} open task(s)", "churnradar 每日摘要：{n} 个待处理任务"),
-    "data_health": ("churnradar: {n} data feed problem(s)", "churnradar：{n} 个数据源异常"),
+    "alert_opened": N_("churnradar: {n} new churn warning(s)"),
+    "alert_escalated": N_("churnradar: {n} churn warning(s) escalated"),
+    "task_assigned": N_("churnradar: {n} task(s) assigned to you"),
+    "deadline_reminder": N_("churnradar: {n} task(s) due soon"),
+    "deadline_missed": N_("churnradar: {n} task deadline(s) missed"),
+    "digest": N_("churnradar daily digest: {n} open task(s)"),
+    "data_health": N_("churnradar: {n} data feed problem(s)"),
 }
+OTHER_SUBJECT = N_("churnradar: {n} update(s)")
+
+
+def language(locale: str | None) -> str:
+    """The notification language code (`en` or `zh`, as stored in messages) of a locale or tag."""
+    return "zh" if i18n.normalize(locale) == "zh_CN" else "en"
 
 
 def subject(event: str, count: int, language: str) -> str:
     """The subject line of a group of `count` notices."""
-    en, zh = SUBJECTS.get(event, ("churnradar: {n} update(s)", "churnradar：{n} 条更新"))
-    return (zh if language == "zh" else en).format(n=count)
+    return i18n.translate(SUBJECTS.get(event, OTHER_SUBJECT), language, n=count)
 
 
 def text(message: Message) -> str:

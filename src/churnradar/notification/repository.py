@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import Row, Table, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from churnradar.models import DeliveryAttempt, OutboxMessage, Team, User
+from churnradar.models import DeliveryAttempt, OutboxMessage, Team, User, UserPreference
 from churnradar.notification.routing import Contact, Directory, Outgoing
 from churnradar.notification.schemas import OutboxStatus
 
@@ -17,10 +17,13 @@ OUTBOX: Table = OutboxMessage.__table__  # type: ignore[assignment]
 ATTEMPTS: Table = DeliveryAttempt.__table__  # type: ignore[assignment]
 USERS: Table = User.__table__  # type: ignore[assignment]
 TEAMS: Table = Team.__table__  # type: ignore[assignment]
+PREFERENCES: Table = UserPreference.__table__  # type: ignore[assignment]
 
 
 def directory(conn: Connection) -> Directory:
-    """Every user and team, for routing."""
+    """Every user (with the interface language they chose) and team, for routing."""
+    query = select(PREFERENCES.c.user_id, PREFERENCES.c.locale).where(PREFERENCES.c.locale.is_not(None))
+    chosen = {int(i): str(locale) for i, locale in conn.execute(query)}
     people = {
         int(r.id): Contact(
             int(r.id),
@@ -31,6 +34,7 @@ def directory(conn: Connection) -> Directory:
             r.manager_id,
             bool(r.is_active),
             phone=r.phone,
+            language=chosen.get(int(r.id)),
         )
         for r in conn.execute(select(USERS))
     }

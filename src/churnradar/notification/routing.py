@@ -5,7 +5,7 @@ from __future__ import annotations
 import hashlib
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from churnradar.config import NotificationSettings, Route
 from churnradar.kit.phone import normalize_phone
@@ -25,6 +25,7 @@ class Contact:
     manager_id: int | None
     active: bool
     phone: str | None = None
+    language: str | None = None  # the interface language they chose; None: the notifications' default
 
 
 @dataclass(frozen=True)
@@ -51,6 +52,8 @@ class Receiver:
     address: str
     skipped: str | None = None
     person: int | None = None
+    # The reader's language (None: the configured default); not part of who the receiver is.
+    language: str | None = field(default=None, compare=False)
 
     @property
     def key(self) -> str:
@@ -64,12 +67,16 @@ def _address(person: Contact, channel: str, channel_type: str | None) -> Receive
     """The person's receiver on a channel: their phone for text messages, else their e-mail address."""
     if channel_type in PHONE_CHANNELS:
         if not person.phone:
-            return Receiver(channel, "", skipped="no phone number", person=person.id)
+            return Receiver(
+                channel, "", skipped="no phone number", person=person.id, language=person.language
+            )
         phone = normalize_phone(person.phone)
         if phone is None:
-            return Receiver(channel, "", skipped="invalid phone number", person=person.id)
-        return Receiver(channel, phone)
-    return Receiver(channel, person.email) if person.email else None
+            return Receiver(
+                channel, "", skipped="invalid phone number", person=person.id, language=person.language
+            )
+        return Receiver(channel, phone, language=person.language)
+    return Receiver(channel, person.email, language=person.language) if person.email else None
 
 
 @dataclass(frozen=True)
@@ -152,18 +159,19 @@ def group(
     *,
     scope: str | None = None,
 ) -> list[Outgoing]:
-    """One message per (receiver, event) listing its notices; the dedup key names the causes (or `scope`)."""
+    """One message per (receiver, event) listing its notices, in the receiver's language (their own, else
+    the configured one); the dedup key names the causes (or `scope`)."""
     buckets: dict[tuple[Receiver, str], list[Notice]] = defaultdict(list)
     types = {name: channel.type for name, channel in settings.channels.items()}
     for notice in notices:
         for receiver in receivers(notice, settings.routes, directory, settings.team_channels, types):
             buckets[(receiver, notice.event)].append(notice)
-    language = settings.language
     out = []
     for (receiver, event), items in buckets.items():
         causes = sorted(n.cause for n in items)
         tag = scope or hashlib.sha256("\n".join(causes).encode()).hexdigest()[:24]
-        lines = [n.line_zh if language == "zh" else n.line_en for n in items]
+        language = render.language(receiver.language or settings.language)
+        lines = [n.line.render(language) for n in items]
         message = Message(
             subject=render.subject(event, len(items), language),
             lines=lines,

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
+from churnradar import i18n
+
 
 class OutboxStatus(StrEnum):
     """Where a message is: waiting (or retrying), delivered, or given up (dead letter)."""
@@ -25,8 +27,7 @@ class Notice:
     customer_id: int | None
     assignee_id: int | None
     team_id: int | None
-    line_en: str
-    line_zh: str
+    line: i18n.Message  # rendered in each receiver's language
     role: str | None = None  # the playbook's role on duty: owner | owner_and_manager | director
 
 

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.engine import Connection, Engine
 
+from churnradar import i18n
 from churnradar.config import Settings
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.notification import policy, routing, webhooks
@@ -57,13 +58,10 @@ def send_test(settings: Settings, channel_name: str, *, address: str, sent_by: s
         raise DeliveryError(f"channel {channel_name!r} is not configured", retryable=False)
     channel = build(channel_name, n.channels[channel_name], timeout=n.timeout_seconds)
     stamp = now.strftime("%Y-%m-%d %H:%M UTC")
-    if n.language == "zh":
-        subject, line = "churnradar 测试消息", f"{sent_by} 于 {stamp} 从设置页发送的测试消息，无需处理。"
-    else:
-        subject, line = (
-            "churnradar test message",
-            f"Sent by {sent_by} from the settings page at {stamp}; no action needed.",
-        )
+    subject = i18n.msg("churnradar test message").render(n.language)
+    line = i18n.msg(
+        "Sent by {sent_by} from the settings page at {stamp}; no action needed.", sent_by=sent_by, stamp=stamp
+    ).render(n.language)
     message = Message(subject, [line], n.language, "test", f"test:{channel_name}:{now.isoformat()}")
     channel.send(message, address)
 

@@ -1,4 +1,4 @@
-"""Reason texts: "登录天数下降 {activity_drop_pct:.0f}%" filled with one customer's values, safely.
+"""Reason texts: "Login days fell {activity_drop_pct:.0f}%" filled with one customer's values, safely.
 
 Reason templates are user text (editable from the web), so `str.format` is never called on them: it would
 let `{x.__class__.__mro__}` walk into Python objects. Each placeholder is parsed with `string.Formatter`,

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from churnradar import i18n
 from churnradar.indicator.registry import default_registry
 from churnradar.kit.levels import DEFAULT_LEVELS, level_ranks
 from churnradar.rule.exceptions import ReasonError, RuleSyntaxError, TemplateError
@@ -46,7 +47,33 @@ def _read(path: Path) -> dict[str, Any]:
     twice = sorted({s for s in slugs if slugs.count(s) > 1})
     if twice:
         raise TemplateError([f"{path.name}: rule {s!r} is defined twice" for s in twice])
-    return raw
+    return _in_chinese(raw)  # rules stored from these raws keep both languages, as a user's rule set does
+
+
+def _in_chinese(raw: dict[str, Any]) -> dict[str, Any]:
+    """The shipped YAML writes English; each Chinese text is the catalog's translation of it.
+
+    Filled per item before inheritance, so an industry rule that rewords a parent's reason gets the Chinese
+    of its own words. A `*_zh` the file does write is kept (a template someone added by hand).
+    """
+
+    def filled(item: dict[str, Any], *keys: str) -> dict[str, Any]:
+        out = dict(item)
+        for key in keys:
+            english = item.get(f"{key}_en")
+            if f"{key}_zh" not in item and english is not None:
+                if isinstance(english, list):
+                    out[f"{key}_zh"] = [i18n.translate(str(text), "zh_CN") for text in english]
+                else:
+                    out[f"{key}_zh"] = i18n.translate(str(english), "zh_CN")
+        return out
+
+    out = filled(raw, "name")
+    if "rules" in raw:
+        out["rules"] = [filled(rule, "name", "reason") for rule in raw["rules"]]
+    if "playbooks" in raw:
+        out["playbooks"] = [filled(book, "actions") for book in raw["playbooks"]]
+    return out
 
 
 def _merge(raw: dict[str, Any], parent: dict[str, Any]) -> dict[str, Any]:
@@ -97,7 +124,8 @@ def _where(error: Any) -> str:
 
 def resolve_templates(raws: Mapping[str, dict[str, Any]]) -> dict[str, Template]:
     """Typed, resolved templates from parsed YAML mappings keyed by slug (file name without `.yaml`)."""
-    return {slug: _validate(_resolve(slug, raws), f"{slug}.yaml") for slug in raws}
+    localized = {slug: _in_chinese(raw) for slug, raw in raws.items()}
+    return {slug: _validate(_resolve(slug, localized), f"{slug}.yaml") for slug in raws}
 
 
 def template_raws(extra_dir: Path | None = None) -> dict[str, dict[str, Any]]:

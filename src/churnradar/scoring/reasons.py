@@ -2,7 +2,8 @@
 
 Contributions are LightGBM's `pred_contrib` (exact tree SHAP values, in log-odds). A reason names the
 feature with the indicator registry's words and says whether the value is high or low against the typical
-(median) training value, e.g. "Days since last order is high (74)" / "距上次下单天数偏高（74）".
+(median) training value, e.g. "Days since last order is high (74)"; the Chinese comes from the catalog
+(`churnradar.i18n`) and the indicator registry's Chinese names.
 """
 
 from __future__ import annotations
@@ -10,11 +11,14 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import cache
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from churnradar import i18n
+from churnradar.i18n import N_
 from churnradar.indicator import service as indicator_service
 from churnradar.scoring.dataset import TENURE
 
@@ -28,13 +32,26 @@ class Words:
     unit: str = ""
 
 
-EXTRA_WORDS = {TENURE: Words("Customer tenure in days", "客户时长（天）", "days")}
+TENURE_NAME = N_("Customer tenure in days")
+NONE_RECORDED = N_("{feature}: none recorded")
+HIGH, LOW = N_("{feature} is high ({value})"), N_("{feature} is low ({value})")
+
+
+def extra_words() -> dict[str, Words]:
+    """Words for the features the indicator registry does not name."""
+    return {TENURE: Words(TENURE_NAME, i18n.translate(TENURE_NAME, "zh_CN"), "days")}
+
+
+@cache
+def _phrases() -> dict[str, tuple[str, str]]:
+    """Each reason phrase in English and Chinese, looked up once (explain fills them for every customer)."""
+    return {p: (i18n.translate(p, "en"), i18n.translate(p, "zh_CN")) for p in (NONE_RECORDED, HIGH, LOW)}
 
 
 def feature_words(features: Sequence[str]) -> dict[str, Words]:
     """Words for each feature: the indicator registry's names, then our own extras, else the slug itself."""
     known = {i.slug: Words(i.name_en, i.name_zh, i.unit) for i in indicator_service.selected_indicators()}
-    known |= EXTRA_WORDS
+    known |= extra_words()
     return {f: known.get(f, Words(f.replace("_", " ").capitalize(), f)) for f in features}
 
 
@@ -50,15 +67,14 @@ def format_value(value: float, unit: str) -> str:
 
 
 def reason(words: Words, value: float, median: float | None) -> tuple[str, str]:
-    """One reason in English and Chinese."""
+    """One reason in English and Chinese (the catalog's phrase, filled with the feature's names)."""
     if math.isnan(value):
-        return f"{words.name_en}: none recorded", f"{words.name_zh}：无记录"
+        en, zh = _phrases()[NONE_RECORDED]
+        return en.format(feature=words.name_en), zh.format(feature=words.name_zh)
     shown = format_value(value, words.unit)
     high = median is None or math.isnan(median) or value >= median
-    return (
-        f"{words.name_en} is {'high' if high else 'low'} ({shown})",
-        f"{words.name_zh}{'偏高' if high else '偏低'}（{shown}）",
-    )
+    en, zh = _phrases()[HIGH if high else LOW]
+    return en.format(feature=words.name_en, value=shown), zh.format(feature=words.name_zh, value=shown)
 
 
 @dataclass(frozen=True)
@@ -84,6 +100,7 @@ def explain(
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
     matrix = values.to_numpy(dtype=np.float64, na_value=np.nan)
     out_en, out_zh, out_c = [], [], []
+    between_en, between_zh = i18n.separator("en"), i18n.separator("zh_CN")
     for row, picks in enumerate(order):
         en, zh, used = [], [], {}
         for j in picks:
@@ -95,7 +112,7 @@ def explain(
             en.append(text_en)
             zh.append(text_zh)
             used[name] = round(weight, 4)
-        out_en.append("; ".join(en))
-        out_zh.append("；".join(zh))
+        out_en.append(between_en.join(en))
+        out_zh.append(between_zh.join(zh))
         out_c.append(used)
     return Explained(out_en, out_zh, out_c)

@@ -1,62 +1,19 @@
-"""Languages: gettext catalogs compiled in memory from the shipped .po files, negotiation, formatting."""
+"""The web's side of languages: negotiation and formatting; the catalog itself is `churnradar.i18n`."""
 
 from __future__ import annotations
 
-import gettext
-import io
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.core import negotiate_locale
 from babel.dates import format_date, format_datetime
-from babel.messages.catalog import Catalog
-from babel.messages.mofile import write_mo
-from babel.messages.pofile import read_po
 from babel.numbers import format_decimal, format_percent
 
-LOCALES_DIR = Path(__file__).parent / "locales"
-DOMAIN = "messages"
-DEFAULT_LOCALE = "en"
-# Language names are shown in their own language, so a reader can always find theirs.
-LANGUAGES: dict[str, str] = {"en": "English", "zh_CN": "简体中文"}
+from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
 
-
-def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name for "mark, translate later")
-    """Mark a string for extraction; it is translated where it is shown."""
-    return message
-
-
-def catalog_files(locale: str) -> list[Path]:
-    """The .po files of `locale`: `messages.po` and one file per feature (`tasks.po`, `rules.po`, ...)."""
-    folder = LOCALES_DIR / locale / "LC_MESSAGES"
-    return sorted(folder.glob("*.po")) if folder.is_dir() else []
-
-
-def read_catalog(locale: str) -> Catalog:
-    """Every .po file of `locale` merged into one catalog (a message defined twice keeps its first text)."""
-    merged = Catalog(locale=locale, domain=DOMAIN)
-    for po_path in catalog_files(locale):
-        with po_path.open("rb") as handle:
-            part = read_po(handle, locale=locale)
-        for message in part:
-            if message.id and message.id not in merged:
-                merged[message.id] = message
-    return merged
-
-
-@cache
-def translations(locale: str) -> gettext.NullTranslations:
-    """The catalog of `locale`, compiled from its .po files (no build step, no binary in the repository)."""
-    if locale == DEFAULT_LOCALE or not catalog_files(locale):
-        return gettext.NullTranslations()
-    buffer = io.BytesIO()
-    write_mo(buffer, read_catalog(locale))
-    buffer.seek(0)
-    return gettext.GNUTranslations(buffer)
+__all__ = ["LANGUAGES", "N_", "Formatter", "negotiate", "translations"]
 
 
 def _accepted(header: str) -> list[str]:
@@ -103,7 +60,7 @@ class Formatter:
         return Locale.parse(self.locale)
 
     def date(self, value: date | datetime | None, fmt: str = "medium") -> str:
-        """A date, e.g. "Mar 1, 2024" or "2024年3月1日"."""
+        """A date, e.g. "Mar 1, 2024" in English, written the Chinese way in zh_CN."""
         if value is None:
             return ""
         if isinstance(value, datetime):

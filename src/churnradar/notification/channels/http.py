@@ -139,7 +139,7 @@ class DingTalkChannel(Channel):
 
 @channels.register("wecom")
 class WeComChannel(Channel):
-    """WeCom (企业微信) group robot, markdown message."""
+    """WeCom (WeChat Work) group robot, markdown message."""
 
     settings_model = RobotSettings
     RETRY = frozenset({-1, 45009})  # system busy; API frequency limit

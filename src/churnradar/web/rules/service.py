@@ -24,7 +24,7 @@ from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.evaluation.assess import RuleBook, assess
 from churnradar.evaluation.backtest import run_backtest
-from churnradar.evaluation.drafts import default_window, draft_book
+from churnradar.evaluation.drafts import default_window, draft_book, plain_draft
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.kit.levels import Level
@@ -165,15 +165,7 @@ def check_condition(text: str, fields: Mapping[str, FieldType]) -> ConditionResu
 def draft_of(current: RuleRead | None, condition: str, level: str | None = None) -> RuleDef:
     """The rule with `condition` (and `level`); without a rule, a plain draft as the CLI makes one."""
     if current is None:
-        return RuleDef(
-            slug=DRAFT_SLUG,
-            name_en="Draft rule",
-            name_zh="草稿规则",
-            condition=condition,
-            level=level or Level.YELLOW.value,
-            reason_en=f"Draft rule holds: {condition}",
-            reason_zh=f"草稿规则成立：{condition}",
-        )
+        return RuleDef.model_validate(plain_draft(condition, level or Level.YELLOW.value, slug=DRAFT_SLUG))
     update: dict[str, Any] = {"condition": condition} | ({"level": level} if level else {})
     return current.rule.model_copy(update=update)
 
