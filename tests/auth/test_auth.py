@@ -1,4 +1,4 @@
-"""Passwords, login throttling, the customer-visibility filter, API tokens, the audit log, and the CLI."""
+"""Passwords, login throttling, API tokens, the audit log, and the CLI."""
 
 from __future__ import annotations
 
@@ -12,16 +12,14 @@ from typer.testing import CliRunner
 
 from churnradar.auth import passwords
 from churnradar.auth import service as auth_service
-from churnradar.auth.access import can_see, hidden_fields, visible_customers
 from churnradar.auth.exceptions import AuthError
 from churnradar.auth.ratelimit import Allowance, Attempt, LoginThrottle, ProgressiveDelay
-from churnradar.auth.schemas import Principal, Scope
+from churnradar.auth.schemas import Scope
 from churnradar.cli.main import app
 from churnradar.config import Settings
 from churnradar.db import create_engine, session_scope
 from churnradar.kit.clock import FrozenClock
-from churnradar.models import AuditEntry, Customer, Role, User
-from tests.web.seed import seed
+from churnradar.models import AuditEntry, Role, User
 
 
 class TestPasswords:
@@ -97,46 +95,6 @@ class TestThrottle:
         throttle.succeeded(Attempt("ann", "10.0.0.1"))
         assert throttle.wait(Attempt("ann", "10.0.0.1")) == 1  # still the address's 3 failures
         assert throttle.counters["pair"].wait("ann\x0010.0.0.1") == 0
-
-
-class TestFieldPermissions:
-    def test_contract_value_is_hidden_from_reps_only(self) -> None:
-        rep = Principal(user_id=1, login="r", role=Role.REP)
-        manager = Principal(user_id=2, login="m", role=Role.MANAGER)
-        assert not can_see(rep, "contract.value")
-        assert can_see(manager, "contract.value")
-        assert can_see(rep, "customer.name")  # unlisted fields are visible
-        assert "value" in hidden_fields(rep, "contract")
-        assert hidden_fields(manager, "contract") == frozenset()
-
-
-def _visible(engine: Engine, login: str) -> set[str]:
-    with session_scope(engine) as session:
-        user = session.scalars(select(User).where(User.login == login)).one()
-        principal = auth_service.principal_for(user)
-        assert principal is not None
-        return set(session.scalars(select(Customer.external_id).where(visible_customers(principal))))
-
-
-class TestVisibleCustomers:
-    def test_scope_per_role(self, engine: Engine, settings: Settings) -> None:
-        seed(engine, settings, events_per_customer=1)
-        everyone = {"E-001", "E-002", "E-003", "W-001", "W-002", "R-001", "N-001"}
-        assert _visible(engine, "admin") == everyone
-        assert _visible(engine, "director") == everyone
-        # A manager: their own team, the teams of the people they manage, and those people's customers.
-        assert _visible(engine, "mgr_east") == {"E-001", "E-002", "E-003", "R-001"}
-        assert _visible(engine, "rep_east") == {"E-001", "E-003"}
-        assert _visible(engine, "rep_roaming") == {"R-001"}
-
-    def test_an_unknown_role_sees_nothing(self, engine: Engine, settings: Settings) -> None:
-        seed(engine, settings, events_per_customer=1)
-        principal = Principal(user_id=1, login="x", role="auditor")  # type: ignore[arg-type]
-        with session_scope(engine) as session:
-            assert session.scalars(select(Customer).where(visible_customers(principal))).all() == []
-            user = session.scalars(select(User).where(User.login == "rep_east")).one()
-            user.role = "auditor"
-            assert auth_service.principal_for(user) is None
 
 
 class TestUsersAndTokens:

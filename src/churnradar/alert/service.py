@@ -17,9 +17,9 @@ from sqlalchemy.orm import Session
 
 from churnradar.alert import repository
 from churnradar.alert.exceptions import SilenceEndedError, SilenceError
-from churnradar.auth import access
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
+from churnradar.customer import access
 from churnradar.db import session_scope
 from churnradar.models import Customer, Rule
 from churnradar.rule.language import control_character_error

@@ -68,13 +68,13 @@ def list_tasks(
     as_json: JsonOption = False,
 ) -> None:
     """Tasks, soonest deadline first."""
-    from churnradar.intervention import repository as task_repo
+    from churnradar.intervention import service as tasks
 
     engine = open_engine(ctx, db)
     migrate(engine)
     with engine.connect() as conn:
         assignee_id = _user_id(conn, assignee) if assignee else None
-        rows = task_repo.list_tasks(
+        rows = tasks.list_tasks(
             conn, status=None if status == "all" else status, assignee_id=assignee_id, limit=limit
         )
     keys = ["id", "customer_id", "customer_name", "level", "status", "assignee_id", "assignee", "deadline_at"]
@@ -103,17 +103,18 @@ def show(
     as_json: JsonOption = False,
 ) -> None:
     """One task: its playbook checklist, follow-ups and history."""
-    from churnradar.intervention import repository as task_repo
+    from churnradar.intervention import service as tasks
 
     engine = open_engine(ctx, db)
     migrate(engine)
     with engine.connect() as conn:
-        task = task_repo.get(conn, task_id)
-        if task is None:
+        detail = tasks.task_detail(conn, task_id)
+        if detail is None:
             fail(f"no task {task_id}")
-        follow_ups = [dict(r._mapping) for r in task_repo.follow_ups(conn, task_id)]
-        history = [dict(r._mapping) for r in task_repo.history(conn, task_id)]
-        tags = task_repo.tags(conn, task.customer_id)
+        task = detail.task
+        follow_ups = [dict(r._mapping) for r in detail.follow_ups]
+        history = [dict(r._mapping) for r in detail.history]
+        tags = detail.tags
     document = {**dict(task._mapping), "tags": tags, "follow_ups": follow_ups, "history": history}
     if as_json:
         emit_json(document)

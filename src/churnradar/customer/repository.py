@@ -13,12 +13,11 @@ from sqlalchemy import ColumnElement, Select, func, or_, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
-from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.customer.access import SEE_ALL, visible_customers
 from churnradar.customer.schemas import CustomerFilter, CustomerRow, SortKey
-from churnradar.indicator import repository as indicator_repo
 from churnradar.lake import timeline as timeline_reader
-from churnradar.lake.invoices import StoredInvoice, customer_invoices
+from churnradar.lake.invoices import StoredInvoice, count_invoices, customer_invoices
 from churnradar.lake.service import lake_for
 from churnradar.models import CustomerTag, InterventionTask, TaskEvent
 from churnradar.models import OwnerChange as OwnerChangeRow
@@ -169,6 +168,11 @@ def visible_external_ids(session: Session, principal: Principal, external_ids: s
     return found
 
 
+def visible_ids(session: Session, principal: Principal) -> list[int]:
+    """The internal ids of every customer the principal may see."""
+    return list(session.scalars(select(Customer.id).where(visible_customers(principal))))
+
+
 def owner_and_team(session: Session, customer: Customer) -> tuple[User | None, Team | None]:
     """The customer's owner and team rows."""
     owner = session.get(User, customer.owner_id) if customer.owner_id else None
@@ -210,17 +214,6 @@ def events(
     return found.events, found.total
 
 
-def indicator_history(
-    session: Session, customer_id: int, *, snapshots: int = 104
-) -> dict[str, list[tuple[Any, float | None]]]:
-    """Each indicator's values over the latest `snapshots` as-of dates, oldest first."""
-    series: dict[str, list[tuple[Any, float | None]]] = {}
-    rows = indicator_repo.customer_history(session.connection(), customer_id, snapshots=snapshots)
-    for indicator, as_of, value in rows:
-        series.setdefault(indicator, []).append((as_of, value))
-    return series
-
-
 def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
     """The values the list filters offer, drawn from the customers this principal may see."""
     scope = visible_customers(principal)
@@ -244,13 +237,6 @@ def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
         session.execute(select(Team.id, Team.name).where(Team.id.in_(teams)).order_by(Team.name))
     )
     return result
-
-
-def scoped(query: AnySelect, column: Any, principal: Principal) -> AnySelect:
-    """Limit a query on a customer-keyed table to the principal's customers (no join for see-all roles)."""
-    if principal.role in SEE_ALL:
-        return query
-    return query.where(column.in_(select(Customer.id).where(visible_customers(principal))))
 
 
 def customers_by_ids(session: Session, principal: Principal, ids: Sequence[int]) -> list[Customer]:
@@ -326,3 +312,43 @@ def note_task(session: Session, customer_id: int) -> int | None:
     )
     found = session.scalar(query)
     return int(found) if found is not None else None
+
+
+# The descriptive columns the overview counts customers by (an allow-list: nothing else reaches GROUP BY).
+COUNTED_BY = {"industry": Customer.industry, "segment": Customer.segment, "status": Customer.status}
+
+
+def customers_by(
+    session: Session, principal: Principal, column_name: str, limit: int = 12
+) -> list[tuple[Any, int]]:
+    """Visible customers counted by one descriptive column, largest groups first."""
+    column = COUNTED_BY[column_name]
+    count = func.count()
+    query = (
+        select(column, count)
+        .where(visible_customers(principal))
+        .group_by(column)
+        .order_by(count.desc(), column)
+        .limit(limit)
+    )
+    return [(value, int(n)) for value, n in session.execute(query)]
+
+
+def data_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """How many customers, events, contracts and invoices the principal's view holds.
+
+    Events and invoices are the lake's: the customers in scope come from the store, the count from DuckDB.
+    """
+    scope = visible_customers(principal)
+    counts = {"customers": session.scalar(select(func.count()).select_from(Customer).where(scope)) or 0}
+    visible = select(Customer.id).where(scope)
+    everyone = principal.role in SEE_ALL
+    lake = lake_for(_engine(session))
+    in_scope = None if everyone else list(session.scalars(visible))
+    counts["events"] = timeline_reader.count_events(lake, in_scope)
+    query = select(func.count()).select_from(Contract)
+    if not everyone:
+        query = query.where(Contract.customer_id.in_(visible))
+    counts["contracts"] = session.scalar(query) or 0
+    counts["invoices"] = count_invoices(lake, in_scope)
+    return counts

@@ -16,9 +16,9 @@ from typing import Any, TypeVar
 from sqlalchemy.orm import Session
 
 from churnradar.auth import service as auth_service
-from churnradar.auth.access import can_see
 from churnradar.auth.schemas import Principal
 from churnradar.customer import repository as repo
+from churnradar.customer.access import can_see, sees_all
 from churnradar.customer.events import OwnersChanged
 from churnradar.customer.exceptions import N_, CustomerNotFoundError, OwnerChangeError
 from churnradar.customer.schemas import (
@@ -33,6 +33,7 @@ from churnradar.customer.schemas import (
     InvoiceRead,
     OwnerChanged,
 )
+from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention
 from churnradar.intervention.schemas import TaskError
 from churnradar.kit.events import Dispatcher
@@ -62,6 +63,23 @@ def visible_by_external_id(session: Session, principal: Principal, external_id: 
 def visible_external_ids(session: Session, principal: Principal, external_ids: set[str]) -> set[str]:
     """Which of these source-system ids name customers the principal may see."""
     return repo.visible_external_ids(session, principal, external_ids)
+
+
+def visible_ids(session: Session, principal: Principal) -> list[int] | None:
+    """The internal ids of the customers the principal may see; None when it sees every customer."""
+    return None if sees_all(principal) else repo.visible_ids(session, principal)
+
+
+def customers_by(
+    session: Session, principal: Principal, column_name: str, limit: int = 12
+) -> list[tuple[Any, int]]:
+    """Visible customers counted by one descriptive column (industry, segment, status), largest first."""
+    return repo.customers_by(session, principal, column_name, limit)
+
+
+def data_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """How many customers, events, contracts and invoices the principal's view holds."""
+    return repo.data_counts(session, principal)
 
 
 def list_customers(
@@ -163,8 +181,12 @@ def event_read(event: StoredEvent) -> EventRead:
 
 def indicator_series(session: Session, customer: Customer) -> list[IndicatorSeries]:
     """Each indicator's history with the customer's own baseline (the mean of its known values)."""
+    history: dict[str, list[tuple[Any, float | None]]] = {}
+    rows = indicator_service.customer_history(session.connection(), customer.id, snapshots=104)
+    for indicator, as_of, value in rows:
+        history.setdefault(indicator, []).append((as_of, value))
     result = []
-    for indicator, points in repo.indicator_history(session, customer.id).items():
+    for indicator, points in history.items():
         known = [v for _, v in points if v is not None]
         baseline = sum(known) / len(known) if known else None
         result.append(IndicatorSeries(indicator=indicator, points=points, baseline=baseline))

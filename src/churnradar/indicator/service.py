@@ -10,7 +10,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from churnradar.analytics.backends import open_analytics
 from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store
@@ -130,6 +130,13 @@ def store_snapshot(engine: Engine, wide: pd.DataFrame) -> int:
     """Store a computed wide frame (`customer_id`, `as_of`, a column per indicator) in the lake, each of its
     dates replacing what was stored for that date in one commit; values written."""
     return repository.store_wide(engine, wide)
+
+
+def customer_history(
+    conn: Connection, customer_id: int, *, snapshots: int
+) -> list[tuple[str, date, float | None]]:
+    """(indicator, as-of date, value) of one customer over the latest `snapshots` snapshot dates."""
+    return repository.customer_history(conn, customer_id, snapshots=snapshots)
 
 
 def read_snapshot(

@@ -6,6 +6,7 @@ Every statement is built with SQLAlchemy Core (no text pasted into SQL) and runs
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +38,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 from sqlalchemy.types import TypeEngine
 
 from churnradar.ingest.schemas import KindSpec, RecordKind, ValueType
@@ -363,6 +365,11 @@ def start_run(conn: Connection, *, source: str, kind: str, started_at: datetime)
 def finish_run(conn: Connection, run_id: int, **values: Any) -> None:
     """Record how an import ended."""
     conn.execute(update(IMPORT_RUNS).where(IMPORT_RUNS.c.id == run_id).values(**values))
+
+
+def recent_runs(session: Session, limit: int) -> Sequence[ImportRun]:
+    """The latest import-log rows, newest first, files and API batches alike."""
+    return session.scalars(select(ImportRun).order_by(ImportRun.id.desc()).limit(limit)).all()
 
 
 def log_rejected_run(conn: Connection, **values: Any) -> None:

@@ -18,6 +18,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.orm import Session
 
 from churnradar.config import Settings
 from churnradar.ingest import events, fast_events
@@ -40,10 +41,10 @@ from churnradar.ingest.validate import ColumnPlan, ErrorLog, bounded, plan_colum
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.lake.repository import MergeCounts
 from churnradar.lake.schemas import LakeTable
-from churnradar.models import ImportStatus
+from churnradar.models import ImportRun, ImportStatus
 
 Progress = Callable[[str, int], None]
-__all__ = ["ImportOptions", "import_path", "import_records", "settle_interrupted_imports"]
+__all__ = ["ImportOptions", "import_path", "import_records", "recent_imports", "settle_interrupted_imports"]
 
 
 def canonical_records(records: Sequence[Any], kind: RecordKind) -> list[dict[str, Any]]:
@@ -472,3 +473,8 @@ def import_records(
         clock or SystemClock(),
         None,
     ).run()
+
+
+def recent_imports(session: Session, limit: int = 8) -> Sequence[ImportRun]:
+    """The latest imports, files and API batches alike, newest first."""
+    return repo.recent_runs(session, limit)

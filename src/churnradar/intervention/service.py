@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pandas as pd
+from sqlalchemy import Row
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
@@ -295,6 +296,36 @@ def _open_task(conn: Connection, task_id: int) -> Any:
     if task.status != TaskStatus.OPEN:
         raise TaskError(f"task {task_id} is closed ({task.outcome})")
     return task
+
+
+def list_tasks(
+    conn: Connection, *, status: str | None, assignee_id: int | None, limit: int
+) -> list[Row[Any]]:
+    """Tasks with their customer's name and assignee's login, soonest deadline first."""
+    return task_repo.list_tasks(conn, status=status, assignee_id=assignee_id, limit=limit)
+
+
+@dataclass(frozen=True)
+class TaskDetail:
+    """One task with its follow-ups (in order), its history and its customer's tags."""
+
+    task: Row[Any]
+    follow_ups: list[Row[Any]]
+    history: list[Row[Any]]
+    tags: list[str]
+
+
+def task_detail(conn: Connection, task_id: int) -> TaskDetail | None:
+    """A task and what is recorded about it, or None when there is no such task."""
+    task = task_repo.get(conn, task_id)
+    if task is None:
+        return None
+    return TaskDetail(
+        task,
+        task_repo.follow_ups(conn, task_id),
+        task_repo.history(conn, task_id),
+        task_repo.tags(conn, task.customer_id),
+    )
 
 
 def reassign(

@@ -6,21 +6,17 @@ from collections.abc import Callable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
-from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.customer import service as customer_service
 from churnradar.effectiveness.service import effectiveness_report
-from churnradar.models import Customer
 
 
 def scope_of(session: Session, principal: Principal) -> list[int] | None:
     """The customer ids whose figures the principal may see (None: everyone's)."""
-    if principal.role in SEE_ALL:
-        return None
-    return list(session.scalars(select(Customer.id).where(visible_customers(principal))))
+    return customer_service.visible_ids(session, principal)
 
 
 def report_for(

@@ -10,10 +10,10 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from churnradar.auth.access import SEE_ALL
 from churnradar.auth.schemas import Principal
 from churnradar.config import WebSettings
 from churnradar.customer import service as customer_service
+from churnradar.customer.access import sees_all
 from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import FileFormatError
 from churnradar.ingest.schemas import FileSummary, RecordKind, RowError
@@ -87,7 +87,7 @@ def _out_of_scope(request: Request, principal: Principal, records: list[dict[str
     `records` carry the importer's own column names (`canonical_records`) and the customer id is read as the
     importer reads it, so the check sees exactly what will be stored.
     """
-    if principal.role in SEE_ALL:
+    if sees_all(principal):
         return []
     keys = [ingest_service.customer_key(r.get("customer_id")) for r in records]
     with request.app.state.sessions() as session:

@@ -1,10 +1,13 @@
-"""The overview's figures in the principal's scope: customers by a column, data counts, recent imports."""
+"""The overview's figures in the principal's scope: customers by a column, data counts, recent imports.
+
+Each figure is its domain's: customers and data counts the customer domain's, the import log ingest's.
+"""
 
 from __future__ import annotations
 
-from churnradar.web.overview import repository as repo
+from churnradar.customer import service as customer_service
+from churnradar.ingest import service as ingest_service
 
-# The figures are read as the repository answers them; pages come through here, never the repository.
-customers_by = repo.customers_by
-data_counts = repo.data_counts
-recent_imports = repo.recent_imports
+customers_by = customer_service.customers_by
+data_counts = customer_service.data_counts
+recent_imports = ingest_service.recent_imports

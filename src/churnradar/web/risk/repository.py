@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session
 
-from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
-from churnradar.customer.repository import Owner, scoped, search
+from churnradar.customer.access import SEE_ALL, scoped, visible_customers
+from churnradar.customer.repository import Owner, search
 from churnradar.kit.levels import level_ranks
 from churnradar.models import (
     Alert,

@@ -10,8 +10,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Row, Select, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
-from churnradar.auth.access import SEE_ALL, visible_customers
 from churnradar.auth.schemas import Principal
+from churnradar.customer.access import SEE_ALL, visible_customers
 from churnradar.models import Alert, Customer, FollowUp, InterventionTask, User
 from churnradar.models.people import Role
 from churnradar.web.tasks.schemas import DueGroup, StatusFilter, TaskFilter

@@ -1,10 +1,15 @@
-"""Who may see what, in one place: the customers a user may see, and the fields each role may read."""
+"""Who may see which customer, in one place: the customers a user may see, and the fields each role may read.
+
+The customer domain's rule, written as SQL clauses over `customers` (no session, no I/O), so that every query
+of any domain that touches a customer (lists, counts, tasks, alerts, silences) filters the same way.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, false, or_, select, true
+from sqlalchemy import ColumnElement, Select, false, or_, select, true
 
 from churnradar.auth.schemas import Principal
 from churnradar.models.customer import Customer
@@ -17,6 +22,12 @@ FIELD_ROLES: Mapping[str, frozenset[Role]] = {
     "customer.attributes": frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER}),
 }
 SEE_ALL = frozenset({Role.ADMIN, Role.DIRECTOR})
+AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
+
+
+def sees_all(principal: Principal) -> bool:
+    """True when the principal's role sees every customer (admins, directors)."""
+    return principal.role in SEE_ALL
 
 
 def can_see(principal: Principal, field: str) -> bool:
@@ -58,3 +69,10 @@ def visible_customers(principal: Principal) -> ColumnElement[bool]:
     if principal.role == Role.REP:
         return Customer.owner_id == principal.user_id
     return false()
+
+
+def scoped(query: AnySelect, column: Any, principal: Principal) -> AnySelect:
+    """Limit a query on a customer-keyed table to the principal's customers (no join for see-all roles)."""
+    if sees_all(principal):
+        return query
+    return query.where(column.in_(select(Customer.id).where(visible_customers(principal))))

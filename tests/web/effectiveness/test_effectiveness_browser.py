@@ -7,7 +7,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.web.browser import browser, expect, serve_seeded, shot, sign_in_page
-from tests.web.test_effectiveness import seed_outcomes
+from tests.web.effectiveness.test_effectiveness import seed_outcomes
 
 __all__ = ["browser"]  # the fixture used below
 
