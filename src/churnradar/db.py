@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, BigInteger, Integer, MetaData, event
+from sqlalchemy import JSON, BigInteger, CursorResult, Integer, MetaData, Table, event
 from sqlalchemy import create_engine as _sa_create_engine
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Engine, make_url
@@ -32,6 +32,20 @@ class Base(DeclarativeBase):
     type_annotation_map: ClassVar[dict[Any, Any]] = {
         dict[str, Any]: JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
     }
+
+
+def table_of(model: type[Base]) -> Table:
+    """The Core table of a mapped class, for queries on a `Connection` (typed `Table`, unlike
+    `model.__table__`, which SQLAlchemy types as any `FromClause`)."""
+    return Base.metadata.tables[model.__tablename__]
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The primary key of the row a single-row INSERT stored."""
+    key = result.inserted_primary_key
+    if key is None:
+        raise ValueError("the statement inserted no row with a primary key")
+    return int(key[0])
 
 
 def normalize_url(url: str) -> str:

@@ -176,7 +176,6 @@ def test_apply_holds_out_in_the_store_on_either_database(engine: Engine) -> None
     with engine.begin() as conn:
         summary = intervention_service.apply(
             conn,
-            pd.DataFrame(),
             result,
             as_of=opened,
             now=NOW,

@@ -8,12 +8,13 @@ from churnradar import i18n
 from churnradar.config import Settings
 from churnradar.evaluation.drafts import plain_draft
 from churnradar.intervention.service import fallback_playbook, task_notice
+from churnradar.kit.levels import Level
 from churnradar.notification import render
 from churnradar.scoring.reasons import Words, reason
 
 
 def test_the_fallback_playbook_step_in_both_languages() -> None:
-    book = fallback_playbook("orange")
+    book = fallback_playbook(Level.ORANGE)
     assert book.actions_en == ["Contact the customer and log what you learn"]
     assert book.actions_zh == ["联系客户并记录了解到的情况"]
 

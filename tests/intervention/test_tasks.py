@@ -29,7 +29,6 @@ def _apply(engine: Engine, rows: list[dict[str, Any]], events: list[tuple[int, s
     with engine.begin() as conn:
         return intervention_service.apply(
             conn,
-            None,  # type: ignore[arg-type]
             step_result(rows, events),
             as_of=kw.pop("as_of", date(2026, 6, 15)),
             now=kw.pop("now", NOW),

@@ -6,17 +6,18 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Row, Table, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from churnradar.alert.lifecycle import KEY, STATE_COLUMNS, StepResult
+from churnradar.db import inserted_id, table_of
 from churnradar.models import Alert, AlertEvent, AlertStatus, Customer, CustomerRisk, Silence
 
-ALERTS: Table = Alert.__table__  # type: ignore[assignment]
-EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
-SILENCES: Table = Silence.__table__  # type: ignore[assignment]
-RISK: Table = CustomerRisk.__table__  # type: ignore[assignment]
-CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
+ALERTS = table_of(Alert)
+EVENTS = table_of(AlertEvent)
+SILENCES = table_of(Silence)
+RISK = table_of(CustomerRisk)
+CUSTOMERS = table_of(Customer)
 
 
 def open_state(conn: Connection) -> pd.DataFrame:
@@ -155,7 +156,7 @@ def silence(conn: Connection, silence_id: int, *, where: ColumnElement[bool]) ->
 def insert_silence(conn: Connection, **values: Any) -> int:
     """Store a silence; its id."""
     result = conn.execute(insert(SILENCES).values(**values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return inserted_id(result)
 
 
 def end_silence(conn: Connection, silence_id: int, *, at: datetime) -> None:

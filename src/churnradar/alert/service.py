@@ -1,4 +1,9 @@
-"""What other domains, the CLI and the API call on alerts: silences (the lifecycle runs inside evaluate).
+"""What other domains, the CLI and the API call on alerts: a lifecycle step's inputs and its storing (with the
+`AlertsChanged` event), the current risk table, and silences.
+
+An evaluation loads the open alerts and what mutes or holds them (`step_inputs`), runs the pure lifecycle
+step (`alert.lifecycle.step`) and stores the result with `record_step`, which raises `AlertsChanged` on the
+caller's dispatcher so the reactions (tasks, notices, webhooks) commit with the change or not at all.
 
 A silence mutes the alerts of a customer, of a rule, or of one rule for one customer, for a period; it says
 who and why. Silences are listed, added and ended here for every caller, checked the same way, and each
@@ -7,28 +12,76 @@ change is written to the audit log in the caller's transaction.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass
-from datetime import datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import ColumnElement, select, true
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from churnradar.alert import repository
+from churnradar.alert.events import AlertsChanged
 from churnradar.alert.exceptions import SilenceEndedError, SilenceError
+from churnradar.alert.frames import AlertChanges, AlertState
+from churnradar.alert.lifecycle import StepResult
+from churnradar.alert.schemas import StepInputs
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.customer import access
 from churnradar.db import session_scope
+from churnradar.kit.events import Dispatcher
+from churnradar.kit.frames import checked
 from churnradar.models import Customer, Rule
 from churnradar.rule.language import control_character_error
+from churnradar.rule.schemas import Template
 
 MAX_CUSTOMER_CHARS = 200
 MAX_RULE_CHARS = 100
 MAX_BY_CHARS = 200
 MAX_REASON_CHARS = 2_000
 EARLIEST, LATEST = datetime(1970, 1, 1), datetime(2100, 1, 1)
+
+
+def step_inputs(conn: Connection, *, as_of: date, cooldown_days: int) -> StepInputs:
+    """What a lifecycle step for `as_of` starts from: the open alerts, cooldowns, silences, owners."""
+    # A silence applies to a date if it is in force at any moment of that day: one added during the day
+    # (starting "now") mutes a rerun of today's evaluation, as whoever added it expects.
+    day = datetime.combine(as_of, time.min)
+    return StepInputs(
+        before=repository.open_state(conn),
+        recent_resolved=repository.recently_resolved(conn, as_of, cooldown_days),
+        silences=repository.active_silences(conn, day, day + timedelta(days=1)),
+        owners=repository.owners(conn),
+    )
+
+
+def record_step(
+    conn: Connection,
+    before: pd.DataFrame,
+    result: StepResult,
+    *,
+    as_of: date,
+    at: datetime,
+    events: Dispatcher,
+    templates: Mapping[str, Template],
+) -> AlertsChanged:
+    """Store a step's changes (`before` as `step_inputs` loaded it), then raise `AlertsChanged` on `events`
+    in the same transaction; the event, with what its subscribers did. The step's open state and changes
+    are checked against their declared frames (`alert.frames`) first."""
+    checked(AlertState, result.state)
+    checked(AlertChanges, result.events)
+    repository.save_step(conn, before, result, as_of=as_of, at=at)
+    changed = AlertsChanged(as_of=as_of, at=at, step=result, templates=templates)
+    events.publish(conn, changed)
+    return changed
+
+
+def replace_risk(conn: Connection, risk: pd.DataFrame) -> None:
+    """Replace every customer's current risk row, in the caller's (the evaluation's) transaction."""
+    repository.replace_risk(conn, risk)
 
 
 @dataclass(frozen=True)

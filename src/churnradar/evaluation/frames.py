@@ -6,18 +6,19 @@ from collections.abc import Mapping, Sequence
 from datetime import date
 
 import pandas as pd
-from sqlalchemy import Table, select
+from sqlalchemy import select
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.analytics.source import Source
+from churnradar.db import table_of
 from churnradar.evaluation.labels import label_snapshots
 from churnradar.models import Customer, Team, User
 from churnradar.rule.schemas import Template
 from churnradar.rule.templates import template_for
 
-CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
-USERS: Table = User.__table__  # type: ignore[assignment]
-TEAMS: Table = Team.__table__  # type: ignore[assignment]
+CUSTOMERS = table_of(Customer)
+USERS = table_of(User)
+TEAMS = table_of(Team)
 TEXT_FIELDS = ("tier", "segment", "industry", "team", "owner", "status")
 
 

@@ -8,33 +8,36 @@ previous state and the rerun completes it. Idempotent: the same date twice chang
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Engine
 
 from churnradar import i18n, reactions
-from churnradar.alert import repository as alert_repo
+from churnradar.alert import service as alert_service
 from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
 from churnradar.customer.events import OwnersChanged
 from churnradar.datahealth import service as datahealth
+from churnradar.db import inserted_id, table_of
 from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
 from churnradar.evaluation.exceptions import EvaluationError
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
-from churnradar.intervention import service as intervention_service
+from churnradar.indicator.frames import IndicatorFrame
 from churnradar.kit.clock import Clock, SystemClock
+from churnradar.kit.events import Dispatcher
+from churnradar.kit.frames import checked
 from churnradar.models import EvaluationRun, RunStatus
 from churnradar.notification import service as notification_service
-from churnradar.notification import webhooks
 from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
+from churnradar.rule.frames import FiredRules
 from churnradar.scoring import store as model_store
 
-RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
+RUNS = table_of(EvaluationRun)
 HEALTH = "health_score"
 PROBABILITY = "churn_probability"
 
@@ -160,13 +163,16 @@ def evaluate(
     clock: Clock | None = None,
     book: RuleBook | None = None,
     force: bool = False,
+    events: Dispatcher | None = None,
 ) -> EvaluationSummary:
     """Evaluate every current customer as of `as_of` (data strictly before it) and store the outcome.
 
     Rules reading a stale or anomalous feed open no new alerts and keep their open ones as they are, unless
-    `force`; the run's summary says which feeds and rules were held.
+    `force`; the run's summary says which feeds and rules were held. The domain events the run raises go to
+    `events` (every reaction of `churnradar.reactions` by default).
     """
     clock = clock or SystemClock()
+    events = events or reactions.dispatcher(settings)
     latest = _latest_run(engine)
     if latest is not None and as_of < latest:
         raise EvaluationError(
@@ -174,7 +180,8 @@ def evaluate(
         )
     book = book or active_rulebook(engine, clock=clock)
     with indicator_service.open_source(engine, analytics=settings.analytics) as source:
-        wide = source.for_store(indicator_service.compute_indicators(source, [as_of], zone=settings.zone))
+        computed = indicator_service.compute_indicators(source, [as_of], zone=settings.zone)
+        wide = checked(IndicatorFrame, source.for_store(computed))
     with engine.connect() as conn:
         customers = customers_at(all_customers(conn), as_of, book.templates)
     previous_health = indicator_service.previous_values(engine, HEALTH, as_of)
@@ -188,37 +195,31 @@ def evaluate(
         inserted = conn.execute(
             insert(RUNS).values(as_of=as_of, started_at=started, status=RunStatus.RUNNING.value)
         )
-        run_id = inserted.inserted_primary_key[0]  # type: ignore[index]
-        before = alert_repo.open_state(conn)
-        # A silence applies to a date if it is in force at any moment of that day: one added during the day
-        # (starting "now") mutes a rerun of today's evaluation, as whoever added it expects.
-        day = datetime.combine(as_of, time.min)
-        silences = alert_repo.active_silences(conn, day, day + timedelta(days=1))
-        recent = alert_repo.recently_resolved(conn, as_of, book.policy.cooldown_days)
-        result = step(
-            before.drop(columns="id"),
-            hold_rules(assessment.fired, before, held),
-            as_of=as_of,
-            policy=book.policy,
-            recent_resolved=recent,
-            silences=silences,
-            owners=alert_repo.owners(conn),
-        )
-        alert_repo.save_step(conn, before, result, as_of=as_of, at=clock.now())
-        # CRM endpoints hear of every alert change, committed with it (webhooks_out, docs/webhooks.md).
-        webhooks.queue_alert_changes(conn, result, as_of=as_of, now=clock.now(), settings=settings)
+        run_id = inserted_id(inserted)
         if held:
             notification_service.notify(
                 conn, [data_health_notice(feeds, held, as_of)], settings=settings, now=clock.now()
             )
         # Open tasks follow owner changes that imports recorded, before today's tasks are decided.
-        reactions.dispatcher(settings).publish(conn, OwnersChanged(at=clock.now()))
-        # Tasks and their notifications commit with the alerts that cause them, or not at all.
-        applied = intervention_service.apply(
-            conn, before, result, as_of=as_of, now=clock.now(), templates=book.templates, settings=settings
+        events.publish(conn, OwnersChanged(at=clock.now()))
+        inputs = alert_service.step_inputs(conn, as_of=as_of, cooldown_days=book.policy.cooldown_days)
+        before = inputs.before
+        result = step(
+            before.drop(columns="id"),
+            checked(FiredRules, hold_rules(assessment.fired, before, held)),
+            as_of=as_of,
+            policy=book.policy,
+            recent_resolved=inputs.recent_resolved,
+            silences=inputs.silences,
+            owners=inputs.owners,
+        )
+        # The alerts' reactions (CRM webhooks, tasks and their notices: `churnradar.reactions`) commit with
+        # the alerts that cause them, or not at all.
+        changed = alert_service.record_step(
+            conn, before, result, as_of=as_of, at=clock.now(), events=events, templates=book.templates
         )
         risk = risk_table(assessment, result.state, as_of, book.policy, previous_health)
-        alert_repo.replace_risk(conn, risk)
+        alert_service.replace_risk(conn, risk)
         if scores is not None and book.model is not None:
             model_store.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
         # Health and the model's probability (when a model is active) join the indicator history, so charts,
@@ -236,7 +237,7 @@ def evaluate(
             "held_rules": [f"{t}/{r}" for t, r in held],
             "forced": force,
         }
-        tasks = {"opened": applied.created, "upgraded": applied.upgraded, "held_out": applied.held_out}
+        tasks = {key: changed.outcomes[outcome] for key, outcome in reactions.TASK_OUTCOMES.items()}
         summary = EvaluationSummary(
             as_of,
             len(customers),

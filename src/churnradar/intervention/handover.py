@@ -9,15 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Table, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Connection
 
 from churnradar.config import Settings
+from churnradar.db import table_of
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.service import reassign
 from churnradar.models import OwnerChange
 
-CHANGES: Table = OwnerChange.__table__  # type: ignore[assignment]
+CHANGES = table_of(OwnerChange)
 
 
 def follow_owner_changes(conn: Connection, *, settings: Settings, now: datetime) -> dict[str, int]:

@@ -6,10 +6,11 @@ from collections.abc import Collection, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, delete, func, insert, select, update
+from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from churnradar.alert.lifecycle import HOLDOUT
+from churnradar.db import inserted_id, table_of
 from churnradar.intervention.assignment import Person
 from churnradar.intervention.schemas import TaskStatus
 from churnradar.models import (
@@ -24,14 +25,14 @@ from churnradar.models import (
     User,
 )
 
-TASKS: Table = InterventionTask.__table__  # type: ignore[assignment]
-EVENTS: Table = TaskEvent.__table__  # type: ignore[assignment]
-FOLLOW_UPS: Table = FollowUp.__table__  # type: ignore[assignment]
-TAGS: Table = CustomerTag.__table__  # type: ignore[assignment]
-CUSTOMERS: Table = Customer.__table__  # type: ignore[assignment]
-USERS: Table = User.__table__  # type: ignore[assignment]
-ALERTS: Table = Alert.__table__  # type: ignore[assignment]
-ALERT_EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
+TASKS = table_of(InterventionTask)
+EVENTS = table_of(TaskEvent)
+FOLLOW_UPS = table_of(FollowUp)
+TAGS = table_of(CustomerTag)
+CUSTOMERS = table_of(Customer)
+USERS = table_of(User)
+ALERTS = table_of(Alert)
+ALERT_EVENTS = table_of(AlertEvent)
 
 
 def people(conn: Connection) -> dict[int, Person]:
@@ -101,7 +102,7 @@ def get(conn: Connection, task_id: int) -> Row[Any] | None:
 def create(conn: Connection, values: dict[str, Any]) -> int:
     """Insert a task; returns its id."""
     result = conn.execute(insert(TASKS).values(values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return inserted_id(result)
 
 
 def create_many(conn: Connection, rows: Sequence[dict[str, Any]]) -> list[int]:
@@ -144,7 +145,7 @@ def history(conn: Connection, task_id: int) -> list[Row[Any]]:
 def add_follow_up(conn: Connection, values: dict[str, Any]) -> int:
     """Insert a follow-up; returns its id."""
     result = conn.execute(insert(FOLLOW_UPS).values(values))
-    return int(result.inserted_primary_key[0])  # type: ignore[index]
+    return inserted_id(result)
 
 
 def follow_ups(conn: Connection, task_id: int) -> list[Row[Any]]:

@@ -20,7 +20,7 @@ from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import TaskError
 from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskStatus
-from churnradar.kit.levels import level_rank
+from churnradar.kit.levels import Level, level_rank
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule.schemas import Playbook, Template
@@ -29,10 +29,10 @@ UTC_ZONE = ZoneInfo("UTC")
 FALLBACK_ACTION = i18n.msg("Contact the customer and log what you learn")
 
 
-def fallback_playbook(level: str) -> Playbook:
+def fallback_playbook(level: Level) -> Playbook:
     """The minimal playbook when no template has one for the level (steps in both languages, as stored)."""
     return Playbook(
-        level=level,
+        level=level.value,
         deadline_hours=48,
         actions_en=[FALLBACK_ACTION.render("en")],
         actions_zh=[FALLBACK_ACTION.render("zh_CN")],
@@ -62,7 +62,7 @@ def calendar(settings: Settings) -> sla.BusinessCalendar | None:
     )
 
 
-def playbook_for(templates: Mapping[str, Template], template: str, level: str) -> Playbook:
+def playbook_for(templates: Mapping[str, Template], template: str, level: Level) -> Playbook:
     """The template's playbook for the level, else general's, else a minimal one."""
     for slug in (template, "general"):
         found = templates.get(slug)
@@ -176,7 +176,6 @@ def _hold_out(
 
 def apply(
     conn: Connection,
-    before: pd.DataFrame,
     result: StepResult,
     *,
     as_of: Any,
@@ -225,15 +224,15 @@ def apply(
     # tasks on a first evaluation of 100k customers); `pending` keeps each notice's place until ids exist.
     new_tasks: list[dict[str, Any]] = []
     new_logs: list[dict[str, Any]] = []
-    pending: list[tuple[int | None, str, dict[str, Any], dict[Hashable, Any], str, str]] = []
+    pending: list[tuple[int | None, str, dict[str, Any], dict[Hashable, Any], str, Level]] = []
     for row in worst.to_dict("records"):
-        customer_id, level = int(row["customer_id"]), str(row["level"])
+        customer_id, level = int(row["customer_id"]), Level(row["level"])
         customer = customers[customer_id]
         book = playbook_for(templates, str(row["template"]), level)
         values: dict[str, Any] = {
             "alert_id": alert_ids.get((customer_id, str(row["rule"]))),
             "rule": str(row["rule"]),
-            "level": level,
+            "level": level.value,
             "role": book.role.value,
             "playbook": book.model_dump(mode="json"),
             "deadline_at": sla.add_hours(now, book.deadline_hours, business),
@@ -259,7 +258,7 @@ def apply(
                 "opened_at": now,
             }
             new_tasks.append(values)
-            detail = {"level": level, "rule": row["rule"], "assignee_id": assignee}
+            detail = {"level": level.value, "rule": row["rule"], "assignee_id": assignee}
             if settings.interventions.control_share > 0:  # drawn to be worked: the control group's peer
                 detail |= {"arm": control.INTERVENED, "as_of": day.isoformat()}
             new_logs.append({"kind": "created", "at": now, "actor": None, "detail": detail})
@@ -268,7 +267,7 @@ def apply(
         elif level_rank(level) > level_rank(str(task.level)):
             task_id = int(task.id)
             task_repo.change(conn, task_id, values)
-            detail = {"from_level": task.level, "to_level": level, "rule": row["rule"]}
+            detail = {"from_level": task.level, "to_level": level.value, "rule": row["rule"]}
             task_repo.log(conn, task_id, "upgraded", at=now, actor=None, detail=detail)
             values |= {"customer_id": customer_id, "assignee_id": task.assignee_id, "team_id": task.team_id}
             event = "alert_escalated"

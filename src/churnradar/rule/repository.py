@@ -6,12 +6,13 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import delete, insert, select
 from sqlalchemy.engine import Connection
 
+from churnradar.db import table_of
 from churnradar.models import Rule
 
-RULES: Table = Rule.__table__  # type: ignore[assignment]
+RULES = table_of(Rule)
 
 
 def stored_rules(conn: Connection) -> dict[str, list[dict[str, Any]]]:

@@ -8,15 +8,16 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Table, delete, func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from churnradar.db import table_of
 from churnradar.models import ChurnModel, CustomerScore
 from churnradar.scoring.model import Calibrator, ChurnScorer, Trained
 from churnradar.scoring.reasons import explain, feature_words
 
-MODELS: Table = ChurnModel.__table__  # type: ignore[assignment]
-SCORES: Table = CustomerScore.__table__  # type: ignore[assignment]
+MODELS = table_of(ChurnModel)
+SCORES = table_of(CustomerScore)
 
 
 @dataclass(frozen=True)
