@@ -55,6 +55,16 @@ def settings_problem(exc: ValidationError) -> str:
     return "; ".join(problems)[:1000]
 
 
+def address_blocks(value: list[str], field: str) -> list[str]:
+    """`value` when every item is an address or a CIDR block, else a ValueError naming the first bad one."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"{field}: {item[:100]!r} is not an address or a CIDR block") from None
+    return value
+
+
 class ImportSettings(BaseModel):
     """Limits and defaults for file import."""
 
@@ -281,11 +291,40 @@ class LakeSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    """When `churnradar worker` runs each job."""
+    """When `churnradar worker` runs each job (churnradar.worker.registry names them)."""
 
-    evaluate_at: time = time(6)  # local time, daily
+    evaluate_at: time = time(6)  # local time, daily: evaluate, then the digest and snapshot pruning
     deliver_every_seconds: int = Field(default=60, ge=1)
     deadlines_every_seconds: int = Field(default=300, ge=1)
+    # Any job's schedule by its name: a crontab line in local time ("15 6 * * 1-5") or a number of seconds
+    # between runs ("900"), e.g. CHURNRADAR_WORKER__SCHEDULES='{"digest": "0 8 * * 1-5"}'.
+    schedules: dict[str, str] = Field(default_factory=dict, max_length=100)
+    # One worker at a time runs the jobs: it holds a lease in the store, renewed every third of this. A
+    # killed worker's lease passes to a waiting one after at most this long.
+    lease_seconds: int = Field(default=60, ge=5, le=3600)
+
+
+class LogSettings(BaseModel):
+    """How every process logs (`CHURNRADAR_LOG__FORMAT=json` for one JSON object a line)."""
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class OpsSettings(BaseModel):
+    """Who may read `/metrics` (`CHURNRADAR_OPS__METRICS_TOKEN`, `CHURNRADAR_OPS__METRICS_ALLOW`).
+
+    With neither set, /metrics answers 404. A scraper sends the token as `Authorization: Bearer ...`; an
+    address in an allowed block needs none. /healthz and /readyz need neither (they tell nothing private).
+    """
+
+    metrics_token: SecretStr | None = None
+    metrics_allow: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return address_blocks(value, "metrics_allow")
 
 
 class WebSettings(BaseModel):
@@ -316,14 +355,7 @@ class WebSettings(BaseModel):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"trusted_proxies: {item[:100]!r} is not an address or a CIDR block"
-                ) from None
-        return value
+        return address_blocks(value, "trusted_proxies")
 
 
 class Settings(BaseSettings):
@@ -345,6 +377,8 @@ class Settings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     data_health: DataHealthSettings = DataHealthSettings()
     web: WebSettings = WebSettings()
+    log: LogSettings = LogSettings()
+    ops: OpsSettings = OpsSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
     notifications_file: Path | None = None
 

@@ -1,0 +1,64 @@
+"""One logging configuration for every process: text or JSON lines on stderr, with the web request's id.
+
+`configure(format, level)` is called once by each command (the CLI's callback); the web app sets the
+request id of the request it serves (`request_id`), and every line logged while serving it carries it.
+Log lines name what happened and counts, never secrets or personal data (no addresses, names, bodies).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from contextvars import ContextVar
+from datetime import UTC, datetime
+from typing import Literal
+
+request_id: ContextVar[str | None] = ContextVar("churnradar_request_id", default=None)
+
+# LogRecord attributes that are not a caller's `extra=` fields
+_STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
+
+
+class RequestIdFilter(logging.Filter):
+    """Puts the current request's id (or "-") on every record."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.request_id = request_id.get() or "-"
+        return True
+
+
+class JsonLines(logging.Formatter):
+    """One JSON object a line: time (UTC), level, logger, message, request id, any `extra=` fields."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        document: dict[str, object] = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname,
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if (request := getattr(record, "request_id", "-")) != "-":
+            document["request_id"] = request
+        document |= {k: v for k, v in record.__dict__.items() if k not in _STANDARD and not k.startswith("_")}
+        if record.exc_info:
+            document["exception"] = self.formatException(record.exc_info)
+        return json.dumps(document, ensure_ascii=False, default=str)
+
+
+TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
+
+
+def configure(format: Literal["text", "json"] = "text", level: str = "INFO") -> None:
+    """Send churnradar's and the libraries' logs to stderr in one format (replaces earlier handlers)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.addFilter(RequestIdFilter())
+    handler.setFormatter(JsonLines() if format == "json" else logging.Formatter(TEXT_FORMAT))
+    root = logging.getLogger()
+    for old in list(root.handlers):
+        if getattr(old, "_churnradar", False):
+            root.removeHandler(old)
+    handler._churnradar = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)  # libraries speak up only when something is wrong
+    logging.getLogger("churnradar").setLevel(level)
