@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
+from churnradar.cli import backup as backup_commands
 from churnradar.cli import demo as demo_commands
 from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
@@ -196,6 +197,7 @@ def _hand_over(engine: Engine, settings: Settings, *, quiet: bool) -> None:
         typer.echo("owner changes: " + ", ".join(f"{n:,} {what}" for what, n in counts.items()), err=True)
 
 
+backup_commands.register(app)
 demo_commands.register(app)
 evaluate_commands.register(app)
 indicator_commands.register(app)
