@@ -2,13 +2,15 @@
 
 `configure(format, level)` is called once by each command (the CLI's callback); the web app sets the
 request id of the request it serves (`request_id`), and every line logged while serving it carries it.
-Log lines name what happened and counts, never secrets or personal data (no addresses, names, bodies).
+Log lines name what happened and counts, never secrets or personal data (no addresses, names, bodies);
+what an error message might carry (an e-mail address, a URL's token) is redacted on the way out.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
@@ -20,11 +22,29 @@ request_id: ContextVar[str | None] = ContextVar("churnradar_request_id", default
 _STANDARD = set(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "request_id"}
 
 
+# What may reach a log line by way of an error message: e-mail addresses (an SMTP refusal names the
+# receiver), a URL's password or token (a webhook's address), and bearer tokens.
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_URL_SECRET = re.compile(r"(?P<scheme>[a-z][a-z0-9+.-]*://)[^\s/@]+@|(?P<query>\?[^\s'\"]+)", re.IGNORECASE)
+_BEARER = re.compile(r"(bearer\s+)[^\s'\"]+", re.IGNORECASE)
+
+
+def redact(text: str) -> str:
+    """`text` without e-mail addresses, URL credentials or query strings, and bearer tokens."""
+    text = _URL_SECRET.sub(lambda m: f"{m['scheme']}***@" if m["scheme"] else "?***", text)
+    text = _EMAIL.sub("<email>", text)
+    return _BEARER.sub(r"\1***", text)
+
+
 class RequestIdFilter(logging.Filter):
-    """Puts the current request's id (or "-") on every record."""
+    """Puts the current request's id (or "-") on every record, and redacts its message (see `redact`)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.request_id = request_id.get() or "-"
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
         return True
 
 
