@@ -30,6 +30,7 @@ DEFAULT_SECRET_KEY = "change-me"  # noqa: S105
 # Production keys carry at least 32 bytes and are not a placeholder or a repeated pattern.
 MIN_SECRET_BYTES = 32
 MIN_SECRET_DISTINCT = 10
+MIN_TOKEN_CHARS = 16  # a metrics scraper's bearer token
 _PLACEHOLDERS = ("changeme", "change-me", "secret", "password", "default", "example", "churnradar")
 
 
@@ -320,6 +321,16 @@ class OpsSettings(BaseModel):
 
     metrics_token: SecretStr | None = None
     metrics_allow: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or raw == "":
+            return None  # an empty line in the environment file: no token
+        if isinstance(raw, str) and len(raw) < MIN_TOKEN_CHARS:
+            raise ValueError(f"metrics_token: use at least {MIN_TOKEN_CHARS} random characters")
+        return value
 
     @field_validator("metrics_allow")
     @classmethod
