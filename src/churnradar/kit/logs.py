@@ -14,7 +14,7 @@ import re
 import sys
 from contextvars import ContextVar
 from datetime import UTC, datetime
-from typing import Literal
+from typing import Literal, TextIO
 
 request_id: ContextVar[str | None] = ContextVar("churnradar_request_id", default=None)
 
@@ -66,12 +66,24 @@ class JsonLines(logging.Formatter):
         return json.dumps(document, ensure_ascii=False, default=str)
 
 
+class StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever sys.stderr is when a line is logged (a test runner may swap it meanwhile)."""
+
+    @property
+    def stream(self) -> TextIO:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value: object) -> None:
+        pass
+
+
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s"
 
 
 def configure(format: Literal["text", "json"] = "text", level: str = "INFO") -> None:
     """Send churnradar's and the libraries' logs to stderr in one format (replaces earlier handlers)."""
-    handler = logging.StreamHandler(sys.stderr)
+    handler = StderrHandler()
     handler.addFilter(RequestIdFilter())
     handler.setFormatter(JsonLines() if format == "json" else logging.Formatter(TEXT_FORMAT))
     root = logging.getLogger()
