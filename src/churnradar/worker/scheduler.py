@@ -178,7 +178,12 @@ def run_until_stopped(scheduler: Scheduler, keeper: LeaseKeeper, stop: threading
         while not stop.is_set():
             if keeper.held:
                 if not active:
-                    scheduler.plan()
+                    try:
+                        scheduler.plan()
+                    except Exception as exc:  # the store did not answer: try again shortly
+                        log.error("worker cannot plan its jobs: %s: %s", type(exc).__name__, str(exc)[:300])
+                        stop.wait(5.0)
+                        continue
                     active = True
                 scheduler.tick(may_run=lambda: keeper.held and not stop.is_set())
                 stop.wait(scheduler.wait_seconds(1.0))
