@@ -30,6 +30,7 @@ DEFAULT_SECRET_KEY = "change-me"  # noqa: S105
 # Production keys carry at least 32 bytes and are not a placeholder or a repeated pattern.
 MIN_SECRET_BYTES = 32
 MIN_SECRET_DISTINCT = 10
+MIN_TOKEN_CHARS = 16  # a metrics scraper's bearer token
 _PLACEHOLDERS = ("changeme", "change-me", "secret", "password", "default", "example", "churnradar")
 
 
@@ -53,6 +54,16 @@ def settings_problem(exc: ValidationError) -> str:
         message = str(error["msg"]).removeprefix("Value error, ")
         problems.append(f"{where}: {message}" if where else message)
     return "; ".join(problems)[:1000]
+
+
+def address_blocks(value: list[str], field: str) -> list[str]:
+    """`value` when every item is an address or a CIDR block, else a ValueError naming the first bad one."""
+    for item in value:
+        try:
+            ipaddress.ip_network(item.strip(), strict=False)
+        except ValueError:
+            raise ValueError(f"{field}: {item[:100]!r} is not an address or a CIDR block") from None
+    return value
 
 
 class ImportSettings(BaseModel):
@@ -281,11 +292,50 @@ class LakeSettings(BaseModel):
 
 
 class WorkerSettings(BaseModel):
-    """When `churnradar worker` runs each job."""
+    """When `churnradar worker` runs each job (churnradar.worker.registry names them)."""
 
-    evaluate_at: time = time(6)  # local time, daily
+    evaluate_at: time = time(6)  # local time, daily: evaluate, then the digest and snapshot pruning
     deliver_every_seconds: int = Field(default=60, ge=1)
     deadlines_every_seconds: int = Field(default=300, ge=1)
+    # Any job's schedule by its name: a crontab line in local time ("15 6 * * 1-5") or a number of seconds
+    # between runs ("900"), e.g. CHURNRADAR_WORKER__SCHEDULES='{"digest": "0 8 * * 1-5"}'.
+    schedules: dict[str, str] = Field(default_factory=dict, max_length=100)
+    # One worker at a time runs the jobs: it holds a lease in the store, renewed every third of this. A
+    # killed worker's lease passes to a waiting one after at most this long.
+    lease_seconds: int = Field(default=60, ge=5, le=3600)
+
+
+class LogSettings(BaseModel):
+    """How every process logs (`CHURNRADAR_LOG__FORMAT=json` for one JSON object a line)."""
+
+    format: Literal["text", "json"] = "text"
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class OpsSettings(BaseModel):
+    """Who may read `/metrics` (`CHURNRADAR_OPS__METRICS_TOKEN`, `CHURNRADAR_OPS__METRICS_ALLOW`).
+
+    With neither set, /metrics answers 404. A scraper sends the token as `Authorization: Bearer ...`; an
+    address in an allowed block needs none. /healthz and /readyz need neither (they tell nothing private).
+    """
+
+    metrics_token: SecretStr | None = None
+    metrics_allow: list[str] = Field(default_factory=list, max_length=100)
+
+    @field_validator("metrics_token", mode="before")
+    @classmethod
+    def _token(cls, value: object) -> object:
+        raw = value.get_secret_value() if isinstance(value, SecretStr) else value
+        if raw is None or raw == "":
+            return None  # an empty line in the environment file: no token
+        if isinstance(raw, str) and len(raw) < MIN_TOKEN_CHARS:
+            raise ValueError(f"metrics_token: use at least {MIN_TOKEN_CHARS} random characters")
+        return value
+
+    @field_validator("metrics_allow")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        return address_blocks(value, "metrics_allow")
 
 
 class WebSettings(BaseModel):
@@ -316,14 +366,7 @@ class WebSettings(BaseModel):
     @field_validator("trusted_proxies")
     @classmethod
     def _networks(cls, value: list[str]) -> list[str]:
-        for item in value:
-            try:
-                ipaddress.ip_network(item.strip(), strict=False)
-            except ValueError:
-                raise ValueError(
-                    f"trusted_proxies: {item[:100]!r} is not an address or a CIDR block"
-                ) from None
-        return value
+        return address_blocks(value, "trusted_proxies")
 
 
 class Settings(BaseSettings):
@@ -345,6 +388,8 @@ class Settings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     data_health: DataHealthSettings = DataHealthSettings()
     web: WebSettings = WebSettings()
+    log: LogSettings = LogSettings()
+    ops: OpsSettings = OpsSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
     notifications_file: Path | None = None
 

@@ -16,7 +16,9 @@ from tests.conftest import snapshot
 from tests.web.conftest import World, bearer, csrf_of
 from tests.web.seed import XSS_NAME
 
-PUBLIC = {"/login"}
+# The health endpoints answer without sign-in (they tell nothing private); /metrics is off unless a token or
+# an allow-list is set (tests/web/health).
+PUBLIC = {"/login", "/healthz", "/readyz", "/metrics"}
 UNSAFE = {"POST", "PUT", "PATCH", "DELETE"}
 
 

@@ -7,6 +7,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import date
+from enum import IntEnum
 from typing import Annotated, Any, NoReturn
 
 import typer
@@ -19,6 +20,17 @@ from churnradar.config import get_settings, resolve_database_url, settings_probl
 from churnradar.db import create_engine
 
 stderr = Console(stderr=True)
+
+
+class ExitCode(IntEnum):
+    """The exit statuses scripts and monitors may tell apart (docs/contract.md §1); 2 is a usage error."""
+
+    OK = 0
+    FAILURE = 1  # the command failed; nothing it was asked to do can be assumed done
+    DEAD_LETTERS = 3  # `notify deliver`: done, but a message became a dead letter (it will not be retried)
+    HELD_BY_DATA_HEALTH = 4  # `evaluate`: done, but rules were held because their data looks stale or broken
+
+
 DbOption = Annotated[
     str | None,
     typer.Option(
@@ -30,7 +42,7 @@ JsonOption = Annotated[
 ]
 
 
-def fail(message: str, code: int = 1) -> NoReturn:
+def fail(message: str, code: int = ExitCode.FAILURE) -> NoReturn:
     """Print a clear message on stderr and exit non-zero."""
     stderr.print(f"[bold red]error:[/] {message}", highlight=False, soft_wrap=True)
     raise typer.Exit(code)

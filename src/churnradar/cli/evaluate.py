@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time, timedelta
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from churnradar.cli.common import (
     DbOption,
+    ExitCode,
     JsonOption,
     emit_json,
     fail,
@@ -18,6 +19,9 @@ from churnradar.cli.common import (
     settings_or_fail,
 )
 from churnradar.store import migrate
+
+if TYPE_CHECKING:
+    from churnradar.evaluation.service import EvaluationSummary
 
 
 def register(app: typer.Typer) -> None:
@@ -51,28 +55,44 @@ def register(app: typer.Typer) -> None:
             fail(str(exc))
         if as_json:
             emit_json(summary.as_dict())
-            return
-        counts = summary.counts
-        typer.echo(f"as of {day}: {summary.customers:,} customers judged, {summary.fired:,} rule hits")
-        changes = ", ".join(f"{counts[k]:,} {k}" for k in ("opened", "escalated", "deescalated", "resolved"))
-        mutes = ", ".join(f"{counts[k]:,} {k}" for k in ("capped", "inhibited", "silenced"))
+        else:
+            _print_summary(summary)
+        if summary.held_rules:  # done, but a monitor must see that some rules waited for their data
+            raise typer.Exit(ExitCode.HELD_BY_DATA_HEALTH)
+
+    register_backtest(app)
+
+
+def _print_summary(summary: EvaluationSummary) -> None:
+    """The evaluation's summary for a person: counts on stdout, what needs attention on stderr."""
+    day = summary.as_of
+    counts = summary.counts
+    typer.echo(f"as of {day}: {summary.customers:,} customers judged, {summary.fired:,} rule hits")
+    changes = ", ".join(f"{counts[k]:,} {k}" for k in ("opened", "escalated", "deescalated", "resolved"))
+    mutes = ", ".join(f"{counts[k]:,} {k}" for k in ("capped", "inhibited", "silenced"))
+    typer.echo(
+        f"alerts: {changes}; {counts['open']:,} open ({mutes}); "
+        f"{counts['held_by_cooldown']:,} held by cooldown"
+    )
+    typer.echo("customers by level: " + ", ".join(f"{k} {v:,}" for k, v in summary.levels.items()))
+    tasks = summary.tasks
+    held_out = f"; {tasks['held_out']:,} customers held out (control group)" if tasks["held_out"] else ""
+    typer.echo(f"tasks: {tasks['opened']:,} opened, {tasks['upgraded']:,} upgraded{held_out}")
+    for problem in summary.left_out:
+        typer.echo(f"rule left out (fails its checks; fix or re-import it): {problem}", err=True)
+    for feed in summary.data_health.get("feeds", []):
+        typer.echo(f"data health: {feed['kind']} feed {feed['state']}: {feed['reason']}", err=True)
+    if summary.data_health.get("held_rules"):
+        held = ", ".join(summary.data_health["held_rules"])
         typer.echo(
-            f"alerts: {changes}; {counts['open']:,} open ({mutes}); "
-            f"{counts['held_by_cooldown']:,} held by cooldown"
+            f"held (no new alerts until the data catches up; --force to override; exit "
+            f"{int(ExitCode.HELD_BY_DATA_HEALTH)}): {held}",
+            err=True,
         )
-        typer.echo("customers by level: " + ", ".join(f"{k} {v:,}" for k, v in summary.levels.items()))
-        tasks = summary.tasks
-        held_out = f"; {tasks['held_out']:,} customers held out (control group)" if tasks["held_out"] else ""
-        typer.echo(f"tasks: {tasks['opened']:,} opened, {tasks['upgraded']:,} upgraded{held_out}")
-        for problem in summary.left_out:
-            typer.echo(f"rule left out (fails its checks; fix or re-import it): {problem}", err=True)
-        for feed in summary.data_health.get("feeds", []):
-            typer.echo(f"data health: {feed['kind']} feed {feed['state']}: {feed['reason']}", err=True)
-        if summary.data_health.get("held_rules"):
-            held = ", ".join(summary.data_health["held_rules"])
-            typer.echo(
-                f"held (no new alerts until the data catches up; --force to override): {held}", err=True
-            )
+
+
+def register_backtest(app: typer.Typer) -> None:
+    """Add the backtest command to the app."""
 
     @app.command()
     def backtest(

@@ -10,6 +10,7 @@ import typer
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
+from churnradar.cli import backup as backup_commands
 from churnradar.cli import demo as demo_commands
 from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
@@ -32,12 +33,13 @@ from churnradar.cli.common import (
     show_progress,
     stderr,
 )
-from churnradar.config import Settings, get_settings, settings_problem
+from churnradar.config import LogSettings, Settings, get_settings, settings_problem
 from churnradar.ingest import service as ingest_service
 from churnradar.ingest.exceptions import IngestError
 from churnradar.ingest.mapping import load_mapping
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import ImportOptions, import_path
+from churnradar.kit import logs
 from churnradar.lake.exceptions import LakeBusyError, LakePairingError
 from churnradar.lake.service import lake_for
 from churnradar.lake.upgrade import move_store_history
@@ -56,6 +58,11 @@ app = typer.Typer(
 def main(ctx: typer.Context, db: DbOption = None) -> None:
     """Customer churn early warning (客户流失预警)."""
     ctx.obj = {"db": db}
+    try:
+        logging = get_settings().log
+    except (ValidationError, ValueError):  # each command refuses bad settings with its own clear line
+        logging = LogSettings()
+    logs.configure(logging.format, logging.level)
 
 
 # The last revision before each move of history into the lake, and the revision after which nothing moves.
@@ -190,6 +197,7 @@ def _hand_over(engine: Engine, settings: Settings, *, quiet: bool) -> None:
         typer.echo("owner changes: " + ", ".join(f"{n:,} {what}" for what, n in counts.items()), err=True)
 
 
+backup_commands.register(app)
 demo_commands.register(app)
 evaluate_commands.register(app)
 indicator_commands.register(app)

@@ -7,12 +7,20 @@ from typing import Annotated
 
 import typer
 
-from churnradar.cli.common import DbOption, JsonOption, audit, emit_json, open_engine, settings_or_fail
+from churnradar.cli.common import (
+    DbOption,
+    ExitCode,
+    JsonOption,
+    audit,
+    emit_json,
+    open_engine,
+    settings_or_fail,
+)
 from churnradar.store import migrate
 
 # `notify deliver` exits with this code when any message died in the run (a dead letter: it will not be
 # retried), so a cron job or monitor sees it; 1 stays "the command failed".
-EXIT_DEAD_LETTERS = 3
+EXIT_DEAD_LETTERS = ExitCode.DEAD_LETTERS
 
 notify_app = typer.Typer(
     help="Deliver queued notifications, inspect dead letters, queue digests.", no_args_is_help=True

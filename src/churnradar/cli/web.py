@@ -78,5 +78,11 @@ def register(app: typer.Typer) -> None:
         try:
             serve_app(settings, engine, host=host, port=port)
         finally:
+            # SIGTERM lets the worker finish its job; one that takes too long is stopped hard, which every
+            # job survives (a rerun completes what a killed run left).
             jobs.terminate()
-            jobs.wait(timeout=30)
+            try:
+                jobs.wait(timeout=120)
+            except subprocess.TimeoutExpired:
+                jobs.kill()
+                jobs.wait(timeout=30)

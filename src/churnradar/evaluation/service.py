@@ -55,6 +55,20 @@ class EvaluationSummary:
     tasks: dict[str, int] = field(default_factory=dict)  # opened, upgraded, held out (control group)
     left_out: list[str] = field(default_factory=list)  # stored rules that fail their checks, not run
 
+    @property
+    def held_rules(self) -> list[str]:
+        """The rules data health held (no new alerts until their feeds catch up)."""
+        return list(self.data_health.get("held_rules") or [])
+
+    def log_line(self) -> str:
+        """One line for the operator's log: what was judged, what changed, what was held."""
+        changes = ", ".join(f"{self.counts.get(k, 0)} {k}" for k in ("opened", "escalated", "resolved"))
+        held = f"; held by data health: {', '.join(self.held_rules)}" if self.held_rules else ""
+        return (
+            f"evaluated as of {self.as_of}: {self.customers} customers, {self.fired} rule hits; alerts "
+            f"{changes}, {self.counts.get('open', 0)} open; tasks {self.tasks.get('opened', 0)} opened{held}"
+        )
+
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
         return {
@@ -77,12 +91,22 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
     return build_rulebook(templates, indicators, policy or Policy(), model, left_out=left_out)
 
 
+def last_started(engine: Engine) -> datetime | None:
+    """When the latest succeeded evaluation started (naive UTC), or None before the first."""
+    started: datetime | None = _latest_succeeded(engine, RUNS.c.started_at)
+    return started
+
+
 def _latest_run(engine: Engine) -> date | None:
-    with engine.connect() as conn:
-        latest: date | None = conn.execute(
-            select(func.max(RUNS.c.as_of)).where(RUNS.c.status == RunStatus.SUCCEEDED.value)
-        ).scalar_one()
+    latest: date | None = _latest_succeeded(engine, RUNS.c.as_of)
     return latest
+
+
+def _latest_succeeded(engine: Engine, column: Any) -> Any:
+    with engine.connect() as conn:
+        return conn.execute(
+            select(func.max(column)).where(RUNS.c.status == RunStatus.SUCCEEDED.value)
+        ).scalar_one()
 
 
 def risk_table(

@@ -39,13 +39,19 @@ def bind(engine: Engine, root: Path) -> Lake:
     return lake
 
 
+def root_for(engine: Engine) -> Path:
+    """Where `engine`'s lake is, without opening or checking it: bound, LAKE__PATH, else beside the store."""
+    if (bound := _BOUND.get(_key(engine))) is not None:
+        return bound.root
+    path = get_settings().lake.path
+    return path.resolve() if path is not None else default_path(engine)
+
+
 def lake_for(engine: Engine) -> Lake:
     """The lake that belongs to `engine`'s store (LakePairingError when the one found belongs to another)."""
     lake = _BOUND.get(_key(engine))
     if lake is None:
-        settings = get_settings().lake
-        root = settings.path.resolve() if settings.path is not None else default_path(engine)
-        lake = Lake(root, lock_timeout=settings.lock_timeout_seconds)
+        lake = Lake(root_for(engine), lock_timeout=get_settings().lake.lock_timeout_seconds)
     pair = (_key(engine), lake.root)
     if pair not in _PAIRED and ensure_paired(engine, lake):
         _PAIRED.add(pair)

@@ -20,6 +20,7 @@ from churnradar.models.meta import STORE_ID, StoreMeta
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
+from churnradar.models.worker import WorkerLease
 
 __all__ = [
     "STORE_ID",
@@ -54,4 +55,5 @@ __all__ = [
     "User",
     "UserPreference",
     "UserSession",
+    "WorkerLease",
 ]

@@ -34,8 +34,10 @@ from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.effectiveness import panels as effectiveness_panels  # noqa: F401 (registers its panel)
 from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
+from churnradar.web.health import router as health_api
 from churnradar.web.overview import pages as overview_pages
 from churnradar.web.overview import router as overview_api
+from churnradar.web.requests import RequestIds
 from churnradar.web.risk import pages as risk_pages
 from churnradar.web.risk import router as risk_api
 from churnradar.web.rules import pages as rule_pages
@@ -168,6 +170,7 @@ def create_app(
         https_only=options.secure_cookies,
     )
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RequestIds)  # outermost: its id is on every line logged while serving
     _install_handlers(app)
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (account_pages, overview_pages, customer_pages, admin_pages, task_pages):
@@ -177,6 +180,7 @@ def create_app(
     app.include_router(effectiveness_pages.router)
     app.include_router(risk_pages.router)
     app.include_router(_api_router(app))
+    app.include_router(health_api.router)
     return app
 
 

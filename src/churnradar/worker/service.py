@@ -1,81 +1,68 @@
-"""The worker's schedule and jobs: evaluate daily at a set time (then send the digest and prune old
-snapshots), check deadlines and deliver the outbox by period. `churnradar worker` runs `run_due` in a loop."""
+"""The built-in worker jobs, registered in `churnradar.worker.registry.jobs`: evaluate daily at its time,
+then the digest and snapshot pruning; check task deadlines and deliver the outbox by period.
+
+Another domain's job (source syncs, model retraining) registers the same way, from a module this one
+imports; `churnradar worker` runs them all (churnradar.worker.scheduler).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import datetime
 
 from sqlalchemy.engine import Engine
 
-from churnradar.config import Settings, WorkerSettings
-from churnradar.evaluation.exceptions import EvaluationError
-from churnradar.evaluation.service import evaluate
+from churnradar.config import Settings
+from churnradar.evaluation import service as evaluation_service
 from churnradar.indicator.service import prune_snapshots
 from churnradar.intervention.jobs import check_deadlines, send_digest
+from churnradar.kit.clock import Clock, SystemClock
 from churnradar.notification.service import deliver
-
-Say = Callable[[str], object]  # where the worker's messages go (the CLI's stderr)
-Jobs = dict[str, Callable[[], object]]
-
-
-@dataclass
-class Schedule:
-    """Which jobs are due, pure: evaluation once a local day after its time, the others by period."""
-
-    settings: WorkerSettings
-    last_day: date | None = None
-    last_deliver: float | None = None
-    last_deadlines: float | None = None
-
-    def due(self, local: datetime, monotonic: float) -> list[str]:
-        """The jobs to run now, in order (evaluate first, so its tasks are checked and its mail sent)."""
-        jobs = []
-        if local.time() >= self.settings.evaluate_at and local.date() != self.last_day:
-            self.last_day = local.date()
-            jobs.append("evaluate")
-        if (
-            self.last_deadlines is None
-            or monotonic - self.last_deadlines >= self.settings.deadlines_every_seconds
-        ):
-            self.last_deadlines = monotonic
-            jobs.append("deadlines")
-        if self.last_deliver is None or monotonic - self.last_deliver >= self.settings.deliver_every_seconds:
-            self.last_deliver = monotonic
-            jobs.append("deliver")
-        return jobs
+from churnradar.worker.registry import Job, JobContext, daily_at, jobs, ordered, register
+from churnradar.worker.scheduler import Scheduler
 
 
-def worker_jobs(engine: Engine, settings: Settings, say: Say) -> Jobs:
-    """The jobs by the names `Schedule.due` gives."""
-
-    def daily() -> None:
-        day = datetime.now(settings.zone).date()
-        evaluate(engine, as_of=day, settings=settings)
-        send_digest(engine, settings=settings, day=day)
-        pruned = prune_snapshots(engine, today=day, policy=settings.snapshots)
-        if pruned.dates:
-            say(f"pruned {len(pruned.dates)} snapshot dates ({pruned.rows:,} values)")
-
-    def delivery() -> None:
-        summary = deliver(engine, settings=settings)
-        if summary.sent or summary.dead:
-            say(f"delivered: {summary.as_dict()}")
-
-    return {
-        "evaluate": daily,
-        "deadlines": lambda: check_deadlines(engine, settings=settings),
-        "deliver": delivery,
-    }
+def evaluate(ctx: JobContext) -> str:
+    """Evaluate as of today (local), the evaluation's summary line."""
+    summary = evaluation_service.evaluate(ctx.engine, as_of=ctx.today, settings=ctx.settings)
+    return summary.log_line()
 
 
-def run_due(schedule: Schedule, jobs: Jobs, local: datetime, monotonic: float, say: Say) -> None:
-    """Run the jobs due now; one failing job (a database hiccup, a bad channel) does not stop the others."""
-    for name in schedule.due(local, monotonic):
-        try:
-            jobs[name]()
-        except EvaluationError as exc:
-            say(f"{name} skipped: {exc}")
-        except Exception as exc:
-            say(f"{name} failed: {type(exc).__name__}: {exc}")
+def last_evaluated(ctx: JobContext) -> datetime | None:
+    """When the latest succeeded evaluation started, so a restart does not evaluate the same day again."""
+    return evaluation_service.last_started(ctx.engine)
+
+
+def digest(ctx: JobContext) -> str:
+    """Queue today's digest of open tasks (once a day: its dedup key holds the day)."""
+    queued = send_digest(ctx.engine, settings=ctx.settings, day=ctx.today)
+    return f"{queued} digests queued"
+
+
+def prune(ctx: JobContext) -> str | None:
+    """Let old snapshot dates go (CHURNRADAR_SNAPSHOTS__*)."""
+    pruned = prune_snapshots(ctx.engine, today=ctx.today, policy=ctx.settings.snapshots)
+    return f"pruned {len(pruned.dates)} snapshot dates ({pruned.rows:,} values)" if pruned.dates else None
+
+
+def deadlines(ctx: JobContext) -> str | None:
+    """Remind, escalate and chase by the tasks' deadlines."""
+    done = check_deadlines(ctx.engine, settings=ctx.settings)
+    return f"deadlines: {done.as_dict()}" if done.notifications else None
+
+
+def delivery(ctx: JobContext) -> str | None:
+    """Send what the outbox holds that is due."""
+    summary = deliver(ctx.engine, settings=ctx.settings)
+    return f"delivered: {summary.as_dict()}" if summary.sent or summary.dead else None
+
+
+register(Job("evaluate", daily_at, evaluate, order=10, last_run=last_evaluated))
+register(Job("digest", daily_at, digest, order=20))
+register(Job("prune_snapshots", daily_at, prune, order=30))
+register(Job("deadlines", lambda s: str(s.worker.deadlines_every_seconds), deadlines, order=40))
+register(Job("deliver", lambda s: str(s.worker.deliver_every_seconds), delivery, order=90))
+
+
+def scheduler(engine: Engine, settings: Settings, clock: Clock | None = None) -> Scheduler:
+    """A scheduler over every registered job."""
+    return Scheduler(engine, settings, ordered(jobs), clock or SystemClock())

@@ -1,0 +1,1 @@
+"""Backups: the database and its lake copied together, as one consistent pair, and restored together."""
