@@ -8,7 +8,7 @@ previous state and the rerun completes it. Idempotent: the same date twice chang
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
