@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, TypedDict
 
-from churnradar.scoring.model import ChurnScorer
+from churnradar.scoring.model import CalibratorNumbers, ChurnScorer
 
 
 class ModelFeatures(TypedDict):
@@ -27,7 +27,7 @@ class StoredModel(TypedDict):
     features: ModelFeatures
     metrics: dict[str, Any]
     booster: str
-    calibrator: dict[str, Any]
+    calibrator: CalibratorNumbers
 
 
 class ScoreRow(TypedDict):
