@@ -67,3 +67,9 @@ def test_a_failing_subscriber_rolls_the_evaluation_back(db: Engine, settings: Se
     assert snapshot(db) == data
     # Nothing half-done blocks the rerun, which stores what a clean run does.
     assert evaluate(db, as_of=AS_OF, settings=settings).counts["opened"] > 0
+
+
+def test_webhooks_are_queued_before_tasks_mute_the_control_group(settings: Settings) -> None:
+    # A CRM hears of an alert as the lifecycle left it: the task reaction may mute it `holdout` afterwards.
+    subscribers = reactions.dispatcher(settings).subscribers(AlertsChanged)
+    assert [s.__name__ for s in subscribers] == ["queue_webhooks", "open_tasks"]
