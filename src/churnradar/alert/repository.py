@@ -7,7 +7,7 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
 from churnradar.alert.lifecycle import HOLDOUT, KEY, STATE_COLUMNS, StepResult
@@ -80,7 +80,9 @@ def save_step(
         for r in _records(stay)
     ]
     if updates:  # one executemany, not a statement per alert
-        values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in changing}  # column names are reserved
+        values: dict[str, BindParameter[Any]] = {
+            c: bindparam(f"v_{c}") for c in changing
+        }  # column names are reserved
         conn.execute(update(ALERTS).where(ALERTS.c.id == bindparam("_id")).values(values), updates)
     if not new.empty:
         rows = [
