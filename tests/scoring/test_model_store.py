@@ -9,7 +9,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.engine import Engine
 
 from churnradar.models import ChurnModel, Customer, CustomerScore
-from churnradar.scoring import store
+from churnradar.scoring import service
 from churnradar.scoring.model import train
 from tests.scoring.test_model_units import _synthetic
 
@@ -23,13 +23,13 @@ def test_save_load_and_scores(engine: Engine) -> None:
         "metrics": trained.metrics,
         "at": datetime(2025, 11, 1),
     }
-    assert store.save_model(engine, trained, **kwargs) == 1
-    assert store.save_model(engine, trained, **kwargs) == 2
+    assert service.save_model(engine, trained, **kwargs) == 1
+    assert service.save_model(engine, trained, **kwargs) == 2
     with engine.connect() as conn:
         rows = conn.execute(select(ChurnModel.version, ChurnModel.active, ChurnModel.calibrator)).all()
     assert sorted((v, a) for v, a, _ in rows) == [(1, False), (2, True)]
     assert all(isinstance(c["x"], list) for _, _, c in rows)  # numbers, not a pickled object
-    loaded = store.active_model(engine)
+    loaded = service.active_model(engine)
     assert loaded is not None
     assert loaded.version == 2
     sample = data.head(200)
@@ -37,11 +37,11 @@ def test_save_load_and_scores(engine: Engine) -> None:
     with engine.begin() as conn:
         conn.execute(insert(Customer), [{"id": i, "external_id": f"c{i}"} for i in range(1, 4)])
     table = sample.head(3).assign(customer_id=[1, 2, 3])
-    scores = store.score_table(loaded, table)
+    scores = service.score_table(loaded, table)
     with engine.begin() as conn:
-        store.replace_scores(conn, scores, as_of=date(2025, 11, 1), version=2)
+        service.replace_scores(conn, scores, as_of=date(2025, 11, 1), version=2)
     with engine.connect() as conn:
         stored = conn.execute(select(CustomerScore).order_by(CustomerScore.customer_id)).all()
     assert [s.customer_id for s in stored] == [1, 2, 3]
     assert np.allclose([s.churn_probability for s in stored], scores["churn_probability"], atol=1e-6)
-    assert [r["version"] for r in store.model_rows(engine)] == [2, 1]
+    assert [r["version"] for r in service.model_rows(engine)] == [2, 1]

@@ -5,7 +5,9 @@ kept in memory from one as-of date to the next), so what a backtest promises is 
 
 State columns (one row per open alert): customer_id, rule, template, level, opened_on, last_fired_on,
 last_evaluated_on, false_streak, muted, reason_en, reason_zh, values. `fired` has customer_id, rule,
-template, level, reason_en, reason_zh, values (one row per rule whose condition holds today).
+template, level, reason_en, reason_zh, values (one row per rule whose condition holds today). The frames
+are declared in `alert/frames.py` (`AlertState`, `AlertChanges`) and `rule/frames.py` (`FiredRules`), and
+checked where a live evaluation passes them on.
 """
 
 from __future__ import annotations

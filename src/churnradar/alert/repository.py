@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
 
-from churnradar.alert.lifecycle import KEY, STATE_COLUMNS, StepResult
+from churnradar.alert.lifecycle import HOLDOUT, KEY, STATE_COLUMNS, StepResult
 from churnradar.db import inserted_id, table_of
 from churnradar.models import Alert, AlertEvent, AlertStatus, Customer, CustomerRisk, Silence
 
@@ -79,7 +80,9 @@ def save_step(
         for r in _records(stay)
     ]
     if updates:  # one executemany, not a statement per alert
-        values: dict[str, Any] = {c: bindparam(f"v_{c}") for c in changing}  # column names are reserved
+        values: dict[str, BindParameter[Any]] = {
+            c: bindparam(f"v_{c}") for c in changing
+        }  # column names are reserved
         conn.execute(update(ALERTS).where(ALERTS.c.id == bindparam("_id")).values(values), updates)
     if not new.empty:
         rows = [
@@ -119,6 +122,33 @@ def save_step(
         for e in _records(result.events)
     ]
     conn.execute(insert(EVENTS), rows)
+
+
+def open_alert_ids(conn: Connection, ids: Collection[int]) -> dict[tuple[int, str], int]:
+    """(customer, rule) -> id of its open alert."""
+    query = select(ALERTS.c.id, ALERTS.c.customer_id, ALERTS.c.rule).where(
+        ALERTS.c.status == AlertStatus.OPEN.value, ALERTS.c.customer_id.in_(list(ids))
+    )
+    return {(int(c), str(r)): int(i) for i, c, r in conn.execute(query)}
+
+
+def hold_out(
+    conn: Connection, customer_ids: Collection[int], *, as_of: date, at: datetime, cause: str
+) -> int:
+    """Mute every open alert of these customers `holdout`, each with an alert event; returns alerts muted."""
+    query = select(ALERTS.c.id, ALERTS.c.level).where(
+        ALERTS.c.status == AlertStatus.OPEN.value, ALERTS.c.customer_id.in_(list(customer_ids))
+    )
+    alerts = list(conn.execute(query))
+    if not alerts:
+        return 0
+    conn.execute(update(ALERTS).where(ALERTS.c.id.in_([a.id for a in alerts])).values(muted=HOLDOUT))
+    events = [
+        {"alert_id": a.id, "as_of": as_of, "at": at, "kind": "muted", "to_level": a.level, "cause": cause}
+        for a in alerts
+    ]
+    conn.execute(insert(EVENTS), events)
+    return len(alerts)
 
 
 def replace_risk(conn: Connection, risk: pd.DataFrame) -> None:

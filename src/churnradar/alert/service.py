@@ -12,7 +12,7 @@ change is written to the audit log in the caller's transaction.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import asdict, dataclass
 from datetime import date, datetime, time, timedelta
 from typing import Any
@@ -82,6 +82,19 @@ def record_step(
 def replace_risk(conn: Connection, risk: pd.DataFrame) -> None:
     """Replace every customer's current risk row, in the caller's (the evaluation's) transaction."""
     repository.replace_risk(conn, risk)
+
+
+def open_alert_ids(conn: Connection, customer_ids: Collection[int]) -> dict[tuple[int, str], int]:
+    """(customer, rule) -> id of its open alert, for these customers."""
+    return repository.open_alert_ids(conn, customer_ids)
+
+
+def hold_out(
+    conn: Connection, customer_ids: Collection[int], *, as_of: date, at: datetime, cause: str
+) -> int:
+    """Mute every open alert of these customers `holdout` (the control group), each change recorded as an
+    alert event; the number of alerts muted."""
+    return repository.hold_out(conn, customer_ids, as_of=as_of, at=at, cause=cause)
 
 
 @dataclass(frozen=True)

@@ -105,7 +105,7 @@ def register(app: typer.Typer) -> None:
     @group.command("report")
     def report(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
         """The active model's held-out metrics, calibration and baselines side by side."""
-        from churnradar.scoring.store import model_rows
+        from churnradar.scoring.service import model_rows
 
         engine = open_engine(ctx, db)
         migrate(engine)

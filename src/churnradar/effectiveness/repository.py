@@ -8,13 +8,17 @@ import pandas as pd
 from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
+from churnradar.db import table_of
 from churnradar.effectiveness.save_rate import HELD_OUT
 from churnradar.effectiveness.tasks import TASK_COLUMNS
 from churnradar.evaluation.frames import TEAMS
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
-from churnradar.intervention.repository import ALERT_EVENTS, ALERTS, FOLLOW_UPS, TASKS, USERS
 from churnradar.intervention.repository import EVENTS as TASK_EVENTS
+from churnradar.intervention.repository import FOLLOW_UPS, TASKS, USERS
+from churnradar.models import Alert, AlertEvent
 
+ALERTS = table_of(Alert)
+ALERT_EVENTS = table_of(AlertEvent)
 DRAW_COLUMNS = ["customer_id", "arm", "drawn_on"]
 
 

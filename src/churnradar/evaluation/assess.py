@@ -22,7 +22,7 @@ from churnradar.rule.language import FieldType
 from churnradar.rule.reasons import check_reason, render_reason
 from churnradar.rule.schemas import RuleDef, Template
 from churnradar.scoring.health import health_scores
-from churnradar.scoring.store import ActiveModel
+from churnradar.scoring.schemas import ActiveModel
 
 FIRED_WITH_REASONS = ["customer_id", "rule", "template", "level", "reason_en", "reason_zh", "values"]
 

@@ -35,7 +35,7 @@ from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
 from churnradar.rule.frames import FiredRules
-from churnradar.scoring import store as model_store
+from churnradar.scoring import service as scoring_service
 
 RUNS = table_of(EvaluationRun)
 HEALTH = "health_score"
@@ -87,7 +87,7 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
     """The templates with the rules stored in the database, over the built-in indicators."""
     indicators = [i.slug for i in indicator_service.selected_indicators()]
     templates, left_out = rule_service.checked_templates(engine, at=(clock or SystemClock()).now())
-    model = model_store.active_model(engine)
+    model = scoring_service.active_model(engine)
     return build_rulebook(templates, indicators, policy or Policy(), model, left_out=left_out)
 
 
@@ -213,7 +213,7 @@ def evaluate(
     feeds = datahealth.feed_health(engine, as_of, settings.data_health)
     spoiled = set() if force else datahealth.spoiled_indicators(feeds)
     held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
-    scores = model_store.score_table(book.model, assessment.table) if book.model else None
+    scores = scoring_service.score_table(book.model, assessment.table) if book.model else None
     started = clock.now()
     with engine.begin() as conn:
         inserted = conn.execute(
@@ -245,7 +245,7 @@ def evaluate(
         risk = risk_table(assessment, result.state, as_of, book.policy, previous_health)
         alert_service.replace_risk(conn, risk)
         if scores is not None and book.model is not None:
-            model_store.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
+            scoring_service.replace_scores(conn, scores, as_of=as_of, version=book.model.version)
         # Health and the model's probability (when a model is active) join the indicator history, so charts,
         # "change since last time" and the score history read one table. The date's snapshot is written
         # whole in one lake commit before the store commits: if the store's commit fails, a rerun of the

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine
 from churnradar.evaluation.frames import activity_frame, labelled_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS
 from churnradar.indicator import service as indicator_service
-from churnradar.scoring import store
+from churnradar.scoring import service as scoring_service
 from churnradar.scoring.baselines import bgnbd_risk, recency_risk
 from churnradar.scoring.dataset import (
     EXTRA_FEATURES,
@@ -147,7 +147,7 @@ def train_from_store(
     say("scoring the baselines")
     report = trained.metrics | {"baselines": baseline_metrics(trained, history)}
     report["extra_features"] = list(EXTRA_FEATURES)
-    version = store.save_model(
+    version = scoring_service.save_model(
         engine,
         trained,
         horizon_days=options.horizon_days,

@@ -3,20 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Row, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
 
-from churnradar.alert.lifecycle import HOLDOUT
 from churnradar.db import inserted_id, table_of
 from churnradar.intervention.assignment import Person
 from churnradar.intervention.schemas import TaskStatus
 from churnradar.models import (
-    Alert,
-    AlertEvent,
-    AlertStatus,
     Customer,
     CustomerTag,
     FollowUp,
@@ -31,8 +27,6 @@ FOLLOW_UPS = table_of(FollowUp)
 TAGS = table_of(CustomerTag)
 CUSTOMERS = table_of(Customer)
 USERS = table_of(User)
-ALERTS = table_of(Alert)
-ALERT_EVENTS = table_of(AlertEvent)
 
 
 def people(conn: Connection) -> dict[int, Person]:
@@ -47,33 +41,6 @@ def customers(conn: Connection, ids: Collection[int]) -> dict[int, Any]:
         CUSTOMERS.c.id, CUSTOMERS.c.external_id, CUSTOMERS.c.name, CUSTOMERS.c.owner_id, CUSTOMERS.c.team_id
     ).where(CUSTOMERS.c.id.in_(list(ids)))
     return {int(r.id): r for r in conn.execute(query)}
-
-
-def open_alert_ids(conn: Connection, ids: Collection[int]) -> dict[tuple[int, str], int]:
-    """(customer, rule) -> id of its open alert."""
-    query = select(ALERTS.c.id, ALERTS.c.customer_id, ALERTS.c.rule).where(
-        ALERTS.c.status == AlertStatus.OPEN.value, ALERTS.c.customer_id.in_(list(ids))
-    )
-    return {(int(c), str(r)): int(i) for i, c, r in conn.execute(query)}
-
-
-def hold_out(
-    conn: Connection, customer_ids: Collection[int], *, as_of: date, at: datetime, cause: str
-) -> int:
-    """Mute every open alert of these customers `holdout`, each with an alert event; returns alerts muted."""
-    query = select(ALERTS.c.id, ALERTS.c.level).where(
-        ALERTS.c.status == AlertStatus.OPEN.value, ALERTS.c.customer_id.in_(list(customer_ids))
-    )
-    alerts = list(conn.execute(query))
-    if not alerts:
-        return 0
-    conn.execute(update(ALERTS).where(ALERTS.c.id.in_([a.id for a in alerts])).values(muted=HOLDOUT))
-    events = [
-        {"alert_id": a.id, "as_of": as_of, "at": at, "kind": "muted", "to_level": a.level, "cause": cause}
-        for a in alerts
-    ]
-    conn.execute(insert(ALERT_EVENTS), events)
-    return len(alerts)
 
 
 def open_tasks(conn: Connection, customer_ids: Collection[int] | None = None) -> dict[int, Row[Any]]:

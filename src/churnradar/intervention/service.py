@@ -14,6 +14,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from churnradar import i18n
+from churnradar.alert import service as alert_service
 from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.config import Settings
 from churnradar.intervention import assignment, control, sla
@@ -169,7 +170,7 @@ def _hold_out(
         )
     }
     if held:
-        task_repo.hold_out(conn, held, as_of=day, at=now, cause=control.DRAW_CAUSE)
+        alert_service.hold_out(conn, held, as_of=day, at=now, cause=control.DRAW_CAUSE)
         result.state.loc[result.state["customer_id"].isin(held), "muted"] = HOLDOUT
     return held
 
@@ -215,7 +216,7 @@ def apply(
         tag_remove += [(int(customer_id), t) for t in removes]
     summary.untagged = task_repo.remove_tags(conn, tag_remove)
     summary.tagged = task_repo.add_tags(conn, tag_add, source=tag_sources, at=now)
-    alert_ids = task_repo.open_alert_ids(conn, ids)
+    alert_ids = alert_service.open_alert_ids(conn, ids)
     people = task_repo.people(conn)
     counts = task_repo.open_counts(conn)
     strategy = assignment.strategies.get(settings.interventions.assignment)

@@ -13,7 +13,7 @@ import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, TypedDict
 
 # OpenMP threads spin while they wait; on a busy 2-core machine that made training 50x slower. The policy
 # is read when LightGBM's OpenMP runtime loads, so it is set before the import (a user's choice is kept).
@@ -79,6 +79,16 @@ def split_dates(dates: Sequence[date], horizon_days: int, *, holdout_share: floa
     return DateSplit(train, holdout[:half], holdout[half:])
 
 
+class CalibratorNumbers(TypedDict):
+    """A calibrator as stored: its method and the numbers it needs."""
+
+    method: str
+    x: list[float]
+    y: list[float]
+    a: float
+    b: float
+
+
 @dataclass(frozen=True)
 class Calibrator:
     """Raw probability to calibrated probability: isotonic steps or Platt's sigmoid on the raw log-odds."""
@@ -97,7 +107,7 @@ class Calibrator:
             return 1.0 / (1.0 + np.exp(-(self.a * _logit(raw) + self.b)))
         return raw
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> CalibratorNumbers:
         """The numbers to store."""
         return {"method": self.method, "x": self.x, "y": self.y, "a": self.a, "b": self.b}
 

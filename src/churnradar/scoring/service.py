@@ -1,31 +1,23 @@
-"""Stored models and customer scores: save a trained model as the active one, load it, score and explain."""
+"""What evaluation, training and the CLI call on scores: store a trained model as the active one, load it,
+score and explain customers with it, keep each customer's current score.
+
+Health scores (`health.py`) and the model itself (`model.py`, `reasons.py`) are pure; the stored models and
+scores are read and written through `repository.py`.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
-from churnradar.db import table_of
-from churnradar.models import ChurnModel, CustomerScore
+from churnradar.scoring import repository
 from churnradar.scoring.model import Calibrator, ChurnScorer, Trained
 from churnradar.scoring.reasons import explain, feature_words
-
-MODELS = table_of(ChurnModel)
-SCORES = table_of(CustomerScore)
-
-
-@dataclass(frozen=True)
-class ActiveModel:
-    """The model `evaluate` scores with, and its version."""
-
-    version: int
-    scorer: ChurnScorer
+from churnradar.scoring.schemas import ActiveModel, ScoreRow, StoredModel
 
 
 def save_model(
@@ -40,26 +32,18 @@ def save_model(
 ) -> int:
     """Store a trained model (booster text, calibrator numbers); returns its version."""
     scorer = trained.scorer
-    with engine.begin() as conn:
-        version = int(conn.execute(select(func.coalesce(func.max(MODELS.c.version), 0))).scalar_one()) + 1
-        if activate:
-            conn.execute(update(MODELS).where(MODELS.c.active.is_(True)).values(active=False))
-        conn.execute(
-            insert(MODELS).values(
-                version=version,
-                created_at=at,
-                active=activate,
-                train_from=min(trained.split.train),
-                train_to=max(trained.split.test),
-                horizon_days=horizon_days,
-                inactivity_days=inactivity_days,
-                features={"names": scorer.features, "medians": scorer.medians},
-                metrics=metrics,
-                booster=scorer.model_text(),
-                calibrator=scorer.calibrator.as_dict(),
-            )
-        )
-    return version
+    values: StoredModel = {
+        "created_at": at,
+        "train_from": min(trained.split.train),
+        "train_to": max(trained.split.test),
+        "horizon_days": horizon_days,
+        "inactivity_days": inactivity_days,
+        "features": {"names": scorer.features, "medians": scorer.medians},
+        "metrics": metrics,
+        "booster": scorer.model_text(),
+        "calibrator": scorer.calibrator.as_dict(),
+    }
+    return repository.insert_model(engine, values, activate=activate)
 
 
 def _scorer(row: Any) -> ChurnScorer:
@@ -71,17 +55,13 @@ def _scorer(row: Any) -> ChurnScorer:
 
 def active_model(engine: Engine) -> ActiveModel | None:
     """The active model, or None before any is trained."""
-    with engine.connect() as conn:
-        row = conn.execute(select(MODELS).where(MODELS.c.active.is_(True))).first()
+    row = repository.active_model(engine)
     return None if row is None else ActiveModel(int(row.version), _scorer(row))
 
 
 def model_rows(engine: Engine) -> list[dict[str, Any]]:
     """Every stored model's version, window, activity and metrics (no booster), newest first."""
-    columns = [c for c in MODELS.c if c.name not in ("booster", "calibrator")]
-    with engine.connect() as conn:
-        rows = conn.execute(select(*columns).order_by(MODELS.c.version.desc())).mappings().all()
-    return [dict(r) for r in rows]
+    return [dict(r) for r in repository.model_rows(engine)]
 
 
 def score_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
@@ -104,8 +84,7 @@ def score_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> pd.
 
 def replace_scores(conn: Connection, scores: pd.DataFrame, *, as_of: date, version: int) -> None:
     """Each customer's current model score and reasons (the previous date's rows are replaced)."""
-    conn.execute(delete(SCORES))
-    rows = [
+    rows: list[ScoreRow] = [
         {
             "customer_id": int(c),
             "as_of": as_of,
@@ -120,5 +99,4 @@ def replace_scores(conn: Connection, scores: pd.DataFrame, *, as_of: date, versi
         ].itertuples(index=False, name=None)
         if not np.isnan(p)
     ]
-    if rows:
-        conn.execute(insert(SCORES), rows)
+    repository.replace_scores(conn, rows)
