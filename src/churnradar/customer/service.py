@@ -32,13 +32,15 @@ from churnradar.customer.schemas import (
     IndicatorSeries,
     InvoiceRead,
     OwnerChanged,
+    RiskFilter,
+    RiskRow,
 )
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention
 from churnradar.intervention.schemas import TaskError
 from churnradar.kit.events import Dispatcher
 from churnradar.lake.timeline import StoredEvent, Timeline
-from churnradar.models import Role, User
+from churnradar.models import CustomerRisk, CustomerScore, Role, User
 from churnradar.models.customer import Customer
 
 T = TypeVar("T")
@@ -101,6 +103,31 @@ def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
     return repo.facets(session, principal)
 
 
+def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
+    """One page of the customers at risk this principal may see, and how many match in all."""
+    return repo.list_risk(session, principal, flt)
+
+
+def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit: int) -> Iterator[RiskRow]:
+    """Every matching customer at risk in list order (for exports), at most `limit`."""
+    return repo.iter_risk(session, principal, flt, limit=limit)
+
+
+def visible_tags(session: Session, principal: Principal) -> list[str]:
+    """The tags on customers this principal may see (for the tag filter)."""
+    return repo.visible_tags(session, principal)
+
+
+def risk_of(session: Session, customer: Customer) -> tuple[CustomerRisk | None, CustomerScore | None]:
+    """A visible customer's current risk row and model score."""
+    return repo.risk_of(session, customer.id)
+
+
+def level_counts(session: Session, principal: Principal) -> tuple[dict[str | None, int], int]:
+    """Visible customers per current level (None: no level), and how many visible customers there are."""
+    return repo.level_counts(session, principal)
+
+
 def timeline(
     session: Session, customer: Customer, *, page: int, per_page: int, kind: str | None = None
 ) -> Timeline:
@@ -112,8 +139,8 @@ def events(
     session: Session, customer: Customer, *, page: int, per_page: int, kind: str | None = None
 ) -> tuple[list[EventRead], int]:
     """One page of a visible customer's events as the API shows them, newest first, and their total."""
-    found, total = repo.events(session, customer.id, page=page, per_page=per_page, kind=kind)
-    return [event_read(e) for e in found], total
+    found = repo.timeline(session, customer.id, page=page, per_page=per_page, kind=kind)
+    return [event_read(e) for e in found.events], found.total
 
 
 def customer_detail(session: Session, principal: Principal, customer: Customer) -> CustomerRead:
