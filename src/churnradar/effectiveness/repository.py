@@ -5,15 +5,22 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.engine import Connection
 
 from churnradar.effectiveness.save_rate import HELD_OUT
 from churnradar.effectiveness.tasks import TASK_COLUMNS
 from churnradar.evaluation.frames import TEAMS
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
-from churnradar.intervention.repository import ALERT_EVENTS, ALERTS, FOLLOW_UPS, TASKS, USERS
-from churnradar.intervention.repository import EVENTS as TASK_EVENTS
+from churnradar.models import Alert, AlertEvent, FollowUp, InterventionTask, TaskEvent, User
+
+# The report joins the task and alert tables itself (read only): their handles, from the tables' models.
+TASKS: Table = InterventionTask.__table__  # type: ignore[assignment]
+TASK_EVENTS: Table = TaskEvent.__table__  # type: ignore[assignment]
+FOLLOW_UPS: Table = FollowUp.__table__  # type: ignore[assignment]
+USERS: Table = User.__table__  # type: ignore[assignment]
+ALERTS: Table = Alert.__table__  # type: ignore[assignment]
+ALERT_EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
 
 DRAW_COLUMNS = ["customer_id", "arm", "drawn_on"]
 
