@@ -329,7 +329,7 @@ def assignable(session: Session, principal: Principal) -> Sequence[User]:
     return session.scalars(query.where(or_(*mine))).all()
 
 
-def user_id(session: Session, login: str) -> int | None:
-    """The id of the user with this login, if there is one."""
+def user_id(session: Session | Connection, login: str) -> int | None:
+    """The id of the user with exactly this login, if there is one."""
     found = session.scalar(select(User.id).where(User.login == login))
     return int(found) if found is not None else None

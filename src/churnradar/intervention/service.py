@@ -367,7 +367,7 @@ def assignable(session: Session, principal: Principal) -> Sequence[User]:
     return task_repo.assignable(session, principal)
 
 
-def user_id(session: Session, login: str) -> int | None:
+def user_id(session: Session | Connection, login: str) -> int | None:
     """The id of the user with exactly this login, if there is one."""
     return task_repo.user_id(session, login)
 
