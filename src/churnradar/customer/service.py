@@ -37,7 +37,7 @@ from churnradar.customer.schemas import (
 )
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention
-from churnradar.intervention.schemas import TaskError
+from churnradar.intervention.exceptions import TaskError
 from churnradar.kit.events import Dispatcher
 from churnradar.lake.timeline import StoredEvent, Timeline
 from churnradar.models import CustomerRisk, CustomerScore, Role, User

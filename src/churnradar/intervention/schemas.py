@@ -10,8 +10,6 @@ from typing import Annotated, Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import Row
 
-# Raised by the intervention service; kept importable here for web/tasks/customer_router.py.
-from churnradar.intervention.exceptions import TaskError as TaskError
 from churnradar.kit.listing import ListFilter
 from churnradar.models import InterventionTask
 
