@@ -10,7 +10,6 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
-from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session, aliased
 
 from churnradar.auth.schemas import Principal
@@ -26,9 +25,6 @@ from churnradar.customer.schemas import (
 )
 from churnradar.intervention.schemas import TaskStatus
 from churnradar.kit.levels import level_ranks
-from churnradar.lake import timeline as timeline_reader
-from churnradar.lake.invoices import StoredInvoice, count_invoices, customer_invoices
-from churnradar.lake.service import lake_for
 from churnradar.models import CustomerRisk, CustomerScore, CustomerTag, InterventionTask, TaskEvent
 from churnradar.models import OwnerChange as OwnerChangeRow
 from churnradar.models.customer import Customer
@@ -207,25 +203,6 @@ def contracts(session: Session, customer_id: int) -> Sequence[Contract]:
     ).all()
 
 
-def invoices(session: Session, customer_id: int, limit: int = 50) -> list[StoredInvoice]:
-    """A customer's latest invoices (the lake's)."""
-    return customer_invoices(lake_for(_engine(session)), customer_id, limit=limit)
-
-
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
-def timeline(
-    session: Session, customer_id: int, *, page: int, per_page: int, kind: str | None = None
-) -> timeline_reader.Timeline:
-    """One page of a customer's events from the lake (newest first), their total, and the customer's kinds."""
-    return timeline_reader.customer_timeline(
-        lake_for(_engine(session)), customer_id, offset=(page - 1) * per_page, limit=per_page, kind=kind
-    )
-
-
 def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
     """The values the list filters offer, drawn from the customers this principal may see."""
     scope = visible_customers(principal)
@@ -346,24 +323,14 @@ def customers_by(
     return [(value, int(n)) for value, n in session.execute(query)]
 
 
-def data_counts(session: Session, principal: Principal) -> dict[str, int]:
-    """How many customers, events, contracts and invoices the principal's view holds.
-
-    Events and invoices are the lake's: the customers in scope come from the store, the count from DuckDB.
-    """
+def store_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """How many customers and contracts the principal's view holds (events and invoices are the lake's)."""
     scope = visible_customers(principal)
-    counts = {"customers": session.scalar(select(func.count()).select_from(Customer).where(scope)) or 0}
-    visible = select(Customer.id).where(scope)
-    everyone = principal.role in SEE_ALL
-    lake = lake_for(_engine(session))
-    in_scope = None if everyone else list(session.scalars(visible))
-    counts["events"] = timeline_reader.count_events(lake, in_scope)
+    customers = session.scalar(select(func.count()).select_from(Customer).where(scope)) or 0
     query = select(func.count()).select_from(Contract)
-    if not everyone:
-        query = query.where(Contract.customer_id.in_(visible))
-    counts["contracts"] = session.scalar(query) or 0
-    counts["invoices"] = count_invoices(lake, in_scope)
-    return counts
+    if not sees_all(principal):
+        query = query.where(Contract.customer_id.in_(select(Customer.id).where(scope)))
+    return {"customers": customers, "contracts": session.scalar(query) or 0}
 
 
 # The customers at risk: one row per customer in the current risk table, scoped like every list here.
