@@ -8,9 +8,10 @@ from sqlalchemy.engine import Engine
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.customer.access import can_see, hidden_fields, visible_customers
+from churnradar.customer.access import can_see, hidden_fields, scoped, sees_all, visible_customers
 from churnradar.db import session_scope
 from churnradar.models import Customer, Role, User
+from churnradar.models.ledger import Contract
 from tests.web.seed import seed
 
 
@@ -52,3 +53,27 @@ class TestVisibleCustomers:
             user = session.scalars(select(User).where(User.login == "rep_east")).one()
             user.role = "auditor"
             assert auth_service.principal_for(user) is None
+
+    def test_scoped_limits_a_customer_keyed_query_like_the_customer_list(
+        self, engine: Engine, settings: Settings
+    ) -> None:
+        """`scoped` (alert figures, task lists) keeps the same customers `visible_customers` does, and leaves
+        a see-all role's query without the scope's subquery."""
+        seed(engine, settings, events_per_customer=1)
+        with session_scope(engine) as session:
+            for login in ("director", "mgr_east", "rep_east", "rep_roaming"):
+                user = session.scalars(select(User).where(User.login == login)).one()
+                principal = auth_service.principal_for(user)
+                assert principal is not None
+                query = scoped(select(Contract.customer_id).distinct(), Contract.customer_id, principal)
+                ids = set(session.scalars(query))
+                names = set(session.scalars(select(Customer.external_id).where(Customer.id.in_(ids))))
+                assert names == _visible(engine, login) & _with_contracts(engine)
+                assert sees_all(principal) == (login == "director")
+                assert (" IN " in str(query)) != sees_all(principal)
+
+
+def _with_contracts(engine: Engine) -> set[str]:
+    with session_scope(engine) as session:
+        query = select(Customer.external_id).join(Contract, Contract.customer_id == Customer.id)
+        return set(session.scalars(query))

@@ -7,7 +7,7 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from churnradar.customer.exceptions import CustomerNotFoundError, OwnerChangeError
-from churnradar.intervention.schemas import TaskError
+from churnradar.intervention.exceptions import TaskError
 from churnradar.web import errors
 from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
 

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import secrets
 import tempfile
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import typer
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from churnradar.cli.common import (
@@ -23,11 +21,9 @@ from churnradar.cli.common import (
     settings_or_fail,
 )
 from churnradar.config import Settings
+from churnradar.demo import service as demo_service
 from churnradar.ingest.service import import_path
-from churnradar.lake.invoices import count_invoices
 from churnradar.lake.service import lake_for
-from churnradar.lake.timeline import count_events
-from churnradar.models import Contract, Customer, InterventionTask, User
 from churnradar.store import migrate
 
 CustomersOption = Annotated[int, typer.Option(min=10, help="How many customers to simulate.")]
@@ -48,23 +44,6 @@ def _write(
 
         summary = generate_demo(out, customers=customers, seed=seed, end=end, fmt=fmt, progress=report)
     return dict(summary.rows)
-
-
-def _counts(engine: Engine) -> dict[str, int]:
-    with engine.connect() as conn:
-        counts = {
-            name: int(conn.execute(select(func.count()).select_from(model)).scalar_one())
-            for name, model in (
-                ("users", User),
-                ("customers", Customer),
-                ("contracts", Contract),
-                ("tasks", InterventionTask),
-            )
-        }
-    lake = lake_for(engine)  # events and invoices are the lake's; the store's own tables above
-    counts.update(events=count_events(lake), invoices=count_invoices(lake))
-    order = ("users", "customers", "events", "contracts", "invoices", "tasks")
-    return {name: counts[name] for name in order}
 
 
 def register(app: typer.Typer) -> None:
@@ -119,8 +98,8 @@ def register(app: typer.Typer) -> None:
             problems = [str(e) for f in summary.files for e in f.errors[:5]]
             fail("the generated demo data did not import:\n" + "\n".join(problems))
         evaluations = _evaluate_weeks(engine, settings, last_day, weeks, quiet=as_json)
-        accounts = _demo_accounts(engine)
-        counts = _counts(engine)
+        accounts = demo_service.demo_accounts(engine)
+        counts = demo_service.counts(engine)
         url = engine.url.render_as_string(hide_password=True)
         if as_json:
             emit_json(
@@ -168,38 +147,3 @@ def _evaluate_weeks(
         except EvaluationError:
             continue  # evaluated before, or a later date already was: the stored state stands
     return done
-
-
-def _demo_accounts(engine: Engine) -> list[tuple[str, str | None]]:
-    """An admin, a manager and a rep with fresh passwords (printed once), so the dashboard can be tried."""
-    from sqlalchemy.orm import Session
-
-    from churnradar.auth import service as auth_service
-    from churnradar.models import Role
-
-    accounts: list[tuple[str, str | None]] = []
-    with Session(engine) as session, session.begin():
-        admin = session.execute(select(User).where(User.login == "admin")).scalar_one_or_none()
-        if admin is None:
-            password = secrets.token_urlsafe(12)
-            auth_service.create_user(
-                session, login="admin", role=Role.ADMIN, password=password, display_name="Demo admin"
-            )
-            accounts.append(("admin", password))
-        else:
-            accounts.append(("admin", None))
-        for role in (Role.MANAGER, Role.REP):
-            user = (
-                session.execute(select(User).where(User.role == role.value).order_by(User.login))
-                .scalars()
-                .first()
-            )
-            if user is None:
-                continue
-            if user.password_hash is None:
-                password = secrets.token_urlsafe(12)
-                auth_service.set_password(session, login=user.login, password=password)
-                accounts.append((user.login, password))
-            else:
-                accounts.append((user.login, None))
-    return accounts

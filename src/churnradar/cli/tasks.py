@@ -7,7 +7,6 @@ from datetime import date, datetime
 from typing import Annotated, Any
 
 import typer
-from sqlalchemy import select
 from sqlalchemy.engine import Connection
 
 from churnradar.cli.common import (
@@ -22,7 +21,6 @@ from churnradar.cli.common import (
 from churnradar.intervention.exceptions import TaskError
 from churnradar.intervention.schemas import ContactChannel, Outcome
 from churnradar.kit.clock import SystemClock
-from churnradar.models import User
 from churnradar.store import migrate
 
 tasks_app = typer.Typer(
@@ -32,10 +30,12 @@ ByOption = Annotated[str, typer.Option("--by", help="Who does this (recorded in 
 
 
 def _user_id(conn: Connection, login: str) -> int:
-    found = conn.execute(select(User.id).where(User.login == login)).scalar_one_or_none()
+    from churnradar.intervention import service as tasks
+
+    found = tasks.user_id(conn, login)
     if found is None:
         fail(f"no user {login!r}")
-    return int(found)
+    return found
 
 
 def _change(

@@ -9,17 +9,23 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, Select, func, or_, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import ColumnElement, Select, case, exists, func, or_, select
 from sqlalchemy.orm import Session, aliased
 
 from churnradar.auth.schemas import Principal
-from churnradar.customer.access import SEE_ALL, visible_customers
-from churnradar.customer.schemas import CustomerFilter, CustomerRow, SortKey
-from churnradar.lake import timeline as timeline_reader
-from churnradar.lake.invoices import StoredInvoice, count_invoices, customer_invoices
-from churnradar.lake.service import lake_for
-from churnradar.models import CustomerTag, InterventionTask, TaskEvent
+from churnradar.customer.access import SEE_ALL, scoped, sees_all, visible_customers
+from churnradar.customer.schemas import (
+    ANY_LEVEL,
+    CustomerFilter,
+    CustomerRow,
+    RiskFilter,
+    RiskRow,
+    RiskSort,
+    SortKey,
+)
+from churnradar.intervention.schemas import TaskStatus
+from churnradar.kit.levels import level_ranks
+from churnradar.models import CustomerRisk, CustomerScore, CustomerTag, InterventionTask, TaskEvent
 from churnradar.models import OwnerChange as OwnerChangeRow
 from churnradar.models.customer import Customer
 from churnradar.models.ledger import Contract
@@ -43,20 +49,23 @@ def search(session: Session, text: str) -> ColumnElement[bool]:
     return or_(Customer.name.ilike(pattern, escape="\\"), Customer.external_id.ilike(pattern, escape="\\"))
 
 
-def _conditions(session: Session, principal: Principal, flt: CustomerFilter) -> list[ColumnElement[bool]]:
-    conditions = [visible_customers(principal)]
+def _conditions(
+    session: Session, principal: Principal, flt: CustomerFilter | RiskFilter
+) -> list[ColumnElement[bool]]:
+    """The customer-side filters of either list, within the principal's scope (none for see-all roles)."""
+    conditions = [] if sees_all(principal) else [visible_customers(principal)]
     if flt.owner is not None:
         conditions.append(Customer.owner_id == flt.owner)
     if flt.team is not None:
         conditions.append(Customer.team_id == flt.team)
-    for column, value in (
-        (Customer.segment, flt.segment),
-        (Customer.industry, flt.industry),
-        (Customer.tier, flt.tier),
-        (Customer.status, flt.status),
-    ):
+    columns = [(Customer.segment, flt.segment), (Customer.industry, flt.industry)]
+    if isinstance(flt, CustomerFilter):
+        columns += [(Customer.tier, flt.tier), (Customer.status, flt.status)]
+    for column, value in columns:
         if value is not None:
             conditions.append(column == value)
+    if isinstance(flt, RiskFilter) and flt.tag is not None:
+        conditions.append(exists().where(CustomerTag.customer_id == Customer.id, CustomerTag.tag == flt.tag))
     if flt.q:
         conditions.append(search(session, flt.q))
     return conditions
@@ -100,16 +109,23 @@ def _page_ids(session: Session, principal: Principal, flt: CustomerFilter) -> li
     return list(session.scalars(query))
 
 
+def _listed(customer: Customer, login: str | None, display: str | None, team: str | None) -> dict[str, Any]:
+    """What both lists show of a customer: ids, name, owner, team, segment and industry."""
+    return {
+        "id": customer.id,
+        "customer_id": customer.external_id,
+        "name": customer.name,
+        "owner": login,
+        "owner_name": display,
+        "team": team,
+        "segment": customer.segment,
+        "industry": customer.industry,
+    }
+
+
 def _row(customer: Customer, login: str | None, display: str | None, team: str | None) -> CustomerRow:
     return CustomerRow(
-        id=customer.id,
-        customer_id=customer.external_id,
-        name=customer.name,
-        owner=login,
-        owner_name=display,
-        team=team,
-        segment=customer.segment,
-        industry=customer.industry,
+        **_listed(customer, login, display, team),
         tier=customer.tier,
         status=customer.status,
         signup_date=customer.signup_date,
@@ -185,33 +201,6 @@ def contracts(session: Session, customer_id: int) -> Sequence[Contract]:
     return session.scalars(
         select(Contract).where(Contract.customer_id == customer_id).order_by(Contract.end_date.desc())
     ).all()
-
-
-def invoices(session: Session, customer_id: int, limit: int = 50) -> list[StoredInvoice]:
-    """A customer's latest invoices (the lake's)."""
-    return customer_invoices(lake_for(_engine(session)), customer_id, limit=limit)
-
-
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
-
-
-def timeline(
-    session: Session, customer_id: int, *, page: int, per_page: int, kind: str | None = None
-) -> timeline_reader.Timeline:
-    """One page of a customer's events from the lake (newest first), their total, and the customer's kinds."""
-    return timeline_reader.customer_timeline(
-        lake_for(_engine(session)), customer_id, offset=(page - 1) * per_page, limit=per_page, kind=kind
-    )
-
-
-def events(
-    session: Session, customer_id: int, *, page: int, per_page: int, kind: str | None = None
-) -> tuple[list[timeline_reader.StoredEvent], int]:
-    """One page of a customer's events, newest first, and their total count."""
-    found = timeline(session, customer_id, page=page, per_page=per_page, kind=kind)
-    return found.events, found.total
 
 
 def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
@@ -334,21 +323,160 @@ def customers_by(
     return [(value, int(n)) for value, n in session.execute(query)]
 
 
-def data_counts(session: Session, principal: Principal) -> dict[str, int]:
-    """How many customers, events, contracts and invoices the principal's view holds.
-
-    Events and invoices are the lake's: the customers in scope come from the store, the count from DuckDB.
-    """
+def store_counts(session: Session, principal: Principal) -> dict[str, int]:
+    """How many customers and contracts the principal's view holds (events and invoices are the lake's)."""
     scope = visible_customers(principal)
-    counts = {"customers": session.scalar(select(func.count()).select_from(Customer).where(scope)) or 0}
-    visible = select(Customer.id).where(scope)
-    everyone = principal.role in SEE_ALL
-    lake = lake_for(_engine(session))
-    in_scope = None if everyone else list(session.scalars(visible))
-    counts["events"] = timeline_reader.count_events(lake, in_scope)
+    customers = session.scalar(select(func.count()).select_from(Customer).where(scope)) or 0
     query = select(func.count()).select_from(Contract)
-    if not everyone:
-        query = query.where(Contract.customer_id.in_(visible))
-    counts["contracts"] = session.scalar(query) or 0
-    counts["invoices"] = count_invoices(lake, in_scope)
-    return counts
+    if not sees_all(principal):
+        query = query.where(Contract.customer_id.in_(select(Customer.id).where(scope)))
+    return {"customers": customers, "contracts": session.scalar(query) or 0}
+
+
+# The customers at risk: one row per customer in the current risk table, scoped like every list here.
+# Worse levels rank higher; no level ranks below every level.
+LEVEL_RANK = case({name: rank + 1 for name, rank in level_ranks().items()}, value=CustomerRisk.level, else_=0)
+RISK_SORT_COLUMNS: dict[RiskSort, Any] = {
+    RiskSort.LEVEL: LEVEL_RANK,
+    RiskSort.SCORE: CustomerRisk.health_score,
+    RiskSort.PROBABILITY: CustomerRisk.churn_probability,
+    RiskSort.NAME: Customer.name,
+    RiskSort.CHANGE: CustomerRisk.health_change,
+}
+
+
+def _risk_only_conditions(flt: RiskFilter) -> list[ColumnElement[bool]]:
+    conditions: list[ColumnElement[bool]] = []
+    if flt.level == ANY_LEVEL:
+        conditions.append(CustomerRisk.level.is_not(None))
+    elif flt.level is not None:
+        conditions.append(CustomerRisk.level == flt.level)
+    for column, low, high in (
+        (CustomerRisk.health_score, flt.score_min, flt.score_max),
+        (CustomerRisk.churn_probability, flt.probability_min, flt.probability_max),
+    ):
+        if low is not None:
+            conditions.append(column >= low)
+        if high is not None:
+            conditions.append(column <= high)
+    return conditions
+
+
+def _risk_ordered(query: Select[Any], flt: RiskFilter) -> Select[Any]:
+    column = RISK_SORT_COLUMNS[flt.sort]
+    order = (column.desc() if flt.desc else column.asc()).nulls_last()
+    # Nulls last on both databases (a plain NULLS LAST lets an index on the column give the order); then
+    # the lowest health score; the id as a tie-breaker so pages never overlap.
+    return query.order_by(order, CustomerRisk.health_score.asc().nulls_last(), CustomerRisk.customer_id)
+
+
+def _risk_matching(
+    session: Session,
+    principal: Principal,
+    flt: RiskFilter,
+    *columns: Any,
+    wide: bool = False,
+    count: bool = False,
+) -> Select[Any]:
+    """The risk rows the filter keeps; `customers` is joined only when the columns or the sort need it.
+
+    Directors and admins see every customer: their unfiltered list sorts the narrow risk table alone, which
+    is what keeps the list fast at 100k customers.
+    """
+    customer_side = _conditions(session, principal, flt)
+    query = select(*columns).select_from(CustomerRisk).where(*_risk_only_conditions(flt))
+    if customer_side:
+        # As a set of ids: the database finds the few matching customers first (a search, a rep's own)
+        # instead of probing the customer of every risk row.
+        query = query.where(CustomerRisk.customer_id.in_(select(Customer.id).where(*customer_side)))
+    if wide or (flt.sort == RiskSort.NAME and not count):
+        query = query.join(Customer, Customer.id == CustomerRisk.customer_id)
+    return query
+
+
+def _risk_wide(query: Select[Any]) -> Select[Any]:
+    return query.outerjoin(Owner, Owner.id == Customer.owner_id).outerjoin(Team, Team.id == Customer.team_id)
+
+
+def _risk_row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
+    customer, risk, login, display, team = row
+    return RiskRow(
+        **_listed(customer, login, display, team),
+        level=risk.level,
+        health_score=risk.health_score,
+        health_change=risk.health_change,
+        churn_probability=risk.churn_probability,
+        open_alerts=risk.open_alerts,
+        reasons_en=risk.reasons_en or None,
+        reasons_zh=risk.reasons_zh or None,
+        as_of=risk.as_of,
+        owner_id=customer.owner_id,
+        task_deadline=deadline,
+    )
+
+
+def _risk_wide_columns() -> tuple[Any, ...]:
+    return (Customer, CustomerRisk, Owner.login, Owner.display_name, Team.name)
+
+
+def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
+    """One page of the customers at risk this principal may see, and how many match in all."""
+    total = session.scalar(_risk_matching(session, principal, flt, func.count(), count=True))
+    # Two steps, as the customer list does: sort narrow (id, key) rows to find the page, then read its rows.
+    page = _risk_ordered(_risk_matching(session, principal, flt, CustomerRisk.customer_id), flt)
+    ids = list(session.scalars(page.offset((flt.page - 1) * flt.per_page).limit(flt.per_page)))
+    wide = _risk_wide(
+        select(*_risk_wide_columns())
+        .select_from(Customer)
+        .join(CustomerRisk, CustomerRisk.customer_id == Customer.id)
+        .where(Customer.id.in_(ids))
+    )
+    # By customer only (the status is checked here): with `status = 'open'` in SQL, SQLite walks every open
+    # task by the status index instead of the page's fifty customers.
+    tasks = select(InterventionTask.customer_id, InterventionTask.deadline_at, InterventionTask.status)
+    deadlines = {
+        customer: deadline
+        for customer, deadline, state in session.execute(tasks.where(InterventionTask.customer_id.in_(ids)))
+        if state == TaskStatus.OPEN
+    }
+    rows = {r[0].id: _risk_row(r, deadlines.get(r[0].id)) for r in session.execute(wide)}
+    return [rows[i] for i in ids if i in rows], int(total or 0)
+
+
+def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit: int) -> Iterator[RiskRow]:
+    """Every matching customer in list order (for exports), at most `limit`."""
+    query = _risk_ordered(
+        _risk_wide(_risk_matching(session, principal, flt, *_risk_wide_columns(), wide=True)), flt
+    ).limit(limit)
+    for row in session.execute(query.execution_options(yield_per=2_000)):
+        yield _risk_row(row)
+
+
+def visible_tags(session: Session, principal: Principal, limit: int = 500) -> list[str]:
+    """The tags on customers this principal may see (for the tag filter)."""
+    query = (
+        select(CustomerTag.tag)
+        .join(Customer, Customer.id == CustomerTag.customer_id)
+        .where(visible_customers(principal))
+        .distinct()
+        .order_by(CustomerTag.tag)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def risk_of(session: Session, customer_id: int) -> tuple[CustomerRisk | None, CustomerScore | None]:
+    """A customer's current risk row and model score (the caller has checked it is visible)."""
+    return session.get(CustomerRisk, customer_id), session.get(CustomerScore, customer_id)
+
+
+def level_counts(session: Session, principal: Principal) -> tuple[dict[str | None, int], int]:
+    """Visible customers per current level (None: no level), and how many visible customers there are."""
+    query = scoped(
+        select(CustomerRisk.level, func.count()).group_by(CustomerRisk.level),
+        CustomerRisk.customer_id,
+        principal,
+    )
+    counts = {level: int(n) for level, n in session.execute(query)}
+    total = session.scalar(select(func.count()).select_from(Customer).where(visible_customers(principal)))
+    return counts, int(total or 0)

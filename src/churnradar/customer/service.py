@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, TypeVar
 
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from churnradar.auth import service as auth_service
@@ -32,13 +33,17 @@ from churnradar.customer.schemas import (
     IndicatorSeries,
     InvoiceRead,
     OwnerChanged,
+    RiskFilter,
+    RiskRow,
 )
 from churnradar.indicator import service as indicator_service
 from churnradar.intervention import service as intervention
-from churnradar.intervention.schemas import TaskError
+from churnradar.intervention.exceptions import TaskError
 from churnradar.kit.events import Dispatcher
-from churnradar.lake.timeline import StoredEvent, Timeline
-from churnradar.models import Role, User
+from churnradar.lake.invoices import count_invoices, customer_invoices
+from churnradar.lake.service import lake_for
+from churnradar.lake.timeline import StoredEvent, Timeline, count_events, customer_timeline
+from churnradar.models import CustomerRisk, CustomerScore, Role, User
 from churnradar.models.customer import Customer
 
 T = TypeVar("T")
@@ -77,9 +82,25 @@ def customers_by(
     return repo.customers_by(session, principal, column_name, limit)
 
 
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def data_counts(session: Session, principal: Principal) -> dict[str, int]:
-    """How many customers, events, contracts and invoices the principal's view holds."""
-    return repo.data_counts(session, principal)
+    """How many customers, events, contracts and invoices the principal's view holds.
+
+    Events and invoices are the lake's: the customers in scope come from the store, the count from DuckDB.
+    """
+    store = repo.store_counts(session, principal)
+    lake = lake_for(_engine(session))
+    in_scope = visible_ids(session, principal)
+    return {
+        "customers": store["customers"],
+        "events": count_events(lake, in_scope),
+        "contracts": store["contracts"],
+        "invoices": count_invoices(lake, in_scope),
+    }
 
 
 def list_customers(
@@ -101,19 +122,47 @@ def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
     return repo.facets(session, principal)
 
 
+def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
+    """One page of the customers at risk this principal may see, and how many match in all."""
+    return repo.list_risk(session, principal, flt)
+
+
+def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit: int) -> Iterator[RiskRow]:
+    """Every matching customer at risk in list order (for exports), at most `limit`."""
+    return repo.iter_risk(session, principal, flt, limit=limit)
+
+
+def visible_tags(session: Session, principal: Principal) -> list[str]:
+    """The tags on customers this principal may see (for the tag filter)."""
+    return repo.visible_tags(session, principal)
+
+
+def risk_of(session: Session, customer: Customer) -> tuple[CustomerRisk | None, CustomerScore | None]:
+    """A visible customer's current risk row and model score."""
+    return repo.risk_of(session, customer.id)
+
+
+def level_counts(session: Session, principal: Principal) -> tuple[dict[str | None, int], int]:
+    """Visible customers per current level (None: no level), and how many visible customers there are."""
+    return repo.level_counts(session, principal)
+
+
 def timeline(
     session: Session, customer: Customer, *, page: int, per_page: int, kind: str | None = None
 ) -> Timeline:
     """One page of a visible customer's events (newest first), their total, and the customer's kinds."""
-    return repo.timeline(session, customer.id, page=page, per_page=per_page, kind=kind)
+    offset = (page - 1) * per_page
+    return customer_timeline(
+        lake_for(_engine(session)), customer.id, offset=offset, limit=per_page, kind=kind
+    )
 
 
 def events(
     session: Session, customer: Customer, *, page: int, per_page: int, kind: str | None = None
 ) -> tuple[list[EventRead], int]:
     """One page of a visible customer's events as the API shows them, newest first, and their total."""
-    found, total = repo.events(session, customer.id, page=page, per_page=per_page, kind=kind)
-    return [event_read(e) for e in found], total
+    found = timeline(session, customer, page=page, per_page=per_page, kind=kind)
+    return [event_read(e) for e in found.events], found.total
 
 
 def customer_detail(session: Session, principal: Principal, customer: Customer) -> CustomerRead:
@@ -155,7 +204,7 @@ def customer_detail(session: Session, principal: Principal, customer: Customer) 
                 paid_at=i.paid_at,
                 paid_amount=i.paid_amount if can_see(principal, "invoice.paid_amount") else None,
             )
-            for i in repo.invoices(session, customer.id)
+            for i in customer_invoices(lake_for(_engine(session)), customer.id, limit=50)
         ],
     )
 

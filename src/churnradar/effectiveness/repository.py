@@ -13,9 +13,13 @@ from churnradar.effectiveness.save_rate import HELD_OUT
 from churnradar.effectiveness.tasks import TASK_COLUMNS
 from churnradar.evaluation.frames import TEAMS
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
-from churnradar.intervention.repository import EVENTS as TASK_EVENTS
-from churnradar.intervention.repository import FOLLOW_UPS, TASKS, USERS
-from churnradar.models import Alert, AlertEvent
+from churnradar.models import Alert, AlertEvent, FollowUp, InterventionTask, TaskEvent, User
+
+# The report joins the task and alert tables itself (read only): their handles, from the tables' models.
+TASKS = table_of(InterventionTask)
+TASK_EVENTS = table_of(TaskEvent)
+FOLLOW_UPS = table_of(FollowUp)
+USERS = table_of(User)
 
 ALERTS = table_of(Alert)
 ALERT_EVENTS = table_of(AlertEvent)

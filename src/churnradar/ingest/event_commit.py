@@ -30,8 +30,8 @@ from churnradar.kit.clock import Clock, SystemClock
 from churnradar.lake.events import events_relation, write_events
 from churnradar.lake.invoices import customers_with_invoices, write_invoices
 from churnradar.lake.locking import writer_lock
-from churnradar.lake.repository import Lake, MergeCounts
-from churnradar.lake.schemas import EVENTS_SCHEMA, INVOICES_SCHEMA, LakeTable
+from churnradar.lake.repository import Lake
+from churnradar.lake.schemas import EVENTS_SCHEMA, INVOICES_SCHEMA, LakeTable, MergeCounts
 from churnradar.lake.service import lake_for
 from churnradar.models import ImportStatus
 

@@ -43,7 +43,7 @@ from sqlalchemy.types import TypeEngine
 
 from churnradar.ingest.schemas import KindSpec, RecordKind, ValueType
 from churnradar.ingest.validate import EVENT_KEY, ROW
-from churnradar.lake.repository import MergeCounts
+from churnradar.lake.schemas import MergeCounts
 from churnradar.models import (
     AuditEntry,
     Contract,

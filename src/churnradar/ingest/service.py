@@ -39,8 +39,7 @@ from churnradar.ingest.readers import (
 from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
 from churnradar.ingest.validate import ColumnPlan, ErrorLog, bounded, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.lake.repository import MergeCounts
-from churnradar.lake.schemas import LakeTable
+from churnradar.lake.schemas import LakeTable, MergeCounts
 from churnradar.models import ImportRun, ImportStatus
 
 Progress = Callable[[str, int], None]

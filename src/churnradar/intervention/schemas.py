@@ -1,15 +1,17 @@
-"""Task states and outcomes, and the inputs people give (follow-ups)."""
+"""Task states and outcomes, the inputs people give (follow-ups), and the task list's filter."""
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+from sqlalchemy import Row
 
-# Raised by the intervention service; kept importable here for web/tasks/customer_router.py.
-from churnradar.intervention.exceptions import TaskError as TaskError
+from churnradar.kit.listing import ListFilter
+from churnradar.models import InterventionTask
 
 
 class TaskStatus(StrEnum):
@@ -50,3 +52,48 @@ class FollowUpCreate(BaseModel):
     next_step: str | None = None
     next_step_on: date | None = None
     actions_done: list[Annotated[int, Field(ge=0)]] = []
+
+
+# The task list people read: which tasks, and where each open one stands against its deadline.
+class DueGroup(StrEnum):
+    """Where an open task stands against its deadline, in the reader's time zone."""
+
+    OVERDUE = "overdue"
+    TODAY = "today"
+    UPCOMING = "upcoming"
+
+
+class StatusFilter(StrEnum):
+    """Which tasks the list holds."""
+
+    OPEN = TaskStatus.OPEN.value
+    CLOSED = TaskStatus.CLOSED.value
+    ALL = "all"
+
+
+class TaskFilter(ListFilter):
+    """What the task list shows: status, level, due group, assignee (managers and up), and the page."""
+
+    status: StatusFilter = StatusFilter.OPEN
+    level: str | None = Field(default=None, max_length=32, description="yellow, orange or red.")
+    due: DueGroup | None = Field(default=None, description="Open tasks overdue, due today, or later.")
+    owner: int | None = Field(default=None, description="Assignee's user id.")
+    page: int = Field(default=1, ge=1, le=1_000_000)
+    per_page: int = Field(default=50, ge=1, le=500)
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _blank_status_is_open(cls, value: Any) -> Any:
+        return value or StatusFilter.OPEN
+
+
+@dataclass(frozen=True)
+class DueBounds:
+    """Naive-UTC instants: open tasks due before `now` are overdue, before `tomorrow` due today."""
+
+    now: datetime
+    tomorrow: datetime
+
+
+# task, customer id and name, assignee login and name, the alert's reason in English and Chinese
+TaskRow = Row[InterventionTask, str, str | None, str | None, str | None, str | None, str | None]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -16,12 +16,21 @@ from sqlalchemy.orm import Session
 from churnradar import i18n
 from churnradar.alert import service as alert_service
 from churnradar.alert.lifecycle import HOLDOUT, StepResult
+from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.intervention import assignment, control, sla
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import TaskError
-from churnradar.intervention.schemas import FollowUpCreate, Outcome, TaskStatus
+from churnradar.intervention.schemas import (
+    DueBounds,
+    FollowUpCreate,
+    Outcome,
+    TaskFilter,
+    TaskRow,
+    TaskStatus,
+)
 from churnradar.kit.levels import Level, level_rank
+from churnradar.models import FollowUp, User
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule.schemas import Playbook, Template
@@ -326,6 +335,41 @@ def task_detail(conn: Connection, task_id: int) -> TaskDetail | None:
         task_repo.history(conn, task_id),
         task_repo.tags(conn, task.customer_id),
     )
+
+
+def list_visible_tasks(
+    session: Session, principal: Principal, flt: TaskFilter, bounds: DueBounds
+) -> tuple[list[TaskRow], int]:
+    """One page of the tasks the principal may see (soonest deadline first; closed ones latest first)."""
+    return task_repo.list_visible_tasks(session, principal, flt, bounds)
+
+
+def visible_task(session: Session, principal: Principal, task_id: int) -> TaskRow | None:
+    """One task with its customer and assignee, or None when it does not exist or the principal may not
+    see it (its customer is out of scope and it is not assigned to them)."""
+    return task_repo.get_visible_task(session, principal, task_id)
+
+
+def customer_tasks(session: Session, customer_id: int) -> list[TaskRow]:
+    """Every task of a customer the caller has checked is visible: open first, newest first."""
+    return task_repo.customer_task_rows(session, customer_id)
+
+
+def follow_up_records(
+    session: Session, *, task_id: int | None = None, customer_id: int | None = None
+) -> list[FollowUp]:
+    """Follow-ups of one task (oldest first) or of one customer (newest first)."""
+    return task_repo.follow_up_records(session, task_id=task_id, customer_id=customer_id)
+
+
+def assignable(session: Session, principal: Principal) -> Sequence[User]:
+    """Active people the principal may give tasks to (none for a rep)."""
+    return task_repo.assignable(session, principal)
+
+
+def user_id(session: Session | Connection, login: str) -> int | None:
+    """The id of the user with exactly this login, if there is one."""
+    return task_repo.user_id(session, login)
 
 
 def reassign(

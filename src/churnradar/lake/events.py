@@ -6,8 +6,8 @@ import duckdb
 import pyarrow as pa
 
 from churnradar.lake.keyed import write_keyed
-from churnradar.lake.repository import Lake, MergeCounts
-from churnradar.lake.schemas import EVENT_KEY, EVENT_VALUES, EVENTS_SCHEMA, LakeTable
+from churnradar.lake.repository import Lake
+from churnradar.lake.schemas import EVENT_KEY, EVENT_VALUES, EVENTS_SCHEMA, LakeTable, MergeCounts
 
 
 def events_relation(lake: Lake, con: duckdb.DuckDBPyConnection) -> duckdb.DuckDBPyRelation:

@@ -11,8 +11,8 @@ import duckdb
 import pyarrow as pa
 
 from churnradar.lake.keyed import write_keyed
-from churnradar.lake.repository import Lake, MergeCounts
-from churnradar.lake.schemas import INVOICE_KEY, INVOICE_VALUES, INVOICES_SCHEMA, LakeTable
+from churnradar.lake.repository import Lake
+from churnradar.lake.schemas import INVOICE_KEY, INVOICE_VALUES, INVOICES_SCHEMA, LakeTable, MergeCounts
 from churnradar.lake.timeline import customer_files
 
 

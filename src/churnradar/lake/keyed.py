@@ -12,8 +12,8 @@ from collections.abc import Sequence
 import duckdb
 import pyarrow as pa
 
-from churnradar.lake.repository import Lake, MergeCounts
-from churnradar.lake.schemas import LakeTable
+from churnradar.lake.repository import Lake
+from churnradar.lake.schemas import LakeTable, MergeCounts
 
 
 def write_keyed(

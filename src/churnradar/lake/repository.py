@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from deltalake import CommitProperties, DeltaTable, WriterProperties, write_delt
 from deltalake.exceptions import TableNotFoundError
 
 from churnradar.lake.locking import writer_lock
-from churnradar.lake.schemas import LakeTable
+from churnradar.lake.schemas import LakeTable, MergeCounts
 
 # Files each commit's metadata carries: which churnradar operation wrote it (the upgrade and the import's
 # recovery read them back from the table's history).
@@ -30,15 +29,6 @@ _WRITER = WriterProperties(compression="ZSTD", compression_level=3)
 # Files replaced by a merge, a partition replacement or a compaction stay this long for readers that listed
 # them just before, then vacuum removes them.
 VACUUM_HOURS = 1
-
-
-@dataclass(frozen=True)
-class MergeCounts:
-    """What a merge did to the target: rows inserted, updated, and source rows that changed nothing."""
-
-    inserted: int
-    updated: int
-    unchanged: int
 
 
 class Lake:

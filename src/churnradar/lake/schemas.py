@@ -2,9 +2,19 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from enum import StrEnum
 
 import pyarrow as pa
+
+
+@dataclass(frozen=True)
+class MergeCounts:
+    """What a merge did to the target: rows inserted, updated, and source rows that changed nothing."""
+
+    inserted: int
+    updated: int
+    unchanged: int
 
 
 class LakeTable(StrEnum):

@@ -14,7 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnradar.customer.exceptions import CustomerNotFoundError, OwnerChangeError
-from churnradar.intervention.schemas import TaskError
+from churnradar.intervention.exceptions import TaskError
 from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
 from churnradar.web.templating import render
 

@@ -12,8 +12,16 @@ from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal, format_percent
 
 from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
+from churnradar.kit.levels import Level
 
-__all__ = ["LANGUAGES", "N_", "Formatter", "negotiate", "translations"]
+__all__ = ["LANGUAGES", "LEVEL_LABELS", "N_", "Formatter", "negotiate", "translations"]
+
+# Each level as pages name it, lowest first: the English message id of its stored value.
+LEVEL_LABELS: dict[Level, str] = {
+    Level.YELLOW: N_("yellow"),
+    Level.ORANGE: N_("orange"),
+    Level.RED: N_("red"),
+}
 
 
 def _accepted(header: str) -> list[str]:

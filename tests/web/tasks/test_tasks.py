@@ -11,8 +11,8 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import insert, select, update
 
+from churnradar.intervention.schemas import DueGroup
 from churnradar.models import Alert, AuditEntry, Base, CustomerTag, FollowUp, InterventionTask
-from churnradar.web.tasks.schemas import DueGroup
 from churnradar.web.tasks.service import due_bounds, due_group
 from tests.conftest import snapshot
 from tests.web.conftest import World, bearer, csrf_of

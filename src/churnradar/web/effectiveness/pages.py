@@ -16,7 +16,7 @@ from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import SessionDep, require_roles
 from churnradar.web.effectiveness import service
-from churnradar.web.i18n import N_, translations
+from churnradar.web.i18n import LEVEL_LABELS, N_, translations
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.templating import render, request_locale
 
@@ -33,9 +33,7 @@ LABELS = (
     N_("churned"),
     N_("false alarm"),
     N_("unreachable"),
-    N_("yellow"),
-    N_("orange"),
-    N_("red"),
+    *LEVEL_LABELS.values(),
 )
 
 

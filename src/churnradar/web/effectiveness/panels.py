@@ -12,6 +12,7 @@ from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.effectiveness import service as effectiveness_service
 from churnradar.effectiveness.tasks import deadline_compliance
+from churnradar.intervention.schemas import TaskStatus
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.web.effectiveness.service import scope_of
 from churnradar.web.nav import OverviewPanel, overview_panels
@@ -31,7 +32,7 @@ def compliance_panel(session: Session, principal: Principal) -> dict[str, Any]:
         tasks = tasks[tasks["customer_id"].isin(scope)]
     now = pd.Timestamp(utc_now)
     passed = pd.to_datetime(tasks["deadline_at"]) < now  # due by now, not by the end of today
-    overdue = int(((tasks["status"] == "open") & passed).sum())
+    overdue = int(((tasks["status"] == TaskStatus.OPEN.value) & passed).sum())
     months = deadline_compliance(tasks[passed], until=until)[-MONTHS_SHOWN:]
     return {"months": list(reversed(months)), "overdue": overdue}
 

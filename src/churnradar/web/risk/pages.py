@@ -12,15 +12,16 @@ from churnradar.auth import service as auth_service
 from churnradar.config import Settings, WebSettings
 from churnradar.customer import service as customer_service
 from churnradar.customer.exceptions import OwnerChangeError
+from churnradar.customer.schemas import ANY_LEVEL, RiskFilter
 from churnradar.kit.clock import SystemClock
+from churnradar.kit.levels import Level
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
 from churnradar.web.customers import export
 from churnradar.web.deps import PrincipalDep, SessionDep
-from churnradar.web.i18n import N_, translations
+from churnradar.web.i18n import LEVEL_LABELS, N_, translations
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.risk import panels, service
-from churnradar.web.risk.schemas import ANY_LEVEL, LEVELS, RiskFilter
 from churnradar.web.templating import render, request_locale
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -47,9 +48,7 @@ HEADINGS = {
 }
 # Stored values shown translated: levels, alert changes, why an alert is muted.
 VALUE_LABELS = (
-    N_("red"),
-    N_("orange"),
-    N_("yellow"),
+    *LEVEL_LABELS.values(),
     N_("opened"),
     N_("escalated"),
     N_("deescalated"),
@@ -115,7 +114,7 @@ def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, fl
     context["tags"] = cache.get_or_set(
         ("risk_tags", principal.user_id, principal.role), lambda: service.risk_tags(session, principal)
     )
-    context["levels"] = (*reversed(LEVELS), ANY_LEVEL)
+    context["levels"] = (*(level.value for level in reversed(Level)), ANY_LEVEL)
     context["flash"] = request.session.pop(FLASH, None)
     return render(request, "risk/list.html", context, principal=principal)
 

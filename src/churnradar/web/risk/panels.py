@@ -10,12 +10,12 @@ from sqlalchemy.orm import Session
 from churnradar.alert.lifecycle import HOLDOUT
 from churnradar.auth.schemas import Principal
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.models import Customer
+from churnradar.kit.levels import Level
+from churnradar.models import AlertStatus, Customer
 from churnradar.models.people import Role
 from churnradar.web.nav import CustomerSection, OverviewPanel, customer_sections, overview_panels
-from churnradar.web.risk import repository as repo
 from churnradar.web.risk import service
-from churnradar.web.risk.schemas import LEVELS, AlertRead
+from churnradar.web.risk.schemas import AlertRead
 
 MUTED_EVENT = "muted"  # the alert event kind of every mute and unmute (lifecycle and control-group draw)
 
@@ -23,13 +23,13 @@ MUTED_EVENT = "muted"  # the alert event kind of every mute and unmute (lifecycl
 def _anchor(session: Session) -> date:
     """Figures run up to the latest evaluation (a store evaluated last month still shows its trend)."""
     clock: Clock = session.info.get("clock") or SystemClock()
-    return repo.latest_run_day(session) or clock.now().date()
+    return service.latest_run_day(session) or clock.now().date()
 
 
 def level_panel(session: Session, principal: Principal) -> dict[str, Any]:
     """Customers per level with their share of the customers in view."""
-    counts, total = repo.level_counts(session, principal)
-    rows = [(level, counts.get(level, 0)) for level in reversed(LEVELS)]
+    counts, total = service.level_counts(session, principal)
+    rows = [(level.value, counts.get(level, 0)) for level in reversed(Level)]
     return {"levels": rows, "total": total, "at_risk": sum(n for _, n in rows)}
 
 
@@ -38,7 +38,7 @@ def trend_panel(session: Session, principal: Principal) -> dict[str, Any]:
     anchor = _anchor(session)
     days, series = service.level_trend(session, principal, anchor)
     months, monthly = service.level_trend(session, principal, anchor, by_month=True)
-    levels = list(reversed(LEVELS))
+    levels = [level.value for level in reversed(Level)]
     return {
         "trend": [
             (level, [(day.isoformat(), n) for day, n in zip(days, series[level], strict=True)])
@@ -61,8 +61,8 @@ def flow_panel(session: Session, principal: Principal) -> dict[str, Any]:
 
 def reasons_panel(session: Session, principal: Principal) -> dict[str, Any]:
     """The rules behind most open alerts, with both languages' names."""
-    names = repo.rule_names(session)
-    top = repo.open_alerts_by_rule(session, principal)
+    names = service.rule_names(session)
+    top = service.open_alerts_by_rule(session, principal)
     total = sum(n for _, _, n in top)
     return {
         "reasons": [(rule, names.get((template, rule), (rule, rule)), n) for template, rule, n in top],
@@ -95,13 +95,13 @@ def blind_for(principal: Principal, alerts: list[AlertRead]) -> list[AlertRead]:
 
 def alerts_section(session: Session, principal: Principal, customer: Customer) -> dict[str, Any]:
     """Level, health score, probability, open alerts with their history, resolved alerts (collapsed)."""
-    risk, score = repo.risk_of(session, customer.id)
+    risk, score = service.risk_of(session, customer)
     alerts = blind_for(principal, service.alert_reads(session, customer.id))
     return {
         "risk": risk,
         "score": score,
-        "open": [a for a in alerts if a.status == "open"],
-        "resolved": [a for a in alerts if a.status != "open"],
+        "open": [a for a in alerts if a.status == AlertStatus.OPEN],
+        "resolved": [a for a in alerts if a.status != AlertStatus.OPEN],
     }
 
 

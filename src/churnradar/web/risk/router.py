@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
+from churnradar.customer.schemas import RiskFilter, RiskRow
 from churnradar.web.deps import ReadPrincipal, SessionDep
 from churnradar.web.risk import service
-from churnradar.web.risk.schemas import RiskFilter, RiskRow
 from churnradar.web.schemas import Page
 
 router = APIRouter(tags=["risk"])

@@ -3,32 +3,42 @@
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 
 from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
-from churnradar.models import Role
+from churnradar.customer import service as customer_service
+from churnradar.customer.access import sees_all
+from churnradar.kit.levels import Level, level_ranks
 from churnradar.web.risk import repository as repo
-from churnradar.web.risk.schemas import LEVELS, AlertEventRead, AlertRead, RiskFilter, RiskRow
+from churnradar.web.risk.schemas import AlertEventRead, AlertRead
 
 TREND_WEEKS = 26
 
 
-def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
-    """One page of the customers at risk this principal may see, and how many match in all."""
-    return repo.list_risk(session, principal, flt)
+# The risk list is the customer domain's; the pages reach it through here.
+list_risk = customer_service.list_risk
+iter_risk = customer_service.iter_risk
+risk_tags = customer_service.visible_tags
+risk_of = customer_service.risk_of
+level_counts = customer_service.level_counts
 
 
-def iter_risk(session: Session, principal: Principal, flt: RiskFilter, *, limit: int) -> Iterator[RiskRow]:
-    """Every matching customer at risk in list order (for exports), at most `limit`."""
-    return repo.iter_risk(session, principal, flt, limit=limit)
+def latest_run_day(session: Session) -> date | None:
+    """The as-of date of the latest succeeded evaluation."""
+    return repo.latest_run_day(session)
 
 
-def risk_tags(session: Session, principal: Principal) -> list[str]:
-    """The tags on customers this principal may see (for the tag filter)."""
-    return repo.tags(session, principal)
+def open_alerts_by_rule(session: Session, principal: Principal) -> list[tuple[str, str, int]]:
+    """(template, rule, open alerts) of the rules behind most open alerts the principal may see."""
+    return repo.open_alerts_by_rule(session, principal)
+
+
+def rule_names(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
+    """(template, slug) → (English name, Chinese name) of every stored rule."""
+    return repo.rule_names(session)
 
 
 def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
@@ -103,8 +113,8 @@ def levels_on(
     A customer's level on a day is the worst level among its alerts open that day (opened on or before it,
     not yet resolved); an alert counts at its latest level.
     """
-    rank = {name: i for i, name in enumerate(LEVELS)}
-    series: dict[str, list[int]] = {name: [] for name in LEVELS}
+    rank = level_ranks()
+    series: dict[str, list[int]] = {level.value: [] for level in Level}
     for day in days:
         worst: dict[int, int] = {}
         for customer, level, opened, resolved in spans:
@@ -126,9 +136,9 @@ def level_trend(
     since = today - (timedelta(days=366) if by_month else timedelta(weeks=TREND_WEEKS))
     summaries = dict(repo.run_summaries(session, since))
     days = last_per_period(summaries, month_of if by_month else week_of)
-    if principal.role in (Role.ADMIN, Role.DIRECTOR):
+    if sees_all(principal):
         levels = {day: summaries[day].get("customers_by_level", {}) for day in days}
-        return days, {name: [int(levels[day].get(name, 0)) for day in days] for name in LEVELS}
+        return days, {level.value: [int(levels[day].get(level, 0)) for day in days] for level in Level}
     return days, levels_on(repo.alert_spans(session, principal, since), days)
 
 

@@ -15,16 +15,23 @@ from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.customer import service as customer_service
 from churnradar.intervention.exceptions import TaskError
-from churnradar.intervention.schemas import ContactChannel, FollowUpCreate, Outcome
+from churnradar.intervention.schemas import (
+    ContactChannel,
+    DueGroup,
+    FollowUpCreate,
+    Outcome,
+    TaskFilter,
+    TaskStatus,
+)
 from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models import Customer
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import PrincipalDep, SessionDep
-from churnradar.web.i18n import N_
+from churnradar.web.i18n import LEVEL_LABELS, N_
 from churnradar.web.nav import CustomerSection, NavItem, customer_sections, nav_items
 from churnradar.web.tasks import service
-from churnradar.web.tasks.schemas import CloseIn, TaskFilter
+from churnradar.web.tasks.schemas import CloseIn
 from churnradar.web.templating import render
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -33,14 +40,12 @@ clock = SystemClock()
 
 # Stored values shown translated.
 LABELS = {
-    "overdue": N_("Overdue"),
-    "today": N_("Due today"),
-    "upcoming": N_("Upcoming"),
-    "closed": N_("Closed"),
-    "open": N_("open"),
-    "yellow": N_("yellow"),
-    "orange": N_("orange"),
-    "red": N_("red"),
+    DueGroup.OVERDUE.value: N_("Overdue"),
+    DueGroup.TODAY.value: N_("Due today"),
+    DueGroup.UPCOMING.value: N_("Upcoming"),
+    TaskStatus.CLOSED.value: N_("Closed"),
+    TaskStatus.OPEN.value: N_("open"),
+    **{level.value: label for level, label in LEVEL_LABELS.items()},
     Outcome.RETAINED.value: N_("retained"),
     Outcome.CHURNED.value: N_("churned"),
     Outcome.FALSE_ALARM.value: N_("false alarm"),

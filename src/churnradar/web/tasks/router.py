@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
 
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.config import Settings
-from churnradar.intervention.schemas import FollowUpCreate
+from churnradar.intervention.schemas import FollowUpCreate, TaskFilter
 from churnradar.kit.clock import SystemClock
 from churnradar.web.deps import ReadPrincipal, SessionDep, api_principal
 from churnradar.web.schemas import Page
@@ -19,7 +19,6 @@ from churnradar.web.tasks.schemas import (
     ReassignIn,
     SnoozeIn,
     TaskDetail,
-    TaskFilter,
     TaskRead,
 )
 

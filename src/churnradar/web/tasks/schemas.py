@@ -1,47 +1,12 @@
-"""Task list filters, and the task and follow-up shapes of the pages and the API."""
+"""The task and follow-up shapes of the pages and the API (the list's filter is `intervention.schemas`')."""
 
 from __future__ import annotations
 
 from datetime import date, datetime
-from enum import StrEnum
-from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field
 
-from churnradar.intervention.schemas import Outcome
-from churnradar.kit.listing import ListFilter
-
-
-class DueGroup(StrEnum):
-    """Where an open task stands against its deadline, in the reader's time zone."""
-
-    OVERDUE = "overdue"
-    TODAY = "today"
-    UPCOMING = "upcoming"
-
-
-class StatusFilter(StrEnum):
-    """Which tasks the list holds."""
-
-    OPEN = "open"
-    CLOSED = "closed"
-    ALL = "all"
-
-
-class TaskFilter(ListFilter):
-    """What the task list shows: status, level, due group, assignee (managers and up), and the page."""
-
-    status: StatusFilter = StatusFilter.OPEN
-    level: str | None = Field(default=None, max_length=32, description="yellow, orange or red.")
-    due: DueGroup | None = Field(default=None, description="Open tasks overdue, due today, or later.")
-    owner: int | None = Field(default=None, description="Assignee's user id.")
-    page: int = Field(default=1, ge=1, le=1_000_000)
-    per_page: int = Field(default=50, ge=1, le=500)
-
-    @field_validator("status", mode="before")
-    @classmethod
-    def _blank_status_is_open(cls, value: Any) -> Any:
-        return value or StatusFilter.OPEN
+from churnradar.intervention.schemas import DueGroup, Outcome
 
 
 class TaskRead(BaseModel):

@@ -19,19 +19,18 @@ from churnradar.config import Settings
 from churnradar.customer import service as customer_service
 from churnradar.intervention import service as intervention
 from churnradar.intervention.exceptions import TaskError
-from churnradar.intervention.schemas import FollowUpCreate, Outcome
+from churnradar.intervention.schemas import (
+    DueBounds,
+    DueGroup,
+    FollowUpCreate,
+    Outcome,
+    TaskFilter,
+    TaskRow,
+    TaskStatus,
+)
 from churnradar.models import Customer, FollowUp
 from churnradar.models.people import Role
-from churnradar.web.tasks import repository as repo
-from churnradar.web.tasks.schemas import (
-    CloseIn,
-    DueGroup,
-    FollowUpRead,
-    NoteRead,
-    TaskDetail,
-    TaskFilter,
-    TaskRead,
-)
+from churnradar.web.tasks.schemas import CloseIn, FollowUpRead, NoteRead, TaskDetail, TaskRead
 
 UTC_ZONE = ZoneInfo("UTC")
 MANAGERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
@@ -55,25 +54,27 @@ def _utc(local: datetime) -> datetime:
     return local.astimezone(UTC_ZONE).replace(tzinfo=None)
 
 
-def due_bounds(now: datetime, zone: ZoneInfo) -> repo.DueBounds:
+def due_bounds(now: datetime, zone: ZoneInfo) -> DueBounds:
     """`now` and the start of tomorrow in `zone`, both as naive UTC."""
     tomorrow = datetime.combine(local_today(now, zone) + timedelta(days=1), time.min, tzinfo=zone)
-    return repo.DueBounds(now, _utc(tomorrow))
+    return DueBounds(now, _utc(tomorrow))
 
 
 def assignable_choices(session: Session, principal: Principal) -> list[tuple[int, str]]:
     """(id, name) of the people the principal may give tasks to, for the reassign and owner selects."""
-    return [(user.id, user.display_name or user.login) for user in repo.assignable(session, principal)]
+    return [
+        (user.id, user.display_name or user.login) for user in intervention.assignable(session, principal)
+    ]
 
 
-def due_group(deadline: datetime, bounds: repo.DueBounds) -> DueGroup:
+def due_group(deadline: datetime, bounds: DueBounds) -> DueGroup:
     """Overdue once the deadline has passed, today until local midnight, upcoming after."""
     if deadline <= bounds.now:
         return DueGroup.OVERDUE
     return DueGroup.TODAY if deadline < bounds.tomorrow else DueGroup.UPCOMING
 
 
-def task_read(row: repo.TaskRow, bounds: repo.DueBounds) -> TaskRead:
+def task_read(row: TaskRow, bounds: DueBounds) -> TaskRead:
     """A task row (task, customer id and name, assignee login and name, alert reason) as pages and the API
     show it."""
     task, external_id, name, login, display, reason_en, reason_zh = row
@@ -93,7 +94,7 @@ def task_read(row: repo.TaskRow, bounds: repo.DueBounds) -> TaskRead:
         assignee_id=task.assignee_id,
         opened_at=task.opened_at,
         deadline_at=task.deadline_at,
-        due=due_group(task.deadline_at, bounds) if task.status == "open" else None,
+        due=due_group(task.deadline_at, bounds) if task.status == TaskStatus.OPEN else None,
         next_follow_up_at=task.next_follow_up_at,
         snoozed_until=task.snoozed_until,
         snooze_reason=task.snooze_reason,
@@ -113,46 +114,47 @@ def follow_up_read(follow_up: FollowUp) -> FollowUpRead:
 
 def grouped(tasks: Iterable[TaskRead]) -> list[tuple[str, list[TaskRead]]]:
     """Tasks in the order people work them: overdue, due today, upcoming, closed; empty groups left out."""
-    order = [DueGroup.OVERDUE.value, DueGroup.TODAY.value, DueGroup.UPCOMING.value, "closed"]
+    closed = TaskStatus.CLOSED.value
+    order = [DueGroup.OVERDUE.value, DueGroup.TODAY.value, DueGroup.UPCOMING.value, closed]
     groups: dict[str, list[TaskRead]] = {key: [] for key in order}
     for task in tasks:
-        groups[task.due.value if task.due else "closed"].append(task)
+        groups[task.due.value if task.due else closed].append(task)
     return [(key, groups[key]) for key in order if groups[key]]
 
 
 def list_tasks(
-    session: Session, principal: Principal, flt: TaskFilter, bounds: repo.DueBounds
+    session: Session, principal: Principal, flt: TaskFilter, bounds: DueBounds
 ) -> tuple[list[TaskRead], int]:
     """One page of the tasks the principal may see, as shown, and how many match in all."""
-    rows, total = repo.list_tasks(session, principal, flt, bounds)
+    rows, total = intervention.list_visible_tasks(session, principal, flt, bounds)
     return [task_read(row, bounds) for row in rows], total
 
 
 def user_id(session: Session, login: str) -> int | None:
     """The id of the user with this login, if there is one."""
-    return repo.user_id(session, login)
+    return intervention.user_id(session, login)
 
 
-def visible_task(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskRead:
+def visible_task(session: Session, principal: Principal, task_id: int, bounds: DueBounds) -> TaskRead:
     """A task the principal may see, as shown (TaskNotFoundError otherwise)."""
-    row = repo.get_task(session, principal, task_id)
+    row = intervention.visible_task(session, principal, task_id)
     if row is None:
         raise TaskNotFoundError(task_id)
     return task_read(row, bounds)
 
 
-def detail(session: Session, principal: Principal, task_id: int, bounds: repo.DueBounds) -> TaskDetail:
+def detail(session: Session, principal: Principal, task_id: int, bounds: DueBounds) -> TaskDetail:
     """A visible task with its follow-ups."""
-    row = repo.get_task(session, principal, task_id)
+    row = intervention.visible_task(session, principal, task_id)
     if row is None:
         raise TaskNotFoundError(task_id)
-    follow_ups = [follow_up_read(f) for f in repo.follow_ups(session, task_id=task_id)]
+    follow_ups = [follow_up_read(f) for f in intervention.follow_up_records(session, task_id=task_id)]
     return TaskDetail(**task_read(row, bounds).model_dump(), follow_ups=follow_ups)
 
 
 def _change(session: Session, principal: Principal, task_id: int, work: Callable[[], T]) -> T:
     """Run `work` on a task the principal may see, committing it, or rolling back a refusal."""
-    if repo.get_task(session, principal, task_id) is None:
+    if intervention.visible_task(session, principal, task_id) is None:
         raise TaskNotFoundError(task_id)
     return intervention.commit_or_rollback(session, work)
 
@@ -238,7 +240,7 @@ def reassign(
         raise NotAllowedError("only managers, directors and admins reassign tasks")
 
     def work() -> None:
-        allowed = {user.id for user in repo.assignable(session, principal)}
+        allowed = {user.id for user in intervention.assignable(session, principal)}
         if assignee_id is not None and assignee_id not in allowed:
             raise TaskError(f"user {assignee_id} is not someone you can assign tasks to")
         conn = session.connection()
@@ -250,9 +252,9 @@ def reassign(
     _change(session, principal, task_id, work)
 
 
-def customer_context(session: Session, customer: Customer, bounds: repo.DueBounds) -> dict[str, Any]:
+def customer_context(session: Session, customer: Customer, bounds: DueBounds) -> dict[str, Any]:
     """What the customer 360 section shows: tasks, follow-ups timeline, notes and tags."""
-    tasks = [task_read(row, bounds) for row in repo.customer_tasks(session, customer.id)]
+    tasks = [task_read(row, bounds) for row in intervention.customer_tasks(session, customer.id)]
     notes = [
         NoteRead(task_id=task_id, at=at, author=author, text=text)
         for task_id, at, author, text in customer_service.notes(session, customer)
@@ -260,7 +262,9 @@ def customer_context(session: Session, customer: Customer, bounds: repo.DueBound
     return {
         "customer_id": customer.id,
         "tasks": tasks,
-        "follow_ups": [follow_up_read(f) for f in repo.follow_ups(session, customer_id=customer.id)],
+        "follow_ups": [
+            follow_up_read(f) for f in intervention.follow_up_records(session, customer_id=customer.id)
+        ],
         "notes": notes,
         "tags": customer_service.tags(session, customer),
         "can_note": bool(tasks),
