@@ -280,6 +280,16 @@ class LakeSettings(BaseModel):
     lock_timeout_seconds: float = Field(default=600, gt=0)
 
 
+class SecretsSettings(BaseModel):
+    """The key that encrypts stored secrets (a connected source's passwords and tokens): SECRETS__KEY.
+
+    Unset, the key is derived from the secret key; changing whichever is used makes stored secrets
+    unreadable (the sources say so and ask for them again).
+    """
+
+    key: SecretStr | None = None
+
+
 class WorkerSettings(BaseModel):
     """When `churnradar worker` runs each job."""
 
@@ -345,6 +355,7 @@ class Settings(BaseSettings):
     lake: LakeSettings = LakeSettings()
     data_health: DataHealthSettings = DataHealthSettings()
     web: WebSettings = WebSettings()
+    secrets: SecretsSettings = SecretsSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
     notifications_file: Path | None = None
 

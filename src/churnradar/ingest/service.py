@@ -43,7 +43,11 @@ from churnradar.lake.schemas import LakeTable
 from churnradar.models import ImportStatus
 
 Progress = Callable[[str, int], None]
-__all__ = ["ImportOptions", "import_path", "import_records", "settle_interrupted_imports"]
+# Called with the import's run id inside the transaction that writes its run row: for customers, contracts
+# and users the one transaction that stores the rows; for events and invoices the pending row, which settles
+# as succeeded exactly when the lake commit is there (event_commit). A source notes its batch and cursor here.
+OnStart = Callable[[Connection, int], None]
+__all__ = ["ImportOptions", "import_file", "import_path", "import_records", "settle_interrupted_imports"]
 
 
 def canonical_records(records: Sequence[Any], kind: RecordKind) -> list[dict[str, Any]]:
@@ -137,9 +141,11 @@ class _Import:
         settings: Settings,
         clock: Clock,
         progress: Progress | None,
+        on_start: OnStart | None = None,
     ) -> None:
         self.engine, self.source, self.open_reader, self.kind = engine, source, open_reader, kind
         self.options, self.settings, self.clock, self.progress = options, settings, clock, progress
+        self.on_start = on_start
         self.name = Path(source).name
         self.spec = SPECS[kind]
         self.mapping: ColumnMapping = options.mapping.for_kind(kind)
@@ -379,6 +385,8 @@ class _Import:
 
     def _start_run(self, conn: Connection, *, pending: bool = False) -> int:
         run_id = repo.start_run(conn, source=self.source, kind=self.kind.value, started_at=self.clock.now())
+        if self.on_start is not None:
+            self.on_start(conn, run_id)
         if pending and self.kind is RecordKind.EVENTS:  # known before the lake commit: a settled run keeps it
             kinds = self._kinds_summary()
             latest = max((k["latest"] for k in kinds.values() if k["latest"]), default=None)
@@ -446,6 +454,34 @@ def import_path(
     return ImportSummary(files=summaries)
 
 
+def import_file(
+    engine: Engine,
+    path: Path,
+    *,
+    kind: RecordKind,
+    settings: Settings,
+    source: str,
+    options: ImportOptions | None = None,
+    clock: Clock | None = None,
+    on_start: OnStart | None = None,
+) -> FileSummary:
+    """Import one file of `kind` logged under `source` (a connected folder's `source:NAME/FILE`)."""
+    options = options or ImportOptions()
+    settle_interrupted_imports(engine, clock=clock)
+    encoding = options.encoding or options.mapping.for_kind(kind).encoding
+    return _Import(
+        engine,
+        source,
+        lambda: open_table(path, encoding=encoding),
+        kind,
+        options,
+        settings,
+        clock or SystemClock(),
+        None,
+        on_start,
+    ).run()
+
+
 def import_records(
     engine: Engine,
     records: Sequence[Mapping[str, Any]],
@@ -455,6 +491,7 @@ def import_records(
     source: str = "api",
     options: ImportOptions | None = None,
     clock: Clock | None = None,
+    on_start: OnStart | None = None,
 ) -> FileSummary:
     """Import records given as mappings (a REST batch) with the same checks, errors and idempotency as a file.
 
@@ -471,4 +508,5 @@ def import_records(
         settings,
         clock or SystemClock(),
         None,
+        on_start,
     ).run()

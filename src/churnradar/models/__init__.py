@@ -20,6 +20,7 @@ from churnradar.models.meta import STORE_ID, StoreMeta
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
+from churnradar.models.source import Source, SourceBatch, SourceRun
 
 __all__ = [
     "STORE_ID",
@@ -48,6 +49,9 @@ __all__ = [
     "Rule",
     "RunStatus",
     "Silence",
+    "Source",
+    "SourceBatch",
+    "SourceRun",
     "StoreMeta",
     "TaskEvent",
     "Team",
