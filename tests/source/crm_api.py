@@ -54,6 +54,8 @@ class CrmApi:
         since = query.get("updated_since")
         if since:
             rows = [r for r in rows if str(r.get("updated_at", "")) > since]
+        if "after_seq" in query:
+            rows = [r for r in rows if int(r["seq"]) > int(query["after_seq"])]
         if self.style == "page" or self.style == "link":
             number = int(query.get("page", "1"))
             start = (number - 1) * self.size
