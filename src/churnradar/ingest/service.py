@@ -439,19 +439,26 @@ def import_path(
     options = options or ImportOptions()
     files = files_to_import(path, kind)
     settle_interrupted_imports(engine, clock=clock)
-    chosen = options
-
-    def opener(file: Path, kind: RecordKind) -> Callable[[], TableReader]:
-        encoding = chosen.encoding or chosen.mapping.for_kind(kind).encoding
-        return lambda: open_table(file, encoding=encoding)
-
-    summaries = [
-        _Import(
-            engine, str(file), opener(file, kind), kind, options, settings, clock or SystemClock(), progress
-        ).run()
-        for file, kind in files
-    ]
+    summaries = [_file(engine, f, k, str(f), options, settings, clock, progress, None) for f, k in files]
     return ImportSummary(files=summaries)
+
+
+def _file(
+    engine: Engine,
+    path: Path,
+    kind: RecordKind,
+    source: str,
+    options: ImportOptions,
+    settings: Settings,
+    clock: Clock | None,
+    progress: Progress | None,
+    on_start: OnStart | None,
+) -> FileSummary:
+    encoding = options.encoding or options.mapping.for_kind(kind).encoding
+    opener = lambda: open_table(path, encoding=encoding)  # noqa: E731 - a reader opened (again) on demand
+    return _Import(
+        engine, source, opener, kind, options, settings, clock or SystemClock(), progress, on_start
+    ).run()
 
 
 def import_file(
@@ -466,20 +473,8 @@ def import_file(
     on_start: OnStart | None = None,
 ) -> FileSummary:
     """Import one file of `kind` logged under `source` (a connected folder's `source:NAME/FILE`)."""
-    options = options or ImportOptions()
     settle_interrupted_imports(engine, clock=clock)
-    encoding = options.encoding or options.mapping.for_kind(kind).encoding
-    return _Import(
-        engine,
-        source,
-        lambda: open_table(path, encoding=encoding),
-        kind,
-        options,
-        settings,
-        clock or SystemClock(),
-        None,
-        on_start,
-    ).run()
+    return _file(engine, path, kind, source, options or ImportOptions(), settings, clock, None, on_start)
 
 
 def import_records(
