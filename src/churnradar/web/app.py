@@ -43,6 +43,7 @@ from churnradar.web.rules import router as rule_api
 from churnradar.web.settings import pages as settings_pages
 from churnradar.web.settings import router as settings_api
 from churnradar.web.silences import router as silence_api
+from churnradar.web.sources import router as source_api
 from churnradar.web.tasks import pages as task_pages
 from churnradar.web.tasks import router as task_api
 from churnradar.web.templating import render
@@ -114,6 +115,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(audit_api.router)
     api.include_router(overview_api.router)
     api.include_router(settings_api.router)
+    api.include_router(source_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
