@@ -1,4 +1,4 @@
-"""`churnradar sources list | apply FILE | test NAME | sync NAME [--full] | delete NAME`."""
+"""`churnradar sources list | apply FILE | test NAME | sync NAME [--full] | sync-due | delete NAME`."""
 
 from __future__ import annotations
 
@@ -134,6 +134,23 @@ def register(app: typer.Typer) -> None:
         else:
             _print_sync(summary)
         if not summary.ok:
+            raise typer.Exit(1)
+
+    @sources_app.command("sync-due")
+    def sync_due(ctx: typer.Context, db: DbOption = None, as_json: JsonOption = False) -> None:
+        """Sync every enabled source whose cron schedule is due now (for cron; the worker does the same)."""
+        from churnradar.kit.clock import SystemClock
+
+        settings = settings_or_fail()
+        engine = open_engine(ctx, db)
+        migrate(engine)
+        summaries = source_service.sync_due(engine, settings, SystemClock().now())
+        if as_json:
+            emit_json([{"ok": s.ok, "totals": s.totals(), **s.model_dump(mode="json")} for s in summaries])
+        else:
+            for summary in summaries:
+                _print_sync(summary)
+        if not all(s.ok for s in summaries):
             raise typer.Exit(1)
 
     @sources_app.command("delete")
