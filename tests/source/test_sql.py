@@ -4,6 +4,7 @@ a full resync that changes nothing, batches that never part one cursor value, an
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -71,6 +72,7 @@ def test_first_incremental_and_full_sync(
         conn.execute(text("UPDATE accounts SET company = 'Renamed', updated_at = now() WHERE id = 'A1'"))
         conn.execute(text("INSERT INTO activity (account, at, what) VALUES ('A2', now(), 'order')"))
     second = service.sync_source(engine, "crm", settings=settings)
+    assert second.ok, second.error
     assert [(k.kind.value, k.rows, k.inserted, k.updated) for k in second.kinds] == [
         ("customers", 1, 0, 1),
         ("events", 1, 1, 0),
@@ -158,3 +160,37 @@ def test_a_bad_row_rejects_its_batch_with_row_and_field(
     ]
     assert lake_events(engine) == []
     assert "events" not in service.get_source(engine, "crm").cursors
+
+
+def test_a_database_without_copy_takes_the_generic_path(
+    engine: Engine, settings: Settings, tmp_path: Path
+) -> None:
+    crm_url = f"sqlite:///{tmp_path / 'crm.db'}"
+    crm = create_engine(crm_url)
+    with crm.begin() as conn:
+        conn.execute(
+            text("CREATE TABLE accounts (id TEXT, company TEXT, industry TEXT, updated_at TIMESTAMP)")
+        )
+        conn.execute(
+            text("CREATE TABLE activity (id INTEGER PRIMARY KEY, account TEXT, at TIMESTAMP, what TEXT)")
+        )
+        conn.execute(text("INSERT INTO accounts VALUES ('A0', 'Zero', 'saas', '2026-11-01 08:00:00')"))
+        conn.execute(
+            text("INSERT INTO activity (account, at, what) VALUES ('A0', :at, 'login')"),
+            [{"at": T0 + timedelta(days=i // 700)} for i in range(2_500)],
+        )
+    definition = crm_source(crm_url)
+    definition["options"]["cursor"]["events"] = "ts"  # type: ignore[index]
+    save(engine, settings, **definition)
+    summary = service.sync_source(engine, "crm", settings=settings)
+    assert summary.ok, summary.error
+    events = next(k for k in summary.kinds if k.kind.value == "events")
+    assert (events.rows, events.batches) == (2_500, 2)
+    with crm.begin() as conn:
+        conn.execute(
+            text("INSERT INTO activity (account, at, what) VALUES ('A0', '2026-12-01 00:00:00', 'order')")
+        )
+    again = service.sync_source(engine, "crm", settings=settings)
+    assert [(k.kind.value, k.rows) for k in again.kinds] == [("customers", 0), ("events", 1)]
+    assert len(lake_events(engine)) == 2_501
+    crm.dispose()

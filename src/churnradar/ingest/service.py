@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
 
@@ -32,6 +33,7 @@ from churnradar.ingest.readers import (
     CsvReader,
     RecordsReader,
     TableReader,
+    TableRecordsReader,
     cell_text,
     open_table,
 )
@@ -479,7 +481,7 @@ def import_file(
 
 def import_records(
     engine: Engine,
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]] | pa.Table,
     *,
     kind: RecordKind,
     settings: Settings,
@@ -490,14 +492,15 @@ def import_records(
 ) -> FileSummary:
     """Import records given as mappings (a REST batch) with the same checks, errors and idempotency as a file.
 
-    Errors name the record by its position: record 1 is the first (reported as row 1).
+    Errors name the record by its position: record 1 is the first (reported as row 1). An Arrow table (a
+    connector's chunk) keeps its typed columns, so clean events take the vectorised path.
     """
     options = options or ImportOptions()
     settle_interrupted_imports(engine, clock=clock)
     return _Import(
         engine,
         source,
-        lambda: RecordsReader(records),
+        lambda: TableRecordsReader(records) if isinstance(records, pa.Table) else RecordsReader(records),
         kind,
         options,
         settings,

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
+import pyarrow as pa
 from pydantic import BaseModel
 
 from churnradar.ingest.schemas import RecordKind
@@ -28,7 +29,7 @@ class Chunk:
 
     kind: RecordKind
     cursor: str | None
-    records: Sequence[Mapping[str, Any]] = ()
+    records: Sequence[Mapping[str, Any]] | pa.Table = ()  # a table keeps a database's column types
     path: Path | None = None
     # (first record number, "page 3"): where records came from, for error messages
     where: tuple[tuple[int, str], ...] = field(default=())

@@ -6,17 +6,20 @@ value is a bound parameter (`WHERE src.col > :cursor ORDER BY src.col`), never t
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Sequence
 from typing import Any
 
+import pyarrow as pa
 import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from churnradar.ingest.readers import cell_text
 from churnradar.ingest.schemas import IMPORT_ORDER, RecordKind
 from churnradar.ingest.validate import bounded
 from churnradar.source import cursor as cursors
+from churnradar.source.connectors import pg_copy
 from churnradar.source.connectors.base import Chunk, ConnectorKind, Pull
 from churnradar.source.exceptions import ConnectorError
 
@@ -66,7 +69,7 @@ class SqlConnector:
                 self.engine.dialect.identifier_preparer.quote(column)
             )
             if after is not None:
-                query = query.where(col > sa.bindparam("cursor", after))
+                query = query.where(col > sa.bindparam("cursor", after, type_=sa.types.NullType()))
             query = query.order_by(col)
         return query
 
@@ -85,15 +88,23 @@ class SqlConnector:
         column = self.options.cursor.get(pull.kind)
         after = cursors.decode(pull.cursor) if column else None
         try:
+            if pg_copy.applies(self.engine):
+                where = f"source {self.name}, {pull.kind.value}"
+                yield from pg_copy.copy_chunks(
+                    self.engine, self._select(pull.kind, after), column, pull, where
+                )
+                return
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=pull.batch_rows).execute(
                     self._select(pull.kind, after)
                 )
-                if column is not None and column not in list(result.keys()):
+                names = list(result.keys())
+                if column is not None and column not in names:
                     raise ConnectorError(
                         f"source {self.name}, {pull.kind.value}: the query has no cursor column {column!r}"
                     )
-                yield from _chunked(pull, column, (dict(r) for r in result.mappings()))
+                at = names.index(column) if column is not None else None
+                yield from _chunked(pull, names, at, result.partitions(pull.batch_rows))
         except DBAPIError as exc:
             raise ConnectorError(f"source {self.name}, {pull.kind.value}: {_problem(exc)}") from None
         except SQLAlchemyError as exc:
@@ -103,20 +114,42 @@ class SqlConnector:
         self.engine.dispose()
 
 
-def _chunked(pull: Pull, column: str | None, rows: Iterator[Mapping[str, Any]]) -> Iterator[Chunk]:
+def _chunked(
+    pull: Pull, names: list[str], at: int | None, parts: Iterator[Sequence[Sequence[Any]]]
+) -> Iterator[Chunk]:
     """Rows in chunks of about `batch_rows`, never parting rows of one cursor value (the next sync starts
     after the last value stored, so a value split over two chunks would lose its second half)."""
-    buffer: list[Mapping[str, Any]] = []
-    for row in rows:
-        if column is not None and len(buffer) >= pull.batch_rows and row[column] != buffer[-1][column]:
-            yield Chunk(pull.kind, cursors.encode(buffer[-1][column]), buffer)
-            buffer = []
-        elif column is None and len(buffer) >= pull.batch_rows:
-            yield Chunk(pull.kind, None, buffer)
-            buffer = []
-        buffer.append(row)
+    buffer: list[Sequence[Any]] = []
+    for part in parts:
+        buffer.extend(part)
+        while len(buffer) >= pull.batch_rows:
+            cut = pull.batch_rows
+            if at is not None:
+                while cut < len(buffer) and buffer[cut][at] == buffer[cut - 1][at]:
+                    cut += 1
+                if cut == len(buffer):
+                    break  # the last value may go on in the next part
+            yield _chunk(pull, names, at, buffer[:cut])
+            buffer = buffer[cut:]
     if buffer:
-        yield Chunk(pull.kind, cursors.encode(buffer[-1][column]) if column else None, buffer)
+        yield _chunk(pull, names, at, buffer)
+
+
+def _chunk(pull: Pull, names: list[str], at: int | None, rows: list[Sequence[Any]]) -> Chunk:
+    columns = [_column(values) for values in zip(*rows, strict=True)]
+    table = pa.Table.from_arrays(columns, names=names)
+    return Chunk(pull.kind, cursors.encode(rows[-1][at]) if at is not None else None, table)
+
+
+def _column(values: tuple[Any, ...]) -> pa.Array:
+    """A result column as Arrow, typed as the database gave it (decimals as floats; mixed values as text)."""
+    try:
+        array = pa.array(values)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, OverflowError):
+        return pa.array([cell_text(v) for v in values], pa.string())
+    if pa.types.is_decimal(array.type):
+        return array.cast(pa.float64())
+    return array
 
 
 SQL = ConnectorKind(
