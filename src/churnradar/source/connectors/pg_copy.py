@@ -79,9 +79,15 @@ def _batches(path: Path) -> Iterator[pa.RecordBatch]:
         quoted_strings_can_be_null=False,
     )
     parse = pacsv.ParseOptions(newlines_in_values=True)
+    times: list[bool] | None = None  # per column: does it hold times (decided on the first batch)
     with pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as reader:
         for batch in reader:
-            columns = [pc.replace_substring_regex(c, pattern=_PG_TIME, replacement=r"\1:00") for c in batch]
+            if times is None:
+                times = [pc.any(pc.match_substring_regex(c, _PG_TIME)).as_py() is True for c in batch.columns]
+            columns = [
+                pc.replace_substring_regex(c, pattern=_PG_TIME, replacement=r"\1:00") if time else c
+                for c, time in zip(batch.columns, times, strict=True)
+            ]
             yield pa.RecordBatch.from_arrays(columns, names=names)
 
 
