@@ -13,7 +13,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
-from churnradar import reactions
+from churnradar import i18n, reactions
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
@@ -21,6 +21,8 @@ from churnradar.customer.events import OwnersChanged
 from churnradar.ingest.exceptions import MappingError
 from churnradar.kit.clock import Clock, FrozenClock, SystemClock
 from churnradar.kit.registry import RegistryError
+from churnradar.notification import service as notification_service
+from churnradar.notification.schemas import Notice
 from churnradar.source import cursor as cursors
 from churnradar.source import repository as repo
 from churnradar.source.connectors import CONNECTORS
@@ -221,12 +223,41 @@ def sync_source(
 ) -> SyncSummary:
     """Pull what is new since the cursors (everything with `full`) through the import; see source.sync."""
     clock = clock or SystemClock()
-    summary = Sync(engine, _stored(engine, name), settings, clock).run(full=full)
+    stored = _stored(engine, name)
+    summary = Sync(engine, stored, settings, clock).run(full=full)
+    if not summary.ok:
+        _tell_admins_once(engine, stored, summary, settings, clock)
     if summary.owner_changes:
         event = OwnersChanged(at=clock.now())
         with engine.begin() as conn:
             reactions.dispatcher(settings).publish(conn, event)
     return summary
+
+
+def _tell_admins_once(
+    engine: Engine, stored: dict[str, Any], summary: SyncSummary, settings: Settings, clock: Clock
+) -> None:
+    """The first failure after a success (or ever) goes to the admins (the data-health route); the syncs
+    that fail after it, retried at each due time, tell no one until one succeeds again."""
+    with engine.begin() as conn:
+        previous = [r for r in repo.runs(conn, int(stored["id"]), 2) if r["id"] != summary.run_id]
+        if previous and previous[0]["status"] == "failed":
+            return
+        errors = [str(e) for k in summary.kinds for e in k.errors[:1]]
+        notice = Notice(
+            event="data_health",
+            cause=f"source_failed:{stored['id']}:{summary.run_id}",
+            level=None,
+            customer_id=None,
+            assignee_id=None,
+            team_id=None,
+            line=i18n.msg(
+                "Source {name} stopped syncing: {error}",
+                name=stored["name"],
+                error=summary.error or "; ".join(errors) or "-",
+            ),
+        )
+        notification_service.notify(conn, [notice], settings=settings, now=clock.now())
 
 
 def due(schedule: str, zone: str, last: datetime | None, created: datetime, now: datetime) -> bool:
