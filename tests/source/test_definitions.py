@@ -80,6 +80,14 @@ def test_yaml_secrets_are_sealed_shown_as_set_and_audited_by_name(
             "source x: options: base_url:",
         ),
         (
+            {
+                "name": "x",
+                "kind": "rest",
+                "options": {"base_url": "http://h", "auth": "basic", "endpoints": {}},
+            },
+            "source x: the secret(s) ['password', 'username'] are needed",
+        ),
+        (
             {"name": "x", "kind": "folder", "options": {"path": "/tmp"}, "secrets": {"token": "t"}},
             "unknown secret(s) ['token'] for folder",
         ),

@@ -98,7 +98,7 @@ def _check(definition: SourceDefinition, secret_names: set[str]) -> dict[str, An
             f"source {name}: unknown secret(s) {sorted(unknown)} for {definition.kind}; "
             f"it takes {sorted(kind.secrets)}"
         )
-    missing = kind.required_secrets - secret_names
+    missing = kind.required(options) - secret_names
     if missing:
         raise SourceDefinitionError(f"source {name}: the secret(s) {sorted(missing)} are needed")
     config = {

@@ -74,3 +74,8 @@ class ConnectorKind:
     required_secrets: frozenset[str]
     open: Callable[[str, Any, dict[str, str]], Connector]  # (source name, options, secrets)
     describe: str
+    needs: Callable[[Any], frozenset[str]] = lambda _options: frozenset()  # secrets the options call for
+
+    def required(self, options: BaseModel) -> frozenset[str]:
+        """The secrets a source with these options must have."""
+        return self.required_secrets | self.needs(options)

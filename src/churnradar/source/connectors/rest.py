@@ -185,4 +185,5 @@ REST = ConnectorKind(
     required_secrets=frozenset(),
     open=RestConnector,
     describe="a REST JSON API: pages of records per kind, bearer, API key, basic or OAuth2 auth",
+    needs=lambda options: AUTH_SECRETS[options.auth],
 )
