@@ -291,12 +291,24 @@ class LakeSettings(BaseModel):
     lock_timeout_seconds: float = Field(default=600, gt=0)
 
 
+class SecretsSettings(BaseModel):
+    """The key that encrypts stored secrets (a connected source's passwords and tokens): SECRETS__KEY.
+
+    Unset, the key is derived from the secret key; changing whichever is used makes stored secrets
+    unreadable (the sources say so and ask for them again).
+    """
+
+    key: SecretStr | None = None
+
+
 class WorkerSettings(BaseModel):
     """When `churnradar worker` runs each job (churnradar.worker.registry names them)."""
 
     evaluate_at: time = time(6)  # local time, daily: evaluate, then the digest and snapshot pruning
     deliver_every_seconds: int = Field(default=60, ge=1)
     deadlines_every_seconds: int = Field(default=300, ge=1)
+    # How often the worker looks for connected sources whose own cron is due (churnradar.source).
+    source_syncs_every_seconds: int = Field(default=60, ge=1)
     # Any job's schedule by its name: a crontab line in local time ("15 6 * * 1-5") or a number of seconds
     # between runs ("900"), e.g. CHURNRADAR_WORKER__SCHEDULES='{"digest": "0 8 * * 1-5"}'.
     schedules: dict[str, str] = Field(default_factory=dict, max_length=100)
@@ -390,6 +402,7 @@ class Settings(BaseSettings):
     web: WebSettings = WebSettings()
     log: LogSettings = LogSettings()
     ops: OpsSettings = OpsSettings()
+    secrets: SecretsSettings = SecretsSettings()
     # Routing and channels as a YAML file (the `notifications` area); secrets there may read `env:NAME`.
     notifications_file: Path | None = None
 

@@ -8,6 +8,7 @@ from fastapi.testclient import TestClient
 
 from churnradar.customer.exceptions import CustomerNotFoundError, OwnerChangeError
 from churnradar.intervention.exceptions import TaskError
+from churnradar.source.exceptions import SecretsUnreadableError, SourceDefinitionError, SourceNotFoundError
 from churnradar.web import errors
 from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
 
@@ -29,6 +30,9 @@ from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
         (TaskError("the note is empty"), 422, "the note is empty"),
         (TaskNotFoundError(7), 404, "no such task"),
         (NotAllowedError("only managers reassign"), 403, "only managers reassign"),
+        (SourceNotFoundError("no source called 'x'"), 404, "no such source"),
+        (SourceDefinitionError("source x: options: path: missing"), 422, "source x: options: path: missing"),
+        (SecretsUnreadableError("source x: unreadable"), 409, "source x: unreadable"),
     ],
 )
 def test_each_refusal_answers_with_its_status_and_detail(

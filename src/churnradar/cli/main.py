@@ -18,6 +18,7 @@ from churnradar.cli import model as model_commands
 from churnradar.cli import notify as notify_commands
 from churnradar.cli import report as report_commands
 from churnradar.cli import rules as rule_commands
+from churnradar.cli import sources as source_commands
 from churnradar.cli import tasks as task_commands
 from churnradar.cli import users as user_commands
 from churnradar.cli import web as web_commands
@@ -205,6 +206,7 @@ model_commands.register(app)
 report_commands.register(app)
 notify_commands.register(app)
 rule_commands.register(app)
+source_commands.register(app)
 task_commands.register(app)
 user_commands.register(app)
 web_commands.register(app)

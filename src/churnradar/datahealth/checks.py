@@ -66,8 +66,11 @@ class SourceHealth:
 def source_name(source: str) -> str:
     """The feed a stored import source belongs to: daily files `orders_2026-11-20.csv` are all `orders`.
 
-    API batches (`api:login`) and explicit names (no file suffix) are kept as they are.
+    API batches (`api:login`) and explicit names (no file suffix) are kept as they are; every batch of a
+    connected source (`source:crm/events`, `source:erp/orders_2026-11-20.csv`) belongs to `source:crm`.
     """
+    if source.startswith("source:"):
+        return source.split("/", 1)[0]
     path = PurePath(source)
     if source.startswith("api:") or not path.suffix:
         return source

@@ -66,6 +66,16 @@ def source_health(engine: Engine, now: datetime, policy: FeedPolicy | None = Non
     return judge_sources(source_batches(engine, now, policy.history_days), now, policy)
 
 
+def bad_connected_sources(
+    engine: Engine, now: datetime, policy: FeedPolicy | None = None
+) -> list[SourceHealth]:
+    """Connected sources (`source:NAME`, churnradar.source) that stopped delivering or delivered too little:
+    the admins' data alert names them, so a silent CRM is told apart from customers going quiet."""
+    return [
+        s for s in source_health(engine, now, policy) if s.source.startswith("source:") and s.state in BAD
+    ]
+
+
 def spoiled_indicators(feeds: Sequence[FeedHealth]) -> set[str]:
     """Built-in indicators that read a stale or anomalous feed."""
     bad = {f.kind for f in feeds if f.state in BAD}

@@ -7,6 +7,7 @@ previous state and the rerun completes it. Idempotent: the same date twice chang
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
@@ -157,10 +158,17 @@ def hold_rules(fired: pd.DataFrame, before: pd.DataFrame, held: list[tuple[str, 
     return pd.concat([fired[keep], frozen], ignore_index=True)
 
 
-def data_health_notice(feeds: list[Any], held: list[tuple[str, str]], as_of: date) -> Notice:
-    """One notice to the admins per as-of date: which feeds look broken and which rules wait for them."""
-    bad = [f for f in feeds if f.state.value in ("stale", "anomalous")]
-    kinds = ", ".join(f"{f.kind} ({f.state.value})" for f in bad)
+def data_health_notice(
+    feeds: list[Any], held: list[tuple[str, str]], as_of: date, sources: Sequence[Any] = ()
+) -> Notice:
+    """One notice to the admins per as-of date: which feeds and connected sources look broken and which
+    rules wait for them."""
+    bad_feeds = [f for f in feeds if f.state.value in ("stale", "anomalous")]
+    kinds = ", ".join(
+        [f"{f.kind} ({f.state.value})" for f in bad_feeds]
+        + [f"{s.source} ({s.state.value})" for s in sources]
+    )
+    bad = [*bad_feeds, *sources]
     rules = ", ".join(sorted({r for _, r in held}))
     return Notice(
         event="data_health",
@@ -211,6 +219,7 @@ def evaluate(
     previous_health = indicator_service.previous_values(engine, HEALTH, as_of)
     assessment = assess(wide, customers, book)
     feeds = datahealth.feed_health(engine, as_of, settings.data_health)
+    silent_sources = datahealth.bad_connected_sources(engine, clock.now(), settings.data_health)
     spoiled = set() if force else datahealth.spoiled_indicators(feeds)
     held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
     scores = scoring_service.score_table(book.model, assessment.table) if book.model else None
@@ -220,9 +229,12 @@ def evaluate(
             insert(RUNS).values(as_of=as_of, started_at=started, status=RunStatus.RUNNING.value)
         )
         run_id = inserted_id(inserted)
-        if held:
+        if held or silent_sources:
             notification_service.notify(
-                conn, [data_health_notice(feeds, held, as_of)], settings=settings, now=clock.now()
+                conn,
+                [data_health_notice(feeds, held, as_of, silent_sources)],
+                settings=settings,
+                now=clock.now(),
             )
         # Open tasks follow owner changes that imports recorded, before today's tasks are decided.
         events.publish(conn, OwnersChanged(at=clock.now()))

@@ -71,10 +71,17 @@ def load_mapping(path: Path) -> MappingFile:
         raw = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise MappingError(f"mapping {path}: cannot read it as YAML: {exc}") from exc
+    return parse_mapping(raw, f"mapping {path}")
+
+
+def parse_mapping(raw: Any, origin: str) -> MappingFile:
+    """Check a mapping given as data (a file's YAML, or a connected source's `mapping:`); errors start with
+    `origin` and name the key that is wrong."""
+    path = origin
     if raw is None:
         return MappingFile()
     if not isinstance(raw, dict):
-        raise MappingError(f"mapping {path}: expected a mapping of keys at the top, got {type(raw).__name__}")
+        raise MappingError(f"{path}: expected a mapping of keys at the top, got {type(raw).__name__}")
     raw = _stringify(raw)
     kinds = {k.value for k in RecordKind}
     try:
@@ -82,7 +89,7 @@ def load_mapping(path: Path) -> MappingFile:
             unknown = sorted(set(raw) - kinds)
             if unknown:
                 raise MappingError(
-                    f"mapping {path}: unknown top-level key(s) {unknown}; use record kinds {sorted(kinds)}"
+                    f"{path}: unknown top-level key(s) {unknown}; use record kinds {sorted(kinds)}"
                 )
             return MappingFile(
                 per_kind={RecordKind(k): ColumnMapping.model_validate(v) for k, v in raw.items()}
@@ -92,4 +99,4 @@ def load_mapping(path: Path) -> MappingFile:
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in exc.errors(include_url=False)
         )
-        raise MappingError(f"mapping {path}: {problems}") from exc
+        raise MappingError(f"{path}: {problems}") from exc

@@ -296,7 +296,35 @@ def _column_text(column: pa.ChunkedArray | pa.Array) -> list[str | None]:
     return [cell_text(v) for v in series]
 
 
-class ParquetReader(TableReader):
+class ArrowReader(TableReader):
+    """Typed Arrow columns, a slice of rows at a time: a Parquet file, or a table a connector read."""
+
+    first_row = 2  # the row number of the first data row (a file's header is row 1)
+
+    def _record_batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        raise NotImplementedError  # pragma: no cover - abstract
+
+    def batches(self, batch_rows: int) -> Iterator[Batch]:
+        """Yield the rows as text cells, converted column by column in Arrow (no Python object per row)."""
+        for record_batch, first_row in self.arrow_batches(batch_rows):
+            yield self.text_batch(record_batch, first_row)
+
+    def arrow_batches(self, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
+        """The typed columns, a slice of rows at a time, with the row number of each slice's first row."""
+        row = self.first_row
+        for record_batch in self._record_batches(batch_rows):
+            yield record_batch, row
+            row += record_batch.num_rows
+
+    def text_batch(self, batch: pa.RecordBatch, first_row: int) -> Batch:
+        """A slice of rows as text cells."""
+        columns = {i: _arrow_text(batch.column(i)) for i in range(batch.num_columns)}
+        frame = pd.DataFrame(columns, dtype=object)
+        frame.columns = pd.Index(self.header)
+        return Batch([], list(range(first_row, first_row + batch.num_rows)), table=frame)
+
+
+class ParquetReader(ArrowReader):
     """A Parquet file, read one row group slice at a time."""
 
     def __init__(self, path: Path) -> None:
@@ -307,24 +335,23 @@ class ParquetReader(TableReader):
             raise FileFormatError(f"not a readable Parquet file: {exc}") from exc
         self.header = list(self._file.schema_arrow.names)
 
-    def batches(self, batch_rows: int) -> Iterator[Batch]:
-        """Yield the rows as text cells, converted column by column in Arrow (no Python object per row)."""
-        for record_batch, first_row in self.arrow_batches(batch_rows):
-            yield self.text_batch(record_batch, first_row)
+    def _record_batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        yield from self._file.iter_batches(batch_size=batch_rows)
 
-    def arrow_batches(self, batch_rows: int) -> Iterator[tuple[pa.RecordBatch, int]]:
-        """The file's typed columns, a slice of rows at a time (row 2 is the first data row)."""
-        row = 2
-        for record_batch in self._file.iter_batches(batch_size=batch_rows):
-            yield record_batch, row
-            row += record_batch.num_rows
 
-    def text_batch(self, batch: pa.RecordBatch, first_row: int) -> Batch:
-        """A slice of rows as text cells."""
-        columns = {i: _arrow_text(batch.column(i)) for i in range(batch.num_columns)}
-        frame = pd.DataFrame(columns, dtype=object)
-        frame.columns = pd.Index(self.header)
-        return Batch([], list(range(first_row, first_row + batch.num_rows)), table=frame)
+class TableRecordsReader(ArrowReader):
+    """Records as an Arrow table (a connector's chunk): row 1 is the first record, as for RecordsReader."""
+
+    first_row = 1
+
+    def __init__(self, table: pa.Table) -> None:
+        if table.num_rows == 0:
+            raise FileFormatError("no records")
+        self.table = table
+        self.header = list(table.column_names)
+
+    def _record_batches(self, batch_rows: int) -> Iterator[pa.RecordBatch]:
+        return iter(self.table.to_batches(max_chunksize=batch_rows))
 
 
 def _arrow_text(column: pa.Array) -> Any:

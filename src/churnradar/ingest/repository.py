@@ -416,3 +416,29 @@ def remove_bare_customers(conn: Connection, ids: list[int]) -> int:
             conn.execute(delete(customers).where(customers.c.id.in_(found)))
         removed += len(found)
     return removed
+
+
+def contract_customers(conn: Connection, contract_ids: list[str]) -> dict[str, str]:
+    """The stored customer (its external id) of each of these contract ids that exists."""
+    contracts, customers = TARGETS[RecordKind.CONTRACTS], TARGETS[RecordKind.CUSTOMERS]
+    found: dict[str, str] = {}
+    for start in range(0, len(contract_ids), 5_000):
+        query = (
+            select(contracts.c.external_id, customers.c.external_id)
+            .join(customers, customers.c.id == contracts.c.customer_id)
+            .where(contracts.c.external_id.in_(contract_ids[start : start + 5_000]))
+        )
+        found.update({str(k): str(c) for k, c in conn.execute(query)})
+    return found
+
+
+def customer_external_ids(conn: Connection, ids: list[int]) -> dict[int, str]:
+    """Internal customer id -> external id, for these ids."""
+    customers = TARGETS[RecordKind.CUSTOMERS]
+    found: dict[int, str] = {}
+    for start in range(0, len(ids), 5_000):
+        query = select(customers.c.id, customers.c.external_id).where(
+            customers.c.id.in_(ids[start : start + 5_000])
+        )
+        found.update({int(i): str(e) for i, e in conn.execute(query)})
+    return found

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
@@ -33,6 +34,7 @@ from churnradar.ingest.readers import (
     CsvReader,
     RecordsReader,
     TableReader,
+    TableRecordsReader,
     cell_text,
     open_table,
 )
@@ -43,7 +45,18 @@ from churnradar.lake.schemas import LakeTable, MergeCounts
 from churnradar.models import ImportRun, ImportStatus
 
 Progress = Callable[[str, int], None]
-__all__ = ["ImportOptions", "import_path", "import_records", "recent_imports", "settle_interrupted_imports"]
+# Called with the import's run id inside the transaction that writes its run row: for customers, contracts
+# and users the one transaction that stores the rows; for events and invoices the pending row, which settles
+# as succeeded exactly when the lake commit is there (event_commit). A source notes its batch and cursor here.
+OnStart = Callable[[Connection, int], None]
+__all__ = [
+    "ImportOptions",
+    "import_file",
+    "import_path",
+    "import_records",
+    "recent_imports",
+    "settle_interrupted_imports",
+]
 
 
 def canonical_records(records: Sequence[Any], kind: RecordKind) -> list[dict[str, Any]]:
@@ -137,9 +150,11 @@ class _Import:
         settings: Settings,
         clock: Clock,
         progress: Progress | None,
+        on_start: OnStart | None = None,
     ) -> None:
         self.engine, self.source, self.open_reader, self.kind = engine, source, open_reader, kind
         self.options, self.settings, self.clock, self.progress = options, settings, clock, progress
+        self.on_start = on_start
         self.name = Path(source).name
         self.spec = SPECS[kind]
         self.mapping: ColumnMapping = options.mapping.for_kind(kind)
@@ -379,6 +394,8 @@ class _Import:
 
     def _start_run(self, conn: Connection, *, pending: bool = False) -> int:
         run_id = repo.start_run(conn, source=self.source, kind=self.kind.value, started_at=self.clock.now())
+        if self.on_start is not None:
+            self.on_start(conn, run_id)
         if pending and self.kind is RecordKind.EVENTS:  # known before the lake commit: a settled run keeps it
             kinds = self._kinds_summary()
             latest = max((k["latest"] for k in kinds.values() if k["latest"]), default=None)
@@ -431,46 +448,72 @@ def import_path(
     options = options or ImportOptions()
     files = files_to_import(path, kind)
     settle_interrupted_imports(engine, clock=clock)
-    chosen = options
-
-    def opener(file: Path, kind: RecordKind) -> Callable[[], TableReader]:
-        encoding = chosen.encoding or chosen.mapping.for_kind(kind).encoding
-        return lambda: open_table(file, encoding=encoding)
-
-    summaries = [
-        _Import(
-            engine, str(file), opener(file, kind), kind, options, settings, clock or SystemClock(), progress
-        ).run()
-        for file, kind in files
-    ]
+    summaries = [_file(engine, f, k, str(f), options, settings, clock, progress, None) for f, k in files]
     return ImportSummary(files=summaries)
+
+
+def _file(
+    engine: Engine,
+    path: Path,
+    kind: RecordKind,
+    source: str,
+    options: ImportOptions,
+    settings: Settings,
+    clock: Clock | None,
+    progress: Progress | None,
+    on_start: OnStart | None,
+) -> FileSummary:
+    encoding = options.encoding or options.mapping.for_kind(kind).encoding
+    opener = lambda: open_table(path, encoding=encoding)  # noqa: E731 - a reader opened (again) on demand
+    return _Import(
+        engine, source, opener, kind, options, settings, clock or SystemClock(), progress, on_start
+    ).run()
+
+
+def import_file(
+    engine: Engine,
+    path: Path,
+    *,
+    kind: RecordKind,
+    settings: Settings,
+    source: str,
+    options: ImportOptions | None = None,
+    clock: Clock | None = None,
+    on_start: OnStart | None = None,
+) -> FileSummary:
+    """Import one file of `kind` logged under `source` (a connected folder's `source:NAME/FILE`)."""
+    settle_interrupted_imports(engine, clock=clock)
+    return _file(engine, path, kind, source, options or ImportOptions(), settings, clock, None, on_start)
 
 
 def import_records(
     engine: Engine,
-    records: Sequence[Mapping[str, Any]],
+    records: Sequence[Mapping[str, Any]] | pa.Table,
     *,
     kind: RecordKind,
     settings: Settings,
     source: str = "api",
     options: ImportOptions | None = None,
     clock: Clock | None = None,
+    on_start: OnStart | None = None,
 ) -> FileSummary:
     """Import records given as mappings (a REST batch) with the same checks, errors and idempotency as a file.
 
-    Errors name the record by its position: record 1 is the first (reported as row 1).
+    Errors name the record by its position: record 1 is the first (reported as row 1). An Arrow table (a
+    connector's chunk) keeps its typed columns, so clean events take the vectorised path.
     """
     options = options or ImportOptions()
     settle_interrupted_imports(engine, clock=clock)
     return _Import(
         engine,
         source,
-        lambda: RecordsReader(records),
+        lambda: TableRecordsReader(records) if isinstance(records, pa.Table) else RecordsReader(records),
         kind,
         options,
         settings,
         clock or SystemClock(),
         None,
+        on_start,
     ).run()
 
 

@@ -20,6 +20,7 @@ from churnradar.models.meta import STORE_ID, StoreMeta
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
+from churnradar.models.source import Source, SourceBatch, SourceRun
 from churnradar.models.worker import WorkerLease
 
 __all__ = [
@@ -49,6 +50,9 @@ __all__ = [
     "Rule",
     "RunStatus",
     "Silence",
+    "Source",
+    "SourceBatch",
+    "SourceRun",
     "StoreMeta",
     "TaskEvent",
     "Team",

@@ -45,6 +45,8 @@ from churnradar.web.rules import router as rule_api
 from churnradar.web.settings import pages as settings_pages
 from churnradar.web.settings import router as settings_api
 from churnradar.web.silences import router as silence_api
+from churnradar.web.sources import pages as source_pages
+from churnradar.web.sources import router as source_api
 from churnradar.web.tasks import pages as task_pages
 from churnradar.web.tasks import router as task_api
 from churnradar.web.templating import render
@@ -116,6 +118,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(audit_api.router)
     api.include_router(overview_api.router)
     api.include_router(settings_api.router)
+    api.include_router(source_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
@@ -177,6 +180,7 @@ def create_app(
         app.include_router(pages.router)
     app.include_router(rule_pages.router)
     app.include_router(settings_pages.router)
+    app.include_router(source_pages.router)
     app.include_router(effectiveness_pages.router)
     app.include_router(risk_pages.router)
     app.include_router(_api_router(app))

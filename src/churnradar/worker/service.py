@@ -2,12 +2,13 @@
 then the digest and snapshot pruning; check task deadlines and deliver the outbox by period.
 
 Another domain's job (source syncs, model retraining) registers the same way, from a module this one
-imports; `churnradar worker` runs them all (churnradar.worker.scheduler).
+imports; `churnradar worker` runs them all. Connected sources (churnradar.source) are checked every minute
+and each syncs when its own cron is due (churnradar.worker.scheduler).
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from sqlalchemy.engine import Engine
 
@@ -17,6 +18,7 @@ from churnradar.indicator.service import prune_snapshots
 from churnradar.intervention.jobs import check_deadlines, send_digest
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.notification.service import deliver
+from churnradar.source import service as source_service
 from churnradar.worker.registry import Job, JobContext, daily_at, jobs, ordered, register
 from churnradar.worker.scheduler import Scheduler
 
@@ -50,12 +52,22 @@ def deadlines(ctx: JobContext) -> str | None:
     return f"deadlines: {done.as_dict()}" if done.notifications else None
 
 
+def source_syncs(ctx: JobContext) -> str | None:
+    """Sync every connected source whose own cron is due (each source's schedule lives with it)."""
+    done = source_service.sync_due(ctx.engine, ctx.settings, ctx.now.astimezone(UTC).replace(tzinfo=None))
+    if not done:
+        return None
+    return "synced: " + ", ".join(f"{s.source} {s.status}" for s in done)
+
+
 def delivery(ctx: JobContext) -> str | None:
     """Send what the outbox holds that is due."""
     summary = deliver(ctx.engine, settings=ctx.settings)
     return f"delivered: {summary.as_dict()}" if summary.sent or summary.dead else None
 
 
+# Sources first, so an evaluation due at the same moment sees what they brought.
+register(Job("source_syncs", lambda s: str(s.worker.source_syncs_every_seconds), source_syncs, order=5))
 register(Job("evaluate", daily_at, evaluate, order=10, last_run=last_evaluated))
 register(Job("digest", daily_at, digest, order=20))
 register(Job("prune_snapshots", daily_at, prune, order=30))
