@@ -20,7 +20,7 @@ from churnradar.indicator import repository as indicator_repo
 from churnradar.lake import timeline as timeline_reader
 from churnradar.lake.invoices import StoredInvoice, customer_invoices
 from churnradar.lake.service import lake_for
-from churnradar.models import CustomerTag, InterventionTask, TaskEvent
+from churnradar.models import CustomerScore, CustomerTag, InterventionTask, TaskEvent
 from churnradar.models import OwnerChange as OwnerChangeRow
 from churnradar.models.customer import Customer
 from churnradar.models.ledger import Contract
@@ -326,3 +326,8 @@ def note_task(session: Session, customer_id: int) -> int | None:
     )
     found = session.scalar(query)
     return int(found) if found is not None else None
+
+
+def model_score(session: Session, customer_id: int) -> CustomerScore | None:
+    """The churn model's latest score of a customer, if one was stored."""
+    return session.get(CustomerScore, customer_id)

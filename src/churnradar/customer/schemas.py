@@ -82,6 +82,16 @@ class InvoiceRead(BaseModel):
     paid_amount: float | None
 
 
+class ModelScoreRead(BaseModel):
+    """The active churn model's score of a customer at the last evaluation."""
+
+    as_of: date
+    model_version: int
+    churn_probability: float = Field(description="Probability of churning within the model's horizon.")
+    reasons_en: str | None = Field(description="What raises it most, in English.")
+    reasons_zh: str | None = Field(description="The same in Chinese.")
+
+
 class CustomerRead(CustomerRow):
     """A customer with its account side."""
 
@@ -92,6 +102,9 @@ class CustomerRead(CustomerRow):
     )
     contracts: list[ContractRead]
     invoices: list[InvoiceRead]
+    model: ModelScoreRead | None = Field(
+        default=None, description="The churn model's probability and its reasons; null before a model scored."
+    )
 
 
 class EventRead(BaseModel):

@@ -31,6 +31,7 @@ from churnradar.customer.schemas import (
     EventRead,
     IndicatorSeries,
     InvoiceRead,
+    ModelScoreRead,
     OwnerChanged,
 )
 from churnradar.intervention import service as intervention
@@ -139,7 +140,16 @@ def customer_detail(session: Session, principal: Principal, customer: Customer) 
             )
             for i in repo.invoices(session, customer.id)
         ],
+        model=model_score_read(session, customer.id),
     )
+
+
+def model_score_read(session: Session, customer_id: int) -> ModelScoreRead | None:
+    """The churn model's latest score of a customer with its reasons, or None before one was stored."""
+    score = repo.model_score(session, customer_id)
+    if score is None:
+        return None
+    return ModelScoreRead.model_validate(score, from_attributes=True)
 
 
 def event_read(event: StoredEvent) -> EventRead:

@@ -33,6 +33,7 @@ from churnradar.notification import webhooks
 from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
 from churnradar.scoring import store as model_store
+from churnradar.scoring.dataset import indicator_columns, indicator_features
 
 RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
 HEALTH = "health_score"
@@ -51,6 +52,7 @@ class EvaluationSummary:
     data_health: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)  # opened, upgraded, held out (control group)
     left_out: list[str] = field(default_factory=list)  # stored rules that fail their checks, not run
+    scored: int = 0  # customers given a churn probability by the active model
 
     def as_dict(self) -> dict[str, Any]:
         """A JSON-ready form."""
@@ -63,6 +65,7 @@ class EvaluationSummary:
             "data_health": self.data_health,
             "tasks": self.tasks,
             "rules_left_out": self.left_out,
+            "scored": self.scored,
         }
 
 
@@ -174,11 +177,18 @@ def evaluate(
         )
     book = book or active_rulebook(engine, clock=clock)
     with indicator_service.open_source(engine, analytics=settings.analytics) as source:
-        wide = source.for_store(indicator_service.compute_indicators(source, [as_of], zone=settings.zone))
+        # With a model, its features: the indicators and the key ones' change since four weeks earlier.
+        features = (
+            indicator_features(settings.zone)(source, [as_of])
+            if book.model is not None
+            else indicator_service.compute_indicators(source, [as_of], zone=settings.zone)
+        )
+        features = source.for_store(features)
+    wide = indicator_columns(features)
     with engine.connect() as conn:
         customers = customers_at(all_customers(conn), as_of, book.templates)
     previous_health = indicator_service.previous_values(engine, HEALTH, as_of)
-    assessment = assess(wide, customers, book)
+    assessment = assess(features, customers, book)
     feeds = datahealth.feed_health(engine, as_of, settings.data_health)
     spoiled = set() if force else datahealth.spoiled_indicators(feeds)
     held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})
@@ -246,6 +256,7 @@ def evaluate(
             health,
             tasks,
             list(book.left_out),
+            0 if scores is None else int(scores[PROBABILITY].notna().sum()),
         )
         conn.execute(
             update(RUNS)

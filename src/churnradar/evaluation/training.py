@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 from sqlalchemy.engine import Engine
 
+from churnradar.config import Settings
 from churnradar.evaluation.frames import activity_frame, labelled_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS
 from churnradar.indicator import service as indicator_service
@@ -47,6 +48,7 @@ class TrainOptions:
     horizon_days: int = 90
     inactivity_days: int = 90
     zone: ZoneInfo | str = "UTC"
+    params: dict[str, Any] | None = None  # LightGBM parameters over the defaults (scoring.model.PARAMS)
 
 
 def snapshot_dates(first: date, end: date, options: TrainOptions) -> list[date]:
@@ -132,6 +134,39 @@ def baseline_metrics(trained: Trained, history: History) -> dict[str, Any]:
     }
 
 
+def _fit(
+    engine: Engine, options: TrainOptions, progress: Callable[[str], None] | None
+) -> tuple[History, Trained, dict[str, Any]]:
+    """Labelled history, the trained model, and its report (held-out metrics with the baselines)."""
+    say = progress or (lambda _: None)
+    history = labelled_history(engine, options, progress)
+    say(f"training on {len(history.data):,} customer-snapshots")
+    trained = train(history.data, history.features, options.horizon_days, params=options.params)
+    say("scoring the baselines")
+    report = trained.metrics | {"baselines": baseline_metrics(trained, history)}
+    report["extra_features"] = list(EXTRA_FEATURES)
+    return history, trained, report
+
+
+def _store(
+    engine: Engine,
+    trained: Trained,
+    report: dict[str, Any],
+    options: TrainOptions,
+    at: datetime,
+    activate: bool,
+) -> int:
+    return store.save_model(
+        engine,
+        trained,
+        horizon_days=options.horizon_days,
+        inactivity_days=options.inactivity_days,
+        metrics=report,
+        at=at,
+        activate=activate,
+    )
+
+
 def train_from_store(
     engine: Engine,
     options: TrainOptions,
@@ -140,19 +175,38 @@ def train_from_store(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train, compare with the baselines, store as the active model; returns the report."""
-    say = progress or (lambda _: None)
-    history = labelled_history(engine, options, progress)
-    say(f"training on {len(history.data):,} customer-snapshots")
-    trained = train(history.data, history.features, options.horizon_days)
-    say("scoring the baselines")
-    report = trained.metrics | {"baselines": baseline_metrics(trained, history)}
-    report["extra_features"] = list(EXTRA_FEATURES)
-    version = store.save_model(
-        engine,
-        trained,
-        horizon_days=options.horizon_days,
-        inactivity_days=options.inactivity_days,
-        metrics=report,
-        at=at,
-    )
+    history, trained, report = _fit(engine, options, progress)
+    version = _store(engine, trained, report, options, at, activate=True)
     return {"version": version, "features": len(history.features), **report}
+
+
+def retrain(
+    engine: Engine,
+    settings: Settings,
+    now: datetime,
+    *,
+    options: TrainOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train a new model on the latest history (the scheduled job); the previous one stays active if better.
+
+    Both are measured on the new model's held-out rows (dates neither was fitted on: the previous model's
+    training dates end a horizon before its own, earlier, held-out dates). The new model is stored either
+    way, active only when its AUC is at least the previous one's; the report says which and why.
+    """
+    options = options or TrainOptions(zone=settings.zone)
+    history, trained, report = _fit(engine, options, progress)
+    previous = store.active_model(engine)
+    compared: dict[str, Any] | None = None
+    activate = True
+    if previous is not None:
+        test = history.data[history.data["as_of"].isin(trained.split.test)]
+        truth = test["churned"].to_numpy(bool)
+        before = metrics(truth, previous.scorer.predict(test)).get("auc")
+        after = report["model"].get("auc")
+        activate = before is None or (after is not None and after >= before)
+        compared = {"previous_version": previous.version, "previous_auc": before, "auc": after}
+    report["retrain"] = {"activated": activate, "compared": compared}
+    version = _store(engine, trained, report, options, now, activate=activate)
+    active = version if activate else previous.version if previous is not None else version
+    return {"version": version, "active_version": active, "features": len(history.features), **report}

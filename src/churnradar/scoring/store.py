@@ -12,8 +12,8 @@ from sqlalchemy import Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.models import ChurnModel, CustomerScore
-from churnradar.scoring.model import Calibrator, ChurnScorer, Trained
-from churnradar.scoring.reasons import explain, feature_words
+from churnradar.scoring.model import Calibrator, ChurnScorer, Floats, Trained
+from churnradar.scoring.reasons import Explained, explain, feature_words
 
 MODELS: Table = ChurnModel.__table__  # type: ignore[assignment]
 SCORES: Table = CustomerScore.__table__  # type: ignore[assignment]
@@ -25,6 +25,7 @@ class ActiveModel:
 
     version: int
     scorer: ChurnScorer
+    horizon_days: int = 90  # its probability is of churning within this many days
 
 
 def save_model(
@@ -72,7 +73,7 @@ def active_model(engine: Engine) -> ActiveModel | None:
     """The active model, or None before any is trained."""
     with engine.connect() as conn:
         row = conn.execute(select(MODELS).where(MODELS.c.active.is_(True))).first()
-    return None if row is None else ActiveModel(int(row.version), _scorer(row))
+    return None if row is None else ActiveModel(int(row.version), _scorer(row), int(row.horizon_days))
 
 
 def model_rows(engine: Engine) -> list[dict[str, Any]]:
@@ -83,17 +84,23 @@ def model_rows(engine: Engine) -> list[dict[str, Any]]:
     return [dict(r) for r in rows]
 
 
-def score_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
-    """Probability and top reasons per row of `table` (customer_id plus feature columns)."""
+def explain_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> tuple[Floats, Explained]:
+    """Calibrated probability and the `top` reasons per row of `table` (feature columns, any others)."""
     scorer = model.scorer
     values = scorer.matrix(table)
     explained = explain(
         scorer.contributions(table), values, scorer.medians, feature_words(scorer.features), top=top
     )
+    return scorer.predict(table), explained
+
+
+def score_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
+    """Probability and top reasons per row of `table` (customer_id plus feature columns)."""
+    probability, explained = explain_table(model, table, top=top)
     return pd.DataFrame(
         {
             "customer_id": table["customer_id"].to_numpy(),
-            "churn_probability": scorer.predict(table),
+            "churn_probability": probability,
             "reasons_en": explained.reasons_en,
             "reasons_zh": explained.reasons_zh,
             "contributions": explained.contributions,

@@ -112,11 +112,15 @@ def _matching(
 
 
 def _wide(query: Select[Any]) -> Select[Any]:
-    return query.outerjoin(Owner, Owner.id == Customer.owner_id).outerjoin(Team, Team.id == Customer.team_id)
+    return (
+        query.outerjoin(Owner, Owner.id == Customer.owner_id)
+        .outerjoin(Team, Team.id == Customer.team_id)
+        .outerjoin(CustomerScore, CustomerScore.customer_id == Customer.id)
+    )
 
 
 def _row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
-    customer, risk, login, display, team = row
+    customer, risk, login, display, team, model_en, model_zh = row
     return RiskRow(
         id=customer.id,
         customer_id=customer.external_id,
@@ -128,6 +132,8 @@ def _row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
         open_alerts=risk.open_alerts,
         reasons_en=risk.reasons_en or None,
         reasons_zh=risk.reasons_zh or None,
+        model_reasons_en=model_en or None,
+        model_reasons_zh=model_zh or None,
         as_of=risk.as_of,
         owner_id=customer.owner_id,
         owner=login,
@@ -140,7 +146,15 @@ def _row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
 
 
 def _wide_columns() -> tuple[Any, ...]:
-    return (Customer, CustomerRisk, Owner.login, Owner.display_name, Team.name)
+    return (
+        Customer,
+        CustomerRisk,
+        Owner.login,
+        Owner.display_name,
+        Team.name,
+        CustomerScore.reasons_en,
+        CustomerScore.reasons_zh,
+    )
 
 
 def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:

@@ -78,6 +78,10 @@ class RiskRow(BaseModel):
     open_alerts: int
     reasons_en: str | None = Field(description="Top reasons of the open alerts, in English.")
     reasons_zh: str | None = Field(description="The same in Chinese.")
+    model_reasons_en: str | None = Field(
+        default=None, description="What raises the churn probability most, in English (null without a model)."
+    )
+    model_reasons_zh: str | None = Field(default=None, description="The same in Chinese.")
     as_of: date
     owner_id: int | None
     owner: str | None = Field(description="Owner's login.")
