@@ -158,8 +158,11 @@ class TestRiskList:
         assert [r[0] for r in rows[1:]] == ["E-001", "E-002"]
         assert rows[1][2] == "red"
         assert "No order for 75 days" in rows[1]
+        assert "Model reasons" in rows[0]
+        assert rows[1][rows[0].index("Model reasons")] == "orders fell"
         chinese = manager.get("/risk/export.csv?level=red", headers=ZH).content.decode("utf-8-sig")
         assert "75 天未下单" in chinese
+        assert "订单下降" in chinese
         workbook = load_workbook(io.BytesIO(manager.get("/risk/export.xlsx?sort=name&desc=false").content))
         sheet = workbook.active
         assert sheet is not None
@@ -380,6 +383,31 @@ class TestApi:
         assert first["owner"] == "rep_west"
         e1 = anonymous.get("/api/v1/risk?q=Eastwind", headers=token).json()["items"][0]
         assert e1["task_deadline"] == TASK_DEADLINE.isoformat()
+
+    def test_the_models_reasons_beside_the_rules_in_the_list_and_the_detail(
+        self, risk: World, anonymous: TestClient, token_for: Callable[..., str]
+    ) -> None:
+        token = bearer(token_for("admin"))
+        rows = anonymous.get("/api/v1/risk?sort=probability", headers=token).json()["items"]
+        by_id = {r["customer_id"]: r for r in rows}
+        assert (by_id["E-001"]["model_reasons_en"], by_id["E-001"]["model_reasons_zh"]) == (
+            "orders fell",
+            "订单下降",
+        )
+        assert by_id["E-001"]["reasons_en"] == "No order for 75 days"  # the rules' reasons stay apart
+        assert by_id["W-001"]["model_reasons_en"] is None  # no model score stored for it
+        assert [r["churn_probability"] for r in rows] == sorted(
+            (r["churn_probability"] for r in rows), reverse=True
+        )
+        detail = anonymous.get("/api/v1/customers/E-001", headers=token).json()
+        assert detail["model"] == {
+            "as_of": "2026-11-23",
+            "model_version": 1,
+            "churn_probability": 0.81,
+            "reasons_en": "orders fell",
+            "reasons_zh": "订单下降",
+        }
+        assert anonymous.get("/api/v1/customers/W-001", headers=token).json()["model"] is None
 
     def test_owner_change_through_the_api(
         self, risk: World, anonymous: TestClient, token_for: Callable[..., str]
