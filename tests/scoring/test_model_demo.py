@@ -104,6 +104,26 @@ def test_validated_on_later_dates_than_trained_on(trained: tuple[Path, dict[str,
     assert dates["test"][1] + timedelta(days=90) <= END + timedelta(days=1)
 
 
+def test_health_score_refit_with_the_model(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
+    report = trained[1]
+    rankers = report["baselines"]["all"]
+    health = report["health"]
+    learned, template = rankers["health_learned"]["auc"], rankers["health_template"]["auc"]
+    assert health["applied"] is (learned >= template)
+    assert health["spearman_with_probability"] < -0.2  # healthier, less likely to churn
+    assert set(health["learned"]) >= {"saas", "retail"}
+    assert all(w >= 0 for weights in health["learned"].values() for w in weights.values())
+    # evaluate scores health with the weights the model learned, where it applied them.
+    book = active_rulebook(db)
+    for slug, weights in health["weights"].items():
+        kept = {p.indicator: p.weight for p in book.templates[slug].health}
+        assert kept == {k: w for k, w in weights.items() if k in kept}
+    shown = CliRunner().invoke(app, ["--db", str(db.url), "model", "report"], env={"COLUMNS": "200"})
+    assert "health_learned" in shown.stdout
+    assert "reliability (held-out dates" in shown.stdout
+    assert "rank correlation with the probability" in shown.stdout
+
+
 def _test_dates(report: dict[str, Any]) -> int:
     first, last = (date.fromisoformat(d) for d in report["dates"]["test"])
     return (last - first).days // 7 + 1  # weekly as-of dates

@@ -71,6 +71,14 @@ def print_report(report: dict[str, Any]) -> None:
                       *(_cell(raw[k]) for k in SCORES))  # fmt: skip
     console.print(table)
     console.print(reliability_table(report.get("calibration_curve", [])))
+    health = report.get("health")
+    if health:
+        how = "learned weights applied" if health["applied"] else "the templates' own weights kept"
+        rho = health.get("spearman_with_probability")
+        console.print(
+            f"health score: {how} (health_learned / health_template above); rank correlation with the "
+            f"probability {'-' if rho is None else f'{rho:+.2f}'} (negative: they agree)"
+        )
     top = ", ".join(f"{k} {v:.0%}" for k, v in report.get("importance", {}).items())
     console.print(f"most used features (share of gain): {top}")
 

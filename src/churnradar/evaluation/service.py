@@ -34,6 +34,7 @@ from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
 from churnradar.scoring import store as model_store
 from churnradar.scoring.dataset import indicator_columns, indicator_features
+from churnradar.scoring.health import reweighted
 
 RUNS: Table = EvaluationRun.__table__  # type: ignore[assignment]
 HEALTH = "health_score"
@@ -74,6 +75,8 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
     indicators = [i.slug for i in indicator_service.selected_indicators()]
     templates, left_out = rule_service.checked_templates(engine, at=(clock or SystemClock()).now())
     model = model_store.active_model(engine)
+    if model is not None:  # the health score weighted as learned with the model, where it learned weights
+        templates = reweighted(templates, model.health_weights)
     return build_rulebook(templates, indicators, policy or Policy(), model, left_out=left_out)
 
 

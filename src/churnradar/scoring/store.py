@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
@@ -26,6 +26,8 @@ class ActiveModel:
     version: int
     scorer: ChurnScorer
     horizon_days: int = 90  # its probability is of churning within this many days
+    # The health score's weights learned with it (template -> indicator -> weight); empty: the templates'.
+    health_weights: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 def save_model(
@@ -73,7 +75,16 @@ def active_model(engine: Engine) -> ActiveModel | None:
     """The active model, or None before any is trained."""
     with engine.connect() as conn:
         row = conn.execute(select(MODELS).where(MODELS.c.active.is_(True))).first()
-    return None if row is None else ActiveModel(int(row.version), _scorer(row), int(row.horizon_days))
+    return (
+        None
+        if row is None
+        else ActiveModel(
+            int(row.version),
+            _scorer(row),
+            int(row.horizon_days),
+            dict((row.metrics or {}).get("health", {}).get("weights", {})),
+        )
+    )
 
 
 def model_rows(engine: Engine) -> list[dict[str, Any]]:
