@@ -22,6 +22,7 @@ from churnradar.models import (
     AlertEvent,
     AuditEntry,
     Customer,
+    CustomerScore,
     InterventionTask,
     OwnerChange,
     TaskEvent,
@@ -113,6 +114,29 @@ class TestRiskList:
         with session_scope(risk.engine) as session:
             east = session.scalar(select(Customer.team_id).where(Customer.external_id == "E-001"))
         assert listed(admin.get(f"/risk?team={east}").text) == ["E-001", "E-002"]
+
+    def test_a_row_without_alerts_shows_the_models_reasons(
+        self, risk: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        with session_scope(risk.engine) as session:
+            r1 = session.scalar(select(Customer.id).where(Customer.external_id == "R-001"))
+            session.add(
+                CustomerScore(
+                    customer_id=r1,
+                    as_of=date(2026, 11, 23),
+                    model_version=1,
+                    churn_probability=0.1,
+                    reasons_en="Logins in the last 30 days: down 9 in 4 weeks",
+                    reasons_zh="近30天登录：4周内减少9",
+                )
+            )
+        admin = client_for("admin")
+        assert "Logins in the last 30 days: down 9 in 4 weeks" in admin.get("/risk?q=R-001").text
+        assert "近30天登录：4周内减少9" in admin.get("/risk?q=R-001", headers=ZH).text
+        # A customer with alerts shows the rules' reasons, not the model's.
+        html = admin.get("/risk?q=E-001").text
+        assert "No order for 75 days" in html
+        assert "orders fell" not in html
 
     def test_a_row_shows_level_reasons_owner_and_open_task(
         self, risk: World, client_for: Callable[[str], TestClient]
