@@ -215,6 +215,9 @@ def test_explain_gives_what_evaluate_stored(trained: tuple[Path, dict[str, Any]]
     unknown = runner.invoke(app, ["--db", str(db.url), "explain", "no-such-customer"])
     assert unknown.exit_code != 0
     assert "no customer with id 'no-such-customer'" in unknown.output
+    early = runner.invoke(app, ["--db", str(db.url), "explain", scores[0][0], "--as-of", "2020-01-01"])
+    assert early.exit_code != 0
+    assert "after 2020-01-01" in early.output  # not a customer yet: nothing to explain
 
 
 def test_retrain_keeps_the_better_model(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
