@@ -309,6 +309,8 @@ class WorkerSettings(BaseModel):
     deadlines_every_seconds: int = Field(default=300, ge=1)
     # How often the worker looks for connected sources whose own cron is due (churnradar.source).
     source_syncs_every_seconds: int = Field(default=60, ge=1)
+    # When the churn model is retrained (a crontab line, local time): weekly, before Monday's evaluation.
+    retrain_schedule: str = Field(default="30 5 * * 1", max_length=100)
     # Any job's schedule by its name: a crontab line in local time ("15 6 * * 1-5") or a number of seconds
     # between runs ("900"), e.g. CHURNRADAR_WORKER__SCHEDULES='{"digest": "0 8 * * 1-5"}'.
     schedules: dict[str, str] = Field(default_factory=dict, max_length=100)

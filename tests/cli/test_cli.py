@@ -113,6 +113,11 @@ def test_demo_loads_evaluates_and_creates_logins(tmp_path: Path) -> None:
     assert document["counts"]["events"] > 50_000
     assert [e["as_of"] for e in document["evaluations"]] == ["2026-06-23", "2026-06-30"]
     assert all(sum(e["customers_by_level"].values()) > 0 for e in document["evaluations"])
+    # The demo trains the churn model before evaluating: every customer judged gets a probability.
+    assert document["model"]["trained"] is True
+    assert document["model"]["version"] == document["model"]["active_version"] == 1
+    assert document["model"]["auc"] > 0.55
+    assert all(e["scored"] == e["customers"] > 1_000 for e in document["evaluations"])
     assert document["accounts"][0] == "admin"
     again = churnradar(
         "demo",
@@ -129,6 +134,8 @@ def test_demo_loads_evaluates_and_creates_logins(tmp_path: Path) -> None:
     assert again.returncode == 0, again.stderr[-2000:]
     repeat = json.loads(again.stdout)
     assert repeat["counts"] == document["counts"]  # same seed and dates: the import changes nothing
+    # Retrained on the same history it validates as well as the stored one, so it takes over.
+    assert repeat["model"]["active_version"] == repeat["model"]["version"] == 2
     # 06-23 lies before the last evaluated date and is skipped; 06-30 reruns and changes nothing.
     assert [(e["as_of"], e["alerts"]["opened"]) for e in repeat["evaluations"]] == [("2026-06-30", 0)]
 

@@ -47,7 +47,10 @@ def test_subjects_in_both_languages() -> None:
 
 def test_score_reasons_and_drafts_in_both_languages() -> None:
     words = Words("Days since last order", "距上次下单天数", "days")
-    assert reason(words, 74.0, 30.0) == ("Days since last order is high (74)", "距上次下单天数偏高（74）")
+    assert reason(words, 74.0, 30.0) == (
+        "Days since last order: 74, typically 30",
+        "距上次下单天数：74，通常为30",
+    )
     assert reason(words, float("nan"), 30.0) == (
         "Days since last order: none recorded",
         "距上次下单天数：无记录",

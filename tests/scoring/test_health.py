@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from churnradar.rule.schemas import HealthBand, HealthPart, Template
-from churnradar.scoring.health import health_scores, score
+from churnradar.scoring.health import fit_weights, health_scores, learned_parts, reweighted, score
 
 # a: higher is better; b: lower is better (good < bad); c: a ratio, good at 1.
 PARTS = [
@@ -150,3 +150,33 @@ def test_score_monotone_in_each_parts_direction(
     after = [*values[:j], start + toward_good * step, *values[j + 1 :]]
     scores = score(np.array([before, after], dtype=np.float64), parts)
     assert scores[1] >= scores[0]
+
+
+def test_learned_weights_follow_the_outcomes_and_stay_monotone() -> None:
+    rng = np.random.default_rng(5)
+    n = 4_000
+    a = rng.uniform(0, 10, n)  # its shortfall drives churn
+    b = rng.uniform(0, 60, n)  # noise
+    c = rng.uniform(0.5, 1.0, n)  # healthier c, *more* churn: a monotone score must not reward that
+    shortfall_a, health_c = 1 - a / 10, (c - 0.5) / 0.5
+    churned = rng.random(n) < 1 / (1 + np.exp(-(-3 + 4 * shortfall_a + 1.5 * health_c)))
+    values = np.column_stack([a, b, c])
+    values[rng.random(n) < 0.1, 0] = np.nan  # missing values count as the part's mean shortfall
+    weights = fit_weights(values, PARTS, churned)
+    assert weights.sum() == pytest.approx(sum(p.weight for p in PARTS))
+    assert weights[0] > 0.8 * weights.sum()
+    assert weights[2] == pytest.approx(0.0, abs=1e-6)
+    kept = learned_parts(PARTS, weights)
+    assert [p.indicator for p in kept] in (["a"], ["a", "b"])  # c left out, b kept only if it got some weight
+
+
+def test_learned_weights_apply_only_to_templates_whose_parts_are_unchanged() -> None:
+    learned = {
+        "general": {"a": 3.0, "b": 1.0, "c": 0.0},
+        "saas": {"a": 1.0, "b": 1.0},  # saas has only b now: edited since the fit, so its own weights stay
+    }
+    got = reweighted(TEMPLATES, learned)
+    assert [(p.indicator, p.weight) for p in got["general"].health] == [("a", 3.0), ("b", 1.0)]
+    assert got["general"].health[0].good == PARTS[0].good  # only the weights change
+    assert got["saas"] == ONLY_B
+    assert TEMPLATES["general"].health == PARTS  # the templates given are not touched

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Sequence
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -22,15 +23,25 @@ from churnradar.db import create_engine
 from churnradar.demo.write import generate_demo
 from churnradar.evaluation.backtest import BacktestWindow, run_backtest
 from churnradar.evaluation.service import active_rulebook, evaluate
+from churnradar.evaluation.training import TrainOptions, retrain
 from churnradar.indicator.service import compute_indicators, open_source
 from churnradar.ingest.service import import_path
-from churnradar.models import CustomerRisk, CustomerScore
+from churnradar.models import Customer, CustomerRisk, CustomerScore
 from churnradar.scoring.dataset import check_no_leakage, indicator_features
 from churnradar.scoring.exceptions import LeakageError
+from churnradar.scoring.service import active_model
 from churnradar.store import migrate
 from tests.conftest import copy_store, stored_snapshot
 
 END = date(2026, 6, 30)
+# A reason: "<name>: <value>[, typically <value>]", "<name>: down/up <n>% against usual",
+# "<name>: down/up <amount> in 4 weeks", "<name>: unchanged in 4 weeks" or "<name>: none recorded".
+READABLE = re.compile(
+    r"[A-Z][^:_]+: (?:-?[\d,.]+%?|∞)(?:, typically -?[\d,.]+%?)?"
+    r"|[A-Z][^:_]+: (?:down|up) [\d,]+% against usual"
+    r"|[A-Z][^:_]+: (?:down|up) [\d,.]+%? in 4 weeks"
+    r"|[A-Z][^:_]+: (?:unchanged in 4 weeks|none recorded)"
+)
 SETTINGS = Settings(environment="test", secret_key="x" * 32)  # type: ignore[arg-type]
 
 
@@ -93,6 +104,26 @@ def test_validated_on_later_dates_than_trained_on(trained: tuple[Path, dict[str,
     assert dates["test"][1] + timedelta(days=90) <= END + timedelta(days=1)
 
 
+def test_health_score_refit_with_the_model(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
+    report = trained[1]
+    rankers = report["baselines"]["all"]
+    health = report["health"]
+    learned, template = rankers["health_learned"]["auc"], rankers["health_template"]["auc"]
+    assert health["applied"] is (learned >= template)
+    assert health["spearman_with_probability"] < -0.2  # healthier, less likely to churn
+    assert set(health["learned"]) >= {"saas", "retail"}
+    assert all(w >= 0 for weights in health["learned"].values() for w in weights.values())
+    # evaluate scores health with the weights the model learned, where it applied them.
+    book = active_rulebook(db)
+    for slug, weights in health["weights"].items():
+        kept = {p.indicator: p.weight for p in book.templates[slug].health}
+        assert kept == {k: w for k, w in weights.items() if k in kept}
+    shown = CliRunner().invoke(app, ["--db", str(db.url), "model", "report"], env={"COLUMNS": "200"})
+    assert "health_learned" in shown.stdout
+    assert "reliability (held-out dates" in shown.stdout
+    assert "rank correlation with the probability" in shown.stdout
+
+
 def _test_dates(report: dict[str, Any]) -> int:
     first, last = (date.fromisoformat(d) for d in report["dates"]["test"])
     return (last - first).days // 7 + 1  # weekly as-of dates
@@ -148,9 +179,62 @@ def test_evaluate_stores_probability_and_reasons(trained: tuple[Path, dict[str, 
     assert history.notna().sum() == risks[1]
     # The riskiest customer is well above the held-out base rate (lift in the top decile is about 2 here).
     assert 2 * trained[1]["model"]["base_rate"] < top.churn_probability <= 1.0
-    assert " is high (" in (top.reasons_en or "") or " is low (" in (top.reasons_en or "")
-    assert "偏高（" in (top.reasons_zh or "") or "偏低（" in (top.reasons_zh or "")
     assert len(top.contributions) == len((top.reasons_en or "").split("; "))
+    # Every reason in words: the registry's names with a value, a change or a comparison, never a slug.
+    for shown in (top.reasons_en or "").split("; "):
+        assert READABLE.fullmatch(shown), shown
+        assert "_" not in shown
+    assert len((top.reasons_zh or "").split("；")) == len(top.contributions)
+    assert "_" not in (top.reasons_zh or "")
+
+
+def test_explain_gives_what_evaluate_stored(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
+    as_of = END - timedelta(days=7)
+    evaluate(db, as_of=as_of, settings=SETTINGS)
+    with db.connect() as conn:
+        scores = conn.execute(
+            select(Customer.external_id, CustomerScore.churn_probability, CustomerScore.reasons_en)
+            .join(Customer, Customer.id == CustomerScore.customer_id)
+            .order_by(CustomerScore.churn_probability.desc())
+        ).all()
+    runner = CliRunner()
+    for external_id, probability, reasons in (scores[0], scores[len(scores) // 2]):
+        shown = runner.invoke(
+            app, ["--db", str(db.url), "explain", external_id, "--as-of", as_of.isoformat(), "--json"]
+        )
+        assert shown.exit_code == 0, shown.output
+        document = json.loads(shown.stdout)
+        assert document["churn_probability"] == pytest.approx(probability, abs=1e-4)
+        assert document["model_version"] == 1
+        # The same reasons, and up to two more (explain shows five).
+        texts = [r["text_en"] for r in document["reasons"]]
+        assert "; ".join(texts[:3]) == (reasons or "")
+        assert all(r["contribution"] > 0 for r in document["reasons"])
+    text = runner.invoke(app, ["--db", str(db.url), "explain", scores[0][0], "--as-of", as_of.isoformat()])
+    assert "chance of churning within 90 days" in text.stdout
+    unknown = runner.invoke(app, ["--db", str(db.url), "explain", "no-such-customer"])
+    assert unknown.exit_code != 0
+    assert "no customer with id 'no-such-customer'" in unknown.output
+    early = runner.invoke(app, ["--db", str(db.url), "explain", scores[0][0], "--as-of", "2020-01-01"])
+    assert early.exit_code != 0
+    assert "after 2020-01-01" in early.output  # not a customer yet: nothing to explain
+
+
+def test_retrain_keeps_the_better_model(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
+    now = datetime(2026, 7, 1, 3, 0, tzinfo=UTC)
+    # A model that cannot split (every leaf would need more rows than there are) ranks no one: AUC 0.5.
+    useless = TrainOptions(params={"min_data_in_leaf": 10**7, "min_data_in_bin": 10**6})
+    kept = retrain(db, SETTINGS, now, options=useless)
+    assert kept["retrain"]["activated"] is False
+    assert kept["retrain"]["compared"]["previous_version"] == 1
+    assert kept["retrain"]["compared"]["previous_auc"] > kept["model"]["auc"]
+    assert (kept["version"], kept["active_version"]) == (2, 1)
+    assert active_model(db).version == 1  # type: ignore[union-attr]
+    # The same history and settings again: as good as the active model, so it takes over.
+    better = retrain(db, SETTINGS, now)
+    assert better["retrain"]["activated"] is True
+    assert better["model"]["auc"] >= better["retrain"]["compared"]["previous_auc"]
+    assert active_model(db).version == better["version"] == 3  # type: ignore[union-attr]
 
 
 def test_cli_report_and_until(trained: tuple[Path, dict[str, Any]], db: Engine) -> None:
@@ -198,7 +282,7 @@ def test_rules_can_use_churn_probability(db: Engine) -> None:
     templates = {k: t.model_copy(update={"rules": [rule]}) for k, t in book.templates.items()}
     only = build_rulebook(templates, book.indicators, book.policy, book.model)
     with open_source(db) as source:
-        wide = compute_indicators(source, [day])
+        wide = indicator_features()(source, [day])  # the model's features, as evaluate computes them
     with db.connect() as conn:
         customers = customers_at(all_customers(conn), day, templates)
     assessment = assess(wide, customers, only)

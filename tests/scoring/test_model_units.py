@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from churnradar.scoring.baselines import BgNbd, bgnbd_risk, fit_bgnbd, purchase_history, recency_risk
-from churnradar.scoring.dataset import closed_before, leaked_features
+from churnradar.scoring.dataset import change_feature, closed_before, leaked_features, with_changes
 from churnradar.scoring.exceptions import NotEnoughHistoryError
 from churnradar.scoring.model import (
     Calibrator,
@@ -19,7 +19,7 @@ from churnradar.scoring.model import (
     split_dates,
     train,
 )
-from churnradar.scoring.reasons import Words, explain, format_value, reason
+from churnradar.scoring.reasons import Words, explain, feature_words, format_value, reason
 
 WEEKS = [date(2025, 1, 6) + timedelta(weeks=i) for i in range(40)]
 
@@ -209,7 +209,7 @@ def test_leaked_features_names_the_column_that_differs() -> None:
 def test_reasons_in_words() -> None:
     words = {
         "days_since_last_order": Words("Days since last order", "距上次下单天数", "days"),
-        "orders_change_pct": Words("Change in orders vs baseline", "订单较基线变化", "%"),
+        "orders_change_pct": Words("Change in orders vs baseline", "订单较基线变化", "%", "pct"),
         "complaints_90d": Words("Complaints in 90 days", "近90天投诉数"),
     }
     values = pd.DataFrame(
@@ -222,14 +222,81 @@ def test_reasons_in_words() -> None:
     contributions = np.array([[1.2, 0.4, -0.3, -2.0], [-0.5, 0.7, 0.2, -2.0]])
     medians = {"days_since_last_order": 20.0, "orders_change_pct": 0.0, "complaints_90d": 0.0}
     got = explain(contributions, values, medians, words, top=3)
-    assert (
-        got.reasons_en[0] == "Days since last order is high (74); Change in orders vs baseline is low (-62%)"
+    assert got.reasons_en[0] == (
+        "Days since last order: 74, typically 20; Change in orders vs baseline: down 62% against usual"
     )
-    assert got.reasons_zh[0] == "距上次下单天数偏高（74）；订单较基线变化偏低（-62%）"
-    assert (
-        got.reasons_en[1] == "Change in orders vs baseline: none recorded; Complaints in 90 days is high (2)"
+    assert got.reasons_zh[0] == "距上次下单天数：74，通常为20；订单较基线变化：比平常下降62%"
+    assert got.reasons_en[1] == (
+        "Change in orders vs baseline: none recorded; Complaints in 90 days: 2, typically 0"
     )
     assert got.contributions[0] == {"days_since_last_order": 1.2, "orders_change_pct": 0.4}
+    first = got.items[0][0]
+    assert (first.feature, first.value, first.typical, first.contribution) == (
+        "days_since_last_order",
+        74.0,
+        20.0,
+        1.2,
+    )
+    assert got.items[1][0].value is None  # missing, not NaN: the JSON of `explain` has null there
     assert format_value(5180.04, "") == "5,180"
     assert format_value(0.256, "") == "0.26"
-    assert reason(words["complaints_90d"], 1.0, None)[0] == "Complaints in 90 days is high (1)"
+    assert format_value(0.256, "share") == "26%"
+    assert reason(words["complaints_90d"], 1.0, None)[0] == "Complaints in 90 days: 1"
+
+
+def test_reasons_read_against_the_customers_own_baseline() -> None:
+    ratio = Words("Orders last 30 days vs monthly baseline", "订单", "ratio", "ratio")
+    assert reason(ratio, 0.4, 1.0)[0] == "Orders last 30 days vs monthly baseline: down 60% against usual"
+    assert reason(ratio, 1.5, 1.0)[0] == "Orders last 30 days vs monthly baseline: up 50% against usual"
+    assert reason(ratio, 1.0, 0.8)[0] == "Orders last 30 days vs monthly baseline: 1"  # no change: the value
+    drop = Words("Activity drop vs baseline", "活跃度较基线下降", "%", "drop")
+    assert reason(drop, 70.0, 0.0)[0] == "Activity drop vs baseline: down 70% against usual"
+    assert reason(drop, 70.0, 0.0)[1] == "活跃度较基线下降：比平常下降70%"
+    delta = Words("Orders in the last 30 days", "近30天订单数", "orders", "delta")
+    assert reason(delta, -4.0, 0.0) == (
+        "Orders in the last 30 days: down 4 in 4 weeks",
+        "近30天订单数：4周内减少4",
+    )
+    assert reason(delta, 2.0, 0.0)[0] == "Orders in the last 30 days: up 2 in 4 weeks"
+    assert reason(delta, 0.0, 0.0)[0] == "Orders in the last 30 days: unchanged in 4 weeks"
+
+
+def test_feature_words_come_from_the_registry_with_how_each_reads() -> None:
+    words = feature_words(
+        ["orders_vs_baseline", "feature_breadth_ratio", "activity_drop_pct", "days_since_last_order",
+         change_feature("orders_30d"), "tenure_days"]
+    )  # fmt: skip
+    assert words["orders_vs_baseline"].shape == "ratio"  # against the customer's own monthly baseline
+    assert words["feature_breadth_ratio"].shape == "level"  # a ratio, but not to an earlier period
+    assert words["activity_drop_pct"].shape == "drop"
+    assert words["days_since_last_order"].shape == "level"
+    change = words[change_feature("orders_30d")]
+    assert (change.shape, change.name_en) == ("delta", "Orders in the last 30 days")
+    assert change.name_zh
+    assert change.name_zh != change.name_en
+    assert words["tenure_days"].name_en == "Days as a customer"
+
+
+def test_changes_against_four_weeks_earlier() -> None:
+    now = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 3],
+            "as_of": [date(2026, 3, 30)] * 3,
+            "orders_30d": [2.0, 5.0, 1.0],
+            "balance_last": [100.0, np.nan, 7.0],
+        }
+    )
+    before = pd.DataFrame(
+        {
+            "customer_id": [1, 2, 1],
+            "as_of": [date(2026, 3, 2), date(2026, 3, 2), date(2026, 3, 9)],  # 3-09 is three weeks back
+            "orders_30d": [6.0, 5.0, 0.0],
+            "balance_last": [40.0, 10.0, 0.0],
+        }
+    )
+    got = with_changes(now, before)
+    assert got[change_feature("orders_30d")].tolist()[:2] == [-4.0, 0.0]
+    assert np.isnan(got[change_feature("orders_30d")].iloc[2])  # customer 3 had no row four weeks back
+    assert got[change_feature("balance_last")].iloc[0] == 60.0
+    assert np.isnan(got[change_feature("balance_last")].iloc[1])  # no value now
+    assert list(got.columns[:4]) == list(now.columns)

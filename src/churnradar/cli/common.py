@@ -6,7 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime
 from enum import IntEnum
 from typing import Annotated, Any, NoReturn
 
@@ -16,7 +16,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from sqlalchemy.engine import Connection, Engine
 
-from churnradar.config import get_settings, resolve_database_url, settings_problem
+from churnradar.config import Settings, get_settings, resolve_database_url, settings_problem
 from churnradar.db import create_engine
 
 stderr = Console(stderr=True)
@@ -40,6 +40,14 @@ DbOption = Annotated[
 JsonOption = Annotated[
     bool, typer.Option("--json", help="Print one JSON document on stdout and nothing else.")
 ]
+AsOfOption = Annotated[
+    str | None, typer.Option("--as-of", help="Judge with data before this date (ISO; default today).")
+]
+
+
+def as_of_day(as_of: str | None, settings: Settings) -> date:
+    """The date of `--as-of`, or today in the configured time zone."""
+    return parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
 
 
 def fail(message: str, code: int = ExitCode.FAILURE) -> NoReturn:
@@ -62,6 +70,17 @@ def open_engine(ctx: typer.Context, db: str | None) -> Engine:
         return create_engine(url)
     except Exception as exc:  # a malformed URL or a missing driver, named for the user
         fail(f"cannot open database {url!r}: {exc}")
+
+
+def dated_store(ctx: typer.Context, db: str | None, as_of: str | None) -> tuple[Settings, date, Engine]:
+    """Settings, the `--as-of` date (default today in the configured zone) and the migrated store."""
+    from churnradar.store import migrate
+
+    settings = settings_or_fail()
+    day = as_of_day(as_of, settings)
+    engine = open_engine(ctx, db)
+    migrate(engine)
+    return settings, day, engine
 
 
 def audit(

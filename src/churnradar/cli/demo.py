@@ -97,6 +97,7 @@ def register(app: typer.Typer) -> None:
         if not summary.ok:
             problems = [str(e) for f in summary.files for e in f.errors[:5]]
             fail("the generated demo data did not import:\n" + "\n".join(problems))
+        model = _train_model(engine, settings, quiet=as_json)
         evaluations = _evaluate_weeks(engine, settings, last_day, weeks, quiet=as_json)
         accounts = demo_service.demo_accounts(engine)
         counts = demo_service.counts(engine)
@@ -107,6 +108,7 @@ def register(app: typer.Typer) -> None:
                     "database": url,
                     "lake": str(lake_for(engine).root),
                     "counts": counts,
+                    "model": model,
                     "evaluations": evaluations,
                     "accounts": [login for login, _ in accounts],
                     "serve": not no_serve,
@@ -116,9 +118,13 @@ def register(app: typer.Typer) -> None:
             typer.echo(f"demo data loaded into {url} and the lake at {lake_for(engine).root}:")
             for name, count in counts.items():
                 typer.echo(f"  {name:<10} {count:>10,}")
+            typer.echo(_model_line(model))
             for item in evaluations:
                 levels = ", ".join(f"{k} {v:,}" for k, v in item["customers_by_level"].items())
-                typer.echo(f"evaluated as of {item['as_of']}: {levels}")
+                typer.echo(
+                    f"evaluated as of {item['as_of']}: {levels}; churn probability for "
+                    f"{item['scored']:,} of {item['customers']:,} customers"
+                )
             for login, password in accounts:
                 typer.echo(
                     f"demo login: {login} / {password}"
@@ -129,6 +135,34 @@ def register(app: typer.Typer) -> None:
             from churnradar.cli.web import serve_app
 
             serve_app(settings, engine, host=host, port=port)
+
+
+def _train_model(engine: Engine, settings: Settings, *, quiet: bool) -> dict[str, Any]:
+    """Train the churn model on the loaded history (kept if the stored one validates better)."""
+    from churnradar.evaluation.training import retrain
+    from churnradar.kit.clock import SystemClock
+    from churnradar.scoring.exceptions import NotEnoughHistoryError
+
+    try:
+        with progress_bar(not quiet, "training the churn model"):
+            report = retrain(engine, settings, SystemClock().now())
+    except (NotEnoughHistoryError, ValueError) as exc:
+        return {"trained": False, "why": str(exc)}
+    return {
+        "trained": True,
+        "version": report["version"],
+        "active_version": report["active_version"],
+        "auc": report["model"].get("auc"),
+        "base_rate": report["model"].get("base_rate"),
+    }
+
+
+def _model_line(model: dict[str, Any]) -> str:
+    if not model["trained"]:
+        return f"no churn model: {model['why']}"
+    auc = "-" if model["auc"] is None else f"{model['auc']:.3f}"
+    kept = "" if model["active_version"] == model["version"] else f", v{model['active_version']} kept"
+    return f"churn model v{model['version']} trained: AUC {auc} on later dates{kept}"
 
 
 def _evaluate_weeks(

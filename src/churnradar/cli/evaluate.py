@@ -8,9 +8,11 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from churnradar.cli.common import (
+    AsOfOption,
     DbOption,
     ExitCode,
     JsonOption,
+    dated_store,
     emit_json,
     fail,
     open_engine,
@@ -31,9 +33,7 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def evaluate(
         ctx: typer.Context,
-        as_of: Annotated[
-            str | None, typer.Option("--as-of", help="Judge with data before this date (ISO; default today).")
-        ] = None,
+        as_of: AsOfOption = None,
         force: Annotated[
             bool, typer.Option("--force", help="Evaluate rules even on feeds that look stale or broken.")
         ] = False,
@@ -44,10 +44,7 @@ def register(app: typer.Typer) -> None:
         from churnradar.evaluation.exceptions import EvaluationError
         from churnradar.evaluation.service import evaluate as run_evaluation
 
-        settings = settings_or_fail()
-        day = parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
-        engine = open_engine(ctx, db)
-        migrate(engine)
+        settings, day, engine = dated_store(ctx, db, as_of)
         try:
             with progress_bar(not as_json, f"evaluating as of {day}"):
                 summary = run_evaluation(engine, as_of=day, settings=settings, force=force)
@@ -75,6 +72,11 @@ def _print_summary(summary: EvaluationSummary) -> None:
         f"{counts['held_by_cooldown']:,} held by cooldown"
     )
     typer.echo("customers by level: " + ", ".join(f"{k} {v:,}" for k, v in summary.levels.items()))
+    typer.echo(
+        f"churn probability: {summary.scored:,} customers scored"
+        if summary.scored
+        else "churn probability: no model yet (`churnradar model train`)"
+    )
     tasks = summary.tasks
     held_out = f"; {tasks['held_out']:,} customers held out (control group)" if tasks["held_out"] else ""
     typer.echo(f"tasks: {tasks['opened']:,} opened, {tasks['upgraded']:,} upgraded{held_out}")
@@ -159,10 +161,7 @@ def register_data_health(app: typer.Typer) -> None:
         """Per event kind and per import source: last arrival, usual cadence, recent volume, state."""
         from churnradar.datahealth.service import feed_health, report, source_health, source_report
 
-        settings = settings_or_fail()
-        day = parse_day(as_of, "--as-of", datetime.now(settings.zone).date())
-        engine = open_engine(ctx, db)
-        migrate(engine)
+        settings, day, engine = dated_store(ctx, db, as_of)
         policy = settings.data_health
         feeds = report(feed_health(engine, day, policy))
         # Sources are judged at the end of the as-of day (now, for today), against the import log's clock.

@@ -7,8 +7,10 @@ from typing import Annotated, Any
 import typer
 
 from churnradar.cli.common import (
+    AsOfOption,
     DbOption,
     JsonOption,
+    dated_store,
     emit_json,
     fail,
     open_engine,
@@ -23,6 +25,26 @@ SCORES = ("auc", "pr_auc", "brier", "lift_top_decile")
 
 def _cell(value: object) -> str:
     return "-" if value is None else f"{value:.3f}" if isinstance(value, float) else str(value)
+
+
+def reliability_table(curve: list[dict[str, Any]]) -> Any:
+    """The calibration curve as a reliability table: per probability bin, predicted against observed."""
+    from rich.table import Table
+
+    table = Table(
+        "bin", "predicted", "observed", "difference", "customer-snapshots",
+        title="reliability (held-out dates, by probability decile; tied steps merge deciles)",
+    )  # fmt: skip
+    for i, point in enumerate(curve, start=1):
+        gap = point["observed"] - point["predicted"]
+        table.add_row(
+            str(i),
+            f"{point['predicted']:.1%}",
+            f"{point['observed']:.1%}",
+            f"{gap:+.1%}",
+            f"{point.get('rows', 0):,}",
+        )
+    return table
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -48,10 +70,15 @@ def print_report(report: dict[str, Any]) -> None:
         table.add_row("all", "model, uncalibrated", f"{raw['rows']:,}", _cell(raw["base_rate"]),
                       *(_cell(raw[k]) for k in SCORES))  # fmt: skip
     console.print(table)
-    curve = Table("predicted", "observed", title="calibration (held-out dates, by decile)")
-    for point in report.get("calibration_curve", []):
-        curve.add_row(_cell(point["predicted"]), _cell(point["observed"]))
-    console.print(curve)
+    console.print(reliability_table(report.get("calibration_curve", [])))
+    health = report.get("health")
+    if health:
+        how = "learned weights applied" if health["applied"] else "the templates' own weights kept"
+        rho = health.get("spearman_with_probability")
+        console.print(
+            f"health score: {how} (health_learned / health_template above); rank correlation with the "
+            f"probability {'-' if rho is None else f'{rho:+.2f}'} (negative: they agree)"
+        )
     top = ", ".join(f"{k} {v:.0%}" for k, v in report.get("importance", {}).items())
     console.print(f"most used features (share of gain): {top}")
 
@@ -60,6 +87,37 @@ def register(app: typer.Typer) -> None:
     """Add the `model` command group to the app."""
     group = typer.Typer(help="Train the churn model and report how it does against simple baselines.")
     app.add_typer(group, name="model")
+
+    @app.command("explain")
+    def explain(
+        ctx: typer.Context,
+        customer: Annotated[str, typer.Argument(help="The customer's id in the source system.")],
+        as_of: AsOfOption = None,
+        lang: Annotated[str, typer.Option(help="en or zh for the reasons.")] = "en",
+        db: DbOption = None,
+        as_json: JsonOption = False,
+    ) -> None:
+        """A customer's churn probability and the reasons behind it, as the active model sees them."""
+        from churnradar.evaluation.exceptions import ExplainError
+        from churnradar.evaluation.explain import explain_customer
+
+        settings, day, engine = dated_store(ctx, db, as_of)
+        try:
+            result = explain_customer(engine, settings, customer, day)
+        except ExplainError as exc:
+            fail(str(exc))
+        if as_json:
+            emit_json(result.as_dict())
+            return
+        name = f" ({result.name})" if result.name else ""
+        typer.echo(
+            f"{result.customer_id}{name} as of {day}: {result.churn_probability:.0%} chance of churning "
+            f"within {result.horizon_days} days (model v{result.model_version})"
+        )
+        for i, item in enumerate(result.reasons, start=1):
+            typer.echo(f"  {i}. {item.text_zh if lang.startswith('zh') else item.text_en}")
+        if not result.reasons:
+            typer.echo("  nothing raises this customer's risk above the typical customer's")
 
     @group.command("train")
     def train(

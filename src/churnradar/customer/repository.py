@@ -395,11 +395,15 @@ def _risk_matching(
 
 
 def _risk_wide(query: Select[Any]) -> Select[Any]:
-    return query.outerjoin(Owner, Owner.id == Customer.owner_id).outerjoin(Team, Team.id == Customer.team_id)
+    return (
+        query.outerjoin(Owner, Owner.id == Customer.owner_id)
+        .outerjoin(Team, Team.id == Customer.team_id)
+        .outerjoin(CustomerScore, CustomerScore.customer_id == Customer.id)
+    )
 
 
 def _risk_row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
-    customer, risk, login, display, team = row
+    customer, risk, login, display, team, model_en, model_zh = row
     return RiskRow(
         **_listed(customer, login, display, team),
         level=risk.level,
@@ -409,6 +413,8 @@ def _risk_row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
         open_alerts=risk.open_alerts,
         reasons_en=risk.reasons_en or None,
         reasons_zh=risk.reasons_zh or None,
+        model_reasons_en=model_en or None,
+        model_reasons_zh=model_zh or None,
         as_of=risk.as_of,
         owner_id=customer.owner_id,
         task_deadline=deadline,
@@ -416,7 +422,15 @@ def _risk_row(row: Sequence[Any], deadline: datetime | None = None) -> RiskRow:
 
 
 def _risk_wide_columns() -> tuple[Any, ...]:
-    return (Customer, CustomerRisk, Owner.login, Owner.display_name, Team.name)
+    return (
+        Customer,
+        CustomerRisk,
+        Owner.login,
+        Owner.display_name,
+        Team.name,
+        CustomerScore.reasons_en,
+        CustomerScore.reasons_zh,
+    )
 
 
 def list_risk(session: Session, principal: Principal, flt: RiskFilter) -> tuple[list[RiskRow], int]:
@@ -480,3 +494,8 @@ def level_counts(session: Session, principal: Principal) -> tuple[dict[str | Non
     counts = {level: int(n) for level, n in session.execute(query)}
     total = session.scalar(select(func.count()).select_from(Customer).where(visible_customers(principal)))
     return counts, int(total or 0)
+
+
+def model_score(session: Session, customer_id: int) -> CustomerScore | None:
+    """The churn model's latest score of a customer, if one was stored."""
+    return session.get(CustomerScore, customer_id)

@@ -84,6 +84,16 @@ class InvoiceRead(BaseModel):
     paid_amount: float | None
 
 
+class ModelScoreRead(BaseModel):
+    """The active churn model's score of a customer at the last evaluation."""
+
+    as_of: date
+    model_version: int
+    churn_probability: float = Field(description="Probability of churning within the model's horizon.")
+    reasons_en: str | None = Field(description="What raises it most, in English.")
+    reasons_zh: str | None = Field(description="The same in Chinese.")
+
+
 class CustomerRead(CustomerRow):
     """A customer with its account side."""
 
@@ -94,6 +104,9 @@ class CustomerRead(CustomerRow):
     )
     contracts: list[ContractRead]
     invoices: list[InvoiceRead]
+    model: ModelScoreRead | None = Field(
+        default=None, description="The churn model's probability and its reasons; null before a model scored."
+    )
 
 
 class EventRead(BaseModel):
@@ -227,6 +240,10 @@ class RiskRow(BaseModel):
     open_alerts: int
     reasons_en: str | None = Field(description="Top reasons of the open alerts, in English.")
     reasons_zh: str | None = Field(description="The same in Chinese.")
+    model_reasons_en: str | None = Field(
+        default=None, description="What raises the churn probability most, in English (null without a model)."
+    )
+    model_reasons_zh: str | None = Field(default=None, description="The same in Chinese.")
     as_of: date
     owner_id: int | None
     owner: str | None = Field(description="Owner's login.")

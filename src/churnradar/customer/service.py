@@ -32,6 +32,7 @@ from churnradar.customer.schemas import (
     EventRead,
     IndicatorSeries,
     InvoiceRead,
+    ModelScoreRead,
     OwnerChanged,
     RiskFilter,
     RiskRow,
@@ -206,7 +207,16 @@ def customer_detail(session: Session, principal: Principal, customer: Customer) 
             )
             for i in customer_invoices(lake_for(_engine(session)), customer.id, limit=50)
         ],
+        model=model_score_read(session, customer.id),
     )
+
+
+def model_score_read(session: Session, customer_id: int) -> ModelScoreRead | None:
+    """The churn model's latest score of a customer with its reasons, or None before one was stored."""
+    score = repo.model_score(session, customer_id)
+    if score is None:
+        return None
+    return ModelScoreRead.model_validate(score, from_attributes=True)
 
 
 def event_read(event: StoredEvent) -> EventRead:

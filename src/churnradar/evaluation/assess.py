@@ -138,12 +138,19 @@ def assess(
     Without `reasons` (a backtest, which shows no alert text) the reason and values columns stay empty.
     """
     indicator_columns = [c for c in book.indicators if c in wide.columns]
-    table = customers.merge(wide[["customer_id", *indicator_columns]], on="customer_id", how="left")
+    # The model's own features beyond the indicators (their change over four weeks), when `wide` has them.
+    model_only = [
+        c for c in (book.model.scorer.features if book.model else []) if c in wide.columns
+        and c not in indicator_columns
+    ]  # fmt: skip
+    table = customers.merge(
+        wide[["customer_id", *indicator_columns, *model_only]], on="customer_id", how="left"
+    )
     templates = table.set_index("customer_id")["template"]
     health = health_scores(table[["customer_id", *indicator_columns]], templates, book.templates)
     table = table.merge(health, on="customer_id", how="left")
     if book.model is not None and len(table):
-        # The model's features are the indicators and tenure_days, all columns of `table` already.
+        # The model's features (indicators, their changes, tenure_days) are all columns of `table` now.
         table["churn_probability"] = book.model.scorer.predict(table)
     elif "churn_probability" not in table:
         table["churn_probability"] = float("nan")

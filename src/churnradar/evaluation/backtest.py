@@ -21,6 +21,7 @@ from churnradar.evaluation.assess import RuleBook, assess
 from churnradar.evaluation.frames import activity_frame, all_customers, customers_at
 from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
 from churnradar.indicator import service as indicator_service
+from churnradar.scoring.dataset import feature_batches
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,13 @@ def run_backtest(
         )
         del activity
         done = 0
-        for days, wide in indicator_service.indicator_batches(source, dates, zone=zone):
+        # With a model, its features (the indicators and their change over four weeks), else indicators.
+        batches = (
+            feature_batches(source, dates, zone)
+            if book.model is not None
+            else indicator_service.indicator_batches(source, dates, zone=zone)
+        )
+        for days, wide in batches:
             by_date = dict(iter(source.for_store(wide).groupby("as_of")))
             for day in days:
                 replay.judge(day, by_date.get(day, wide.iloc[:0]), customers)

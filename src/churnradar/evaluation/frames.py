@@ -22,8 +22,8 @@ TEAMS = table_of(Team)
 TEXT_FIELDS = ("tier", "segment", "industry", "team", "owner", "status")
 
 
-def all_customers(conn: Connection) -> pd.DataFrame:
-    """Every customer with owner login and team name; dates as datetime64 for vectorised tests."""
+def all_customers(conn: Connection, *, external_id: str | None = None) -> pd.DataFrame:
+    """Every customer (or the one with `external_id`) with owner login and team name; dates as datetime64."""
     owner, team = USERS.alias("owner"), TEAMS.alias("team")
     query = (
         select(
@@ -44,6 +44,8 @@ def all_customers(conn: Connection) -> pd.DataFrame:
         .outerjoin(owner, owner.c.id == CUSTOMERS.c.owner_id)
         .outerjoin(team, team.c.id == CUSTOMERS.c.team_id)
     )
+    if external_id is not None:
+        query = query.where(CUSTOMERS.c.external_id == external_id)
     frame = pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
     for column in ("signup_date", "churned_at"):
         frame[column] = pd.to_datetime(frame[column])

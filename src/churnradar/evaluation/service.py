@@ -37,6 +37,8 @@ from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
 from churnradar.rule.frames import FiredRules
 from churnradar.scoring import service as scoring_service
+from churnradar.scoring.dataset import indicator_columns, indicator_features
+from churnradar.scoring.health import reweighted
 
 RUNS = table_of(EvaluationRun)
 HEALTH = "health_score"
@@ -55,6 +57,7 @@ class EvaluationSummary:
     data_health: dict[str, Any] = field(default_factory=dict)
     tasks: dict[str, int] = field(default_factory=dict)  # opened, upgraded, held out (control group)
     left_out: list[str] = field(default_factory=list)  # stored rules that fail their checks, not run
+    scored: int = 0  # customers given a churn probability by the active model
 
     @property
     def held_rules(self) -> list[str]:
@@ -81,6 +84,7 @@ class EvaluationSummary:
             "data_health": self.data_health,
             "tasks": self.tasks,
             "rules_left_out": self.left_out,
+            "scored": self.scored,
         }
 
 
@@ -89,6 +93,8 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
     indicators = [i.slug for i in indicator_service.selected_indicators()]
     templates, left_out = rule_service.checked_templates(engine, at=(clock or SystemClock()).now())
     model = scoring_service.active_model(engine)
+    if model is not None:  # the health score weighted as learned with the model, where it learned weights
+        templates = reweighted(templates, model.health_weights)
     return build_rulebook(templates, indicators, policy or Policy(), model, left_out=left_out)
 
 
@@ -212,12 +218,18 @@ def evaluate(
         )
     book = book or active_rulebook(engine, clock=clock)
     with indicator_service.open_source(engine, analytics=settings.analytics) as source:
-        computed = indicator_service.compute_indicators(source, [as_of], zone=settings.zone)
-        wide = checked(IndicatorFrame, source.for_store(computed))
+        # With a model, its features: the indicators and the key ones' change since four weeks earlier.
+        features = (
+            indicator_features(settings.zone)(source, [as_of])
+            if book.model is not None
+            else indicator_service.compute_indicators(source, [as_of], zone=settings.zone)
+        )
+        features = source.for_store(features)
+    wide = checked(IndicatorFrame, indicator_columns(features))
     with engine.connect() as conn:
         customers = customers_at(all_customers(conn), as_of, book.templates)
     previous_health = indicator_service.previous_values(engine, HEALTH, as_of)
-    assessment = assess(wide, customers, book)
+    assessment = assess(features, customers, book)
     feeds = datahealth.feed_health(engine, as_of, settings.data_health)
     silent_sources = datahealth.bad_connected_sources(engine, clock.now(), settings.data_health)
     spoiled = set() if force else datahealth.spoiled_indicators(feeds)
@@ -283,6 +295,7 @@ def evaluate(
             health,
             tasks,
             list(book.left_out),
+            0 if scores is None else int(scores[PROBABILITY].notna().sum()),
         )
         conn.execute(
             update(RUNS)

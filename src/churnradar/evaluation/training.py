@@ -6,7 +6,7 @@ stays a pure library that this module feeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -14,11 +14,16 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 import pandas as pd
+from scipy.stats import spearmanr
 from sqlalchemy.engine import Engine
 
-from churnradar.evaluation.frames import activity_frame, labelled_customers
+from churnradar.config import Settings
+from churnradar.evaluation.frames import activity_frame, all_customers, labelled_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS
 from churnradar.indicator import service as indicator_service
+from churnradar.rule import service as rule_service
+from churnradar.rule.schemas import Template
+from churnradar.rule.templates import template_for
 from churnradar.scoring import service as scoring_service
 from churnradar.scoring.baselines import bgnbd_risk, recency_risk
 from churnradar.scoring.dataset import (
@@ -30,8 +35,10 @@ from churnradar.scoring.dataset import (
     training_set,
     with_tenure,
 )
+from churnradar.scoring.health import fit_weights, health_scores, part_values, reweighted
 from churnradar.scoring.model import Trained, metrics, train
 
+MIN_HEALTH_ROWS = 200  # customer-snapshots of a template's customers to learn its health weights from
 # Indicators cost the same per date in one pass or in batches (about 3 s per date at 100k customers); batches
 # of 8 keep the engine's result and its pandas copy small (6.2 GB peak for 52 dates in one pass).
 DATES_PER_BATCH = 8
@@ -47,6 +54,7 @@ class TrainOptions:
     horizon_days: int = 90
     inactivity_days: int = 90
     zone: ZoneInfo | str = "UTC"
+    params: dict[str, Any] | None = None  # LightGBM parameters over the defaults (scoring.model.PARAMS)
 
 
 def snapshot_dates(first: date, end: date, options: TrainOptions) -> list[date]:
@@ -132,6 +140,88 @@ def baseline_metrics(trained: Trained, history: History) -> dict[str, Any]:
     }
 
 
+def _fit(
+    engine: Engine, options: TrainOptions, progress: Callable[[str], None] | None, at: datetime
+) -> tuple[History, Trained, dict[str, Any]]:
+    """Labelled history, the trained model, and its report (held-out metrics with the baselines)."""
+    say = progress or (lambda _: None)
+    history = labelled_history(engine, options, progress)
+    say(f"training on {len(history.data):,} customer-snapshots")
+    trained = train(history.data, history.features, options.horizon_days, params=options.params)
+    say("scoring the baselines")
+    report = trained.metrics | {"baselines": baseline_metrics(trained, history)}
+    say("refitting the health score's weights")
+    templates, _ = rule_service.checked_templates(engine, at=at)
+    health = health_refit(engine, history, trained, templates)
+    report["baselines"]["all"] |= health.pop("rankers")
+    report["health"] = health
+    report["extra_features"] = list(EXTRA_FEATURES)
+    return history, trained, report
+
+
+def health_refit(
+    engine: Engine, history: History, trained: Trained, templates: Mapping[str, Template]
+) -> dict[str, Any]:
+    """The health score's weights learned on the training dates (per template, monotone), measured on the
+    held-out dates beside the templates' own; applied only when they rank churners at least as well."""
+    with engine.connect() as conn:
+        customers = all_customers(conn)
+    slugs = {i: template_for(i, templates).slug for i in set(customers["industry"].tolist())}
+    template_of = customers.set_index("customer_id")["industry"].map(slugs)
+    data = history.data.assign(template=history.data["customer_id"].map(template_of))
+    fitted = data[data["as_of"].isin(trained.split.train)]
+    weights: dict[str, dict[str, float]] = {}
+    for slug, template in templates.items():
+        rows = fitted[fitted["template"] == slug]
+        if not template.health or len(rows) < MIN_HEALTH_ROWS or rows["churned"].nunique() < 2:
+            continue
+        learned = fit_weights(
+            part_values(rows, template.health), template.health, rows["churned"].to_numpy(bool)
+        )
+        weights[slug] = {
+            p.indicator: round(float(w), 4) for p, w in zip(template.health, learned, strict=True)
+        }
+    test = data[data["as_of"].isin(trained.split.test)].reset_index(drop=True)
+    truth = test["churned"].to_numpy(bool)
+    scores = {
+        name: health_scores(test, template_of, chosen)["health_score"].fillna(50.0).to_numpy(np.float64)
+        for name, chosen in (("template", templates), ("learned", reweighted(templates, weights)))
+    }
+    rankers = {f"health_{name}": metrics(truth, 100.0 - score) for name, score in scores.items()}
+    applied = (rankers["health_learned"]["auc"] or 0.0) >= (rankers["health_template"]["auc"] or 0.0)
+    shown = scores["learned" if applied else "template"]
+    probability = trained.test_rows["probability"].to_numpy(np.float64)
+    constant = np.ptp(shown) == 0 or np.ptp(probability) == 0  # a model that ranks no one: no correlation
+    agreement = float("nan") if constant else float(spearmanr(shown, probability).statistic)
+    return {
+        "rankers": rankers,
+        "weights": weights if applied else {},
+        "learned": weights,
+        "applied": bool(applied),
+        # Below zero: the healthier the score, the lower the model's probability, customer by customer.
+        "spearman_with_probability": None if np.isnan(agreement) else round(agreement, 4),
+    }
+
+
+def _store(
+    engine: Engine,
+    trained: Trained,
+    report: dict[str, Any],
+    options: TrainOptions,
+    at: datetime,
+    activate: bool,
+) -> int:
+    return scoring_service.save_model(
+        engine,
+        trained,
+        horizon_days=options.horizon_days,
+        inactivity_days=options.inactivity_days,
+        metrics=report,
+        at=at,
+        activate=activate,
+    )
+
+
 def train_from_store(
     engine: Engine,
     options: TrainOptions,
@@ -140,19 +230,38 @@ def train_from_store(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train, compare with the baselines, store as the active model; returns the report."""
-    say = progress or (lambda _: None)
-    history = labelled_history(engine, options, progress)
-    say(f"training on {len(history.data):,} customer-snapshots")
-    trained = train(history.data, history.features, options.horizon_days)
-    say("scoring the baselines")
-    report = trained.metrics | {"baselines": baseline_metrics(trained, history)}
-    report["extra_features"] = list(EXTRA_FEATURES)
-    version = scoring_service.save_model(
-        engine,
-        trained,
-        horizon_days=options.horizon_days,
-        inactivity_days=options.inactivity_days,
-        metrics=report,
-        at=at,
-    )
+    history, trained, report = _fit(engine, options, progress, at)
+    version = _store(engine, trained, report, options, at, activate=True)
     return {"version": version, "features": len(history.features), **report}
+
+
+def retrain(
+    engine: Engine,
+    settings: Settings,
+    now: datetime,
+    *,
+    options: TrainOptions | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> dict[str, Any]:
+    """Train a new model on the latest history (the scheduled job); the previous one stays active if better.
+
+    Both are measured on the new model's held-out rows (dates neither was fitted on: the previous model's
+    training dates end a horizon before its own, earlier, held-out dates). The new model is stored either
+    way, active only when its AUC is at least the previous one's; the report says which and why.
+    """
+    options = options or TrainOptions(zone=settings.zone)
+    history, trained, report = _fit(engine, options, progress, now)
+    previous = scoring_service.active_model(engine)
+    compared: dict[str, Any] | None = None
+    activate = True
+    if previous is not None:
+        test = history.data[history.data["as_of"].isin(trained.split.test)]
+        truth = test["churned"].to_numpy(bool)
+        before = metrics(truth, previous.scorer.predict(test)).get("auc")
+        after = report["model"].get("auc")
+        activate = before is None or (after is not None and after >= before)
+        compared = {"previous_version": previous.version, "previous_auc": before, "auc": after}
+    report["retrain"] = {"activated": activate, "compared": compared}
+    version = _store(engine, trained, report, options, now, activate=activate)
+    active = version if activate else previous.version if previous is not None else version
+    return {"version": version, "active_version": active, "features": len(history.features), **report}

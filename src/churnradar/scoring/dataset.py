@@ -8,7 +8,7 @@ computed from the full source and from a source cut off at the as-of instant mus
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
@@ -25,15 +25,84 @@ TENURE = "tenure_days"
 # Features a model may use beyond the indicators; each needs words for reasons (see scoring.reasons).
 EXTRA_FEATURES = (TENURE,)
 FeatureFn = Callable[[Source, Sequence[date]], pd.DataFrame]
+# The key indicators whose change since four weeks earlier is a feature too: a customer sliding now says
+# more than its level (+0.019 AUC on average over six demo stores, better on each; docs/model.md).
+CHANGE_DAYS = 28
+CHANGED = (
+    "activity_30d", "login_days_30d", "orders_30d", "communications_30d", "features_used_30d",
+    "balance_last", "tickets_90d", "complaints_90d", "order_amount_90d", "days_since_last_login",
+    "days_since_last_order", "active_users_30d", "inbound_contacts_per_month", "survey_score_180d",
+    "overdue_invoices", "competitor_signals_90d", "renewal_intent_last",
+)  # fmt: skip
+CHANGE_SUFFIX = "__change_4w"
+
+
+def change_feature(slug: str) -> str:
+    """The name of the feature holding an indicator's change since four weeks earlier."""
+    return f"{slug}{CHANGE_SUFFIX}"
+
+
+def changed_indicator(feature: str) -> str | None:
+    """The indicator a change feature is about, or None for any other feature."""
+    return feature.removesuffix(CHANGE_SUFFIX) if feature.endswith(CHANGE_SUFFIX) else None
+
+
+def earlier_dates(dates: Sequence[date]) -> list[date]:
+    """The dates four weeks before each of `dates`, which the change features compare with."""
+    return [d - timedelta(days=CHANGE_DAYS) for d in dates]
+
+
+def with_changes(now: pd.DataFrame, before: pd.DataFrame) -> pd.DataFrame:
+    """`now` plus each key indicator's change (value now - value then) against `before`, 4 weeks earlier.
+
+    Both are wide frames (customer_id, as_of, indicators); a customer missing from `before` (or a value
+    missing at either date) has no change (NaN).
+    """
+    columns = [c for c in CHANGED if c in now.columns and c in before.columns]
+    then = before[["customer_id", "as_of", *columns]].assign(
+        as_of=[d + timedelta(days=CHANGE_DAYS) for d in before["as_of"]]
+    )
+    merged = now[["customer_id", "as_of", *columns]].merge(
+        then, on=KEYS, how="left", suffixes=("", "__then"), validate="one_to_one"
+    )
+    changes = {
+        change_feature(c): (merged[c].astype("float64") - merged[f"{c}__then"].astype("float64")).to_numpy()
+        for c in columns
+    }
+    return now.assign(**changes)
 
 
 def indicator_features(zone: ZoneInfo | str = "UTC") -> FeatureFn:
-    """The default feature function: every built-in indicator at each date (wide, one row per customer)."""
+    """The default feature function: every built-in indicator at each date (wide, one row per customer) and
+    the key ones' change since four weeks earlier."""
 
     def features(source: Source, dates: Sequence[date]) -> pd.DataFrame:
-        return indicator_service.compute_indicators(source, dates, zone=zone)
+        now = indicator_service.compute_indicators(source, dates, zone=zone)
+        # Four weeks back only the key indicators (and what they derive from): a third of the cost.
+        registered = {i.slug for i in indicator_service.selected_indicators()}
+        slugs = [s for s in CHANGED if s in registered]
+        if not slugs:
+            return now
+        before = indicator_service.compute_indicators(source, earlier_dates(dates), slugs=slugs, zone=zone)
+        return with_changes(now, before)
 
     return features
+
+
+def feature_batches(
+    source: Source, dates: Sequence[date], zone: ZoneInfo | str = "UTC", *, per_batch: int = 8
+) -> Iterator[tuple[list[date], pd.DataFrame]]:
+    """The model's features a batch of dates at a time, oldest first: (those dates, their wide frame)."""
+    features = indicator_features(zone)
+    days = sorted(set(dates))
+    for k in range(0, len(days), per_batch):
+        batch = days[k : k + per_batch]
+        yield batch, features(source, batch)
+
+
+def indicator_columns(wide: pd.DataFrame) -> pd.DataFrame:
+    """`wide` without the change features: the indicator values alone, as the snapshot history keeps them."""
+    return wide[[c for c in wide.columns if changed_indicator(str(c)) is None]]
 
 
 def with_tenure(wide: pd.DataFrame, customers: pd.DataFrame) -> pd.DataFrame:

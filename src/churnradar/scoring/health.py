@@ -56,6 +56,11 @@ def band_levels(scores: Floats, bands: Sequence[HealthBand]) -> npt.NDArray[np.o
     return np.select(conditions, choices, default=none)
 
 
+def part_values(wide: pd.DataFrame, parts: Sequence[HealthPart]) -> Floats:
+    """Each part's indicator value per row of `wide` (NaN where missing or not a column)."""
+    return _values(wide, np.arange(len(wide)), parts)
+
+
 def _values(wide: pd.DataFrame, rows: npt.NDArray[np.intp], parts: Sequence[HealthPart]) -> Floats:
     values = np.full((len(rows), len(parts)), np.nan)
     for j, part in enumerate(parts):
@@ -90,3 +95,62 @@ def health_scores(
         },
         columns=COLUMNS,
     )
+
+
+def _logistic_loss(params: Floats, bad: Floats, truth: Floats, l2: float) -> tuple[float, Floats]:
+    """Mean log-loss of sigmoid(b + bad @ w) and its gradient; params = (b, w...)."""
+    z = params[0] + bad @ params[1:]
+    p = 1.0 / (1.0 + np.exp(-np.clip(z, -30, 30)))
+    eps = 1e-12
+    loss = -np.mean(truth * np.log(p + eps) + (1 - truth) * np.log(1 - p + eps))
+    residual = (p - truth) / len(truth)
+    grad = np.concatenate([[residual.sum()], bad.T @ residual + 2 * l2 * params[1:]])
+    return float(loss + l2 * float(params[1:] @ params[1:])), np.asarray(grad, dtype=np.float64)
+
+
+def fit_weights(values: Floats, parts: Sequence[HealthPart], churned: npt.NDArray[np.bool_]) -> Floats:
+    """Weights for `parts` learned from outcomes: a logistic model of churn on each part's shortfall
+    (1 - sub-score), its coefficients held non-negative so a healthier part never raises the risk (the score
+    stays monotone in every indicator), scaled to the template's total weight. A missing value counts as the
+    part's mean shortfall, as the score's weighted mean of the present parts treats it."""
+    from scipy.optimize import minimize
+
+    sub, _ = part_scores(values, parts)
+    shortfall = 1.0 - sub
+    means = np.nanmean(np.where(np.isnan(shortfall).all(axis=0), 0.0, shortfall), axis=0)
+    filled = np.where(np.isnan(shortfall), means, shortfall)
+    truth = churned.astype(np.float64)
+    start = np.zeros(len(parts) + 1)
+    bounds = [(None, None)] + [(0.0, None)] * len(parts)
+    result = minimize(
+        _logistic_loss, start, args=(filled, truth, 1e-3), jac=True, method="L-BFGS-B", bounds=bounds
+    )
+    learned = np.asarray(result.x[1:], dtype=np.float64)
+    total = sum(p.weight for p in parts)
+    if learned.sum() <= 0:
+        return np.array([p.weight for p in parts], dtype=np.float64)
+    return np.asarray(learned / learned.sum() * total, dtype=np.float64)
+
+
+def learned_parts(parts: Sequence[HealthPart], weights: Floats) -> list[HealthPart]:
+    """`parts` with learned weights; parts given (almost) no weight are left out, one is always kept."""
+    floor = 0.01 * float(weights.sum())
+    kept = [
+        p.model_copy(update={"weight": float(w)}) for p, w in zip(parts, weights, strict=True) if w > floor
+    ]
+    return kept or list(parts)
+
+
+def reweighted(
+    templates: Mapping[str, Template], weights: Mapping[str, Mapping[str, float]]
+) -> dict[str, Template]:
+    """`templates` with the health weights a model learned (by template, then indicator) where it learned
+    them for exactly the parts a template has now; a template whose parts changed since keeps its own."""
+    out = dict(templates)
+    for slug, template in templates.items():
+        learned = weights.get(slug)
+        if not learned or {p.indicator for p in template.health} != set(learned):
+            continue
+        vector = np.array([learned[p.indicator] for p in template.health], dtype=np.float64)
+        out[slug] = template.model_copy(update={"health": learned_parts(template.health, vector)})
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any, TypedDict
 
@@ -48,3 +48,6 @@ class ActiveModel:
 
     version: int
     scorer: ChurnScorer
+    horizon_days: int = 90  # its probability is of churning within this many days
+    # The health score's weights learned with it (template -> indicator -> weight); empty: the templates'.
+    health_weights: dict[str, dict[str, float]] = field(default_factory=dict)

@@ -15,8 +15,8 @@ import pandas as pd
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.scoring import repository
-from churnradar.scoring.model import Calibrator, ChurnScorer, Trained
-from churnradar.scoring.reasons import explain, feature_words
+from churnradar.scoring.model import Calibrator, ChurnScorer, Floats, Trained
+from churnradar.scoring.reasons import Explained, explain, feature_words
 from churnradar.scoring.schemas import ActiveModel, ScoreRow, StoredModel
 
 
@@ -56,7 +56,16 @@ def _scorer(row: Any) -> ChurnScorer:
 def active_model(engine: Engine) -> ActiveModel | None:
     """The active model, or None before any is trained."""
     row = repository.active_model(engine)
-    return None if row is None else ActiveModel(int(row.version), _scorer(row))
+    return (
+        None
+        if row is None
+        else ActiveModel(
+            int(row.version),
+            _scorer(row),
+            int(row.horizon_days),
+            dict((row.metrics or {}).get("health", {}).get("weights", {})),
+        )
+    )
 
 
 def model_rows(engine: Engine) -> list[dict[str, Any]]:
@@ -64,17 +73,23 @@ def model_rows(engine: Engine) -> list[dict[str, Any]]:
     return [dict(r) for r in repository.model_rows(engine)]
 
 
-def score_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
-    """Probability and top reasons per row of `table` (customer_id plus feature columns)."""
+def explain_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> tuple[Floats, Explained]:
+    """Calibrated probability and the `top` reasons per row of `table` (feature columns, any others)."""
     scorer = model.scorer
     values = scorer.matrix(table)
     explained = explain(
         scorer.contributions(table), values, scorer.medians, feature_words(scorer.features), top=top
     )
+    return scorer.predict(table), explained
+
+
+def score_table(model: ActiveModel, table: pd.DataFrame, *, top: int = 3) -> pd.DataFrame:
+    """Probability and top reasons per row of `table` (customer_id plus feature columns)."""
+    probability, explained = explain_table(model, table, top=top)
     return pd.DataFrame(
         {
             "customer_id": table["customer_id"].to_numpy(),
-            "churn_probability": scorer.predict(table),
+            "churn_probability": probability,
             "reasons_en": explained.reasons_en,
             "reasons_zh": explained.reasons_zh,
             "contributions": explained.contributions,

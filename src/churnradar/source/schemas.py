@@ -10,14 +10,15 @@ from apscheduler.triggers.cron import CronTrigger
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from churnradar.ingest.schemas import RecordKind, RowError
+from churnradar.kit.cron import crontab_trigger
 
 NAME_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,59}$"
 SHOWN_SECRET = "set"  # noqa: S105 - what a stored secret looks like when a source is shown: never its value
 
 
 def cron_trigger(expression: str, zone: str = "UTC") -> CronTrigger:
-    """The trigger of a five-field cron expression (minute hour day month weekday)."""
-    return CronTrigger.from_crontab(expression, timezone=zone)
+    """The trigger of a five-field cron expression (minute hour day month weekday, 0 or 7 = Sunday)."""
+    return crontab_trigger(expression, zone)
 
 
 class SourceDefinition(BaseModel):

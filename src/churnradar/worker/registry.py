@@ -11,11 +11,11 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 
 from apscheduler.triggers.base import BaseTrigger
-from apscheduler.triggers.cron import CronTrigger
 from apscheduler.triggers.interval import IntervalTrigger
 from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
+from churnradar.kit.cron import crontab_trigger
 from churnradar.kit.registry import Registry
 
 
@@ -82,7 +82,7 @@ def parse_schedule(text: str, *, zone: tzinfo, start: datetime, name: str) -> Ba
             raise ScheduleError(f"worker job {name}: the interval must be at least 1 second")
         return IntervalTrigger(seconds=int(text), start_date=start, timezone=UTC)
     try:
-        return CronTrigger.from_crontab(text, timezone=zone)
+        return crontab_trigger(text, zone)
     except ValueError as exc:
         raise ScheduleError(
             f"worker job {name}: {text[:100]!r} is neither a crontab line (minute hour day month weekday) "

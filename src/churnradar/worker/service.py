@@ -3,7 +3,8 @@ then the digest and snapshot pruning; check task deadlines and deliver the outbo
 
 Another domain's job (source syncs, model retraining) registers the same way, from a module this one
 imports; `churnradar worker` runs them all. Connected sources (churnradar.source) are checked every minute
-and each syncs when its own cron is due (churnradar.worker.scheduler).
+and each syncs when its own cron is due; the churn model is retrained weekly, before that day's
+evaluation (churnradar.worker.scheduler).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.evaluation import service as evaluation_service
+from churnradar.evaluation import training
 from churnradar.indicator.service import prune_snapshots
 from churnradar.intervention.jobs import check_deadlines, send_digest
 from churnradar.kit.clock import Clock, SystemClock
@@ -60,6 +62,16 @@ def source_syncs(ctx: JobContext) -> str | None:
     return "synced: " + ", ".join(f"{s.source} {s.status}" for s in done)
 
 
+def retrain_model(ctx: JobContext) -> str:
+    """Train the churn model on the latest history; the previous model stays active when it ranks better."""
+    try:
+        report = training.retrain(ctx.engine, ctx.settings, ctx.now.astimezone(UTC).replace(tzinfo=None))
+    except ValueError as exc:  # too little labelled history yet (NotEnoughHistoryError is a ValueError)
+        return f"model not retrained: {exc}"
+    kept = "" if report["retrain"]["activated"] else f"; version {report['active_version']} stays active"
+    return f"model version {report['version']} trained, AUC {report['model'].get('auc')}{kept}"
+
+
 def delivery(ctx: JobContext) -> str | None:
     """Send what the outbox holds that is due."""
     summary = deliver(ctx.engine, settings=ctx.settings)
@@ -68,6 +80,7 @@ def delivery(ctx: JobContext) -> str | None:
 
 # Sources first, so an evaluation due at the same moment sees what they brought.
 register(Job("source_syncs", lambda s: str(s.worker.source_syncs_every_seconds), source_syncs, order=5))
+register(Job("retrain_model", lambda s: s.worker.retrain_schedule, retrain_model, order=7))
 register(Job("evaluate", daily_at, evaluate, order=10, last_run=last_evaluated))
 register(Job("digest", daily_at, digest, order=20))
 register(Job("prune_snapshots", daily_at, prune, order=30))

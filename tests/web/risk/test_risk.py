@@ -22,6 +22,7 @@ from churnradar.models import (
     AlertEvent,
     AuditEntry,
     Customer,
+    CustomerScore,
     InterventionTask,
     OwnerChange,
     TaskEvent,
@@ -114,6 +115,29 @@ class TestRiskList:
             east = session.scalar(select(Customer.team_id).where(Customer.external_id == "E-001"))
         assert listed(admin.get(f"/risk?team={east}").text) == ["E-001", "E-002"]
 
+    def test_a_row_without_alerts_shows_the_models_reasons(
+        self, risk: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        with session_scope(risk.engine) as session:
+            r1 = session.scalar(select(Customer.id).where(Customer.external_id == "R-001"))
+            session.add(
+                CustomerScore(
+                    customer_id=r1,
+                    as_of=date(2026, 11, 23),
+                    model_version=1,
+                    churn_probability=0.1,
+                    reasons_en="Logins in the last 30 days: down 9 in 4 weeks",
+                    reasons_zh="近30天登录：4周内减少9",
+                )
+            )
+        admin = client_for("admin")
+        assert "Logins in the last 30 days: down 9 in 4 weeks" in admin.get("/risk?q=R-001").text
+        assert "近30天登录：4周内减少9" in admin.get("/risk?q=R-001", headers=ZH).text
+        # A customer with alerts shows the rules' reasons, not the model's.
+        html = admin.get("/risk?q=E-001").text
+        assert "No order for 75 days" in html
+        assert "orders fell" not in html
+
     def test_a_row_shows_level_reasons_owner_and_open_task(
         self, risk: World, client_for: Callable[[str], TestClient]
     ) -> None:
@@ -158,8 +182,11 @@ class TestRiskList:
         assert [r[0] for r in rows[1:]] == ["E-001", "E-002"]
         assert rows[1][2] == "red"
         assert "No order for 75 days" in rows[1]
+        assert "Model reasons" in rows[0]
+        assert rows[1][rows[0].index("Model reasons")] == "orders fell"
         chinese = manager.get("/risk/export.csv?level=red", headers=ZH).content.decode("utf-8-sig")
         assert "75 天未下单" in chinese
+        assert "订单下降" in chinese
         workbook = load_workbook(io.BytesIO(manager.get("/risk/export.xlsx?sort=name&desc=false").content))
         sheet = workbook.active
         assert sheet is not None
@@ -380,6 +407,31 @@ class TestApi:
         assert first["owner"] == "rep_west"
         e1 = anonymous.get("/api/v1/risk?q=Eastwind", headers=token).json()["items"][0]
         assert e1["task_deadline"] == TASK_DEADLINE.isoformat()
+
+    def test_the_models_reasons_beside_the_rules_in_the_list_and_the_detail(
+        self, risk: World, anonymous: TestClient, token_for: Callable[..., str]
+    ) -> None:
+        token = bearer(token_for("admin"))
+        rows = anonymous.get("/api/v1/risk?sort=probability", headers=token).json()["items"]
+        by_id = {r["customer_id"]: r for r in rows}
+        assert (by_id["E-001"]["model_reasons_en"], by_id["E-001"]["model_reasons_zh"]) == (
+            "orders fell",
+            "订单下降",
+        )
+        assert by_id["E-001"]["reasons_en"] == "No order for 75 days"  # the rules' reasons stay apart
+        assert by_id["W-001"]["model_reasons_en"] is None  # no model score stored for it
+        assert [r["churn_probability"] for r in rows] == sorted(
+            (r["churn_probability"] for r in rows), reverse=True
+        )
+        detail = anonymous.get("/api/v1/customers/E-001", headers=token).json()
+        assert detail["model"] == {
+            "as_of": "2026-11-23",
+            "model_version": 1,
+            "churn_probability": 0.81,
+            "reasons_en": "orders fell",
+            "reasons_zh": "订单下降",
+        }
+        assert anonymous.get("/api/v1/customers/W-001", headers=token).json()["model"] is None
 
     def test_owner_change_through_the_api(
         self, risk: World, anonymous: TestClient, token_for: Callable[..., str]

@@ -40,6 +40,8 @@ HEADINGS = {
     "open_alerts": N_("Open alerts"),
     "reasons_en": N_("Reasons"),
     "reasons_zh": N_("Reasons"),
+    "model_reasons_en": N_("Model reasons"),
+    "model_reasons_zh": N_("Model reasons"),
     "owner": N_("Owner"),
     "team": N_("Team"),
     "segment": N_("Segment"),
@@ -63,7 +65,8 @@ VALUE_LABELS = (
 
 def export_columns(locale: str) -> tuple[str, ...]:
     """The exported columns, reasons in the reader's language."""
-    reasons = "reasons_zh" if locale.startswith("zh") else "reasons_en"
+    zh = locale.startswith("zh")
+    reasons, model_reasons = ("reasons_zh", "model_reasons_zh") if zh else ("reasons_en", "model_reasons_en")
     return (
         "customer_id",
         "name",
@@ -73,6 +76,7 @@ def export_columns(locale: str) -> tuple[str, ...]:
         "churn_probability",
         "open_alerts",
         reasons,
+        model_reasons,
         "owner",
         "team",
         "segment",
