@@ -110,6 +110,8 @@ def test_a_stored_indicator_drives_a_rule_its_test_and_evaluate(engine: Engine, 
         )
     assert risks["E-002"] == "Only 0 visits in 60 days"
     assert "E-001" not in risks or "visits" not in (risks["E-001"] or "")
+    stored = service.read_snapshot(engine, DAY)  # what the 360 charts and the model's training read
+    assert (stored["E-001"]["visits_60d"], stored["E-002"]["visits_60d"]) == (3.0, 0.0)
 
     with pytest.raises(IndicatorInUseError, match="general/few_visits") as refused:
         service.remove_custom(engine, "visits_60d", actor=None, rules_using=rule_service.rules_using)
