@@ -15,9 +15,13 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner, Result
 
 from churnradar.cli.main import app
+from churnradar.config import Settings
 from churnradar.indicator.registry import bind_stored
+from churnradar.ingest.schemas import RecordKind
+from churnradar.ingest.service import import_records
 from churnradar.models import AuditEntry
 from churnradar.rule import service as rule_service
+from tests.web.seed import seed
 
 DEFINITIONS = """\
 - name: visits_60d
@@ -114,3 +118,25 @@ def test_remove_is_refused_naming_the_rules(engine: Engine, tmp_path: Path) -> N
         "ticket_hours_trend",
         "visits_60d",
     ]
+
+
+def test_rule_test_counts_a_stored_indicator(engine: Engine, settings: Settings, tmp_path: Path) -> None:
+    seed(engine, settings)
+    rows = [
+        {"customer_id": "E-001", "ts": f"2024-12-{d:02d}T10:00:00", "kind": "visit", "event_id": f"v{d}"}
+        for d in (2, 10, 20)
+    ]
+    summary = import_records(engine, rows, kind=RecordKind.EVENTS, settings=settings, source="t")
+    assert summary.status == "succeeded"
+    condition = ["rule", "test", "visits_60d < 2", "--as-of", "2025-01-01", "--weeks", "0", "--json"]
+    url = engine.url.render_as_string(hide_password=False)
+    before = CliRunner().invoke(app, [*condition, "--db", url])
+    assert before.exit_code != 0
+    assert "visits_60d" in before.output
+    file = tmp_path / "indicators.yaml"
+    file.write_text(DEFINITIONS, encoding="utf-8")
+    assert run(engine, "add", str(file)).exit_code == 0
+    tried = CliRunner().invoke(app, [*condition, "--db", url])
+    assert tried.exit_code == 0, tried.output
+    report = json.loads(tried.stdout)
+    assert report["flagged_now"]["draft"]["yellow"] == report["customers"] - 1  # all but E-001
