@@ -107,13 +107,18 @@ def test_remove_is_refused_naming_the_rules(engine: Engine, tmp_path: Path) -> N
     document = yaml.safe_load(rule_service.export_rules(engine, ["general"]))
     document["general"].append(
         {"slug": "trend_up", "name_en": "Slower replies", "name_zh": "回复变慢",
-         "condition": "ticket_hours_trend > 50", "level": "yellow",
+         "condition": "ticket_hours_trend > 50 and ticket_hours_trend__before > 1", "level": "yellow",
          "reason_en": "replies slower", "reason_zh": "回复变慢"}
     )  # fmt: skip
     rule_service.import_rules(engine, yaml.safe_dump(document, allow_unicode=True), at=at, by="test")
     refused = run(engine, "remove", "ticket_hours_trend", "--json")
     assert refused.exit_code == 1
     assert json.loads(refused.stdout)["rules"] == ["general/trend_up"]
+    file.write_text(DEFINITIONS.replace("  compare: change_pct\n", ""), encoding="utf-8")
+    narrowed = run(engine, "add", str(file))  # would drop ticket_hours_trend__before, which the rule reads
+    assert narrowed.exit_code != 0
+    assert "is used by rules: general/trend_up" in " ".join(narrowed.output.split())
+    assert json.loads(run(engine, "show", "ticket_hours_trend", "--json").stdout)["compare"] == "change_pct"
     assert [d["name"] for d in json.loads(run(engine, "list", "--json").stdout)] == [
         "ticket_hours_trend",
         "visits_60d",

@@ -32,7 +32,8 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Create or replace the definitions of FILE, checked whole first (nothing stored on an error)."""
         from churnradar.indicator import service
-        from churnradar.indicator.exceptions import DefinitionError
+        from churnradar.indicator.exceptions import DefinitionError, IndicatorInUseError
+        from churnradar.rule import service as rule_service
         from churnradar.rule.fields import CUSTOMER_FIELDS
 
         try:
@@ -43,8 +44,14 @@ def register(app: typer.Typer) -> None:
         migrate(engine)
         try:
             definitions = service.parse_custom_yaml(text, str(file))
-            counts = service.save_custom(engine, definitions, actor=None, reserved=tuple(CUSTOMER_FIELDS))
-        except DefinitionError as exc:
+            counts = service.save_custom(
+                engine,
+                definitions,
+                actor=None,
+                reserved=tuple(CUSTOMER_FIELDS),
+                rules_using=rule_service.rules_using,
+            )
+        except (DefinitionError, IndicatorInUseError) as exc:
             fail(str(exc))
         if as_json:
             emit_json({**counts, "indicators": [d.name for d in definitions]})

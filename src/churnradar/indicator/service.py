@@ -6,14 +6,14 @@ import logging
 from collections.abc import Callable, Collection, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import yaml
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
+from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
 from churnradar.analytics.backends import open_analytics
 from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over_store
@@ -272,14 +272,38 @@ def save_custom(
     *,
     actor: Principal | None,
     reserved: Collection[str] = (),
+    rules_using: RulesUsing | None = None,
     clock: Clock | None = None,
 ) -> dict[str, int]:
-    """Store (create or replace) checked definitions in one transaction, each change audited."""
+    """Store (create or replace) checked definitions in one transaction, each change audited.
+
+    A replacement that drops a column rules read (a comparison taken away) is refused, naming the rules."""
     at = (clock or SystemClock()).now()
-    _check_fits(definitions, list_custom(engine), reserved)
+    stored = list_custom(engine)
+    _check_fits(definitions, stored, reserved)
+    previous = {d.name: d for d in stored}
+    try:
+        return _store_custom(engine, definitions, previous, actor=actor, rules_using=rules_using, at=at)
+    except IntegrityError as exc:  # another writer stored the same name in between
+        raise DefinitionError("a definition of the same name was stored meanwhile; try again") from exc
+
+
+def _store_custom(
+    engine: Engine,
+    definitions: Sequence[CustomDefinition],
+    previous: dict[str, CustomDefinition],
+    *,
+    actor: Principal | None,
+    rules_using: RulesUsing | None,
+    at: datetime,
+) -> dict[str, int]:
     counts = {"created": 0, "updated": 0}
     with engine.begin() as conn:
         for d in definitions:
+            dropped = sorted(set(previous[d.name].slugs()) - set(d.slugs())) if d.name in previous else []
+            using = rules_using(conn, dropped) if rules_using is not None and dropped else []
+            if using:
+                raise IndicatorInUseError(", ".join(dropped), using)
             raw = d.model_dump(mode="json", exclude_defaults=True)
             created = repository.save_custom(conn, d.name, raw, at=at, by=actor.login if actor else "cli")
             counts["created" if created else "updated"] += 1

@@ -50,7 +50,11 @@ def get_indicator(name: str, _principal: ReadPrincipal, request: Request) -> Any
 
 def _save(request: Request, principal: Any, definitions: list[CustomDefinition]) -> dict[str, int]:
     return indicator_service.save_custom(
-        request.app.state.engine, definitions, actor=principal, reserved=tuple(CUSTOMER_FIELDS)
+        request.app.state.engine,
+        definitions,
+        actor=principal,
+        reserved=tuple(CUSTOMER_FIELDS),
+        rules_using=rule_service.rules_using,
     )
 
 
