@@ -67,9 +67,24 @@ def open_engine(ctx: typer.Context, db: str | None) -> Engine:
     settings_or_fail()  # every command refuses unsafe settings with one clear line
     url = resolve_database_url(db or parent.get("db"))
     try:
-        return create_engine(url)
+        engine = create_engine(url)
     except Exception as exc:  # a malformed URL or a missing driver, named for the user
         fail(f"cannot open database {url!r}: {exc}")
+    bind_store_indicators(engine)
+    return engine
+
+
+def bind_store_indicators(engine: Engine) -> None:
+    """Every indicator registry of this command includes the store's custom definitions (read when used,
+    so commands that compute nothing do not load the analytics engine)."""
+    from churnradar.indicator.registry import bind_stored
+
+    def stored() -> list[Any]:
+        from churnradar.indicator import service
+
+        return list(service.stored_custom_indicators(engine))
+
+    bind_stored(stored)
 
 
 def dated_store(ctx: typer.Context, db: str | None, as_of: str | None) -> tuple[Settings, date, Engine]:

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Engine
 
 from churnradar.cli import backup as backup_commands
+from churnradar.cli import custom_indicators as custom_indicator_commands
 from churnradar.cli import demo as demo_commands
 from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
@@ -202,6 +203,7 @@ backup_commands.register(app)
 demo_commands.register(app)
 evaluate_commands.register(app)
 indicator_commands.register(app)
+custom_indicator_commands.register(app)
 model_commands.register(app)
 report_commands.register(app)
 notify_commands.register(app)

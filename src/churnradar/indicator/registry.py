@@ -7,7 +7,7 @@ family, description) and, beside it, its template and parameters, e.g.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from importlib.metadata import entry_points
 from pathlib import Path
 from typing import Any
@@ -80,10 +80,29 @@ def plugin_files() -> list[Path]:
     return found
 
 
-def default_registry(extra_files: Sequence[Path] = ()) -> Registry[Indicator]:
-    """Built-ins, installed plugins' files, then the user's files (a slug may be defined once in all)."""
+# The store's custom definitions (indicator.custom), as `indicator.service.use_store` binds them: every
+# caller of `default_registry` (rules' fields, evaluate, `rule test`, backtests, the model, reasons) sees
+# what users stored without being handed the store.
+_stored: Callable[[], list[Indicator]] | None = None
+
+
+def bind_stored(loader: Callable[[], list[Indicator]] | None) -> None:
+    """Where `default_registry` reads the stored custom definitions from (None: nowhere)."""
+    global _stored
+    _stored = loader
+
+
+def stored_indicators() -> list[Indicator]:
+    """The custom definitions of the bound store, compiled (none when no store is bound)."""
+    return _stored() if _stored is not None else []
+
+
+def default_registry(extra_files: Sequence[Path] = (), *, stored: bool = True) -> Registry[Indicator]:
+    """Built-ins, installed plugins' files, the user's files, then the store's custom definitions (a slug
+    may be defined once in all)."""
     files = [*plugin_files(), *extra_files]
-    return build_registry([*builtin_indicators(), *(i for p in files for i in load_file(p))])
+    extra = stored_indicators() if stored else []
+    return build_registry([*builtin_indicators(), *(i for p in files for i in load_file(p)), *extra])
 
 
 def dependency_order(registry: Registry[Indicator], slugs: Sequence[str]) -> list[str]:

@@ -1,19 +1,22 @@
 """Queries on indicator snapshots, which live in the store's lake (lake.snapshots): wide, one row per
-customer and as-of date, partitioned by the date."""
+customer and as-of date, partitioned by the date; and on the custom definitions users store (the database's
+`custom_indicators`)."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
+from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
+from churnradar.db import table_of
 from churnradar.lake import snapshots as lake_snapshots
 from churnradar.lake.service import lake_for
-from churnradar.models import Customer
+from churnradar.models import Customer, CustomIndicator
 
 KEY_COLUMNS = ("customer_id", "as_of")
 
@@ -97,3 +100,40 @@ def _value(value: object) -> float | None:
         return None
     number = float(value)  # type: ignore[arg-type]
     return None if np.isnan(number) else number
+
+
+CUSTOM = table_of(CustomIndicator)
+
+
+def custom_definitions(conn: Connection) -> dict[str, dict[str, Any]]:
+    """Every stored custom definition (as written) by its slug, in slug order."""
+    rows = conn.execute(select(CUSTOM.c.slug, CUSTOM.c.definition).order_by(CUSTOM.c.slug))
+    return {str(slug): dict(definition) for slug, definition in rows}
+
+
+def custom_definition(conn: Connection, slug: str) -> dict[str, Any] | None:
+    """One stored custom definition, or None."""
+    found = conn.execute(select(CUSTOM.c.definition).where(CUSTOM.c.slug == slug)).scalar_one_or_none()
+    return None if found is None else dict(found)
+
+
+def save_custom(
+    conn: Connection, slug: str, definition: dict[str, Any], *, at: datetime, by: str | None
+) -> bool:
+    """Insert or replace the definition `slug`; True when it was new."""
+    changed = conn.execute(
+        update(CUSTOM)
+        .where(CUSTOM.c.slug == slug)
+        .values(definition=definition, updated_at=at, updated_by=by)
+    ).rowcount
+    if changed:
+        return False
+    conn.execute(
+        insert(CUSTOM).values(slug=slug, definition=definition, created_at=at, updated_at=at, updated_by=by)
+    )
+    return True
+
+
+def delete_custom(conn: Connection, slug: str) -> bool:
+    """Remove the definition `slug`; True when there was one."""
+    return bool(conn.execute(delete(CUSTOM).where(CUSTOM.c.slug == slug)).rowcount)

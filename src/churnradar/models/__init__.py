@@ -14,6 +14,7 @@ from churnradar.models.alert import (
 )
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
+from churnradar.models.indicator import CustomIndicator
 from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
 from churnradar.models.ledger import Contract
 from churnradar.models.meta import STORE_ID, StoreMeta
@@ -33,6 +34,7 @@ __all__ = [
     "Base",
     "ChurnModel",
     "Contract",
+    "CustomIndicator",
     "Customer",
     "CustomerRisk",
     "CustomerScore",

@@ -8,6 +8,7 @@ anything is stored.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
@@ -129,3 +130,18 @@ def import_rules_on(
     templates = build_templates(_with_rules(raws, {**stored, **document}))  # refuses the import on any error
     repository.replace_rules(conn, document, at=at, by=by)
     return {str(t): len(r) for t, r in document.items()}, templates
+
+
+def rules_using(conn: Connection, names: Sequence[str]) -> list[str]:
+    """`template/rule` of every stored rule whose conditions or reasons name any of `names`."""
+    if not names:
+        return []
+    word = re.compile(r"(?<![A-Za-z0-9_])(" + "|".join(re.escape(n) for n in names) + r")(?![A-Za-z0-9_])")
+    found: list[str] = []
+    for template, entries in repository.stored_rules(conn).items():
+        for entry in entries:
+            texts = [entry.get("condition"), *dict(entry.get("escalate") or {}).values()]
+            texts += [entry.get("reason_en"), entry.get("reason_zh")]
+            if any(isinstance(t, str) and word.search(t) for t in texts):
+                found.append(f"{template}/{entry.get('slug')}")
+    return found

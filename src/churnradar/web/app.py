@@ -17,6 +17,7 @@ from churnradar import __version__
 from churnradar.auth.ratelimit import LoginThrottle
 from churnradar.config import Settings, WebSettings
 from churnradar.db import session_factory
+from churnradar.indicator import service as indicator_service
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.web import errors
 from churnradar.web.account import pages as account_pages
@@ -35,6 +36,7 @@ from churnradar.web.effectiveness import panels as effectiveness_panels  # noqa:
 from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
 from churnradar.web.health import router as health_api
+from churnradar.web.indicators import router as indicator_api
 from churnradar.web.overview import pages as overview_pages
 from churnradar.web.overview import router as overview_api
 from churnradar.web.requests import RequestIds
@@ -119,6 +121,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(overview_api.router)
     api.include_router(settings_api.router)
     api.include_router(source_api.router)
+    api.include_router(indicator_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
@@ -152,6 +155,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.engine = engine
+    indicator_service.use_store(engine)
     app.state.sessions = session_factory(engine)
     app.state.cache = TtlCache(options.cache_seconds)
     app.state.clock = clock or SystemClock()

@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnradar.customer.exceptions import CustomerNotFoundError, OwnerChangeError
+from churnradar.indicator.exceptions import DefinitionError, IndicatorInUseError, IndicatorNotFoundError
 from churnradar.intervention.exceptions import TaskError
 from churnradar.source.exceptions import SourceDefinitionError, SourceError, SourceNotFoundError
 from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
@@ -32,6 +33,9 @@ ERRORS: dict[type[Exception], Answer] = {
     SourceNotFoundError: lambda _exc: (status.HTTP_404_NOT_FOUND, "no such source"),
     SourceDefinitionError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)),
     SourceError: lambda exc: (status.HTTP_409_CONFLICT, str(exc)),  # busy, or its secrets unreadable
+    IndicatorNotFoundError: lambda _exc: (status.HTTP_404_NOT_FOUND, "no such indicator"),
+    IndicatorInUseError: lambda exc: (status.HTTP_409_CONFLICT, {"message": str(exc), "rules": exc.rules}),
+    DefinitionError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)[:2000]),
 }
 
 

@@ -1,0 +1,1 @@
+"""Custom indicators through the API (#18): stored definitions, no code."""
