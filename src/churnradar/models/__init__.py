@@ -14,7 +14,13 @@ from churnradar.models.alert import (
 )
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
-from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
+from churnradar.models.intervention import (
+    CustomerTag,
+    FollowUp,
+    InterventionTask,
+    StoredPlaybook,
+    TaskEvent,
+)
 from churnradar.models.ledger import Contract
 from churnradar.models.meta import STORE_ID, StoreMeta
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage
@@ -54,6 +60,7 @@ __all__ = [
     "SourceBatch",
     "SourceRun",
     "StoreMeta",
+    "StoredPlaybook",
     "TaskEvent",
     "Team",
     "User",

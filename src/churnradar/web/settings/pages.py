@@ -5,12 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
+from churnradar.intervention import playbooks
+from churnradar.intervention.exceptions import PlaybookError
 from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
@@ -42,7 +44,7 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
     users = auth_service.list_users(session)
     return {
-        "templates": service.template_views(templates, DEFAULT_LEVELS),
+        "templates": service.template_views(templates, DEFAULT_LEVELS, playbooks.stored(session)),
         "duty": DUTY_LABELS,
         "notifications": settings.notifications,
         "notifications_file": settings.notifications_file,
@@ -50,6 +52,7 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "people": {"users": len(users), "active": sum(1 for u, _t, _m in users if u.is_active)},
         "teams": auth_service.list_team_names(session),
         "result": None,
+        "playbook_error": None,
     }
 
 
@@ -90,3 +93,27 @@ def send_test(request: Request, principal: AdminDep, session: SessionDep, channe
     return render(
         request, "settings/index.html", _context(request, session) | {"result": result}, principal=principal
     )
+
+
+@router.post("/playbooks/{template}/{level}", name="settings_playbook")
+async def save_playbook(
+    request: Request, principal: AdminDep, session: SessionDep, template: str, level: str
+) -> Response:
+    """Change a playbook's deadline and follow-up cadence (new tasks take it; open ones keep theirs)."""
+    form = await request.form()
+    templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
+    found = playbooks.in_force(templates, playbooks.stored(session), template, level)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such playbook")
+    body = found[0].model_dump(mode="json")
+    for name in ("deadline_hours", "follow_up_every_hours"):
+        text = str(form.get(name, "")).strip()
+        body[name] = (int(text) if text.lstrip("-").isdigit() else text) if text else None
+    try:
+        playbooks.save(session, principal, templates, template, level, body, now=SystemClock().now())
+    except PlaybookError as exc:
+        session.rollback()
+        context = _context(request, session) | {"playbook_error": (template, level, str(exc))}
+        return render(request, "settings/index.html", context, principal=principal, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/settings#template-{template}", status_code=status.HTTP_303_SEE_OTHER)
