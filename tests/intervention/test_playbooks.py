@@ -17,7 +17,7 @@ from churnradar.intervention import repository as task_repo
 from churnradar.intervention import service as intervention_service
 from churnradar.intervention.exceptions import PlaybookError
 from churnradar.kit.clock import FrozenClock
-from churnradar.models import AuditEntry
+from churnradar.models import AuditEntry, OutboxMessage
 from churnradar.rule.templates import load_templates
 from tests.intervention.helpers import NOW, make_settings, seed, step_result
 
@@ -175,3 +175,12 @@ class TestYaml:
     def test_not_yaml_is_located(self, people: Engine) -> None:
         with Session(people) as session, pytest.raises(PlaybookError, match="line 3"):
             playbooks.import_yaml(session, None, TEMPLATES, "playbooks:\n  - [unclosed\n", now=NOW)
+
+
+def test_notify_widens_who_hears_of_a_new_task(people: Engine) -> None:
+    _save(people, "general", "yellow", {**RED, "role": "owner", "notify": ["owner_and_manager"]})
+    task = _open(people, 10, "yellow")
+    assert task.role == "owner"
+    with people.connect() as conn:
+        receivers = sorted(r for (r,) in conn.execute(select(OutboxMessage.receiver)))
+    assert receivers == ["email:mia@example.com", "email:ray@example.com"]  # the owner and the manager

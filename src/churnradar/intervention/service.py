@@ -33,9 +33,11 @@ from churnradar.kit.levels import Level, level_rank
 from churnradar.models import FollowUp, User
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
-from churnradar.rule.schemas import Playbook, Template
+from churnradar.rule.schemas import Playbook, RoleOnDuty, Template
 
 UTC_ZONE = ZoneInfo("UTC")
+# Roles on duty from the fewest told to the most (RoleOnDuty's order); `notify` widens a notice to the widest.
+DUTY_REACH = [role.value for role in RoleOnDuty]
 FALLBACK_ACTION = i18n.msg("Contact the customer and log what you learn")
 
 
@@ -292,6 +294,9 @@ def apply(
     for known_id, event, values, row, name, level in pending:
         task_id = next(fresh) if known_id is None else known_id
         notice_row = {**values, "reason_en": row["reason_en"], "reason_zh": row["reason_zh"]}
+        notice_row["role"] = max(
+            [values["role"], *values["playbook"].get("notify", [])], key=DUTY_REACH.index
+        )
         summary.notices.append(
             task_notice(event, notice_row, name, settings, cause=f"task:{task_id}:{event}:{level}:{as_of}")
         )
