@@ -23,7 +23,7 @@ from churnradar.models.intervention import (
 )
 from churnradar.models.ledger import Contract
 from churnradar.models.meta import STORE_ID, StoreMeta
-from churnradar.models.notification import DeliveryAttempt, OutboxMessage
+from churnradar.models.notification import DeliveryAttempt, OutboxMessage, StoredChannel
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
 from churnradar.models.source import Source, SourceBatch, SourceRun
@@ -60,6 +60,7 @@ __all__ = [
     "SourceBatch",
     "SourceRun",
     "StoreMeta",
+    "StoredChannel",
     "StoredPlaybook",
     "TaskEvent",
     "Team",

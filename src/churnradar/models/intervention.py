@@ -101,6 +101,6 @@ class StoredPlaybook(Base):
 
     template: Mapped[str] = mapped_column(String(64), primary_key=True)
     level: Mapped[str] = mapped_column(String(32), primary_key=True)
-    body: Mapped[dict[str, Any]] = mapped_column(JSON)  # a rule.schemas.Playbook, as JSON
+    body: Mapped[dict[str, Any]]  # a rule.schemas.Playbook, as JSON
     updated_at: Mapped[datetime]
     updated_by: Mapped[str | None] = mapped_column(String(200))

@@ -17,6 +17,7 @@ from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
+from churnradar.notification import stored_channels
 from churnradar.notification.exceptions import DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
@@ -66,6 +67,7 @@ def test_channel(
     settings: Settings, session: Session, principal: Principal, channel_id: str
 ) -> dict[str, Any]:
     """Send a test message through a channel to the admin's own address now; audited; what happened."""
+    settings = stored_channels.with_stored(session, settings)
     if channel_id not in settings.notifications.channels:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such channel")
     user = auth_service.get_user(session, principal.user_id)

@@ -3,6 +3,7 @@ message through a channel."""
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, HTTPException, Request, status
@@ -10,6 +11,7 @@ from fastapi.responses import PlainTextResponse
 
 from churnradar.intervention import playbooks
 from churnradar.kit.clock import SystemClock
+from churnradar.notification import stored_channels
 from churnradar.rule import service as rule_service
 from churnradar.rule.schemas import Template
 from churnradar.web.deps import AdminToken, SessionDep
@@ -111,3 +113,47 @@ async def import_playbooks(request: Request, principal: AdminToken, session: Ses
     count = playbooks.import_yaml(session, principal, _templates(request), text, now=SystemClock().now())
     session.commit()
     return {"stored": count}
+
+
+@router.get("/channels", summary="List the stored channels", responses={403: {"description": "Admins only."}})
+def list_channels(request: Request, principal: AdminToken, session: SessionDep) -> list[dict[str, Any]]:
+    """The channels admins stored (beside the YAML file's): type, options and the names of the secrets set;
+    a secret's value is never shown."""
+    return [asdict(v) for v in stored_channels.views(session, request.app.state.settings)]
+
+
+@router.put(
+    "/channels/{channel_id}",
+    summary="Store a channel",
+    responses={
+        422: {"description": "Unknown type or a wrong option (named in `detail`)."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_channel(
+    request: Request,
+    principal: AdminToken,
+    session: SessionDep,
+    channel_id: str,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Store a channel: `type` (email, sms, dingtalk, wecom, feishu, slack, webhook, ...), `options`, and
+    `secrets` encrypted at rest (left out: the stored ones are kept). Audited without secrets."""
+    view = stored_channels.save(
+        session, principal, request.app.state.settings, channel_id, body, now=SystemClock().now()
+    )
+    session.commit()
+    return asdict(view)
+
+
+@router.delete(
+    "/channels/{channel_id}",
+    summary="Remove a stored channel",
+    responses={404: {"description": "No stored channel of that name."}, 403: {"description": "Admins only."}},
+)
+def delete_channel(principal: AdminToken, session: SessionDep, channel_id: str) -> dict[str, Any]:
+    """Drop a stored channel (audited); the YAML file's channel of that name, if any, applies again."""
+    if not stored_channels.remove(session, principal, channel_id, now=SystemClock().now()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored channel")
+    session.commit()
+    return {"name": channel_id, "removed": True}
