@@ -12,7 +12,7 @@ from sqlalchemy import select
 from churnradar.auth.schemas import Scope
 from churnradar.models import AuditEntry, StoredChannel
 from tests.notification.receivers import HttpReceiver, http_receiver
-from tests.web.conftest import World, bearer
+from tests.web.conftest import World, bearer, csrf_of
 
 SIGNING_SECRET = "stored-signing-secret-7d2b"
 
@@ -76,3 +76,24 @@ def test_bad_channels_are_refused_with_the_field_named(world: World, token_for: 
         assert refused.status_code == 422, (name, refused.text)
         assert named in refused.json()["detail"]
     assert api.get("/api/v1/channels", headers=admin).json() == []
+
+
+def test_the_settings_page_adds_a_channel_whose_secret_is_not_shown_and_tests_it(
+    world: World, hook: HttpReceiver, client_for: Callable[[str], TestClient]
+) -> None:
+    client = client_for("admin")
+    token = csrf_of(client.get("/settings").text)
+    secrets = f"url: {hook.url}/page\nsecret: {SIGNING_SECRET}\n"
+    form = {"csrf_token": token, "name": "ops-robot", "type": "webhook", "options": "", "secrets": secrets}
+    saved = client.post("/settings/channels", data=form, follow_redirects=False)
+    assert saved.status_code == 303, saved.text
+    page = client.get("/settings").text
+    assert 'id="channel-ops-robot"' in page
+    assert SIGNING_SECRET not in page
+    tested = client.post("/settings/channels/ops-robot/test", data={"csrf_token": token})
+    assert tested.status_code == 200
+    (request,) = hook.requests
+    assert request.path == "/page"
+    refused = client.post("/settings/channels", data=form | {"name": "x", "secrets": "- not a mapping"})
+    assert refused.status_code == 422
+    assert "secrets: expected lines of name: value" in refused.text

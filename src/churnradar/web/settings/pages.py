@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
@@ -18,7 +19,8 @@ from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
 from churnradar.notification import stored_channels
-from churnradar.notification.exceptions import DeliveryError
+from churnradar.notification.channels import channels
+from churnradar.notification.exceptions import ChannelConfigError, DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
 from churnradar.web.csrf import require_csrf
@@ -41,7 +43,7 @@ DUTY_LABELS = {
 
 
 def _context(request: Request, session: Session) -> dict[str, Any]:
-    settings: Settings = request.app.state.settings
+    settings = stored_channels.with_stored(session, request.app.state.settings)
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
     users = auth_service.list_users(session)
     return {
@@ -54,6 +56,8 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "teams": auth_service.list_team_names(session),
         "result": None,
         "playbook_error": None,
+        "channel_error": None,
+        "channel_types": sorted(channels),
     }
 
 
@@ -119,3 +123,36 @@ async def save_playbook(
         return render(request, "settings/index.html", context, principal=principal, status_code=422)
     session.commit()
     return RedirectResponse(f"/settings#template-{template}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _yaml_mapping(text: str, field: str) -> dict[str, Any]:
+    """A form's YAML mapping (empty when blank); `ChannelConfigError` naming the field otherwise."""
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError:
+        raise ChannelConfigError(f"{field}: not YAML") from None
+    if not isinstance(value, dict):
+        raise ChannelConfigError(f"{field}: expected lines of name: value")
+    return value
+
+
+@router.post("/channels", name="settings_channel_save")
+async def save_channel(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Add or change a stored channel; its secrets are sealed and never shown again (left blank: kept)."""
+    form = await request.form()
+    try:
+        body = {
+            "type": str(form.get("type", "")),
+            "options": _yaml_mapping(str(form.get("options", ""))[:20_000], "options"),
+            "secrets": _yaml_mapping(str(form.get("secrets", ""))[:20_000], "secrets"),
+        }
+        name = str(form.get("name", ""))[:100]
+        stored_channels.save(
+            session, principal, request.app.state.settings, name, body, now=SystemClock().now()
+        )
+    except ChannelConfigError as exc:
+        session.rollback()
+        context = _context(request, session) | {"channel_error": str(exc)}
+        return render(request, "settings/index.html", context, principal=principal, status_code=422)
+    session.commit()
+    return RedirectResponse("/settings#channels", status_code=status.HTTP_303_SEE_OTHER)
