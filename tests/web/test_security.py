@@ -32,6 +32,7 @@ def _concrete(path: str, world: World) -> str:
     value = "E-001" if api else str(world.ids.customers["E-001"])
     filled = path.replace("{customer_id}", value).replace("{user_id}", str(world.ids.users["rep_east"]))
     filled = re.sub(r"\{[a-z_]+_id\}", "1", filled).replace("{name}", "crm")  # a source's name
+    filled = filled.replace("{template}", "general").replace("{level}", "red")  # a playbook's
     assert "{" not in filled, f"teach _concrete the parameters of {path}"
     return filled
 

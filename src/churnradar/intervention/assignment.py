@@ -74,3 +74,14 @@ def manager_of(people: Mapping[int, Person], user_id: int | None) -> int | None:
             return manager.id
         current = manager
     return None
+
+
+def escalation_target(
+    people: Mapping[int, Person], user_id: int | None, escalate_to: str | None
+) -> int | None:
+    """Who a task whose deadline passed goes up to, as its playbook says: a director (the active one with the
+    lowest id), or by default the assignee's manager."""
+    if escalate_to == "director":
+        directors = sorted(p.id for p in people.values() if p.active and p.role == "director")
+        return directors[0] if directors else manager_of(people, user_id)
+    return manager_of(people, user_id)

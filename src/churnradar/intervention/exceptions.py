@@ -5,3 +5,7 @@ from __future__ import annotations
 
 class TaskError(ValueError):
     """A task change that cannot be made (unknown task, already closed, unknown user, ...)."""
+
+
+class PlaybookError(TaskError):
+    """A playbook that cannot be stored: its template, level, team or a field named in the message."""

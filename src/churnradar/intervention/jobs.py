@@ -42,7 +42,8 @@ class DeadlineSummary:
 
 
 def check_deadlines(engine: Engine, *, settings: Settings, clock: Clock | None = None) -> DeadlineSummary:
-    """Remind before deadlines, escalate missed ones to the assignee's manager, chase red follow-ups."""
+    """Remind before deadlines, escalate missed ones (to the manager, or whom the playbook names), chase red
+    follow-ups."""
     now = (clock or SystemClock()).now()
     remind_before = timedelta(hours=settings.interventions.remind_before_hours)
     notices: list[Notice] = []
@@ -58,7 +59,8 @@ def check_deadlines(engine: Engine, *, settings: Settings, clock: Clock | None =
                 continue
             if sla.breached(now, task.deadline_at, task.snoozed_until):
                 if task.breached_at is None:
-                    manager = assignment.manager_of(people, task.assignee_id)
+                    escalate_to = (task.playbook or {}).get("escalate_to")
+                    manager = assignment.escalation_target(people, task.assignee_id, escalate_to)
                     task_repo.change(conn, task.id, {"breached_at": now, "escalated_to_id": manager})
                     detail = {"deadline_at": task.deadline_at.isoformat(), "escalated_to_id": manager}
                     task_repo.log(conn, task.id, "breached", at=now, actor=None, detail=detail)

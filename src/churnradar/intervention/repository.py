@@ -21,7 +21,9 @@ from churnradar.models import (
     CustomerTag,
     FollowUp,
     InterventionTask,
+    StoredPlaybook,
     TaskEvent,
+    Team,
     User,
 )
 from churnradar.models.people import Role
@@ -32,6 +34,8 @@ FOLLOW_UPS = table_of(FollowUp)
 TAGS = table_of(CustomerTag)
 CUSTOMERS = table_of(Customer)
 USERS = table_of(User)
+PLAYBOOKS = table_of(StoredPlaybook)
+TEAMS = table_of(Team)
 
 
 def people(conn: Connection) -> dict[int, Person]:
@@ -302,3 +306,38 @@ def user_id(session: Session | Connection, login: str) -> int | None:
     """The id of the user with exactly this login, if there is one."""
     found = session.scalar(select(User.id).where(User.login == login))
     return int(found) if found is not None else None
+
+
+def stored_playbooks(conn: Connection | Session) -> dict[tuple[str, str], dict[str, Any]]:
+    """The admins' playbooks by (template, level), each as stored JSON."""
+    rows = conn.execute(select(PLAYBOOKS.c.template, PLAYBOOKS.c.level, PLAYBOOKS.c.body))
+    return {(str(t), str(lv)): dict(body) for t, lv, body in rows}
+
+
+def save_playbook(
+    conn: Connection | Session,
+    template: str,
+    level: str,
+    body: dict[str, Any],
+    *,
+    at: datetime,
+    by: str | None,
+) -> None:
+    """Insert or replace the playbook of one template and level."""
+    key = (PLAYBOOKS.c.template == template) & (PLAYBOOKS.c.level == level)
+    conn.execute(delete(PLAYBOOKS).where(key))
+    values = {"template": template, "level": level, "body": body, "updated_at": at, "updated_by": by}
+    conn.execute(insert(PLAYBOOKS).values(**values))
+
+
+def remove_playbook(conn: Connection | Session, template: str, level: str) -> bool:
+    """Drop an admin's playbook (the template's own applies again); whether there was one."""
+    key = (PLAYBOOKS.c.template == template) & (PLAYBOOKS.c.level == level)
+    found = conn.execute(select(func.count()).select_from(PLAYBOOKS).where(key)).scalar_one()
+    conn.execute(delete(PLAYBOOKS).where(key))
+    return bool(found)
+
+
+def team_ids(conn: Connection | Session) -> dict[str, int]:
+    """Every team's id by name."""
+    return {str(name): int(i) for i, name in conn.execute(select(TEAMS.c.id, TEAMS.c.name))}

@@ -18,7 +18,7 @@ from churnradar.alert import service as alert_service
 from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.intervention import assignment, control, sla
+from churnradar.intervention import assignment, control, playbooks, sla
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import TaskError
 from churnradar.intervention.schemas import (
@@ -33,9 +33,11 @@ from churnradar.kit.levels import Level, level_rank
 from churnradar.models import FollowUp, User
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
-from churnradar.rule.schemas import Playbook, Template
+from churnradar.rule.schemas import Playbook, RoleOnDuty, Template
 
 UTC_ZONE = ZoneInfo("UTC")
+# Roles on duty from the fewest told to the most (RoleOnDuty's order); `notify` widens a notice to the widest.
+DUTY_REACH = [role.value for role in RoleOnDuty]
 FALLBACK_ACTION = i18n.msg("Contact the customer and log what you learn")
 
 
@@ -62,24 +64,22 @@ class ApplySummary:
     notices: list[Notice] = field(default_factory=list)
 
 
-def calendar(settings: Settings) -> sla.BusinessCalendar | None:
-    """The business calendar deadlines count in, or None for plain hours."""
+def calendar(settings: Settings, *, enabled: bool | None = None) -> sla.BusinessCalendar | None:
+    """The business calendar deadlines count in, or None for plain hours (`enabled` over the settings)."""
     hours = settings.interventions.business_hours
-    if not hours.enabled:
+    if not (hours.enabled if enabled is None else enabled):
         return None
     return sla.BusinessCalendar(
         settings.zone, hours.start, hours.end, frozenset(hours.weekdays), frozenset(hours.holidays)
     )
 
 
-def playbook_for(templates: Mapping[str, Template], template: str, level: Level) -> Playbook:
-    """The template's playbook for the level, else general's, else a minimal one."""
-    for slug in (template, "general"):
-        found = templates.get(slug)
-        for book in found.playbooks if found else []:
-            if book.level == level:
-                return book
-    return fallback_playbook(level)
+def playbook_for(
+    templates: Mapping[str, Template], template: str, level: Level, saved: playbooks.Stored | None = None
+) -> Playbook:
+    """The admins' stored playbook, else the template's for the level, else general's, else a minimal one."""
+    found = playbooks.in_force(templates, saved or {}, template, level)
+    return found[0] if found else fallback_playbook(level)
 
 
 def local_text(at: datetime, settings: Settings) -> str:
@@ -229,7 +229,8 @@ def apply(
     people = task_repo.people(conn)
     counts = task_repo.open_counts(conn)
     strategy = assignment.strategies.get(settings.interventions.assignment)
-    business = calendar(settings)
+    saved = playbooks.stored(conn)
+    teams = task_repo.team_ids(conn) if any(b.team for b in saved.values()) else {}
     # New tasks are inserted together after the loop (one executemany, not a statement per task: 7,000 new
     # tasks on a first evaluation of 100k customers); `pending` keeps each notice's place until ids exist.
     new_tasks: list[dict[str, Any]] = []
@@ -238,14 +239,16 @@ def apply(
     for row in worst.to_dict("records"):
         customer_id, level = int(row["customer_id"]), Level(row["level"])
         customer = customers[customer_id]
-        book = playbook_for(templates, str(row["template"]), level)
+        book = playbook_for(templates, str(row["template"]), level, saved)
         values: dict[str, Any] = {
             "alert_id": alert_ids.get((customer_id, str(row["rule"]))),
             "rule": str(row["rule"]),
             "level": level.value,
             "role": book.role.value,
             "playbook": book.model_dump(mode="json"),
-            "deadline_at": sla.add_hours(now, book.deadline_hours, business),
+            "deadline_at": sla.add_hours(
+                now, book.deadline_hours, calendar(settings, enabled=book.business_hours)
+            ),
             "next_follow_up_at": (
                 now + timedelta(hours=book.follow_up_every_hours) if book.follow_up_every_hours else None
             ),
@@ -264,7 +267,7 @@ def apply(
                 "customer_id": customer_id,
                 "status": TaskStatus.OPEN.value,
                 "assignee_id": assignee,
-                "team_id": customer.team_id,
+                "team_id": teams.get(book.team, customer.team_id) if book.team else customer.team_id,
                 "opened_at": now,
             }
             new_tasks.append(values)
@@ -291,6 +294,9 @@ def apply(
     for known_id, event, values, row, name, level in pending:
         task_id = next(fresh) if known_id is None else known_id
         notice_row = {**values, "reason_en": row["reason_en"], "reason_zh": row["reason_zh"]}
+        notice_row["role"] = max(
+            [values["role"], *values["playbook"].get("notify", [])], key=DUTY_REACH.index
+        )
         summary.notices.append(
             task_notice(event, notice_row, name, settings, cause=f"task:{task_id}:{event}:{level}:{as_of}")
         )

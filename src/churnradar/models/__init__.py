@@ -15,10 +15,16 @@ from churnradar.models.alert import (
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.indicator import CustomIndicator
-from churnradar.models.intervention import CustomerTag, FollowUp, InterventionTask, TaskEvent
+from churnradar.models.intervention import (
+    CustomerTag,
+    FollowUp,
+    InterventionTask,
+    StoredPlaybook,
+    TaskEvent,
+)
 from churnradar.models.ledger import Contract
 from churnradar.models.meta import STORE_ID, StoreMeta
-from churnradar.models.notification import DeliveryAttempt, OutboxMessage
+from churnradar.models.notification import DeliveryAttempt, OutboxMessage, StoredChannel
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
 from churnradar.models.source import Source, SourceBatch, SourceRun
@@ -56,6 +62,8 @@ __all__ = [
     "SourceBatch",
     "SourceRun",
     "StoreMeta",
+    "StoredChannel",
+    "StoredPlaybook",
     "TaskEvent",
     "Team",
     "User",

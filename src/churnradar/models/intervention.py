@@ -92,3 +92,15 @@ class CustomerTag(Base):
     tag: Mapped[str] = mapped_column(String(100))
     source: Mapped[str] = mapped_column(String(200))  # rule:<slug> | user:<login>
     created_at: Mapped[datetime]
+
+
+class StoredPlaybook(Base):
+    """An admin's playbook for one template and level; it replaces the template's own for new tasks."""
+
+    __tablename__ = "playbooks"
+
+    template: Mapped[str] = mapped_column(String(64), primary_key=True)
+    level: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body: Mapped[dict[str, Any]]  # a rule.schemas.Playbook, as JSON
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(200))

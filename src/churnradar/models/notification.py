@@ -46,3 +46,16 @@ class DeliveryAttempt(Base):
     ok: Mapped[bool]
     retryable: Mapped[bool | None]
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class StoredChannel(Base):
+    """A channel an admin added in the UI or API, beside the YAML file's; its secrets sealed (kit.secrets)."""
+
+    __tablename__ = "notification_channels"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    type: Mapped[str] = mapped_column(String(32))
+    options: Mapped[dict[str, Any]]
+    sealed_secrets: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+    updated_by: Mapped[str | None] = mapped_column(String(200))

@@ -9,3 +9,7 @@ class DeliveryError(Exception):
     def __init__(self, message: str, *, retryable: bool) -> None:
         super().__init__(message)
         self.retryable = retryable
+
+
+class ChannelConfigError(ValueError):
+    """A channel that cannot be stored: its name, type or a field named in the message."""

@@ -6,10 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Row, Table, func, insert, select, update
+from sqlalchemy import Row, Table, delete, func, insert, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
-from churnradar.models import DeliveryAttempt, OutboxMessage, Team, User, UserPreference
+from churnradar.db import table_of
+from churnradar.models import DeliveryAttempt, OutboxMessage, StoredChannel, Team, User, UserPreference
 from churnradar.notification.routing import Contact, Directory, Outgoing
 from churnradar.notification.schemas import OutboxStatus
 
@@ -173,3 +175,26 @@ def attempts(conn: Connection, message_id: int) -> list[Row[Any]]:
     return list(
         conn.execute(select(ATTEMPTS).where(ATTEMPTS.c.message_id == message_id).order_by(ATTEMPTS.c.id))
     )
+
+
+CHANNELS = table_of(StoredChannel)
+
+
+def stored_channels(conn: Connection | Session) -> list[Row[Any]]:
+    """The channels admins stored, by name (secrets still sealed)."""
+    return list(conn.execute(select(CHANNELS).order_by(CHANNELS.c.name)))
+
+
+def save_channel(conn: Connection | Session, values: dict[str, Any]) -> None:
+    """Insert or replace one stored channel."""
+    conn.execute(delete(CHANNELS).where(CHANNELS.c.name == values["name"]))
+    conn.execute(insert(CHANNELS).values(**values))
+
+
+def remove_channel(conn: Connection | Session, name: str) -> bool:
+    """Drop a stored channel; whether there was one."""
+    found = conn.execute(
+        select(func.count()).select_from(CHANNELS).where(CHANNELS.c.name == name)
+    ).scalar_one()
+    conn.execute(delete(CHANNELS).where(CHANNELS.c.name == name))
+    return bool(found)

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from churnradar import i18n
 from churnradar.config import Settings
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.notification import policy, routing, webhooks
+from churnradar.notification import policy, routing, stored_channels, webhooks
 from churnradar.notification import repository as outbox_repo
 from churnradar.notification.channels import Channel, build
 from churnradar.notification.exceptions import DeliveryError
@@ -40,6 +40,7 @@ def notify(
     notices = list(notices)
     if not notices:
         return 0
+    settings = stored_channels.with_stored(conn, settings)
     grouped = routing.group(notices, outbox_repo.directory(conn), settings.notifications, scope=scope)
     return outbox_repo.add(conn, grouped, now=now)
 
@@ -123,6 +124,8 @@ def deliver(
 ) -> DeliverySummary:
     """One pass: send every due message once, retry passing failures with backoff, dead-letter the rest."""
     clock = clock or SystemClock()
+    with engine.connect() as conn:
+        settings = stored_channels.with_stored(conn, settings)
     n = settings.notifications
     channels = channels if channels is not None else configured_channels(settings)
     summary = DeliverySummary()

@@ -84,6 +84,13 @@ class Playbook(_Strict):
     follow_up_every_hours: Annotated[int, Field(gt=0)] | None = None
     actions_en: list[str] = Field(min_length=1)
     actions_zh: list[str] = Field(min_length=1)
+    # A named team responsible instead of the customer's own (checked against the teams when stored).
+    team: Annotated[str, Field(min_length=1, max_length=100)] | None = None
+    # Deadlines in business hours (True), plain hours (False), or as the settings say (None).
+    business_hours: bool | None = None
+    # Who is told besides the role on duty, and who the task escalates to when its deadline passes.
+    notify: list[RoleOnDuty] = []
+    escalate_to: RoleOnDuty | None = None
 
     @model_validator(mode="after")
     def _same_actions(self) -> Playbook:

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Depends, HTTPException, Request, status
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
+from churnradar.intervention import playbooks
+from churnradar.intervention.exceptions import PlaybookError
 from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
-from churnradar.notification.exceptions import DeliveryError
+from churnradar.notification import stored_channels
+from churnradar.notification.channels import channels
+from churnradar.notification.exceptions import ChannelConfigError, DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
 from churnradar.web.csrf import require_csrf
@@ -38,11 +43,11 @@ DUTY_LABELS = {
 
 
 def _context(request: Request, session: Session) -> dict[str, Any]:
-    settings: Settings = request.app.state.settings
+    settings = stored_channels.with_stored(session, request.app.state.settings)
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
     users = auth_service.list_users(session)
     return {
-        "templates": service.template_views(templates, DEFAULT_LEVELS),
+        "templates": service.template_views(templates, DEFAULT_LEVELS, playbooks.stored(session)),
         "duty": DUTY_LABELS,
         "notifications": settings.notifications,
         "notifications_file": settings.notifications_file,
@@ -50,6 +55,9 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "people": {"users": len(users), "active": sum(1 for u, _t, _m in users if u.is_active)},
         "teams": auth_service.list_team_names(session),
         "result": None,
+        "playbook_error": None,
+        "channel_error": None,
+        "channel_types": sorted(channels),
     }
 
 
@@ -63,6 +71,7 @@ def test_channel(
     settings: Settings, session: Session, principal: Principal, channel_id: str
 ) -> dict[str, Any]:
     """Send a test message through a channel to the admin's own address now; audited; what happened."""
+    settings = stored_channels.with_stored(session, settings)
     if channel_id not in settings.notifications.channels:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such channel")
     user = auth_service.get_user(session, principal.user_id)
@@ -90,3 +99,60 @@ def send_test(request: Request, principal: AdminDep, session: SessionDep, channe
     return render(
         request, "settings/index.html", _context(request, session) | {"result": result}, principal=principal
     )
+
+
+@router.post("/playbooks/{template}/{level}", name="settings_playbook")
+async def save_playbook(
+    request: Request, principal: AdminDep, session: SessionDep, template: str, level: str
+) -> Response:
+    """Change a playbook's deadline and follow-up cadence (new tasks take it; open ones keep theirs)."""
+    form = await request.form()
+    templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
+    found = playbooks.in_force(templates, playbooks.stored(session), template, level)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such playbook")
+    body = found[0].model_dump(mode="json")
+    for name in ("deadline_hours", "follow_up_every_hours"):
+        text = str(form.get(name, "")).strip()
+        body[name] = (int(text) if text.lstrip("-").isdigit() else text) if text else None
+    try:
+        playbooks.save(session, principal, templates, template, level, body, now=SystemClock().now())
+    except PlaybookError as exc:
+        session.rollback()
+        context = _context(request, session) | {"playbook_error": (template, level, str(exc))}
+        return render(request, "settings/index.html", context, principal=principal, status_code=422)
+    session.commit()
+    return RedirectResponse(f"/settings#template-{template}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _yaml_mapping(text: str, field: str) -> dict[str, Any]:
+    """A form's YAML mapping (empty when blank); `ChannelConfigError` naming the field otherwise."""
+    try:
+        value = yaml.safe_load(text) if text.strip() else {}
+    except yaml.YAMLError:
+        raise ChannelConfigError(f"{field}: not YAML") from None
+    if not isinstance(value, dict):
+        raise ChannelConfigError(f"{field}: expected lines of name: value")
+    return value
+
+
+@router.post("/channels", name="settings_channel_save")
+async def save_channel(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Add or change a stored channel; its secrets are sealed and never shown again (left blank: kept)."""
+    form = await request.form()
+    try:
+        body = {
+            "type": str(form.get("type", "")),
+            "options": _yaml_mapping(str(form.get("options", ""))[:20_000], "options"),
+            "secrets": _yaml_mapping(str(form.get("secrets", ""))[:20_000], "secrets"),
+        }
+        name = str(form.get("name", ""))[:100]
+        stored_channels.save(
+            session, principal, request.app.state.settings, name, body, now=SystemClock().now()
+        )
+    except ChannelConfigError as exc:
+        session.rollback()
+        context = _context(request, session) | {"channel_error": str(exc)}
+        return render(request, "settings/index.html", context, principal=principal, status_code=422)
+    session.commit()
+    return RedirectResponse("/settings#channels", status_code=status.HTTP_303_SEE_OTHER)

@@ -1,11 +1,19 @@
-"""REST API for the settings an admin checks from outside: send a test message through a channel."""
+"""REST API for the settings admins keep: playbooks (list, store, reset, YAML export and import) and a test
+message through a channel."""
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import asdict
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Body, HTTPException, Request, status
+from fastapi.responses import PlainTextResponse
 
+from churnradar.intervention import playbooks
+from churnradar.kit.clock import SystemClock
+from churnradar.notification import stored_channels
+from churnradar.rule import service as rule_service
+from churnradar.rule.schemas import Template
 from churnradar.web.deps import AdminToken, SessionDep
 from churnradar.web.settings.pages import test_channel
 
@@ -23,3 +31,129 @@ def send_test(
     """Send a test message through the channel to the token user's own address now (audited): `ok`, and the
     `error` the channel gave when it failed."""
     return test_channel(request.app.state.settings, session, principal, channel_id)
+
+
+def _templates(request: Request) -> dict[str, Template]:
+    return rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
+
+
+@router.get(
+    "/playbooks", summary="List the playbooks in force", responses={403: {"description": "Admins only."}}
+)
+def list_playbooks(request: Request, principal: AdminToken, session: SessionDep) -> list[dict[str, Any]]:
+    """Every template's playbook per level, most severe first, with `source`: `stored` (an admin's),
+    `template` (the template file's) or `general` (inherited from the general template)."""
+    return [
+        {"template": v.template, "level": v.level, "source": v.source, **v.playbook.model_dump(mode="json")}
+        for v in playbooks.views(_templates(request), playbooks.stored(session))
+    ]
+
+
+@router.put(
+    "/playbooks/{template}/{level}",
+    summary="Store a playbook",
+    responses={
+        422: {"description": "Unknown template, level or team, or a wrong field (named in `detail`)."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_playbook(
+    request: Request,
+    principal: AdminToken,
+    session: SessionDep,
+    template: str,
+    level: str,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Store the playbook of a template and level (audited): `role` (owner, owner_and_manager, director),
+    `team` (a named team), `deadline_hours` (> 0), `business_hours`, `follow_up_every_hours`, `notify`,
+    `escalate_to`, and the steps in both languages. New tasks take it; open tasks keep theirs."""
+    book = playbooks.save(
+        session, principal, _templates(request), template, level, body, now=SystemClock().now()
+    )
+    session.commit()
+    return {"template": template, **book.model_dump(mode="json")}
+
+
+@router.delete(
+    "/playbooks/{template}/{level}",
+    summary="Return to the template's playbook",
+    responses={404: {"description": "No stored playbook there."}, 403: {"description": "Admins only."}},
+)
+def delete_playbook(principal: AdminToken, session: SessionDep, template: str, level: str) -> dict[str, Any]:
+    """Drop the stored playbook (audited): new tasks take the template's own again."""
+    if not playbooks.reset(session, principal, template, level, now=SystemClock().now()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored playbook")
+    session.commit()
+    return {"template": template, "level": level, "removed": True}
+
+
+@router.get(
+    "/playbooks/export",
+    summary="Export the playbooks as YAML",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+)
+def export_playbooks(request: Request, principal: AdminToken, session: SessionDep) -> PlainTextResponse:
+    """Every playbook in force as YAML (audited), ready for `POST /playbooks/import`."""
+    text = playbooks.export_yaml(session, principal, _templates(request))
+    session.commit()
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+@router.post(
+    "/playbooks/import",
+    summary="Import playbooks from YAML",
+    responses={422: {"description": "The document is refused whole; `detail` locates each wrong entry."}},
+)
+async def import_playbooks(request: Request, principal: AdminToken, session: SessionDep) -> dict[str, int]:
+    """Store every playbook of a YAML body (`playbooks:` entries with `template` and `level`), checked whole:
+    one wrong entry stores none. Audited."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    count = playbooks.import_yaml(session, principal, _templates(request), text, now=SystemClock().now())
+    session.commit()
+    return {"stored": count}
+
+
+@router.get("/channels", summary="List the stored channels", responses={403: {"description": "Admins only."}})
+def list_channels(request: Request, principal: AdminToken, session: SessionDep) -> list[dict[str, Any]]:
+    """The channels admins stored (beside the YAML file's): type, options and the names of the secrets set;
+    a secret's value is never shown."""
+    return [asdict(v) for v in stored_channels.views(session, request.app.state.settings)]
+
+
+@router.put(
+    "/channels/{channel_id}",
+    summary="Store a channel",
+    responses={
+        422: {"description": "Unknown type or a wrong option (named in `detail`)."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_channel(
+    request: Request,
+    principal: AdminToken,
+    session: SessionDep,
+    channel_id: str,
+    body: Annotated[dict[str, Any], Body()],
+) -> dict[str, Any]:
+    """Store a channel: `type` (email, sms, dingtalk, wecom, feishu, slack, webhook, ...), `options`, and
+    `secrets` encrypted at rest (left out: the stored ones are kept). Audited without secrets."""
+    view = stored_channels.save(
+        session, principal, request.app.state.settings, channel_id, body, now=SystemClock().now()
+    )
+    session.commit()
+    return asdict(view)
+
+
+@router.delete(
+    "/channels/{channel_id}",
+    summary="Remove a stored channel",
+    responses={404: {"description": "No stored channel of that name."}, 403: {"description": "Admins only."}},
+)
+def delete_channel(principal: AdminToken, session: SessionDep, channel_id: str) -> dict[str, Any]:
+    """Drop a stored channel (audited); the YAML file's channel of that name, if any, applies again."""
+    if not stored_channels.remove(session, principal, channel_id, now=SystemClock().now()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored channel")
+    session.commit()
+    return {"name": channel_id, "removed": True}

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from churnradar.config import NotificationSettings
+from churnradar.intervention import playbooks
 from churnradar.rule.schemas import Playbook, Template
 
 MASK = "••••••"
@@ -58,9 +59,13 @@ class TemplateView:
     playbooks: list[Playbook]
 
 
-def template_views(templates: Mapping[str, Template], levels: tuple[str, ...]) -> list[TemplateView]:
-    """General first, then the industry templates by name; playbooks from the most severe level down."""
+def template_views(
+    templates: Mapping[str, Template], levels: tuple[str, ...], saved: playbooks.Stored | None = None
+) -> list[TemplateView]:
+    """General first, then the industry templates by name; playbooks in force (an admin's stored one over the
+    template's) from the most severe level down."""
     order = {level: i for i, level in enumerate(levels)}
+    stored = saved or {}
     return [
         TemplateView(
             slug=t.slug,
@@ -69,7 +74,15 @@ def template_views(templates: Mapping[str, Template], levels: tuple[str, ...]) -
             extends=t.extends,
             rules=len(t.rules),
             enabled=sum(1 for r in t.rules if r.enabled),
-            playbooks=sorted(t.playbooks, key=lambda p: -order.get(p.level, -1)),
+            playbooks=sorted(
+                [stored.get((t.slug, p.level), p) for p in t.playbooks]
+                + [
+                    b
+                    for (slug, level), b in stored.items()
+                    if slug == t.slug and level not in {p.level for p in t.playbooks}
+                ],
+                key=lambda p: -order.get(p.level, -1),
+            ),
         )
         for t in sorted(templates.values(), key=lambda t: (t.extends is not None, t.slug))
     ]

@@ -1,0 +1,133 @@
+"""Channels admins add in the UI or API, stored beside the YAML file's (a stored one wins on the same name).
+
+Secrets are sealed at rest (`kit.secrets`, keyed like a source's: SECRETS__KEY, else SECRET_KEY) and never
+returned: a view says which secrets are set, not what they are. Every change is audited without its secrets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from pydantic import SecretStr, ValidationError
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
+
+from churnradar.auth import service as auth_service
+from churnradar.auth.schemas import Principal
+from churnradar.config import ChannelConfig, Settings
+from churnradar.kit import secrets
+from churnradar.notification import repository as outbox_repo
+from churnradar.notification.channels import build, channels
+from churnradar.notification.channels.base import load_plugins
+from churnradar.notification.exceptions import ChannelConfigError
+
+PURPOSE = b"churnradar channel secrets v1"
+NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789_-")
+
+
+@dataclass(frozen=True)
+class ChannelView:
+    """A stored channel as admins see it: options, and the names of its secrets (never their values)."""
+
+    name: str
+    type: str
+    options: dict[str, Any]
+    secrets_set: list[str]
+    updated_at: datetime
+    updated_by: str | None
+
+
+def _material(settings: Settings) -> str:
+    return (settings.secrets.key or settings.secret_key).get_secret_value()
+
+
+def views(conn: Connection | Session, settings: Settings) -> list[ChannelView]:
+    """Every stored channel, secrets as the names that are set."""
+    found = []
+    for row in outbox_repo.stored_channels(conn):
+        try:
+            names = sorted(secrets.unseal(row.sealed_secrets, _material(settings), PURPOSE))
+        except secrets.UnreadableSecretsError:
+            names = []
+        found.append(
+            ChannelView(row.name, row.type, dict(row.options), names, row.updated_at, row.updated_by)
+        )
+    return found
+
+
+def with_stored(conn: Connection | Session, settings: Settings) -> Settings:
+    """The settings with the stored channels added to the file's (a stored one replaces one of its name)."""
+    rows = outbox_repo.stored_channels(conn)
+    if not rows:
+        return settings
+    stored = {}
+    for row in rows:
+        try:
+            values = secrets.unseal(row.sealed_secrets, _material(settings), PURPOSE)
+        except secrets.UnreadableSecretsError:
+            continue  # the key changed: the channel is skipped until its secrets are set again
+        stored[row.name] = ChannelConfig(
+            type=row.type, options=dict(row.options), secrets={k: SecretStr(v) for k, v in values.items()}
+        )
+    n = settings.notifications
+    return settings.model_copy(
+        update={"notifications": n.model_copy(update={"channels": n.channels | stored})}
+    )
+
+
+def save(
+    session: Session,
+    principal: Principal | None,
+    settings: Settings,
+    name: str,
+    body: Mapping[str, Any],
+    *,
+    now: datetime,
+) -> ChannelView:
+    """Check and store a channel (`type`, `options`, `secrets`; secrets left out keep their stored values);
+    `ChannelConfigError` naming the field. Audited without secrets; not committed."""
+    if not name or len(name) > 64 or not set(name) <= NAME_CHARS:
+        raise ChannelConfigError("name: use 1-64 lower-case letters, digits, '-' or '_'")
+    kind = str(body.get("type", ""))
+    if kind not in channels:
+        load_plugins()
+    if kind not in channels:
+        raise ChannelConfigError(f"type: unknown channel type {kind[:32]!r}; types are {', '.join(channels)}")
+    previous = {row.name: row for row in outbox_repo.stored_channels(session)}.get(name)
+    try:
+        kept = secrets.unseal(previous.sealed_secrets, _material(settings), PURPOSE) if previous else {}
+    except secrets.UnreadableSecretsError:
+        kept = {}  # sealed under an older key: only what is given now
+    given = body.get("secrets") or {}
+    if not isinstance(given, dict) or not isinstance(body.get("options", {}), dict):
+        raise ChannelConfigError("options and secrets: expected mappings of names to values")
+    values = kept | {str(k): str(v) for k, v in given.items()}
+    try:
+        config = ChannelConfig(
+            type=kind, options=body.get("options", {}), secrets={k: SecretStr(v) for k, v in values.items()}
+        )
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ChannelConfigError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}"[:300]) from None
+    try:
+        build(name, config)
+    except ValueError as exc:
+        raise ChannelConfigError(str(exc)[:500]) from None
+    by = principal.login if principal else None
+    sealed = secrets.seal(values, _material(settings), PURPOSE)
+    row = {"name": name, "type": kind, "options": dict(config.options), "sealed_secrets": sealed}
+    outbox_repo.save_channel(session, row | {"updated_at": now, "updated_by": by})
+    details = {"type": kind, "options": sorted(config.options), "secrets": sorted(values)}
+    auth_service.record(session, principal, "update", "channel", name, details, at=now)
+    return ChannelView(name, kind, dict(config.options), sorted(values), now, by)
+
+
+def remove(session: Session, principal: Principal | None, name: str, *, now: datetime) -> bool:
+    """Drop a stored channel (the file's of that name, if any, applies again); audited; not committed."""
+    removed = outbox_repo.remove_channel(session, name)
+    if removed:
+        auth_service.record(session, principal, "delete", "channel", name, None, at=now)
+    return removed
