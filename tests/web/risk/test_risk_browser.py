@@ -35,15 +35,20 @@ def test_a_manager_filters_by_level_and_assigns_two_customers(risk_server: str, 
 
     page.click("nav >> text=High risk")
     page.wait_for_url(f"{risk_server}/risk")
+    # The list opens on the customers with a warning, worst first; all customers are one click away.
+    expect(page.locator("#result-count")).to_have_text("2 customers")
+    rows = page.locator("#risk-table tbody tr")
+    assert rows.evaluate_all("rows => rows.map(r => r.dataset.customer)") == ["E-001", "E-002"]
+    shot(page, "risk-02-warned-first")
+    page.click("#show-all")
     expect(page.locator("#result-count")).to_have_text("3 customers")
+    expect(page.locator("#level-filter")).to_have_value("all")
 
     # Filter by level: htmx swaps the table and pushes the filter into the address bar.
     page.select_option("#level-filter", "any")
     page.wait_for_url("**/risk?*level=any*")
     expect(page.locator("#result-count")).to_have_text("2 customers")
-    rows = page.locator("#risk-table tbody tr")
     assert rows.evaluate_all("rows => rows.map(r => r.dataset.customer)") == ["E-001", "E-002"]
-    shot(page, "risk-02-filtered")
 
     # Bulk: check both rows, choose a rep, assign; the list comes back filtered, with the owners changed.
     page.check("tr[data-customer=E-001] input[type=checkbox]")
@@ -72,4 +77,15 @@ def test_a_manager_filters_by_level_and_assigns_two_customers(risk_server: str, 
     expect(page.locator("#resolved-alerts li.alert")).to_have_count(1)
     shot(page, "risk-04-customer-alerts")
     assert errors == []
+    context.close()
+
+
+def test_the_risk_list_in_chinese_opens_on_warned_customers(risk_server: str, browser: object) -> None:
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
+    page = context.new_page()
+    sign_in_page(page, risk_server, "admin")
+    page.goto(f"{risk_server}/risk")
+    expect(page.locator("#level-filter option:checked")).to_have_text("有预警的客户")
+    expect(page.locator("#show-all")).to_have_text("显示全部客户")
+    shot(page, "risk-05-zh-warned-first")
     context.close()

@@ -12,7 +12,7 @@ from churnradar.auth import service as auth_service
 from churnradar.config import Settings, WebSettings
 from churnradar.customer import service as customer_service
 from churnradar.customer.exceptions import OwnerChangeError
-from churnradar.customer.schemas import ANY_LEVEL, RiskFilter
+from churnradar.customer.schemas import ALL_LEVELS, ANY_LEVEL, RiskFilter
 from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import Level
 from churnradar.web.cache import TtlCache
@@ -86,9 +86,15 @@ def _options(request: Request) -> WebSettings:
     return options
 
 
+def page_filter(flt: RiskFilter) -> RiskFilter:
+    """The page's filter: without a level chosen, the customers with a warning (`level=all` shows all)."""
+    return flt if flt.level is not None else flt.model_copy(update={"level": ANY_LEVEL})
+
+
 def _context(
     request: Request, principal: PrincipalDep, session: SessionDep, flt: RiskFilter
 ) -> dict[str, object]:
+    flt = page_filter(flt)
     flt = flt.model_copy(update={"per_page": min(flt.per_page, _options(request).max_page_size)})
     rows, total = service.list_risk(session, principal, flt)
     return {
@@ -114,7 +120,7 @@ def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, fl
     context["tags"] = cache.get_or_set(
         ("risk_tags", principal.user_id, principal.role), lambda: service.risk_tags(session, principal)
     )
-    context["levels"] = (*(level.value for level in reversed(Level)), ANY_LEVEL)
+    context["levels"] = (ANY_LEVEL, *(level.value for level in reversed(Level)), ALL_LEVELS)
     context["flash"] = request.session.pop(FLASH, None)
     return render(request, "risk/list.html", context, principal=principal)
 
