@@ -21,6 +21,45 @@ def risk_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
+LEVEL_COLOURS = {"red": "#d32f2f", "orange": "#f57c00", "yellow": "#fbc02d"}  # app.css --level-*
+
+
+def assert_level_charts(page: object) -> None:
+    """One stacked chart of customers per level, each level in its colour, on a count axis from zero."""
+    colours = page.evaluate(  # type: ignore[attr-defined]
+        """() => {
+          const css = getComputedStyle(document.documentElement);
+          const svg = document.querySelector("#alerts-trend-charts .chart svg");
+          const painted = [...svg.querySelectorAll("path")]
+            .flatMap(p => [p.getAttribute("fill"), p.getAttribute("stroke")]);
+          const bars = [...document.querySelectorAll("#alerts-levels .bar > span")]
+            .map(b => getComputedStyle(b).backgroundColor);
+          return {
+            css: ["red", "orange", "yellow"].map(l => css.getPropertyValue("--level-" + l).trim()),
+            painted: painted.filter(Boolean).map(c => c.toLowerCase()),
+            bars: bars,
+            charts: document.querySelectorAll("#alerts-trend-charts .chart").length,
+            labels: [...svg.querySelectorAll("text")].map(t => t.textContent),
+          };
+        }"""
+    )
+    assert colours["css"] == list(LEVEL_COLOURS.values())
+    assert colours["charts"] == 1
+    for colour in LEVEL_COLOURS.values():
+        assert colour in colours["painted"], colour
+    assert colours["bars"] == ["rgb(211, 47, 47)", "rgb(245, 124, 0)", "rgb(251, 192, 45)"]
+    assert "0" in colours["labels"]  # the count axis starts at zero
+    # The weekly flow charts draw their lines (in the theme's palette) on count axes from zero too.
+    flow = page.evaluate(  # type: ignore[attr-defined]
+        """() => [...document.querySelectorAll("#alerts-flow-charts .chart svg")].map(svg => ({
+            lines: [...svg.querySelectorAll("path")].map(p => p.getAttribute("stroke")),
+            zero: [...svg.querySelectorAll("text")].some(t => t.textContent === "0"),
+        }))"""
+    )
+    assert len(flow) == 2
+    assert all(chart["zero"] and "#5070dd" in chart["lines"] for chart in flow), flow  # the palette's first
+
+
 def test_a_manager_filters_by_level_and_assigns_two_customers(risk_server: str, browser: object) -> None:
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
@@ -31,6 +70,7 @@ def test_a_manager_filters_by_level_and_assigns_two_customers(risk_server: str, 
     # The overview's alert panels: counts per level and the ECharts trend drawn from JSON.
     expect(page.locator("#alerts-levels tr[data-level=red] td.num").first).to_have_text("1")
     page.wait_for_selector("#alerts-trend-charts .chart svg")
+    assert_level_charts(page)
     shot(page, "risk-01-overview-panels")
 
     page.click("nav >> text=High risk")
@@ -84,6 +124,10 @@ def test_the_risk_list_in_chinese_opens_on_warned_customers(risk_server: str, br
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     sign_in_page(page, risk_server, "admin")
+    page.wait_for_selector("#alerts-trend-charts .chart svg")
+    assert_level_charts(page)
+    expect(page.locator("#alerts-reasons tr[data-rule=order_gap] td").first).to_have_text("订单中断")
+    shot(page, "risk-06-zh-overview")
     page.goto(f"{risk_server}/risk")
     expect(page.locator("#level-filter option:checked")).to_have_text("有预警的客户")
     expect(page.locator("#show-all")).to_have_text("显示全部客户")
