@@ -36,9 +36,28 @@ DUTY_LABELS = {
     "director": N_("the owner, their manager and the directors"),
 }
 
+# Notification events and outbox states, shown translated (routing and the outbox).
+EVENT_LABELS = {
+    "alert_opened": N_("alert opened"),
+    "alert_escalated": N_("alert escalated"),
+    "task_assigned": N_("task assigned"),
+    "deadline_reminder": N_("deadline reminder"),
+    "deadline_missed": N_("deadline missed"),
+    "digest": N_("digest"),
+    "data_health": N_("data health"),
+    "test": N_("test message"),
+}
+OUTBOX_LABELS = {
+    "pending": N_("waiting"),
+    "sent": N_("sent"),
+    "dead": N_("failed"),
+    "skipped": N_("skipped"),
+}
+
 
 def _context(request: Request, session: Session) -> dict[str, Any]:
     settings: Settings = request.app.state.settings
+    counts, latest = notification_service.outbox_preview(request.app.state.engine)
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
     users = auth_service.list_users(session)
     return {
@@ -50,6 +69,9 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "people": {"users": len(users), "active": sum(1 for u, _t, _m in users if u.is_active)},
         "teams": auth_service.list_team_names(session),
         "result": None,
+        "outbox": {"counts": counts, "latest": latest},
+        "event_labels": EVENT_LABELS,
+        "outbox_labels": OUTBOX_LABELS,
     }
 
 
