@@ -122,6 +122,11 @@ class TestSettingsPage:
         assert page.count("••••••") == 3  # hook url + secret, mail password
         assert "alert opened, alert escalated" in page  # the default routes, in words
         assert "alert_opened" not in page
+        routes = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td><td>email</td></tr>", page)
+        assert ("alert opened, alert escalated", "red", "the team's channel") in [
+            tuple(html.unescape(cell) for cell in route) for route in routes
+        ]
+        assert "on_duty" not in page
 
 
 class TestOutbox:

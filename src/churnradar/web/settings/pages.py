@@ -47,6 +47,15 @@ EVENT_LABELS = {
     "data_health": N_("data health"),
     "test": N_("test message"),
 }
+# Who a route reaches, shown translated.
+TARGET_LABELS = {
+    "assignee": N_("the assignee"),
+    "on_duty": N_("who is on duty"),
+    "manager": N_("the manager"),
+    "directors": N_("the directors"),
+    "team": N_("the team's channel"),
+    "admins": N_("the admins"),
+}
 OUTBOX_LABELS = {
     "pending": N_("waiting"),
     "sent": N_("sent"),
@@ -71,6 +80,7 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "result": None,
         "outbox": {"counts": counts, "latest": latest},
         "event_labels": EVENT_LABELS,
+        "target_labels": TARGET_LABELS,
         "outbox_labels": OUTBOX_LABELS,
     }
 
