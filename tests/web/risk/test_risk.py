@@ -307,6 +307,26 @@ class TestAssignment:
         assert response.status_code == 400  # type: ignore[attr-defined]
         assert "Choose at least one customer." in response.text  # type: ignore[attr-defined]
 
+    def test_assign_without_a_person_says_so_on_the_list(
+        self, risk: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        manager = client_for("mgr_east")
+        before = owners(risk)
+        token = csrf_of(manager.get("/risk").text)
+        data = {
+            "csrf_token": token,
+            "owner": "",
+            "one": str(risk.ids.customers["E-001"]),
+            "back": "/risk?level=red",
+        }
+        response = manager.post("/risk/assign", data=data, headers=ZH, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/risk?level=red"
+        page = manager.get("/risk?level=red", headers=ZH).text
+        assert 'class="card error" id="risk-flash" role="alert">请先选择要分配给的人' in page
+        assert owners(risk) == before
+        assert "risk-flash" not in manager.get("/risk").text  # shown once
+
     def test_reps_get_no_assignment_controls(
         self, risk: World, client_for: Callable[[str], TestClient]
     ) -> None:

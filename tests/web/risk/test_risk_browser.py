@@ -90,6 +90,15 @@ def test_a_manager_filters_by_level_and_assigns_two_customers(risk_server: str, 
     expect(page.locator("#result-count")).to_have_text("2 customers")
     assert rows.evaluate_all("rows => rows.map(r => r.dataset.customer)") == ["E-001", "E-002"]
 
+    # Assign before choosing a person: the list says so, visibly, and nothing changes.
+    page.click("tr[data-customer=E-001] button[name=one]")
+    expect(page.locator("#risk-flash")).to_have_text(
+        "Choose the person to assign to first, then press Assign."
+    )
+    assert "level=any" in page.url
+    expect(page.locator("tr[data-customer=E-001] td.owner")).to_have_text("Rep East")
+    shot(page, "risk-07-assign-without-person")
+
     # Bulk: check both rows, choose a rep, assign; the list comes back filtered, with the owners changed.
     page.check("tr[data-customer=E-001] input[type=checkbox]")
     page.check("tr[data-customer=E-002] input[type=checkbox]")

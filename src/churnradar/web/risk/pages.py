@@ -29,6 +29,7 @@ nav_items.add("risk", NavItem("risk", N_("High risk"), "/risk", order=15))
 panels.register()
 FilterQuery = Annotated[RiskFilter, Query()]
 FLASH = "risk_flash"
+FLASH_KIND = "risk_flash_kind"  # "error" when the flash says what went wrong
 
 HEADINGS = {
     "customer_id": N_("Customer ID"),
@@ -122,6 +123,7 @@ def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, fl
     )
     context["levels"] = (ANY_LEVEL, *(level.value for level in reversed(Level)), ALL_LEVELS)
     context["flash"] = request.session.pop(FLASH, None)
+    context["flash_kind"] = request.session.pop(FLASH_KIND, None)
     return render(request, "risk/list.html", context, principal=principal)
 
 
@@ -168,6 +170,10 @@ def assign(
     """Give the checked customers (or the one whose button was pressed) to `owner`; back to the list."""
     ids = [one] if one is not None else list(dict.fromkeys(customer or []))
     catalog = translations(request_locale(request))
+    if not owner.strip():  # back to the list with a message it shows, rather than a browser tooltip
+        request.session[FLASH] = catalog.gettext("Choose the person to assign to first, then press Assign.")
+        request.session[FLASH_KIND] = "error"
+        return RedirectResponse(_safe_back(back), status_code=status.HTTP_303_SEE_OTHER)
     try:
         customers = customer_service.visible_by_ids(session, principal, ids)
         settings: Settings = request.app.state.settings
