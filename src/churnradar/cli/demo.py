@@ -108,7 +108,8 @@ def register(app: typer.Typer) -> None:
                     "lake": str(lake_for(engine).root),
                     "counts": counts,
                     "evaluations": evaluations,
-                    "accounts": [login for login, _ in accounts],
+                    "accounts": [login for login, _, _ in accounts],
+                    "roles": {login: role.value for login, role, _ in accounts},
                     "serve": not no_serve,
                 }
             )
@@ -119,12 +120,9 @@ def register(app: typer.Typer) -> None:
             for item in evaluations:
                 levels = ", ".join(f"{k} {v:,}" for k, v in item["customers_by_level"].items())
                 typer.echo(f"evaluated as of {item['as_of']}: {levels}")
-            for login, password in accounts:
-                typer.echo(
-                    f"demo login: {login} / {password}"
-                    if password
-                    else f"demo login: {login} (password kept)"
-                )
+            for login, role, password in accounts:
+                shown = f"{login} / {password}" if password else f"{login} (password kept)"
+                typer.echo(f"demo login: {shown}  ({demo_service.ROLE_WORDS[role]})")
         if not no_serve:
             from churnradar.cli.web import serve_app
 
