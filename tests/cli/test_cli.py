@@ -114,6 +114,7 @@ def test_demo_loads_evaluates_and_creates_logins(tmp_path: Path) -> None:
     assert [e["as_of"] for e in document["evaluations"]] == ["2026-06-23", "2026-06-30"]
     assert all(sum(e["customers_by_level"].values()) > 0 for e in document["evaluations"])
     assert document["accounts"][0] == "admin"
+    assert list(document["roles"].values()) == ["admin", "director", "manager", "rep"]  # one login per role
     again = churnradar(
         "demo",
         "--no-serve",
