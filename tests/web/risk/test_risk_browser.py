@@ -132,7 +132,7 @@ def test_a_manager_filters_by_level_and_assigns_two_customers(risk_server: str, 
 def test_the_risk_list_in_chinese_opens_on_warned_customers(risk_server: str, browser: object) -> None:
     context = browser.new_context(locale="zh-CN", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
-    sign_in_page(page, risk_server, "admin")
+    sign_in_page(page, risk_server, "mgr_east")
     page.wait_for_selector("#alerts-trend-charts .chart svg")
     assert_level_charts(page)
     expect(page.locator("#alerts-reasons tr[data-rule=order_gap] td").first).to_have_text("订单中断")
@@ -141,4 +141,10 @@ def test_the_risk_list_in_chinese_opens_on_warned_customers(risk_server: str, br
     expect(page.locator("#level-filter option:checked")).to_have_text("有预警的客户")
     expect(page.locator("#show-all")).to_have_text("显示全部客户")
     shot(page, "risk-05-zh-warned-first")
+    # A task card names its rule in Chinese, never by its id.
+    page.goto(f"{risk_server}/tasks")
+    expect(page.locator("dd.rule").first).to_have_text("订单中断")
+    shot(page, "risk-08-zh-task-card")
+    page.goto(f"{risk_server}/effectiveness")
+    shot(page, "risk-09-zh-effectiveness")
     context.close()
