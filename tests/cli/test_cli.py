@@ -119,6 +119,7 @@ def test_demo_loads_evaluates_and_creates_logins(tmp_path: Path) -> None:
     assert document["model"]["auc"] > 0.55
     assert all(e["scored"] == e["customers"] > 1_000 for e in document["evaluations"])
     assert document["accounts"][0] == "admin"
+    assert list(document["roles"].values()) == ["admin", "director", "manager", "rep"]  # one login per role
     again = churnradar(
         "demo",
         "--no-serve",

@@ -55,3 +55,15 @@ def test_reasons_do_not_depend_on_the_order_of_open_alerts(seed: int) -> None:
     assert first["reasons_en"] == "a_rule holds; b_rule holds; e_rule holds"
     assert first["reasons_zh"] == "a_rule 成立；b_rule 成立；e_rule 成立"
     assert expected.set_index("customer_id").loc[2, "reasons_en"] == "a_rule holds"
+
+
+def test_the_same_reason_of_two_rules_is_listed_once() -> None:
+    # The general rule and its retail override say the same thing: one reason, and the third slot goes on.
+    state = _state()
+    state.loc[state["rule"] == "d_rule", ["reason_en", "reason_zh"]] = ["a_rule holds", "a_rule 成立"]
+    state.loc[state["rule"] == "b_rule", ["reason_en", "reason_zh"]] = ["a_rule holds", "a_rule 成立"]
+    table = risk_table(_assessment(), state, AS_OF, Policy(), pd.Series({1: 45.0, 2: 70.0}))
+    first = table.set_index("customer_id").loc[1]
+    assert first["reasons_en"] == "a_rule holds; e_rule holds; c_rule holds"
+    assert first["reasons_zh"] == "a_rule 成立；e_rule 成立；c_rule 成立"
+    assert first["open_alerts"] == 5  # every open alert still counts

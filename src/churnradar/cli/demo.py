@@ -110,7 +110,8 @@ def register(app: typer.Typer) -> None:
                     "counts": counts,
                     "model": model,
                     "evaluations": evaluations,
-                    "accounts": [login for login, _ in accounts],
+                    "accounts": [login for login, _, _ in accounts],
+                    "roles": {login: role.value for login, role, _ in accounts},
                     "serve": not no_serve,
                 }
             )
@@ -125,12 +126,9 @@ def register(app: typer.Typer) -> None:
                     f"evaluated as of {item['as_of']}: {levels}; churn probability for "
                     f"{item['scored']:,} of {item['customers']:,} customers"
                 )
-            for login, password in accounts:
-                typer.echo(
-                    f"demo login: {login} / {password}"
-                    if password
-                    else f"demo login: {login} (password kept)"
-                )
+            for login, role, password in accounts:
+                shown = f"{login} / {password}" if password else f"{login} (password kept)"
+                typer.echo(f"demo login: {shown}  ({demo_service.ROLE_WORDS[role]})")
         if not no_serve:
             from churnradar.cli.web import serve_app
 

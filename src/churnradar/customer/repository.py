@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, aliased
 from churnradar.auth.schemas import Principal
 from churnradar.customer.access import SEE_ALL, scoped, sees_all, visible_customers
 from churnradar.customer.schemas import (
+    ALL_LEVELS,
     ANY_LEVEL,
     CustomerFilter,
     CustomerRow,
@@ -349,7 +350,7 @@ def _risk_only_conditions(flt: RiskFilter) -> list[ColumnElement[bool]]:
     conditions: list[ColumnElement[bool]] = []
     if flt.level == ANY_LEVEL:
         conditions.append(CustomerRisk.level.is_not(None))
-    elif flt.level is not None:
+    elif flt.level is not None and flt.level != ALL_LEVELS:
         conditions.append(CustomerRisk.level == flt.level)
     for column, low, high in (
         (CustomerRisk.health_score, flt.score_min, flt.score_max),

@@ -172,6 +172,7 @@ class Tags(BaseModel):
 
 # The customers at risk: the risk list of the pages and the API, over the current risk table.
 ANY_LEVEL = "any"  # a level filter value: every customer with some level (not those with a score only)
+ALL_LEVELS = "all"  # a level filter value: every customer with a risk row, level or not (as no level filter)
 
 
 class RiskSort(StrEnum):
@@ -188,7 +189,8 @@ class RiskFilter(ListFilter):
     """What the high-risk list shows: filters (all optional), search, sort and page."""
 
     level: str | None = Field(
-        default=None, description=f"One of {', '.join(DEFAULT_LEVELS)}, or {ANY_LEVEL!r}."
+        default=None,
+        description=f"One of {', '.join(DEFAULT_LEVELS)}, {ANY_LEVEL!r}, or {ALL_LEVELS!r} (every customer).",
     )
     owner: int | None = Field(default=None, description="Owner's user id.")
     team: int | None = Field(default=None, description="Team id.")
@@ -212,8 +214,9 @@ class RiskFilter(ListFilter):
     @field_validator("level")
     @classmethod
     def _known_level(cls, value: str | None) -> str | None:
-        if value is not None and value not in (*DEFAULT_LEVELS, ANY_LEVEL):
-            raise ValueError(f"unknown level {value!r}; use one of {', '.join((*DEFAULT_LEVELS, ANY_LEVEL))}")
+        known = (*DEFAULT_LEVELS, ANY_LEVEL, ALL_LEVELS)
+        if value is not None and value not in known:
+            raise ValueError(f"unknown level {value!r}; use one of {', '.join(known)}")
         return value
 
     @model_validator(mode="after")

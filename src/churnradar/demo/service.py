@@ -24,29 +24,43 @@ def counts(engine: Engine) -> dict[str, int]:
     return {name: found[name] for name in order}
 
 
-def demo_accounts(engine: Engine) -> list[tuple[str, str | None]]:
-    """An admin, a manager and a rep with fresh passwords (returned once), so the dashboard can be tried.
+# The role of each demo login, as the command prints it.
+ROLE_WORDS = {
+    Role.ADMIN: "admin: configures rules, channels and users",
+    Role.DIRECTOR: "sales director: sees every customer",
+    Role.MANAGER: "manager: sees the team's customers",
+    Role.REP: "sales rep: sees their own customers",
+}
 
-    Each is (login, password), the password None for an account that already had one.
+
+def demo_accounts(engine: Engine) -> list[tuple[str, Role, str | None]]:
+    """An admin, a director, a manager and a rep, each with a fresh password (returned once), to try the
+    dashboard as each role.
+
+    Each is (login, role, password), the password None for an account that already had one.
     """
-    accounts: list[tuple[str, str | None]] = []
+    accounts: list[tuple[str, Role, str | None]] = []
     with Session(engine) as session, session.begin():
         if repository.user_by_login(session, "admin") is None:
             password = secrets.token_urlsafe(12)
             auth_service.create_user(
                 session, login="admin", role=Role.ADMIN, password=password, display_name="Demo admin"
             )
-            accounts.append(("admin", password))
-        else:
-            accounts.append(("admin", None))
-        for role in (Role.MANAGER, Role.REP):
-            user = repository.first_of_role(session, role)
+            accounts.append(("admin", Role.ADMIN, password))
+        for role in (Role.ADMIN, Role.DIRECTOR, Role.MANAGER, Role.REP):
+            if role == Role.ADMIN and accounts:
+                continue  # just created, with its password above
+            user = (
+                repository.user_by_login(session, "admin")
+                if role == Role.ADMIN
+                else repository.first_of_role(session, role)
+            )
             if user is None:
                 continue
             if user.password_hash is None:
                 password = secrets.token_urlsafe(12)
                 auth_service.set_password(session, login=user.login, password=password)
-                accounts.append((user.login, password))
+                accounts.append((user.login, role, password))
             else:
-                accounts.append((user.login, None))
+                accounts.append((user.login, role, None))
     return accounts

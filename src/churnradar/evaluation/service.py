@@ -129,8 +129,10 @@ def risk_table(
     ranked = visible.assign(_rank=policy.rank(visible["level"])).sort_values(
         ["customer_id", "_rank", *ties], ascending=[True, False, *[True] * len(ties)], kind="stable"
     )
-    # The three highest-ranked reasons per customer, picked in one vectorised step (not a slice per group).
-    top = ranked[ranked.groupby("customer_id").cumcount() < 3].groupby("customer_id")
+    # The three highest-ranked distinct reasons per customer (two rules of one template saying the same thing
+    # are one reason), picked in one vectorised step (not a slice per group).
+    ranked_reasons = ranked.drop_duplicates(["customer_id", "reason_en"], keep="first")
+    top = ranked_reasons[ranked_reasons.groupby("customer_id").cumcount() < 3].groupby("customer_id")
     reasons = pd.DataFrame(
         {
             "reasons_en": top["reason_en"].agg(i18n.separator("en").join),

@@ -143,6 +143,11 @@ def by_status(conn: Connection, status: OutboxStatus, limit: int = 200) -> list[
     return list(conn.execute(query))
 
 
+def latest(conn: Connection, limit: int) -> list[Row[Any]]:
+    """The newest messages in any state, newest first."""
+    return list(conn.execute(select(OUTBOX).order_by(OUTBOX.c.id.desc()).limit(limit)))
+
+
 def dead_ids_after(conn: Connection, after: int, limit: int) -> list[int]:
     """Ids of dead letters above `after`, lowest first: a batch of a walk over all of them."""
     query = (

@@ -76,6 +76,12 @@ def dead_letters(engine: Engine, *, limit: int = 200) -> list[Any]:
         return outbox_repo.by_status(conn, OutboxStatus.DEAD, limit)
 
 
+def outbox_preview(engine: Engine, *, limit: int = 10) -> tuple[dict[str, int], list[Any]]:
+    """Messages per state and the newest `limit` messages: what is (or would be) sent."""
+    with engine.connect() as conn:
+        return outbox_repo.counts(conn), outbox_repo.latest(conn, limit)
+
+
 def requeue_dead_letters(engine: Engine, *, now: datetime, batch: int = REQUEUE_BATCH) -> int:
     """Give every dead letter a new round, in batches of `batch` (one transaction each); returns how many."""
     requeued, after = 0, 0

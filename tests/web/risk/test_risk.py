@@ -69,7 +69,7 @@ class TestRiskList:
     def test_worst_first_and_scoped_per_role(
         self, risk: World, client_for: Callable[[str], TestClient]
     ) -> None:
-        assert listed(client_for("admin").get("/risk").text) == [
+        assert listed(client_for("admin").get("/risk?level=all").text) == [
             "W-001",
             "E-001",
             "E-002",
@@ -78,9 +78,25 @@ class TestRiskList:
             "N-001",
         ]
         # The East manager: their team and the reps they lead (the roaming rep), never the West.
-        assert listed(client_for("mgr_east").get("/risk").text) == ["E-001", "E-002", "R-001"]
-        assert listed(client_for("rep_east").get("/risk").text) == ["E-001"]
-        assert listed(client_for("mgr_west").get("/risk").text) == ["W-001", "W-002"]
+        assert listed(client_for("mgr_east").get("/risk?level=all").text) == ["E-001", "E-002", "R-001"]
+        assert listed(client_for("rep_east").get("/risk?level=all").text) == ["E-001"]
+        assert listed(client_for("mgr_west").get("/risk?level=all").text) == ["W-001", "W-002"]
+
+    def test_the_page_opens_on_customers_with_a_warning_worst_first(
+        self, risk: World, client_for: Callable[[str], TestClient], token_for: Callable[..., str]
+    ) -> None:
+        # Level first (red before orange before yellow), then the lowest health; no customer without a level.
+        html = client_for("admin").get("/risk").text
+        assert listed(html) == ["W-001", "E-001", "E-002", "W-002"]
+        assert '<option value="any" selected>Customers with a warning</option>' in html
+        # A visible way to every customer, keeping the other filters.
+        assert 'id="show-all" href="/risk?level=all"' in html
+        assert 'id="show-all"' not in client_for("admin").get("/risk?level=all").text
+        assert listed(client_for("mgr_east").get("/risk").text) == ["E-001", "E-002"]
+        assert "显示全部客户" in client_for("admin").get("/risk", headers=ZH).text
+        # The API keeps its documented default: every customer with a risk row.
+        api = client_for("admin").get("/api/v1/risk", headers=bearer(token_for("admin"))).json()
+        assert api["total"] == 6
 
     @pytest.mark.parametrize(
         ("query", "expected"),
@@ -105,15 +121,16 @@ class TestRiskList:
     def test_filters_sort_and_pages(
         self, risk: World, client_for: Callable[[str], TestClient], query: str, expected: list[str]
     ) -> None:
+        query = query if "level=" in query else f"{query}&level=all"  # every customer, not only the warned
         assert listed(client_for("admin").get(f"/risk?{query}").text) == expected
 
     def test_team_and_owner_filters(self, risk: World, client_for: Callable[[str], TestClient]) -> None:
         admin = client_for("admin")
         rep_west = risk.ids.users["rep_west"]
-        assert listed(admin.get(f"/risk?owner={rep_west}").text) == ["W-001", "W-002"]
+        assert listed(admin.get(f"/risk?owner={rep_west}&level=all").text) == ["W-001", "W-002"]
         with session_scope(risk.engine) as session:
             east = session.scalar(select(Customer.team_id).where(Customer.external_id == "E-001"))
-        assert listed(admin.get(f"/risk?team={east}").text) == ["E-001", "E-002"]
+        assert listed(admin.get(f"/risk?team={east}&level=all").text) == ["E-001", "E-002"]
 
     def test_a_row_without_alerts_shows_the_models_reasons(
         self, risk: World, client_for: Callable[[str], TestClient]
@@ -317,6 +334,26 @@ class TestAssignment:
         assert response.status_code == 400  # type: ignore[attr-defined]
         assert "Choose at least one customer." in response.text  # type: ignore[attr-defined]
 
+    def test_assign_without_a_person_says_so_on_the_list(
+        self, risk: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        manager = client_for("mgr_east")
+        before = owners(risk)
+        token = csrf_of(manager.get("/risk").text)
+        data = {
+            "csrf_token": token,
+            "owner": "",
+            "one": str(risk.ids.customers["E-001"]),
+            "back": "/risk?level=red",
+        }
+        response = manager.post("/risk/assign", data=data, headers=ZH, follow_redirects=False)
+        assert response.status_code == 303
+        assert response.headers["location"] == "/risk?level=red"
+        page = manager.get("/risk?level=red", headers=ZH).text
+        assert 'class="card error" id="risk-flash" role="alert">请先选择要分配给的人' in page
+        assert owners(risk) == before
+        assert "risk-flash" not in manager.get("/risk").text  # shown once
+
     def test_reps_get_no_assignment_controls(
         self, risk: World, client_for: Callable[[str], TestClient]
     ) -> None:
@@ -372,7 +409,7 @@ class TestInjection:
         assert listed(rep.get(f"/risk?{query}").text) == []
         api = rep.get(f"/api/v1/risk?{query}", headers=bearer(token_for("rep_east"))).json()
         assert api["total"] == 0
-        assert listed(client_for("admin").get("/risk").text) == [
+        assert listed(client_for("admin").get("/risk?level=all").text) == [
             "W-001",
             "E-001",
             "E-002",

@@ -6,7 +6,9 @@ import hashlib
 import hmac
 import html
 import json
+import re
 from collections.abc import Callable, Iterator
+from datetime import datetime, timedelta
 
 import pytest
 from fastapi.testclient import TestClient
@@ -14,14 +16,16 @@ from sqlalchemy import select
 
 from churnradar.auth.schemas import Scope
 from churnradar.config import Settings
+from churnradar.db import session_scope
 from churnradar.kit.clock import SystemClock
-from churnradar.models import AuditEntry, Team
+from churnradar.models import AuditEntry, OutboxMessage, Team
 from churnradar.rule import service as rule_service
 from churnradar.web.app import create_app
 from tests.notification.receivers import HttpReceiver, Mailbox, http_receiver, smtp_receiver
 from tests.web.conftest import World, bearer, csrf_of, sign_in
 
 SIGNING_SECRET = "hook-signing-secret-9f3a"
+ZH = {"Accept-Language": "zh-CN,zh;q=0.9"}
 SMTP_PASSWORD = "smtp-password-4c1e"
 
 
@@ -118,7 +122,50 @@ class TestSettingsPage:
         for secret in (SIGNING_SECRET, SMTP_PASSWORD, hook.url):
             assert secret not in page
         assert page.count("••••••") == 3  # hook url + secret, mail password
-        assert "alert_opened, alert_escalated" in page  # the default routes
+        assert "alert opened, alert escalated" in page  # the default routes, in words
+        assert "alert_opened" not in page
+        routes = re.findall(r"<tr><td>([^<]+)</td><td>([^<]+)</td><td>([^<]+)</td><td>email</td></tr>", page)
+        assert ("alert opened, alert escalated", "red", "the team's channel") in [
+            tuple(html.unescape(cell) for cell in route) for route in routes
+        ]
+        assert "on_duty" not in page
+
+
+class TestOutbox:
+    def test_without_a_channel_the_outbox_shows_what_would_be_sent(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        at = datetime(2026, 11, 23, 6, 0)
+        with session_scope(world.engine) as session:
+            for n, (event, status) in enumerate((("alert_opened", "pending"), ("digest", "sent"))):
+                session.add(
+                    OutboxMessage(
+                        dedup_key=f"k{n}",
+                        event=event,
+                        channel="email",
+                        receiver="email:rep@example.com",
+                        address="rep@example.com",
+                        subject=f"churnradar: {n + 2} new churn warnings",
+                        payload={},
+                        status=status,
+                        attempts=0,
+                        next_attempt_at=at,
+                        created_at=at + timedelta(minutes=n),
+                    )
+                )
+        page = html.unescape(client_for("admin").get("/settings").text)
+        assert "nobody is notified" not in page
+        assert "messages wait in the outbox below" in page
+        rows = re.findall(r'<tr data-message="\d+"><td>[^<]+</td><td>([^<]+)</td><td>([^<]+)</td>', page)
+        assert rows == [("digest", "rep@example.com"), ("alert opened", "rep@example.com")]  # newest first
+        assert "churnradar: 2 new churn warnings" in page
+        assert re.findall(r'data-state="(\w+)">([^<]+)<', page) == [
+            ("pending", "waiting: 1"),
+            ("sent", "sent: 1"),
+        ]
+        chinese = html.unescape(client_for("admin").get("/settings", headers=ZH).text)
+        for words in ("发件箱", "新预警", "待发送: 1"):
+            assert words in chinese
 
 
 class TestSendTest:

@@ -18,6 +18,7 @@ from churnradar.web.deps import SessionDep, require_roles
 from churnradar.web.effectiveness import service
 from churnradar.web.i18n import LEVEL_LABELS, N_, translations
 from churnradar.web.nav import NavItem, nav_items
+from churnradar.web.risk import service as risk_service
 from churnradar.web.templating import render, request_locale
 
 ROLES = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
@@ -68,5 +69,6 @@ def effectiveness_page(
         "go_live": go_live,
         "until": until,
         "scoped": principal.role == Role.MANAGER,
+        "rule_names": risk_service.rule_names(session),
     }
     return render(request, "effectiveness/page.html", context, principal=principal)

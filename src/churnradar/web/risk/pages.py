@@ -12,7 +12,7 @@ from churnradar.auth import service as auth_service
 from churnradar.config import Settings, WebSettings
 from churnradar.customer import service as customer_service
 from churnradar.customer.exceptions import OwnerChangeError
-from churnradar.customer.schemas import ANY_LEVEL, RiskFilter
+from churnradar.customer.schemas import ALL_LEVELS, ANY_LEVEL, RiskFilter
 from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import Level
 from churnradar.web.cache import TtlCache
@@ -29,6 +29,7 @@ nav_items.add("risk", NavItem("risk", N_("High risk"), "/risk", order=15))
 panels.register()
 FilterQuery = Annotated[RiskFilter, Query()]
 FLASH = "risk_flash"
+FLASH_KIND = "risk_flash_kind"  # "error" when the flash says what went wrong
 
 HEADINGS = {
     "customer_id": N_("Customer ID"),
@@ -90,9 +91,15 @@ def _options(request: Request) -> WebSettings:
     return options
 
 
+def page_filter(flt: RiskFilter) -> RiskFilter:
+    """The page's filter: without a level chosen, the customers with a warning (`level=all` shows all)."""
+    return flt if flt.level is not None else flt.model_copy(update={"level": ANY_LEVEL})
+
+
 def _context(
     request: Request, principal: PrincipalDep, session: SessionDep, flt: RiskFilter
 ) -> dict[str, object]:
+    flt = page_filter(flt)
     flt = flt.model_copy(update={"per_page": min(flt.per_page, _options(request).max_page_size)})
     rows, total = service.list_risk(session, principal, flt)
     return {
@@ -118,8 +125,9 @@ def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, fl
     context["tags"] = cache.get_or_set(
         ("risk_tags", principal.user_id, principal.role), lambda: service.risk_tags(session, principal)
     )
-    context["levels"] = (*(level.value for level in reversed(Level)), ANY_LEVEL)
+    context["levels"] = (ANY_LEVEL, *(level.value for level in reversed(Level)), ALL_LEVELS)
     context["flash"] = request.session.pop(FLASH, None)
+    context["flash_kind"] = request.session.pop(FLASH_KIND, None)
     return render(request, "risk/list.html", context, principal=principal)
 
 
@@ -166,6 +174,10 @@ def assign(
     """Give the checked customers (or the one whose button was pressed) to `owner`; back to the list."""
     ids = [one] if one is not None else list(dict.fromkeys(customer or []))
     catalog = translations(request_locale(request))
+    if not owner.strip():  # back to the list with a message it shows, rather than a browser tooltip
+        request.session[FLASH] = catalog.gettext("Choose the person to assign to first, then press Assign.")
+        request.session[FLASH_KIND] = "error"
+        return RedirectResponse(_safe_back(back), status_code=status.HTTP_303_SEE_OTHER)
     try:
         customers = customer_service.visible_by_ids(session, principal, ids)
         settings: Settings = request.app.state.settings

@@ -60,14 +60,19 @@ def flow_panel(session: Session, principal: Principal) -> dict[str, Any]:
 
 
 def reasons_panel(session: Session, principal: Principal) -> dict[str, Any]:
-    """The rules behind most open alerts, with both languages' names."""
+    """The rules behind most open alerts, with both languages' names: one line per rule, the same rule of
+    several templates (and rules of one name) merged."""
     names = service.rule_names(session)
-    top = service.open_alerts_by_rule(session, principal)
-    total = sum(n for _, _, n in top)
+    merged: dict[tuple[str, str], tuple[str, int]] = {}
+    for template, rule, n in service.open_alerts_by_rule(session, principal, limit=100):
+        name = names.of(rule, template)
+        first, count = merged.get(name, (rule, 0))
+        merged[name] = (first, count + n)
+    top = sorted(merged.items(), key=lambda item: (-item[1][1], item[0]))[:10]
     return {
-        "reasons": [(rule, names.get((template, rule), (rule, rule)), n) for template, rule, n in top],
-        "top": top[0][2] if top else 1,
-        "total": total,
+        "reasons": [(rule, name, n) for name, (rule, n) in top],
+        "top": top[0][1][1] if top else 1,
+        "total": sum(n for _, (_, n) in top),
     }
 
 

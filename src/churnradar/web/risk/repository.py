@@ -41,10 +41,12 @@ def alerts_of(session: Session, customer_id: int) -> tuple[Sequence[Alert], dict
 
 
 def rule_names(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
-    """(template, slug) → (English name, Chinese name) of every stored rule."""
+    """(template, slug) → (English name, Chinese name) of every stored rule that has both names."""
     names: dict[tuple[str, str], tuple[str, str]] = {}
     for template, slug, definition in session.execute(select(Rule.template, Rule.slug, Rule.definition)):
-        names[(template, slug)] = (str(definition.get("name_en", slug)), str(definition.get("name_zh", slug)))
+        en, zh = definition.get("name_en"), definition.get("name_zh")
+        if en and zh:
+            names[(template, slug)] = (str(en), str(zh))
     return names
 
 

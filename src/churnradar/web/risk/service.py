@@ -13,7 +13,7 @@ from churnradar.customer import service as customer_service
 from churnradar.customer.access import sees_all
 from churnradar.kit.levels import Level, level_ranks
 from churnradar.web.risk import repository as repo
-from churnradar.web.risk.schemas import AlertEventRead, AlertRead
+from churnradar.web.risk.schemas import AlertEventRead, AlertRead, RuleNames
 
 TREND_WEEKS = 26
 
@@ -31,29 +31,31 @@ def latest_run_day(session: Session) -> date | None:
     return repo.latest_run_day(session)
 
 
-def open_alerts_by_rule(session: Session, principal: Principal) -> list[tuple[str, str, int]]:
+def open_alerts_by_rule(
+    session: Session, principal: Principal, limit: int = 10
+) -> list[tuple[str, str, int]]:
     """(template, rule, open alerts) of the rules behind most open alerts the principal may see."""
-    return repo.open_alerts_by_rule(session, principal)
+    return repo.open_alerts_by_rule(session, principal, limit)
 
 
-def rule_names(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
-    """(template, slug) → (English name, Chinese name) of every stored rule."""
-    return repo.rule_names(session)
+def rule_names(session: Session) -> RuleNames:
+    """Every stored rule's names in both languages, looked up by rule id (and template when known)."""
+    return RuleNames(repo.rule_names(session))
 
 
 def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
     """A customer's alerts with their history, reasons and rule names in both languages."""
     alerts, history = repo.alerts_of(session, customer_id)
-    names = repo.rule_names(session)
+    names = rule_names(session)
     reads = []
     for alert in alerts:
-        name = names.get((alert.template, alert.rule))
+        name_en, name_zh = names.of(alert.rule, alert.template)
         reads.append(
             AlertRead(
                 id=alert.id,
                 rule=alert.rule,
-                rule_name_en=name[0] if name else None,
-                rule_name_zh=name[1] if name else None,
+                rule_name_en=name_en,
+                rule_name_zh=name_zh,
                 level=alert.level,
                 status=alert.status,
                 muted=alert.muted,

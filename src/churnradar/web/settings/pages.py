@@ -41,9 +41,37 @@ DUTY_LABELS = {
     "director": N_("the owner, their manager and the directors"),
 }
 
+# Notification events and outbox states, shown translated (routing and the outbox).
+EVENT_LABELS = {
+    "alert_opened": N_("alert opened"),
+    "alert_escalated": N_("alert escalated"),
+    "task_assigned": N_("task assigned"),
+    "deadline_reminder": N_("deadline reminder"),
+    "deadline_missed": N_("deadline missed"),
+    "digest": N_("digest"),
+    "data_health": N_("data health"),
+    "test": N_("test message"),
+}
+# Who a route reaches, shown translated.
+TARGET_LABELS = {
+    "assignee": N_("the assignee"),
+    "on_duty": N_("who is on duty"),
+    "manager": N_("the manager"),
+    "directors": N_("the directors"),
+    "team": N_("the team's channel"),
+    "admins": N_("the admins"),
+}
+OUTBOX_LABELS = {
+    "pending": N_("waiting"),
+    "sent": N_("sent"),
+    "dead": N_("failed"),
+    "skipped": N_("skipped"),
+}
+
 
 def _context(request: Request, session: Session) -> dict[str, Any]:
-    settings = stored_channels.with_stored(session, request.app.state.settings)
+    settings: Settings = stored_channels.with_stored(session, request.app.state.settings)
+    counts, latest = notification_service.outbox_preview(request.app.state.engine)
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
     users = auth_service.list_users(session)
     return {
@@ -58,6 +86,10 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "playbook_error": None,
         "channel_error": None,
         "channel_types": sorted(channels),
+        "outbox": {"counts": counts, "latest": latest},
+        "event_labels": EVENT_LABELS,
+        "target_labels": TARGET_LABELS,
+        "outbox_labels": OUTBOX_LABELS,
     }
 
 

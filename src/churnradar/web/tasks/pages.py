@@ -30,6 +30,7 @@ from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import LEVEL_LABELS, N_
 from churnradar.web.nav import CustomerSection, NavItem, customer_sections, nav_items
+from churnradar.web.risk import service as risk_service
 from churnradar.web.tasks import service
 from churnradar.web.tasks.schemas import CloseIn
 from churnradar.web.templating import render
@@ -71,6 +72,7 @@ def _common(request: Request, session: Session, principal: Principal) -> dict[st
         "outcomes": [o.value for o in Outcome],
         "channels": [c.value for c in ContactChannel],
         "assignable": service.assignable_choices(session, principal),
+        "rule_names": risk_service.rule_names(session),
         "today": service.local_today(clock.now(), _settings(request).zone),
     }
 
