@@ -70,8 +70,8 @@ def register(app: typer.Typer) -> None:
         if not worker:
             serve_app(settings, engine, host=host, port=port)
             return
-        # The jobs run in a process of their own: DuckDB's SQLite copy and the web's connections must not
-        # share one process (see analytics.source), and a crash in a job must not take the dashboard down.
+        # The jobs run in a process of their own: a crash or a long evaluation in a job must not take the
+        # dashboard down, and the worker's lease and SIGTERM handling belong to that process alone.
         # The URL (it may carry a password) goes by environment, not on a command line anyone can list.
         env = {**os.environ, "CHURNRADAR_DATABASE_URL": engine.url.render_as_string(hide_password=False)}
         jobs = subprocess.Popen([sys.executable, "-m", "churnradar", "worker"], env=env)
