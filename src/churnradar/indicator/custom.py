@@ -7,7 +7,7 @@ compiler computes it like any built-in and no user text ever reaches SQL other t
 
     - name: visits_60d
       name_en: Visits in the last 60 days
-      name_zh: 近60天拜访次数
+      name_zh: (the same name in Chinese)
       unit: visits
       events: [visit]
       filter: {channel: [onsite], text_contains_any: [renewal]}
@@ -22,6 +22,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from churnradar import i18n
 from churnradar.indicator.exceptions import DefinitionError
 from churnradar.indicator.schemas import (
     SLUG,
@@ -43,6 +44,9 @@ EVENT_KINDS = (
 MAX_WINDOW_DAYS = 3650
 MAX_KEYWORDS = 100
 MAX_TEXT = 200
+# What the two helper columns of a comparison are called after the indicator's own name.
+THIS_WINDOW = i18n.msg("this window")
+WINDOW_BEFORE = i18n.msg("window before")
 Aggregate = Literal[
     "count", "distinct_days", "sum", "mean", "median", "min", "max", "latest", "days_since_last"
 ]
@@ -201,16 +205,16 @@ class CustomDefinition(_Strict):
         days = self.window_days or 0
         now, before = f"{self.name}__now", f"{self.name}__before"
 
-        def named(suffix_en: str, suffix_zh: str) -> dict[str, Any]:
+        def named(suffix: i18n.Message) -> dict[str, Any]:
             return {
                 **meta,
-                "name_en": f"{self.name_en} ({suffix_en})",
-                "name_zh": f"{self.name_zh}({suffix_zh})",
+                "name_en": f"{self.name_en} ({suffix.render('en')})",
+                "name_zh": f"{self.name_zh}({suffix.render('zh_CN')})",
             }
 
         parts = [
-            Indicator(slug=now, params=window(0), **named("this window", "本期")),
-            Indicator(slug=before, params=window(days), **named("window before", "上期")),
+            Indicator(slug=now, params=window(0), **named(THIS_WINDOW)),
+            Indicator(slug=before, params=window(days), **named(WINDOW_BEFORE)),
         ]
         compared: Any = (
             Ratio(numerator=now, denominator=before)
