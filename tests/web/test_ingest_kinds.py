@@ -142,7 +142,7 @@ def test_invoices_scope_checks_the_stored_invoice_in_the_lake(
 
 def test_users_for_admins_only(world: World, post: Callable[..., Any]) -> None:
     user = [{"login": "new_rep", "role": "rep", "team": "East"}]
-    assert post("director", "users", user).status_code == 403
-    response = post("admin", "users", user)
+    assert post("director", "users/bulk", user).status_code == 403
+    response = post("admin", "users/bulk", user)
     assert response.status_code == 200, response.text
     assert response.json()["inserted"] == 1

@@ -1,7 +1,7 @@
 """Bulk ingestion of every canonical kind: a JSON array or NDJSON, checked like a file import, all or nothing.
 
-`POST /events`, `/customers`, `/contracts`, `/invoices` take an ingest token (or a session); `/users` an
-admin's. A user who does not see every customer may send rows only for customers they see, checked on what
+`POST /events`, `/customers`, `/contracts`, `/invoices` take an ingest token (or a session); `/users/bulk`
+an admin's. A user who does not see every customer may send rows only for customers they see, checked on what
 will be stored: the rows' customer_id and, for a contract or invoice already stored, the customer it is
 stored for now; customers' owner and team, which decide who sees a customer, only admins and directors set.
 """
@@ -216,6 +216,7 @@ for _kind in (
     RecordKind.CUSTOMERS,
     RecordKind.CONTRACTS,
     RecordKind.INVOICES,
-    RecordKind.USERS,
 ):
     _route(_kind, f"/{_kind.value}")
+# `POST /users` creates one person with a password (web/admin); users in bulk, as a file import takes them:
+_route(RecordKind.USERS, "/users/bulk")
