@@ -79,7 +79,7 @@ def test_edit_a_rule_with_inline_checks_then_read_it_in_chinese(rules_server: st
     page.set_viewport_size({"width": 1280, "height": 900})
     page.click("nav >> text=设置")
     expect(page.locator("#templates")).to_contain_text("行业模板与处置手册")
-    expect(page.locator("#channels")).to_contain_text("尚未配置任何渠道")
+    expect(page.locator("#channels")).to_contain_text("尚未配置通知渠道")
     shot(page, "settings-01-chinese")
     assert errors == []
     context.close()
