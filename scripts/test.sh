@@ -11,4 +11,4 @@ echo "== ruff check" >&2;        ruff check src tests benchmarks
 echo "== ruff format" >&2;       ruff format --check src tests benchmarks
 echo "== mypy" >&2;              mypy
 echo "== import contracts" >&2;  lint-imports
-echo "== pytest" >&2;            python -m pytest -n 2 "$@"
+echo "== pytest" >&2;            python -m pytest -n 2 --durations=25 "$@"  # the slowest 25 keep the suite in view
