@@ -3,19 +3,24 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Scope
 from churnradar.config import Settings, WebSettings
-from churnradar.db import session_scope
+from churnradar.db import create_engine, session_scope
+from churnradar.lake import service as lake_service
 from churnradar.web.app import create_app
 from tests.web.seed import PASSWORD, Seeded, seed
 
@@ -33,10 +38,81 @@ class World:
 
 
 @pytest.fixture
-def world(engine: Engine, settings: Settings) -> World:
+def world(engine: Engine, settings: Settings, seeded_stores: SeededStores) -> World:
     """A seeded database and an app over it (small limits, so that reaching them is cheap to test)."""
-    ids = seed(engine, settings)
+    ids = seeded_stores.copy_into(engine, settings)
     return World(engine, settings, ids, create_app(settings, engine, web_options()))
+
+
+class SeededStores:
+    """The seeded database made once per test process and backend, copied into each test's own store
+    (seeding through the import path cost more than a second a test). A copy is the same as seeding:
+    the database file or a PostgreSQL database made from the seeded one as its template, and the lake."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.made: dict[str, tuple[Path, str, Seeded]] = {}  # backend -> (lake, database, ids)
+        self.admin_url: str | None = None
+
+    def copy_into(self, engine: Engine, settings: Settings) -> Seeded:
+        backend = engine.dialect.name
+        engine.dispose()
+        if backend not in self.made:
+            self.made[backend] = self._seed(engine, settings)
+        lake, database, ids = self.made[backend]
+        if backend == "sqlite":
+            shutil.copyfile(database, str(engine.url.database))
+        else:
+            self._recreate(engine, database)
+        shutil.copytree(lake, lake_service.root_for(engine), dirs_exist_ok=True)
+        return ids
+
+    def _seed(self, engine: Engine, settings: Settings) -> tuple[Path, str, Seeded]:
+        """Seed a copy of `engine`'s empty store once; returns its lake, database and ids."""
+        folder = self.folder / engine.dialect.name
+        folder.mkdir()
+        if engine.dialect.name == "sqlite":
+            database = str(folder / "seeded.db")
+            shutil.copyfile(str(engine.url.database), database)
+            seeded = create_engine(f"sqlite:///{database}")
+        else:
+            database = f"churnradar_seeded_{uuid.uuid4().hex[:8]}"
+            self.admin_url = engine.url.set(database="postgres").render_as_string(hide_password=False)
+            self._admin(f'CREATE DATABASE "{database}" TEMPLATE "{engine.url.database}"')
+            seeded = create_engine(engine.url.set(database=database).render_as_string(hide_password=False))
+            lake_service.bind(seeded, folder / "churnradar-data")
+        try:
+            ids = seed(seeded, settings)
+            lake = lake_service.root_for(seeded)
+        finally:
+            seeded.dispose()
+        return lake, database, ids
+
+    def _recreate(self, engine: Engine, template: str) -> None:
+        name = engine.url.database
+        self._admin(f'DROP DATABASE "{name}" WITH (FORCE)')
+        self._admin(f'CREATE DATABASE "{name}" TEMPLATE "{template}"')
+
+    def _admin(self, statement: str) -> None:
+        assert self.admin_url is not None
+        admin = create_engine(self.admin_url).execution_options(isolation_level="AUTOCOMMIT")
+        try:
+            with admin.connect() as conn:
+                conn.execute(text(statement))
+        finally:
+            admin.dispose()
+
+    def drop(self) -> None:
+        for backend, (_, database, _) in self.made.items():
+            if backend != "sqlite":
+                self._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture(scope="session")
+def seeded_stores(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SeededStores]:
+    stores = SeededStores(tmp_path_factory.mktemp("seeded"))
+    yield stores
+    stores.drop()
 
 
 def web_options(**changes: Any) -> WebSettings:
