@@ -23,6 +23,9 @@ from churnradar.source.connectors import pg_copy
 from churnradar.source.connectors.base import Chunk, ConnectorKind, Pull
 from churnradar.source.exceptions import ConnectorError
 
+# The driver argument that bounds a connection attempt, per backend (psycopg, PyMySQL, pymssql).
+_TIMEOUT_ARGS = {"postgresql": "connect_timeout", "mysql": "connect_timeout", "mssql": "login_timeout"}
+
 
 class SqlOptions(BaseModel):
     """`queries`: a SELECT per record kind; `cursor`: per kind, the column that grows (updated_at, id)."""
@@ -48,8 +51,9 @@ class SqlConnector:
         try:
             url = sa.make_url(secrets["url"])
             args: dict[str, Any] = {}
-            if url.get_backend_name() == "postgresql":
-                args["connect_timeout"] = options.connect_timeout_seconds
+            timeout = _TIMEOUT_ARGS.get(url.get_backend_name())
+            if timeout is not None:
+                args[timeout] = options.connect_timeout_seconds
             self.engine: Engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             # The URL holds a password: say what is wrong with it, never the URL itself.
