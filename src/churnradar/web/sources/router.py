@@ -42,12 +42,12 @@ def delete_source(name: str, principal: AdminToken, request: Request) -> Respons
 
 
 @router.post("/{name}/test", summary="Reach a source without storing anything")
-def check_source(name: str, _principal: AdminToken, request: Request) -> dict[str, Any]:
-    """`{"ok": true, "found": ...}`, or `{"ok": false, "error": ...}` naming what failed."""
+def check_source(name: str, principal: AdminToken, request: Request) -> dict[str, Any]:
+    """`{"ok": true, "found": ...}`, or `{"ok": false, "error": ...}` naming what failed; audited."""
     source_service.get_source(request.app.state.engine, name)  # 404 for an unknown name
     try:
         found = source_service.test_source(
-            request.app.state.engine, name, settings=request.app.state.settings
+            request.app.state.engine, name, settings=request.app.state.settings, actor=principal
         )
     except SourceError as exc:
         return {"ok": False, "error": str(exc)}
