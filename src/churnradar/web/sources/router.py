@@ -55,12 +55,14 @@ def check_source(name: str, principal: AdminToken, request: Request) -> dict[str
 
 
 @router.post("/{name}/sync", response_model=SyncSummary, summary="Sync a source now")
-async def sync_source(name: str, _principal: AdminToken, request: Request, full: bool = False) -> Any:
-    """Pull what is new (everything with `full=true`); the summary says what each kind stored or why not."""
+async def sync_source(name: str, principal: AdminToken, request: Request, full: bool = False) -> Any:
+    """Pull what is new (everything with `full=true`); the summary says what each kind stored or why not.
+    Audited."""
     return await run_in_threadpool(
         source_service.sync_source,
         request.app.state.engine,
         name,
         settings=request.app.state.settings,
         full=full,
+        actor=principal,
     )
