@@ -40,6 +40,7 @@ def _define(page: object, server: str, crm: CrmApi, name: str) -> None:
     page.fill("#f-options-endpoints-customers-records", "data.items")  # type: ignore[attr-defined]
     page.click("#save-source")  # type: ignore[attr-defined]
     expect(page.locator("#error-options-base_url")).to_be_visible()  # type: ignore[attr-defined]
+    shot(page, f"sources-{name}-refused")
     page.fill("#f-options-base_url", crm.url)  # type: ignore[attr-defined]
     page.click("#save-source")  # type: ignore[attr-defined]
     page.wait_for_url(f"{server}/admin/sources/{name}?saved=1")  # type: ignore[attr-defined]
