@@ -3,6 +3,8 @@ a record kind read only when its inputs are filled) and a stored source back to 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 import pytest
 
 from churnradar.source import service
@@ -64,3 +66,11 @@ def test_folder_and_rest_forms_locate_their_problems() -> None:
         )
     located = dict(refused.value.problems)
     assert set(located) == {"options.endpoints.customers.params", "options.retries", "options.endpoints"}
+
+
+def test_next_runs_in_the_configured_zone() -> None:
+    # Friday 2026-12-04 23:00 UTC is Saturday 07:00 in Shanghai: weekdays at 06:00 there start on Monday.
+    runs = service.next_runs("0 6 * * 1-5", "Asia/Shanghai", datetime(2026, 12, 4, 23, 0), count=3)
+    assert runs == [datetime(2026, 12, 6, 22, 0), datetime(2026, 12, 7, 22, 0), datetime(2026, 12, 8, 22, 0)]
+    with pytest.raises(ValueError, match="61"):
+        service.next_runs("61 * * * *", "UTC", datetime(2026, 12, 4))
