@@ -64,7 +64,7 @@ def test_yaml_secrets_are_sealed_shown_as_set_and_audited_by_name(
     # Another key cannot read them, and says so instead of sending garbage.
     other = Settings(environment="test", secret_key="y" * 32)  # type: ignore[arg-type]
     with pytest.raises(SecretsUnreadableError, match="source crm: its stored secrets cannot be decrypted"):
-        service.test_source(engine, "crm", settings=other)
+        service.test_source(engine, "crm", settings=other, actor=None)
 
 
 @pytest.mark.parametrize(

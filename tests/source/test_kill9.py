@@ -97,3 +97,61 @@ def _committed_event_batches(engine: Engine) -> int:
                 text("SELECT count(*) FROM import_runs WHERE kind = 'events' AND status = 'succeeded'")
             ).scalar_one()
         )
+
+
+def test_kill9_during_a_postgresql_copy_leaves_no_temporary_file(tmp_path: Path, crm_url: str) -> None:
+    settings = Settings(environment="test", secret_key="k" * 32)  # type: ignore[arg-type]
+    database = tmp_path / "churnradar.db"
+    engine = create_engine(f"sqlite:///{database}")
+    migrate(engine)
+    slow = "SELECT 'C1' AS customer_id, 'Slow' AS name FROM pg_sleep(60)"  # the COPY waits a minute
+    save(
+        engine,
+        settings,
+        name="crm",
+        kind="sql",
+        options={"queries": {"customers": slow}},
+        secrets={"url": crm_url},
+    )
+    spool = tmp_path / "tmp"
+    spool.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CHURNRADAR_")}
+    env |= {"CHURNRADAR_SECRET_KEY": "k" * 32, "TMPDIR": str(spool)}
+    process = subprocess.Popen(
+        [sys.executable, "-m", "churnradar", "--db", f"sqlite:///{database}", "sources", "sync", "crm"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    crm = create_engine(crm_url)
+    try:
+        deadline = time.monotonic() + 120
+        while not _copying(crm) or not _open_files_under(process.pid, spool):
+            assert process.poll() is None, process.communicate()
+            assert time.monotonic() < deadline, "the sync never started its COPY"
+            time.sleep(0.1)
+    finally:
+        process.send_signal(signal.SIGKILL)
+        process.wait(30)
+        crm.dispose()
+    assert process.returncode == -signal.SIGKILL
+    assert [p.name for p in spool.iterdir() if p.name.startswith("churnradar-copy-")] == []
+
+
+def _copying(crm: Engine) -> bool:
+    """Whether a COPY is running on the CRM database (the sync's, waiting in pg_sleep)."""
+    with crm.connect() as conn:
+        query = (
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'COPY%'"
+        )
+        return int(conn.execute(text(query)).scalar_one()) > 0
+
+
+def _open_files_under(pid: int, folder: Path) -> bool:
+    """Whether the process holds a file in `folder` open (the COPY's spool, nameless as it may be)."""
+    fds = Path(f"/proc/{pid}/fd")
+    try:
+        targets = [os.readlink(fd) for fd in fds.iterdir()]
+    except (FileNotFoundError, ProcessLookupError):
+        return False
+    return any(t.startswith(str(folder) + "/") for t in targets)

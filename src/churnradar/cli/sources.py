@@ -100,7 +100,7 @@ def register(app: typer.Typer) -> None:
         engine = open_engine(ctx, db)
         migrate(engine)
         try:
-            found = source_service.test_source(engine, name, settings=settings)
+            found = source_service.test_source(engine, name, settings=settings, actor=None)
         except SourceError as exc:
             if as_json:
                 emit_json({"ok": False, "error": str(exc)})

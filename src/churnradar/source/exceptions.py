@@ -12,7 +12,12 @@ class SourceNotFoundError(SourceError):
 
 
 class SourceDefinitionError(SourceError):
-    """A source definition (YAML, API or CLI) is malformed: the message names the key."""
+    """A source definition (YAML, API, CLI or the form) is malformed: the message names the key, and
+    `problems` locates each one by its dotted path in the definition (`options.endpoints.events.path`)."""
+
+    def __init__(self, message: str, problems: tuple[tuple[str, str], ...] = ()) -> None:
+        super().__init__(message)
+        self.problems = problems
 
 
 class SecretsUnreadableError(SourceError):

@@ -64,6 +64,23 @@ class SourceView(BaseModel):
     last_status: str | None = None
 
 
+class SyncRun(BaseModel):
+    """One row of a source's ledger: a sync, what it read and stored, how long it took, where it got."""
+
+    id: int
+    status: str  # running, succeeded, failed
+    full: bool
+    started_at: datetime
+    finished_at: datetime | None = None
+    rows_read: int = 0
+    inserted: int = 0
+    updated: int = 0
+    rejected: int = 0
+    duration_seconds: float | None = None
+    cursors: dict[str, Any] | None = None
+    error: str | None = None
+
+
 class KindResult(BaseModel):
     """What one record kind of a sync did: batches committed, rows and the cursor reached."""
 

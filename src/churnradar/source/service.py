@@ -32,15 +32,31 @@ from churnradar.source.exceptions import (
     SourceError,
     SourceNotFoundError,
 )
-from churnradar.source.schemas import SHOWN_SECRET, SourceDefinition, SourceView, SyncSummary, cron_trigger
+from churnradar.source.form import OPTIONS_YAML, FormField, definition_from_form, form_values, placeholders
+from churnradar.source.schemas import (
+    SHOWN_SECRET,
+    SourceDefinition,
+    SourceView,
+    SyncRun,
+    SyncSummary,
+    cron_trigger,
+)
 from churnradar.source.secrets import seal, unseal
 from churnradar.source.sync import Sync, import_options
 
 __all__ = [
+    "connector_kinds",
+    "definition_from",
     "delete_source",
+    "form_fields",
+    "form_placeholders",
+    "form_values_of",
     "get_source",
     "list_sources",
     "load_definitions",
+    "next_runs",
+    "parse_definition",
+    "recent_runs",
     "save_source",
     "sync_due",
     "sync_source",
@@ -48,11 +64,28 @@ __all__ = [
 ]
 
 
+def _located(exc: ValidationError, prefix: str = "") -> tuple[tuple[str, str], ...]:
+    """Each error's dotted path in the definition (under `prefix`) and its message."""
+    found = []
+    for error in exc.errors(include_url=False)[:20]:
+        path = ".".join(
+            [prefix, *(str(p) for p in error["loc"])] if prefix else [str(p) for p in error["loc"]]
+        )
+        found.append((path, str(error["msg"]).removeprefix("Value error, ")[:300]))
+    return tuple(found)
+
+
 def _problems(exc: ValidationError) -> str:
-    return "; ".join(
-        f"{'.'.join(str(p) for p in e['loc']) or 'source'}: {str(e['msg']).removeprefix('Value error, ')}"
-        for e in exc.errors(include_url=False)[:5]
-    )[:1000]
+    return "; ".join(f"{path or 'source'}: {message}" for path, message in _located(exc)[:5])[:1000]
+
+
+def parse_definition(raw: dict[str, Any]) -> SourceDefinition:
+    """A definition from plain values (the web form's); SourceDefinitionError locating each problem."""
+    try:
+        return SourceDefinition.model_validate(raw)
+    except ValidationError as exc:
+        name = str(raw.get("name", ""))[:60]
+        raise SourceDefinitionError(f"source {name}: {_problems(exc)}", _located(exc)) from None
 
 
 def load_definitions(path: Path) -> list[SourceDefinition]:
@@ -87,20 +120,26 @@ def _check(definition: SourceDefinition, secret_names: set[str]) -> dict[str, An
     try:
         kind = CONNECTORS.get(definition.kind)
     except RegistryError as exc:
-        raise SourceDefinitionError(f"source {name}: {exc.args[0]}") from None
+        raise SourceDefinitionError(f"source {name}: {exc.args[0]}", (("kind", str(exc.args[0])),)) from None
     try:
         options = kind.options.model_validate(definition.options)
     except ValidationError as exc:
-        raise SourceDefinitionError(f"source {name}: options: {_problems(exc)}") from None
+        raise SourceDefinitionError(
+            f"source {name}: options: {_problems(exc)}", _located(exc, "options")
+        ) from None
     unknown = set(definition.secrets) - kind.secrets
     if unknown:
         raise SourceDefinitionError(
             f"source {name}: unknown secret(s) {sorted(unknown)} for {definition.kind}; "
-            f"it takes {sorted(kind.secrets)}"
+            f"it takes {sorted(kind.secrets)}",
+            tuple((f"secrets.{k}", "unknown secret") for k in sorted(unknown)),
         )
     missing = kind.required(options) - secret_names
     if missing:
-        raise SourceDefinitionError(f"source {name}: the secret(s) {sorted(missing)} are needed")
+        raise SourceDefinitionError(
+            f"source {name}: the secret(s) {sorted(missing)} are needed",
+            tuple((f"secrets.{k}", "needed") for k in sorted(missing)),
+        )
     config = {
         "options": options.model_dump(mode="json", exclude_defaults=True),
         "mapping": definition.mapping,
@@ -109,7 +148,7 @@ def _check(definition: SourceDefinition, secret_names: set[str]) -> dict[str, An
     try:
         import_options({"name": name, "kind": definition.kind, "config": config})
     except MappingError as exc:
-        raise SourceDefinitionError(str(exc)) from None
+        raise SourceDefinitionError(str(exc), (("mapping", str(exc)[:300]),)) from None
     return config
 
 
@@ -120,11 +159,16 @@ def save_source(
     settings: Settings,
     actor: Principal | None = None,
     clock: Clock | None = None,
+    new: bool = False,
 ) -> SourceView:
-    """Create or replace a source by name; secrets not given again keep their stored values."""
+    """Create or replace a source by name; secrets not given again keep their stored values. `new`: only
+    create (a name already taken is refused, as the form's "new source" asks)."""
     now = (clock or SystemClock()).now()
     with engine.begin() as conn:
         stored = repo.get(conn, definition.name)
+        if new and stored is not None:
+            taken = f"a source called {definition.name} exists already"
+            raise SourceDefinitionError(f"source {definition.name}: {taken}", (("name", taken),))
         secrets = unseal(stored["secrets"], settings, source=definition.name) if stored else {}
         secrets.update({k: v.get_secret_value() for k, v in definition.secrets.items()})
         config = _check(definition, set(secrets))
@@ -206,25 +250,45 @@ def delete_source(
         auth_service.record(conn, actor, "source.delete", "source", stored["id"], {"name": name}, at=at)
 
 
-def test_source(engine: Engine, name: str, *, settings: Settings) -> str:
-    """Reach the source and read a little without storing anything; a line saying what was found."""
+def test_source(engine: Engine, name: str, *, settings: Settings, actor: Principal | None) -> str:
+    """Reach the source and read a little without storing anything; a line saying what was found.
+    With an `actor` (a person asked; None: the command line), the test and its outcome are audited."""
     stored = _stored(engine, name)
     kind = CONNECTORS.get(stored["kind"])
     options = kind.options.model_validate(stored["config"].get("options", {}))
-    connector = kind.open(name, options, unseal(stored["secrets"], settings, source=name))
+    outcome: dict[str, Any] = {"name": name, "ok": False}
     try:
-        return connector.test()
+        connector = kind.open(name, options, unseal(stored["secrets"], settings, source=name))
+        try:
+            found = connector.test()
+        finally:
+            connector.close()
+        outcome["ok"] = True
+        return found
     finally:
-        connector.close()
+        if actor is not None:
+            with engine.begin() as conn:
+                auth_service.record(conn, actor, "source.test", "source", stored["id"], outcome)
 
 
 def sync_source(
-    engine: Engine, name: str, *, settings: Settings, full: bool = False, clock: Clock | None = None
+    engine: Engine,
+    name: str,
+    *,
+    settings: Settings,
+    full: bool = False,
+    clock: Clock | None = None,
+    actor: Principal | None = None,
 ) -> SyncSummary:
-    """Pull what is new since the cursors (everything with `full`) through the import; see source.sync."""
+    """Pull what is new since the cursors (everything with `full`) through the import; see source.sync.
+    With an `actor` (a person started it), the sync is audited with its ledger row and outcome."""
     clock = clock or SystemClock()
     stored = _stored(engine, name)
     summary = Sync(engine, stored, settings, clock).run(full=full)
+    if actor is not None:
+        details = {"name": name, "run_id": summary.run_id, "status": summary.status, "full": full}
+        with engine.begin() as conn:
+            auth_service.record(conn, actor, "source.sync", "source", stored["id"], details, at=clock.now())
     if not summary.ok:
         _tell_admins_once(engine, stored, summary, settings, clock)
     if summary.owner_changes:
@@ -287,3 +351,71 @@ def sync_due(engine: Engine, settings: Settings, now: datetime) -> list[SyncSumm
         except (SourceError, ConnectorError):
             continue  # already syncing elsewhere, or its secrets are unreadable: the next due time retries
     return done
+
+
+def next_runs(schedule: str, zone: str, after: datetime, count: int = 5) -> list[datetime]:
+    """The next `count` times a cron schedule fires after `after` (naive UTC in and out, as stored);
+    ValueError naming what is wrong with the expression."""
+    trigger = cron_trigger(schedule, zone)
+    found: list[datetime] = []
+    previous: datetime | None = None
+    now = after.replace(tzinfo=UTC)
+    while len(found) < count:
+        fire = trigger.get_next_fire_time(previous, now)
+        if fire is None:
+            break
+        found.append(fire.astimezone(UTC).replace(tzinfo=None))
+        previous, now = fire, fire + timedelta(seconds=1)
+    return found
+
+
+def recent_runs(engine: Engine, name: str, limit: int = 20) -> list[SyncRun]:
+    """The source's ledger: its newest syncs first, each with its counts, cursors and error."""
+    stored = _stored(engine, name)
+    with engine.connect() as conn:
+        return [SyncRun.model_validate(r) for r in repo.runs(conn, int(stored["id"]), limit)]
+
+
+def connector_kinds() -> dict[str, str]:
+    """Each registered connector kind with what it reads."""
+    return {slug: CONNECTORS.get(slug).describe for slug in CONNECTORS}
+
+
+def form_fields(kind: str) -> tuple[FormField, ...]:
+    """The web form's inputs of a connector kind (its options as one YAML field if it declares none)."""
+    try:
+        found = CONNECTORS.get(kind)
+    except RegistryError as exc:
+        raise SourceNotFoundError(str(exc.args[0])) from None
+    return found.form or (OPTIONS_YAML,)
+
+
+def form_placeholders(kind: str) -> dict[str, str]:
+    """The defaults of a kind's options, by input name (shown greyed in empty inputs)."""
+    return placeholders(form_fields(kind), CONNECTORS.get(kind).options)
+
+
+def definition_from(kind: str, form: dict[str, str]) -> SourceDefinition:
+    """The definition a submitted form describes; SourceDefinitionError locating each problem (a YAML
+    field that is not YAML, or what the definition's own checks refuse)."""
+    raw, problems = definition_from_form(kind, form_fields(kind), form)
+    try:
+        definition = SourceDefinition.model_validate(raw)
+    except ValidationError as exc:
+        problems += _located(exc)
+    try:  # the connector's own options, checked here too so that one answer lists every field's problem
+        CONNECTORS.get(kind).options.model_validate(raw["options"])
+    except ValidationError as exc:
+        problems += _located(exc, "options")
+    if problems:
+        listed = "; ".join(f"{p}: {m}" for p, m in problems[:5])[:1000]
+        raise SourceDefinitionError(f"source {raw['name'][:60]}: {listed}", tuple(problems))
+    return definition
+
+
+def form_values_of(view: SourceView) -> dict[str, str | bool]:
+    """A stored source's values as its form's inputs hold them (secret inputs stay empty)."""
+    stored = view.model_dump(
+        include={"name", "schedule", "enabled", "options", "mapping", "create_missing_customers"}
+    )
+    return {"name": view.name, **form_values(form_fields(view.kind), stored)}

@@ -11,6 +11,7 @@ import pyarrow as pa
 from pydantic import BaseModel
 
 from churnradar.ingest.schemas import RecordKind
+from churnradar.source.form import FormField
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class ConnectorKind:
     open: Callable[[str, Any, dict[str, str]], Connector]  # (source name, options, secrets)
     describe: str
     needs: Callable[[Any], frozenset[str]] = lambda _options: frozenset()  # secrets the options call for
+    form: tuple[FormField, ...] = ()  # the admin page's inputs (none: the options as one YAML field)
 
     def required(self, options: BaseModel) -> frozenset[str]:
         """The secrets a source with these options must have."""

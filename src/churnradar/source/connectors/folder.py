@@ -9,11 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from pathlib import Path
 
+from churnradar.i18n import N_
 from churnradar.ingest.readers import SUFFIXES
 from churnradar.ingest.schemas import IMPORT_ORDER, RecordKind
 from churnradar.ingest.service import kind_of
 from churnradar.source.connectors.base import Chunk, ConnectorKind, Pull
 from churnradar.source.exceptions import ConnectorError
+from churnradar.source.form import FormField
 from churnradar.source.schemas import FolderOptions
 
 
@@ -63,10 +65,23 @@ class FolderConnector:
         """Nothing to release."""
 
 
+FORM = (
+    FormField("options.path", N_("Folder")),
+    FormField("options.pattern", N_("File name pattern")),
+    FormField(
+        "options.kind",
+        N_("Record kind (when file names do not say it)"),
+        "select",
+        choices=tuple(k.value for k in IMPORT_ORDER),
+    ),
+    FormField("options.encoding", N_("Encoding (e.g. gb18030)")),
+)
+
 FOLDER = ConnectorKind(
     options=FolderOptions,
     secrets=frozenset(),
     required_secrets=frozenset(),
     open=FolderConnector,
     describe="a folder of exported files, each new file imported once",
+    form=FORM,
 )

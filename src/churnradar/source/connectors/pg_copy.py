@@ -3,15 +3,18 @@
 The query's result is streamed into a temporary CSV file (`COPY (query) TO STDOUT`), then read back in
 Arrow batches of text and cut into chunks at a change of the cursor column, like the generic path. Times
 come as `2026-11-01 08:00:00+00`: the offset is completed to `+00:00`, the ISO form the import reads fast.
+
+The file has no name (`tempfile.TemporaryFile`: unlinked from the start, O_TMPFILE on Linux), so it goes
+with the process: a kill -9 during a COPY leaves nothing behind in the temporary folder.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import tempfile
 from collections.abc import Iterator
-from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import psycopg
 import pyarrow as pa
@@ -39,8 +42,7 @@ def copy_chunks(
 ) -> Iterator[Chunk]:
     """The query's rows as chunks of text columns (see the module); `where` starts error messages."""
     compiled = query.compile(dialect=engine.dialect)
-    with tempfile.TemporaryDirectory(prefix="churnradar-copy-") as folder:
-        path = Path(folder) / "rows.csv"
+    with tempfile.TemporaryFile(prefix="churnradar-copy-", suffix=".csv") as spool:
         try:
             raw = engine.raw_connection()
         except sa.exc.DBAPIError as exc:
@@ -50,15 +52,15 @@ def copy_chunks(
         try:
             cursor = raw.cursor()
             statement = f"COPY ({compiled}) TO STDOUT (FORMAT csv, HEADER)"
-            with path.open("wb") as out, cursor.copy(statement, compiled.params) as copy:
+            with cursor.copy(statement, compiled.params) as copy:
                 for data in copy:
-                    out.write(data)
+                    spool.write(data)
             raw.commit()
         except psycopg.Error as exc:
             raise ConnectorError(f"{where}: {first_line(exc)}") from None
         finally:
             raw.close()
-        yield from _chunks(path, column, pull)
+        yield from _chunks(spool, column, pull)
 
 
 def first_line(exc: BaseException) -> str:
@@ -67,11 +69,14 @@ def first_line(exc: BaseException) -> str:
     return bounded(lines[0] if lines else type(exc).__name__, 300)
 
 
-def _batches(path: Path) -> Iterator[pa.RecordBatch]:
-    with path.open(newline="", encoding="utf-8") as file:
-        names = next(csv.reader(file), [])
+def _batches(spool: BinaryIO) -> Iterator[pa.RecordBatch]:
+    spool.seek(0)
+    header = io.TextIOWrapper(spool, encoding="utf-8", newline="")
+    names = next(csv.reader(header), [])
+    header.detach()  # the spool stays open for Arrow
     if not names:
         return
+    spool.seek(0)
     read = pacsv.ReadOptions(block_size=BLOCK_BYTES, use_threads=False)
     convert = pacsv.ConvertOptions(
         column_types=dict.fromkeys(names, pa.string()),
@@ -80,7 +85,7 @@ def _batches(path: Path) -> Iterator[pa.RecordBatch]:
     )
     parse = pacsv.ParseOptions(newlines_in_values=True)
     times: list[bool] | None = None  # per column: does it hold times (decided on the first batch)
-    with pacsv.open_csv(path, read_options=read, parse_options=parse, convert_options=convert) as reader:
+    with pacsv.open_csv(spool, read_options=read, parse_options=parse, convert_options=convert) as reader:
         for batch in reader:
             if times is None:
                 times = [pc.any(pc.match_substring_regex(c, _PG_TIME)).as_py() is True for c in batch.columns]
@@ -91,10 +96,10 @@ def _batches(path: Path) -> Iterator[pa.RecordBatch]:
             yield pa.RecordBatch.from_arrays(columns, names=names)
 
 
-def _chunks(path: Path, column: str | None, pull: Pull) -> Iterator[Chunk]:
+def _chunks(spool: BinaryIO, column: str | None, pull: Pull) -> Iterator[Chunk]:
     pending: list[pa.RecordBatch] = []
     rows = 0
-    for batch in _batches(path):
+    for batch in _batches(spool):
         pending.append(batch)
         rows += batch.num_rows
         while rows >= pull.batch_rows:

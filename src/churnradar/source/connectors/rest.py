@@ -11,12 +11,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from churnradar.i18n import N_
 from churnradar.ingest.schemas import IMPORT_ORDER, RecordKind
 from churnradar.ingest.validate import bounded
 from churnradar.source import cursor as cursors
 from churnradar.source.connectors.base import Chunk, ConnectorKind, Pull
 from churnradar.source.connectors.http import AUTH_SECRETS, HttpOptions, HttpSession
 from churnradar.source.exceptions import ConnectorError
+from churnradar.source.form import FormField
 
 
 class Pagination(BaseModel):
@@ -179,6 +181,61 @@ def _after(record: Any, field: str, after: Any, name: str, kind: RecordKind, pag
         ) from None
 
 
+_PAGES, _LIMITS, _ENDPOINTS = N_("Pagination"), N_("Limits and retries"), N_("Endpoints per record kind")
+FORM = (
+    FormField("options.base_url", N_("Base URL")),
+    FormField("options.auth", N_("Authentication"), "select", choices=tuple(AUTH_SECRETS)),
+    FormField("secrets.token", N_("Bearer token"), "secret"),
+    FormField("secrets.api_key", N_("API key"), "secret"),
+    FormField("options.api_key_header", N_("API key header")),
+    FormField("secrets.username", N_("User name (basic)"), "secret"),
+    FormField("secrets.password", N_("Password (basic)"), "secret"),
+    FormField("options.token_url", N_("OAuth2 token URL")),
+    FormField("options.scope", N_("OAuth2 scope")),
+    FormField("secrets.client_id", N_("OAuth2 client id"), "secret"),
+    FormField("secrets.client_secret", N_("OAuth2 client secret"), "secret"),
+    FormField("options.headers", N_("Extra headers (name: value lines)"), "lines"),
+    FormField(
+        "options.pagination.style",
+        N_("Pagination style"),
+        "select",
+        choices=("none", "page", "offset", "cursor", "link"),
+        group=_PAGES,
+    ),
+    FormField("options.pagination.size", N_("Page size"), "number", group=_PAGES),
+    FormField("options.pagination.page_param", N_("Page parameter"), group=_PAGES),
+    FormField("options.pagination.size_param", N_("Page size parameter"), group=_PAGES),
+    FormField("options.pagination.start_page", N_("First page number"), "number", group=_PAGES),
+    FormField("options.pagination.offset_param", N_("Offset parameter"), group=_PAGES),
+    FormField("options.pagination.limit_param", N_("Limit parameter"), group=_PAGES),
+    FormField("options.pagination.cursor_param", N_("Cursor token parameter"), group=_PAGES),
+    FormField(
+        "options.pagination.next_cursor", N_("Next cursor token in the body (dotted path)"), group=_PAGES
+    ),
+    FormField("options.requests_per_second", N_("Requests per second at most"), "number", group=_LIMITS),
+    FormField("options.retries", N_("Retries"), "number", group=_LIMITS),
+    FormField("options.backoff_seconds", N_("First backoff (seconds)"), "number", group=_LIMITS),
+    FormField("options.backoff_max_seconds", N_("Longest backoff (seconds)"), "number", group=_LIMITS),
+    FormField("options.timeout_seconds", N_("Timeout (seconds)"), "number", group=_LIMITS),
+    FormField("options.max_pages", N_("Pages at most per kind"), "number", group=_LIMITS),
+    FormField("options.endpoints.{kind}.path", N_("Path"), group=_ENDPOINTS, per_kind=True),
+    FormField(
+        "options.endpoints.{kind}.records", N_("Records at (dotted path)"), group=_ENDPOINTS, per_kind=True
+    ),
+    FormField("options.endpoints.{kind}.cursor", N_("Cursor field"), group=_ENDPOINTS, per_kind=True),
+    FormField("options.endpoints.{kind}.since_param", N_("Since parameter"), group=_ENDPOINTS, per_kind=True),
+    FormField(
+        "options.endpoints.{kind}.sorted", N_("In cursor order"), "checkbox", group=_ENDPOINTS, per_kind=True
+    ),
+    FormField(
+        "options.endpoints.{kind}.params",
+        N_("Query parameters (name: value lines)"),
+        "lines",
+        group=_ENDPOINTS,
+        per_kind=True,
+    ),
+)
+
 REST = ConnectorKind(
     options=RestOptions,
     secrets=frozenset().union(*AUTH_SECRETS.values()),
@@ -186,4 +243,5 @@ REST = ConnectorKind(
     open=RestConnector,
     describe="a REST JSON API: pages of records per kind, bearer, API key, basic or OAuth2 auth",
     needs=lambda options: AUTH_SECRETS[options.auth],
+    form=FORM,
 )

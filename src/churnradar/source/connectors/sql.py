@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
+from churnradar.i18n import N_
 from churnradar.ingest.readers import cell_text
 from churnradar.ingest.schemas import IMPORT_ORDER, RecordKind
 from churnradar.ingest.validate import bounded
@@ -22,6 +23,10 @@ from churnradar.source import cursor as cursors
 from churnradar.source.connectors import pg_copy
 from churnradar.source.connectors.base import Chunk, ConnectorKind, Pull
 from churnradar.source.exceptions import ConnectorError
+from churnradar.source.form import FormField
+
+# The driver argument that bounds a connection attempt, per backend (psycopg, PyMySQL, pymssql).
+_TIMEOUT_ARGS = {"postgresql": "connect_timeout", "mysql": "connect_timeout", "mssql": "login_timeout"}
 
 
 class SqlOptions(BaseModel):
@@ -48,8 +53,9 @@ class SqlConnector:
         try:
             url = sa.make_url(secrets["url"])
             args: dict[str, Any] = {}
-            if url.get_backend_name() == "postgresql":
-                args["connect_timeout"] = options.connect_timeout_seconds
+            timeout = _TIMEOUT_ARGS.get(url.get_backend_name())
+            if timeout is not None:
+                args[timeout] = options.connect_timeout_seconds
             self.engine: Engine = sa.create_engine(url, connect_args=args, pool_pre_ping=True)
         except (ArgumentError, NoSuchModuleError, ValueError) as exc:
             # The URL holds a password: say what is wrong with it, never the URL itself.
@@ -152,10 +158,19 @@ def _column(values: tuple[Any, ...]) -> pa.Array:
     return array
 
 
+_QUERIES = N_("Queries per record kind")
+FORM = (
+    FormField("secrets.url", N_("Database URL (SQLAlchemy)"), "secret"),
+    FormField("options.connect_timeout_seconds", N_("Connect timeout (seconds)"), "number"),
+    FormField("options.queries.{kind}", N_("Query (SELECT)"), "textarea", group=_QUERIES, per_kind=True),
+    FormField("options.cursor.{kind}", N_("Cursor column"), group=_QUERIES, per_kind=True),
+)
+
 SQL = ConnectorKind(
     options=SqlOptions,
     secrets=frozenset({"url"}),
     required_secrets=frozenset({"url"}),
     open=SqlConnector,
     describe="a SQL database: a query per record kind, an incremental cursor column",
+    form=FORM,
 )

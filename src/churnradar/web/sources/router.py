@@ -42,12 +42,12 @@ def delete_source(name: str, principal: AdminToken, request: Request) -> Respons
 
 
 @router.post("/{name}/test", summary="Reach a source without storing anything")
-def check_source(name: str, _principal: AdminToken, request: Request) -> dict[str, Any]:
-    """`{"ok": true, "found": ...}`, or `{"ok": false, "error": ...}` naming what failed."""
+def check_source(name: str, principal: AdminToken, request: Request) -> dict[str, Any]:
+    """`{"ok": true, "found": ...}`, or `{"ok": false, "error": ...}` naming what failed; audited."""
     source_service.get_source(request.app.state.engine, name)  # 404 for an unknown name
     try:
         found = source_service.test_source(
-            request.app.state.engine, name, settings=request.app.state.settings
+            request.app.state.engine, name, settings=request.app.state.settings, actor=principal
         )
     except SourceError as exc:
         return {"ok": False, "error": str(exc)}
@@ -55,12 +55,14 @@ def check_source(name: str, _principal: AdminToken, request: Request) -> dict[st
 
 
 @router.post("/{name}/sync", response_model=SyncSummary, summary="Sync a source now")
-async def sync_source(name: str, _principal: AdminToken, request: Request, full: bool = False) -> Any:
-    """Pull what is new (everything with `full=true`); the summary says what each kind stored or why not."""
+async def sync_source(name: str, principal: AdminToken, request: Request, full: bool = False) -> Any:
+    """Pull what is new (everything with `full=true`); the summary says what each kind stored or why not.
+    Audited."""
     return await run_in_threadpool(
         source_service.sync_source,
         request.app.state.engine,
         name,
         settings=request.app.state.settings,
         full=full,
+        actor=principal,
     )
