@@ -152,6 +152,12 @@ def detail(session: Session, principal: Principal, task_id: int, bounds: DueBoun
     return TaskDetail(**task_read(row, bounds).model_dump(), follow_ups=follow_ups)
 
 
+def history(session: Session, task_id: int) -> list[dict[str, Any]]:
+    """A task's events, oldest first: at, kind, actor (the caller has checked the task is visible)."""
+    found = intervention.task_detail(session.connection(), task_id)
+    return [] if found is None else [{"at": e.at, "kind": e.kind, "actor": e.actor} for e in found.history]
+
+
 def _change(session: Session, principal: Principal, task_id: int, work: Callable[[], T]) -> T:
     """Run `work` on a task the principal may see, committing it, or rolling back a refusal."""
     if intervention.visible_task(session, principal, task_id) is None:
