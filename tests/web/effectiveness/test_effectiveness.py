@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 from churnradar.config import Settings
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
 from churnradar.models import Alert, AlertEvent, Customer, FollowUp, InterventionTask, TaskEvent, Team, User
+from churnradar.web.effectiveness.service import chart_data
 from tests.web.conftest import World, bearer
 
 DRAWN = date(2025, 6, 1)
@@ -197,3 +198,21 @@ class TestLanguages:
         assert 'id="before-after"' in page
         assert _charts(page)["churn"]["mark"] == "2025-06"
         assert client_for("director").get("/effectiveness", params={"go_live": "June"}).status_code == 422
+
+
+def test_a_chart_with_nothing_to_draw_says_why_instead() -> None:
+    nobody = {"retained_share": None}
+    report = {
+        "churn_by_month": [{"month": "2026-05", "churn_rate": 0.0}],  # 0% is a figure: drawn
+        "before_after": None,
+        "save_rate": {"intervened": nobody, "held_out": nobody},
+        "tasks": {
+            "deadline_compliance": {"months": []},
+            "by_team": [{"team": "East", "retained": 0, "churned": 0, "false_alarm": 0, "unreachable": 0}],
+        },
+    }
+    charts = chart_data(report, lambda text: text)
+    assert charts["churn"]["empty"] is None
+    assert charts["save_rate"]["empty"].startswith("Nothing to draw yet")
+    assert charts["compliance"]["empty"] == "No task deadline has passed yet."
+    assert charts["teams"]["empty"] == "No task has been closed with an outcome yet."
