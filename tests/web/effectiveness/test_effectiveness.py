@@ -15,7 +15,17 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
-from churnradar.models import Alert, AlertEvent, Customer, FollowUp, InterventionTask, TaskEvent, Team, User
+from churnradar.models import (
+    Alert,
+    AlertEvent,
+    Customer,
+    EvaluationRun,
+    FollowUp,
+    InterventionTask,
+    TaskEvent,
+    Team,
+    User,
+)
 from churnradar.web.effectiveness.service import chart_data
 from tests.web.conftest import World, bearer
 
@@ -78,6 +88,12 @@ def seed_outcomes(engine: Engine, _settings: Settings | None = None) -> None:
         _task(conn, customers["W-001"], users["rep_west"], teams["West"], "churned")
         conn.execute(
             update(Customer).where(Customer.id == customers["W-001"]).values(churned_at=date(2025, 7, 1))
+        )
+        # The evaluation that raised these alerts: its warnings are judged (90 days have passed).
+        conn.execute(
+            insert(EvaluationRun).values(
+                as_of=DRAWN, started_at=OPENED, finished_at=OPENED, status="succeeded", summary={}
+            )
         )
         held = _alert(conn, customers["W-002"], muted="holdout")
         conn.execute(
@@ -180,6 +196,13 @@ class TestLanguages:
         assert "Save rate against the control group" in page
         assert "Not enough data: at least 30 judged customers per arm" in page
         assert _charts(page)["churn"]["title"] == "Churn rate per month"
+        assert "A warning is judged once its outcome window has passed: 90 days after" in page
+        assert "1 evaluation judged (Jun 1, 2025 to Jun 1, 2025);" in page
+        # The four alerted customers of 1 June: W-001 churned within 90 days, the others stayed (not 100%).
+        orange = re.search(r'<tr data-level="orange">.*?</tr>', page, re.S)
+        assert orange is not None
+        cells = re.findall(r'<td class="num">([^<]*)</td>', orange.group(0))
+        assert cells == ["4", "0", "25%", "100%"]  # judged, pending, precision, recall
 
     def test_chinese(self, outcomes: World, client_for: Callable[[str], TestClient]) -> None:
         client = client_for("director")
