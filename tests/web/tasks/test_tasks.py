@@ -201,6 +201,8 @@ class TestChanges:
         shown = client.get(location.split("#")[0]).text
         assert "Follow-up saved." in shown
         assert 'class="saved"><strong>' in shown
+        assert '<span class="muted">Rep East</span>' in shown  # the author by name, not login
+        assert "Follow-up logged · Rep East" in shown  # the task's history
         assert shown.index("Sent the offer") < shown.index("Budget freeze until Q1")  # newest first
         page = client.get(f"/customers/{world.ids.customers['E-001']}").text
         assert 'id="section-tasks"' in page

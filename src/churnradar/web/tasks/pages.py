@@ -128,6 +128,7 @@ def _detail_context(
         **_common(request, session, principal),
         "task": detail,
         "follow_ups": list(reversed(detail.follow_ups)),
+        "authors": service.author_names(session, detail.follow_ups),
         "history": service.history(session, task_id),
         "history_labels": HISTORY,
         "done": None,
