@@ -185,6 +185,7 @@ class TestChanges:
         assert f'id="task-{task_id}"' in response.text
         assert "<html" not in response.text
         assert 'role="status" id="task-status">Follow-up saved.<' in response.text
+        assert "Steps done: Call the decision maker</div>" in response.text  # the ticked playbook step
         with world.engine.connect() as conn:
             (follow_up,) = conn.execute(select(FollowUp)).all()  # the htmx one; the plain one follows
         assert (follow_up.channel, follow_up.actions_done, follow_up.created_by) == ("call", [0], "rep_east")
