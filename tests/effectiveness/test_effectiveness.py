@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import json
 from datetime import date, datetime
-from typing import Any
 
 import pandas as pd
-import pytest
 from sqlalchemy import insert
 from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
@@ -40,14 +38,14 @@ ACTIVITY = pd.DataFrame(
         ],
     }
 )
-# (customer, rule, highest level, opened on)
+# (customer, rule, highest level, opened on): stored in the store tests, which have no evaluation run.
 ALERTS = pd.DataFrame(
     [
-        (3, "r1", "red", date(2025, 2, 20)),  # churn 03-12 within 30 days: hit, 20 days ahead
-        (4, "r1", "yellow", date(2025, 3, 1)),  # no churn, window over: miss
-        (1, "r2", "yellow", date(2025, 3, 5)),  # churn 03-10: hit, 5 days ahead
-        (5, "r2", "yellow", date(2025, 5, 20)),  # window open until 06-19: pending
-        (1, "r1", "orange", date(2025, 1, 1)),  # churn 03-10 is past its 30 days: miss
+        (3, "r1", "red", date(2025, 2, 20)),
+        (4, "r1", "yellow", date(2025, 3, 1)),
+        (1, "r2", "yellow", date(2025, 3, 5)),
+        (5, "r2", "yellow", date(2025, 5, 20)),
+        (1, "r1", "orange", date(2025, 1, 1)),
     ],
     columns=["customer_id", "rule", "level", "opened_on"],
 )
@@ -86,38 +84,52 @@ def test_churn_rate_per_month_and_before_after() -> None:
     assert change["change"] == 0.375
 
 
-def _outcomes(alerts: pd.DataFrame = ALERTS) -> dict[str, Any]:
-    return warning_outcomes(
-        alerts,
-        _dates()["churn_date"],
-        ("yellow", "orange", "red"),
-        horizon_days=30,
-        until=UNTIL,
-        since=date(2025, 1, 1),
-        review=ReviewPolicy(min_alerts=3, max_precision=0.4),
+def test_precision_recall_and_lead_on_judged_dates_with_pending_beside() -> None:
+    # Evaluations on 1 and 8 March (judged: 30 days passed by 1 June) and 20 May (pending).
+    d1, d2, late = date(2025, 3, 1), date(2025, 3, 8), date(2025, 5, 20)
+    labels = pd.DataFrame(
+        [
+            (1, d1, True, D("2025-03-10")), (2, d1, False, pd.NaT), (3, d1, False, pd.NaT),
+            (1, d2, True, D("2025-03-10")), (2, d2, False, pd.NaT), (3, d2, False, pd.NaT),
+            (2, late, False, pd.NaT), (3, late, False, pd.NaT),
+        ],
+        columns=["customer_id", "as_of", "churned", "churn_date"],
+    )  # fmt: skip
+    # 1: r1 yellow on d1, red from d2; 2: r1 yellow on d1, resolved on d2; 3: r2 orange on the pending date.
+    alerts = pd.DataFrame(
+        [(1, 1, "r1", d1, None), (2, 2, "r1", d1, d2), (3, 3, "r2", late, None)],
+        columns=["alert_id", "customer_id", "rule", "opened_on", "resolved_on"],
     )
-
-
-def test_precision_coverage_and_lead() -> None:
-    report = _outcomes()
+    changes = pd.DataFrame(
+        [(1, d1, "yellow"), (2, d1, "yellow"), (1, d2, "red"), (3, late, "orange")],
+        columns=["alert_id", "as_of", "level"],
+    )
+    report = warning_outcomes(
+        alerts, changes, labels, [d1, d2, late], ("yellow", "orange", "red"), horizon_days=30, until=UNTIL,
+        review=ReviewPolicy(min_alerts=2, max_precision=0.7),
+    )  # fmt: skip
+    # Judged snapshots: 6; alerted: 1 on d1 and d2 (churned 10 March), 2 on d1 (stayed).
     assert report["overall"] == {
-        "alerts": 4, "pending": 1, "hits": 2, "precision": 0.5,
-        "churned": 3, "covered": 2, "coverage": 0.6667, "median_lead_days": 12.5,
+        "alerts": 3, "precision": 0.6667, "recall": 1.0, "median_lead_days": 9.0,
+        "pending": 1, "customer_snapshots": 6, "base_rate": 0.3333,
     }  # fmt: skip
-    rules = {r["rule"]: r for r in report["rules"]}
-    assert (rules["r1"]["alerts"], rules["r1"]["precision"], rules["r1"]["coverage"]) == (3, 0.3333, 0.3333)
-    assert rules["r1"]["median_lead_days"] == 20.0
-    assert (rules["r2"]["alerts"], rules["r2"]["pending"], rules["r2"]["precision"]) == (1, 1, 1.0)
-    assert rules["r2"]["median_lead_days"] == 5.0
-    assert report["review"]["flagged"] == ["r1"]
-    assert rules["r1"]["review"] is True
     levels = {r["level"]: r for r in report["levels"]}
     assert [r["level"] for r in report["levels"]] == ["red", "orange", "yellow"]
-    red = levels["red"]
-    assert (red["alerts"], red["precision"], red["median_lead_days"]) == (1, 1.0, 20.0)
-    assert (levels["orange"]["precision"], levels["orange"]["coverage"]) == (0.0, 0.0)
-    yellow = levels["yellow"]
-    assert (yellow["alerts"], yellow["pending"], yellow["precision"]) == (2, 1, 0.5)
+    assert (levels["red"]["alerts"], levels["red"]["precision"], levels["red"]["recall"]) == (1, 1.0, 0.5)
+    assert (levels["orange"]["alerts"], levels["orange"]["precision"], levels["orange"]["pending"]) == (
+        0,
+        None,
+        1,
+    )
+    assert (levels["yellow"]["alerts"], levels["yellow"]["precision"]) == (2, 0.5)
+    rules = {r["rule"]: r for r in report["rules"]}
+    assert (rules["r1"]["alerts"], rules["r1"]["precision"], rules["r1"]["pending"]) == (2, 0.6667, 0)
+    assert (rules["r2"]["alerts"], rules["r2"]["precision"], rules["r2"]["pending"]) == (0, None, 1)
+    assert report["review"]["flagged"] == ["r1"]
+    assert report["dates"] == {
+        "judged": 2, "pending": 1, "first": "2025-03-01", "last_judged": "2025-03-08",
+        "first_pending": "2025-05-20", "next_judged_on": "2025-06-19", "judged_until": "2025-05-02",
+    }  # fmt: skip
 
 
 def _store(engine: Engine, *, contracts: bool = True) -> None:
@@ -182,7 +194,7 @@ def test_report_from_the_store_and_cli(engine: Engine) -> None:
         engine, until=UNTIL, go_live=date(2025, 3, 15), horizon_days=30, inactivity_days=30,
         review=ReviewPolicy(min_alerts=3, max_precision=0.4),
     )  # fmt: skip
-    assert report["warnings"] == _outcomes()
+    assert report["warnings"] is None  # alerts, but no evaluation run to judge them on
     # Months start once 30 days have passed since the first recorded activity (2024-12-05): February to May.
     assert [m["month"] for m in report["churn_by_month"]] == ["2025-02", "2025-03", "2025-04", "2025-05"]
     assert report["before_after"]["before"] == {"months": 1, "active_months": 4, "lost": 0, "churn_rate": 0.0}
@@ -196,8 +208,7 @@ def test_report_from_the_store_and_cli(engine: Engine) -> None:
          "2025-03-15", "--until", "2025-06-01", "--horizon", "30", "--inactivity", "30", "--json"],
     )  # fmt: skip
     assert result.exit_code == 0, result.output
-    assert json.loads(result.stdout)["warnings"]["overall"]["alerts"] == 4
-    assert pytest.approx(json.loads(result.stdout)["warnings"]["overall"]["precision"]) == 0.5
+    assert json.loads(result.stdout)["before_after"] == report["before_after"]
 
 
 def test_churn_dates_of_an_orders_only_base_without_contracts() -> None:
@@ -218,4 +229,3 @@ def test_report_of_a_store_without_contracts(engine: Engine) -> None:
     assert [m["month"] for m in report["churn_by_month"]] == ["2025-02", "2025-03", "2025-04", "2025-05"]
     # Lost: 1 (declared, March) and 3 (silent, March); 2 is no longer lost in April without its contract.
     assert [m["lost"] for m in report["churn_by_month"]] == [0, 2, 0, 0]
-    assert report["warnings"]["overall"]["alerts"] == 4

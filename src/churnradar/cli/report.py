@@ -43,10 +43,17 @@ def print_effectiveness(report: dict[str, Any]) -> None:
     if warnings is None:
         console.print("no alerts stored yet: run `churnradar evaluate` on a schedule first")
     else:
-        columns = ("alerts", "pending", "precision", "coverage", "median_lead_days")
-        levels = Table("level", *columns, title="warnings by level")
+        dates = warnings["dates"]
+        console.print(
+            f"warnings judged on {dates['judged']} evaluation dates (outcome window passed by "
+            f"{dates['judged_until']}); {dates['pending']} later dates pending"
+        )
+        columns = ("alerts", "pending", "precision", "recall", "median_lead_days")
+        levels = Table(
+            "level", *columns[:-1], title="warnings by level (customer-snapshots, as the backtest)"
+        )
         for row in warnings["levels"]:
-            levels.add_row(row["level"], *(_cell(row[k]) for k in columns))
+            levels.add_row(row["level"], *(_cell(row[k]) for k in columns[:-1]))
         console.print(levels)
         rules = Table("rule", *columns, "review", title="warnings by rule")
         for row in warnings["rules"]:

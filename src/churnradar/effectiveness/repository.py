@@ -5,15 +5,25 @@ from __future__ import annotations
 from datetime import date, datetime
 
 import pandas as pd
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from churnradar.db import table_of
 from churnradar.effectiveness.save_rate import HELD_OUT
 from churnradar.effectiveness.tasks import TASK_COLUMNS
+from churnradar.effectiveness.warnings import ALERT_COLUMNS, LEVEL_COLUMNS
 from churnradar.evaluation.frames import TEAMS
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
-from churnradar.models import Alert, AlertEvent, FollowUp, InterventionTask, TaskEvent, User
+from churnradar.models import (
+    Alert,
+    AlertEvent,
+    EvaluationRun,
+    FollowUp,
+    InterventionTask,
+    TaskEvent,
+    User,
+)
+from churnradar.models.alert import RunStatus
 
 # The report joins the task and alert tables itself (read only): their handles, from the tables' models.
 TASKS = table_of(InterventionTask)
@@ -23,6 +33,7 @@ USERS = table_of(User)
 
 ALERTS = table_of(Alert)
 ALERT_EVENTS = table_of(AlertEvent)
+RUNS = table_of(EvaluationRun)
 DRAW_COLUMNS = ["customer_id", "arm", "drawn_on"]
 
 
@@ -54,7 +65,7 @@ def tasks(conn: Connection, *, until: date) -> pd.DataFrame:
         select(
             TASKS.c.id.label("task_id"),
             TASKS.c.customer_id,
-            USERS.c.login.label("owner"),
+            func.coalesce(USERS.c.display_name, USERS.c.login).label("owner"),
             TEAMS.c.name.label("team"),
             TASKS.c.status,
             TASKS.c.outcome,
@@ -76,3 +87,29 @@ def follow_ups(conn: Connection, *, until: date) -> pd.DataFrame:
         FOLLOW_UPS.c.created_at < datetime.combine(until, datetime.min.time())
     )
     return pd.DataFrame(conn.execute(query).all(), columns=["task_id", "actions_done"])
+
+
+def evaluation_dates(conn: Connection, *, until: date) -> list[date]:
+    """The as-of dates of the succeeded evaluations before `until`, oldest first."""
+    query = (
+        select(RUNS.c.as_of)
+        .where(RUNS.c.status == RunStatus.SUCCEEDED.value, RUNS.c.as_of < until)
+        .distinct()
+        .order_by(RUNS.c.as_of)
+    )
+    return [day for (day,) in conn.execute(query)]
+
+
+def alert_history(conn: Connection, *, until: date) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Alerts opened before `until` (ALERT_COLUMNS) and their level changes in order (LEVEL_COLUMNS)."""
+    alerts = conn.execute(
+        select(
+            ALERTS.c.id, ALERTS.c.customer_id, ALERTS.c.rule, ALERTS.c.opened_on, ALERTS.c.resolved_on
+        ).where(ALERTS.c.opened_on < until)
+    ).all()
+    changes = conn.execute(
+        select(ALERT_EVENTS.c.alert_id, ALERT_EVENTS.c.as_of, ALERT_EVENTS.c.to_level)
+        .where(ALERT_EVENTS.c.to_level.is_not(None), ALERT_EVENTS.c.as_of < until)
+        .order_by(ALERT_EVENTS.c.as_of, ALERT_EVENTS.c.id)
+    ).all()
+    return pd.DataFrame(alerts, columns=ALERT_COLUMNS), pd.DataFrame(changes, columns=LEVEL_COLUMNS)

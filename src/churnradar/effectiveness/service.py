@@ -12,7 +12,6 @@ from datetime import date, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, func, select
 from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import Policy
@@ -30,38 +29,46 @@ from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
 from churnradar.evaluation.frames import activity_frame, all_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
 from churnradar.indicator import service as indicator_service
-from churnradar.models import Alert, AlertEvent
-
-ALERTS: Table = Alert.__table__  # type: ignore[assignment]
-EVENTS: Table = AlertEvent.__table__  # type: ignore[assignment]
-
 
 # Tasks opened before a date, for the deadline-compliance panel (read through here, never the repository).
 tasks_until = repository.tasks
 
 
-def stored_alerts(engine: Engine, policy: Policy) -> pd.DataFrame:
-    """Every alert ever opened: customer_id, rule, opened_on, and the highest level it reached."""
-    reached = select(EVENTS.c.alert_id, EVENTS.c.to_level).where(EVENTS.c.to_level.is_not(None)).subquery()
+def _warnings(
+    engine: Engine,
+    customers: pd.DataFrame,
+    activity: pd.DataFrame,
+    contracts: pd.DataFrame,
+    *,
+    until: date,
+    horizon_days: int,
+    inactivity_days: int,
+    policy: Policy,
+    review: ReviewPolicy | None,
+    scope: Collection[int] | None,
+) -> dict[str, Any] | None:
+    """How the warnings of the stored evaluation dates did (None before the first evaluation)."""
     with engine.connect() as conn:
-        alerts = pd.DataFrame(
-            conn.execute(
-                select(ALERTS.c.id, ALERTS.c.customer_id, ALERTS.c.rule, ALERTS.c.level, ALERTS.c.opened_on)
-            ).all(),
-            columns=["id", "customer_id", "rule", "level", "opened_on"],
-        )
-        levels = pd.DataFrame(conn.execute(select(reached)).all(), columns=["id", "level"])
-    every = pd.concat([alerts[["id", "level"]], levels], ignore_index=True)
-    every["rank"] = policy.rank(every["level"])
-    highest = every.sort_values("rank").groupby("id")["level"].last()
-    alerts["level"] = alerts["id"].map(highest)
-    return alerts.drop(columns="id")
-
-
-def _first_evaluation(engine: Engine) -> date | None:
-    with engine.connect() as conn:
-        first: date | None = conn.execute(select(func.min(ALERTS.c.opened_on))).scalar_one()
-    return first
+        dates = repository.evaluation_dates(conn, until=until)
+        alerts, level_changes = repository.alert_history(conn, until=until)
+    if not dates:
+        return None
+    if scope is not None:
+        alerts = alerts[alerts["customer_id"].isin(set(scope))]
+        level_changes = level_changes[level_changes["alert_id"].isin(alerts["alert_id"])]
+    labels = label_snapshots(
+        customers, activity, contracts, dates, horizon_days=horizon_days, inactivity_days=inactivity_days
+    )
+    return warning_outcomes(
+        alerts,
+        level_changes,
+        labels,
+        dates,
+        policy.levels,
+        horizon_days=horizon_days,
+        until=until,
+        review=review,
+    )
 
 
 def _save_rate(
@@ -110,12 +117,11 @@ def effectiveness_report(
         draws = repository.draws(conn, until=until)
         tasks = repository.tasks(conn, until=until)
         follow_ups = repository.follow_ups(conn, until=until)
-    alerts = stored_alerts(engine, policy)
     if scope is not None:
         chosen = set(scope)
-        customers, activity, contracts, draws, tasks, alerts = (
+        customers, activity, contracts, draws, tasks = (
             frame[frame["customer_id"].isin(chosen)]
-            for frame in (customers, activity, contracts, draws, tasks, alerts)
+            for frame in (customers, activity, contracts, draws, tasks)
         )
     dates = churn_dates(customers, activity, contracts, until=until, inactivity_days=inactivity_days)
     start = months_back(until, months)
@@ -127,19 +133,17 @@ def effectiveness_report(
         seen = pd.to_datetime(activity["day"]).min().date() + timedelta(days=inactivity_days)
         start = max(start, first_month_from(seen))
     by_month = monthly_churn(dates, start=start, until=until)
-    since = _first_evaluation(engine)
-    warnings = (
-        warning_outcomes(
-            alerts,
-            dates["churn_date"],
-            policy.levels,
-            horizon_days=horizon_days,
-            until=until,
-            since=since,
-            review=review,
-        )
-        if since is not None
-        else None
+    warnings = _warnings(
+        engine,
+        customers,
+        activity,
+        contracts,
+        until=until,
+        horizon_days=horizon_days,
+        inactivity_days=inactivity_days,
+        policy=policy,
+        review=review,
+        scope=scope,
     )
     return {
         "until": until.isoformat(),
@@ -148,7 +152,6 @@ def effectiveness_report(
         "churn_by_month": by_month,
         "before_after": before_after(by_month, go_live),
         "warnings": warnings,
-        "warnings_since": since.isoformat() if since else None,
         "save_rate": _save_rate(
             draws,
             customers,

@@ -80,6 +80,41 @@ def _group(rows: pd.DataFrame, alerted: pd.Series, churns: int) -> dict[str, Any
     }
 
 
+def warning_figures(
+    rows: pd.DataFrame,
+    opened: pd.DataFrame,
+    levels: Sequence[str],
+    rule_levels: Mapping[str, str],
+    open_rules: pd.DataFrame,
+) -> dict[str, Any]:
+    """Precision, recall and lead overall, per level and per rule (§3), from labelled customer-snapshots.
+
+    `rows`: customer_id, as_of, churned, churn_date and `level` (the customer's level at that date, None when
+    not alerted); `opened`: a `rule` per alert opened; `open_rules`: customer_id, as_of, rule open then. The
+    backtest and the effectiveness report (over the stored alerts) both count with this.
+    """
+    churns = int(rows["churned"].sum())
+    overall = _group(rows, rows["level"].notna(), churns)
+    by_level = [
+        {"level": level, **_group(rows, rows["level"] == level, churns)} for level in reversed(levels)
+    ]
+    for item in by_level:
+        item.pop("median_lead_days")
+    kept = rows[["customer_id", "as_of", "churned", "churn_date"]].merge(
+        open_rules[["customer_id", "as_of", "rule"]], on=["customer_id", "as_of"]
+    )
+    kept_by_rule: dict[Any, pd.DataFrame] = dict(iter(kept.groupby("rule")))
+    by_rule = []
+    for rule, count in opened.groupby("rule").size().items():
+        # A rule's alerts are the ones it opened; its precision and recall count the snapshots it kept open.
+        part = kept_by_rule.get(rule, kept.iloc[:0])
+        group = _group(part, pd.Series(True, index=part.index), churns)
+        by_rule.append(
+            {"rule": str(rule), "level": rule_levels.get(str(rule)), **group, "alerts": int(count)}
+        )
+    return {"overall": overall, "levels": by_level, "rules": sorted(by_rule, key=lambda r: -r["alerts"])}
+
+
 def score_backtest(
     rows: pd.DataFrame,
     opened: pd.DataFrame,
@@ -94,34 +129,17 @@ def score_backtest(
     in `rows["rules"]`.
     """
     churns = int(rows["churned"].sum())
-    alerted = rows["level"].notna()
     weeks = max(len(window.dates) * window.every_days / 7, 1)
-    overall = _group(rows, alerted, churns)
+    if open_rules is None:
+        listed = rows[["customer_id", "as_of", "rules"]].explode("rules").dropna(subset=["rules"])
+        open_rules = listed.rename(columns={"rules": "rule"})
+    figures = warning_figures(rows, opened, levels, rule_levels, open_rules)
+    overall = figures["overall"]
     overall.pop("alerts")
     overall["alerts_per_week"] = round(len(opened) / weeks, 1)
     # Precision of a random pick, to judge the rules' precision against (an extension of §3).
     overall["base_rate"] = _ratio(churns, len(rows))
     overall |= _scores(rows)
-    by_level = [
-        {"level": level, **_group(rows, rows["level"] == level, churns)} for level in reversed(levels)
-    ]
-    for item in by_level:
-        item.pop("median_lead_days")
-    if open_rules is None:
-        listed = rows[["customer_id", "as_of", "rules"]].explode("rules").dropna(subset=["rules"])
-        open_rules = listed.rename(columns={"rules": "rule"})
-    kept = rows[["customer_id", "as_of", "churned", "churn_date"]].merge(
-        open_rules, on=["customer_id", "as_of"]
-    )
-    kept_by_rule: dict[Any, pd.DataFrame] = dict(iter(kept.groupby("rule")))
-    by_rule = []
-    for rule, count in opened.groupby("rule").size().items():
-        # A rule's alerts are the ones it opened; its precision and recall count the snapshots it kept open.
-        part = kept_by_rule.get(rule, kept.iloc[:0])
-        group = _group(part, pd.Series(True, index=part.index), churns)
-        by_rule.append(
-            {"rule": str(rule), "level": rule_levels.get(str(rule)), **group, "alerts": int(count)}
-        )
     return {
         "from": window.start.isoformat(),
         "to": window.end.isoformat(),
@@ -133,8 +151,8 @@ def score_backtest(
             rows.loc[rows["churned"], ["customer_id", "churn_date"]].drop_duplicates().shape[0]
         ),
         "overall": overall,
-        "levels": by_level,
-        "rules": sorted(by_rule, key=lambda r: -r["alerts"]),
+        "levels": figures["levels"],
+        "rules": figures["rules"],
     }
 
 

@@ -44,6 +44,14 @@ def people(conn: Connection) -> dict[int, Person]:
     return {int(i): Person(int(i), r, t, m, bool(a)) for i, r, t, m, a in conn.execute(query)}
 
 
+def display_names(conn: Connection, logins: Collection[str]) -> dict[str, str]:
+    """The display name (else the login) of each of these logins that is a user."""
+    if not logins:
+        return {}
+    query = select(USERS.c.login, USERS.c.display_name).where(USERS.c.login.in_(sorted(logins)))
+    return {login: name or login for login, name in conn.execute(query)}
+
+
 def customers(conn: Connection, ids: Collection[int]) -> dict[int, Any]:
     """id, source id, name, owner and team of the given customers."""
     query = select(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
@@ -341,6 +341,11 @@ def task_detail(conn: Connection, task_id: int) -> TaskDetail | None:
         task_repo.history(conn, task_id),
         task_repo.tags(conn, task.customer_id),
     )
+
+
+def display_names(session: Session, logins: Collection[str]) -> dict[str, str]:
+    """People's display names by login (the login where none is set), for histories and follow-ups."""
+    return task_repo.display_names(session.connection(), logins)
 
 
 def list_visible_tasks(

@@ -15,7 +15,18 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
-from churnradar.models import Alert, AlertEvent, Customer, FollowUp, InterventionTask, TaskEvent, Team, User
+from churnradar.models import (
+    Alert,
+    AlertEvent,
+    Customer,
+    EvaluationRun,
+    FollowUp,
+    InterventionTask,
+    TaskEvent,
+    Team,
+    User,
+)
+from churnradar.web.effectiveness.service import chart_data
 from tests.web.conftest import World, bearer
 
 DRAWN = date(2025, 6, 1)
@@ -77,6 +88,12 @@ def seed_outcomes(engine: Engine, _settings: Settings | None = None) -> None:
         _task(conn, customers["W-001"], users["rep_west"], teams["West"], "churned")
         conn.execute(
             update(Customer).where(Customer.id == customers["W-001"]).values(churned_at=date(2025, 7, 1))
+        )
+        # The evaluation that raised these alerts: its warnings are judged (90 days have passed).
+        conn.execute(
+            insert(EvaluationRun).values(
+                as_of=DRAWN, started_at=OPENED, finished_at=OPENED, status="succeeded", summary={}
+            )
         )
         held = _alert(conn, customers["W-002"], muted="holdout")
         conn.execute(
@@ -179,6 +196,13 @@ class TestLanguages:
         assert "Save rate against the control group" in page
         assert "Not enough data: at least 30 judged customers per arm" in page
         assert _charts(page)["churn"]["title"] == "Churn rate per month"
+        assert "A warning is judged once its outcome window has passed: 90 days after" in page
+        assert "1 evaluation judged (Jun 1, 2025 to Jun 1, 2025);" in page
+        # The four alerted customers of 1 June: W-001 churned within 90 days, the others stayed (not 100%).
+        orange = re.search(r'<tr data-level="orange">.*?</tr>', page, re.S)
+        assert orange is not None
+        cells = re.findall(r'<td class="num">([^<]*)</td>', orange.group(0))
+        assert cells == ["4", "0", "25%", "100%"]  # judged, pending, precision, recall
 
     def test_chinese(self, outcomes: World, client_for: Callable[[str], TestClient]) -> None:
         client = client_for("director")
@@ -197,3 +221,21 @@ class TestLanguages:
         assert 'id="before-after"' in page
         assert _charts(page)["churn"]["mark"] == "2025-06"
         assert client_for("director").get("/effectiveness", params={"go_live": "June"}).status_code == 422
+
+
+def test_a_chart_with_nothing_to_draw_says_why_instead() -> None:
+    nobody = {"retained_share": None}
+    report = {
+        "churn_by_month": [{"month": "2026-05", "churn_rate": 0.0}],  # 0% is a figure: drawn
+        "before_after": None,
+        "save_rate": {"intervened": nobody, "held_out": nobody},
+        "tasks": {
+            "deadline_compliance": {"months": []},
+            "by_team": [{"team": "East", "retained": 0, "churned": 0, "false_alarm": 0, "unreachable": 0}],
+        },
+    }
+    charts = chart_data(report, lambda text: text)
+    assert charts["churn"]["empty"] is None
+    assert charts["save_rate"]["empty"].startswith("Nothing to draw yet")
+    assert charts["compliance"]["empty"] == "No task deadline has passed yet."
+    assert charts["teams"]["empty"] == "No task has been closed with an outcome yet."

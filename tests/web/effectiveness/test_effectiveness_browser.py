@@ -32,6 +32,8 @@ def test_a_manager_reads_the_charts_in_both_languages(outcomes_server: str, brow
     expect(page.locator("[data-effectiveness-chart=teams]")).to_contain_text("East")
     expect(page.locator("[data-effectiveness-chart=teams]")).not_to_contain_text("West")
     expect(page.locator("#outcomes-by_action")).to_contain_text("Call the customer")
+    expect(page.locator("#judged-explained")).to_contain_text("outcome window has passed")
+    expect(page.locator("#outcomes-by_owner")).to_contain_text("Rep East")  # display names, not logins
     shot(page, "effectiveness-manager-en")
 
     page.select_option("#language-select", "zh_CN")
@@ -40,6 +42,7 @@ def test_a_manager_reads_the_charts_in_both_languages(outcomes_server: str, brow
     page.wait_for_selector("[data-effectiveness-chart=save_rate] svg")
     expect(page.locator("[data-effectiveness-chart=save_rate]")).to_contain_text("已干预")
     expect(page.locator("#outcomes-by_action")).to_contain_text("致电客户")
+    expect(page.locator("#judged-explained")).to_contain_text("已评判")
     shot(page, "effectiveness-manager-zh")
     assert errors == []
     context.close()

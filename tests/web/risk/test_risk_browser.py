@@ -141,9 +141,9 @@ def test_the_risk_list_in_chinese_opens_on_warned_customers(risk_server: str, br
     expect(page.locator("#level-filter option:checked")).to_have_text("有预警的客户")
     expect(page.locator("#show-all")).to_have_text("显示全部客户")
     shot(page, "risk-05-zh-warned-first")
-    # A task card names its rule in Chinese, never by its id.
+    # A task's row names its rule in Chinese, never by its id.
     page.goto(f"{risk_server}/tasks")
-    expect(page.locator("dd.rule").first).to_have_text("订单中断")
+    expect(page.locator("tr.task-row .rule").first).to_have_text("订单中断")
     shot(page, "risk-08-zh-task-card")
     page.goto(f"{risk_server}/effectiveness")
     shot(page, "risk-09-zh-effectiveness")

@@ -96,9 +96,9 @@ def test_the_360_page_task_cards_and_effectiveness_show_names(
     assert "订单中断" in page
     assert ">order_gap<" not in page
     tasks = client_for("rep_east").get("/tasks").text
-    assert re.findall(r'<dd class="rule">([^<]+)</dd>', tasks) == ["Orders stopped"]
+    assert re.findall(r'<span class="rule">([^<]+)</span>', tasks) == ["Orders stopped"]
     tasks_zh = client_for("rep_east").get("/tasks", headers=ZH).text
-    assert re.findall(r'<dd class="rule">([^<]+)</dd>', tasks_zh) == ["订单中断"]
+    assert re.findall(r'<span class="rule">([^<]+)</span>', tasks_zh) == ["订单中断"]
     report = admin.get("/effectiveness").text
     by_rule = dict(re.findall(r'<tr data-rule="(\w+)"><td>([^<]+)</td>', report))
     assert by_rule == {"order_gap": "Orders stopped", "complaints_up": "Complaints rising"}

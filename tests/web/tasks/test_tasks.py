@@ -57,17 +57,22 @@ class TestDueGroups:
 
 
 class TestMyTasks:
-    def test_a_rep_sees_own_tasks_grouped_with_playbook_steps(
+    def test_a_rep_sees_a_row_per_own_task_and_its_page_with_the_playbook(
         self, tasks: dict[str, int], client_for: Callable[[str], TestClient]
     ) -> None:
-        page = client_for("rep_east").get("/tasks").text
-        assert f'id="task-{tasks["E-001"]}"' in page
+        rep = client_for("rep_east")
+        page = rep.get("/tasks").text
+        assert f'<tr class="task-row" id="task-{tasks["E-001"]}"' in page
         assert 'id="group-overdue"' in page
-        assert "Call the decision maker" in page
+        assert f'href="/tasks/{tasks["E-001"]}"' in page
         for foreign in ("W-001", "R-001", "E-002"):
             assert f'id="task-{tasks[foreign]}"' not in page, foreign
         assert "Westfield" not in page
-        assert 'name="assignee"' not in page  # reps do not reassign
+        own = rep.get(f"/tasks/{tasks['E-001']}").text
+        assert "Call the decision maker" in own  # the playbook's steps
+        assert 'id="task-history"' in own
+        assert 'action="/tasks/{}/follow-up"'.format(tasks["E-001"]) in own
+        assert 'name="assignee"' not in own  # reps do not reassign
 
     def test_a_manager_sees_the_team_and_filters_by_owner_level_and_due(
         self, world: World, tasks: dict[str, int], client_for: Callable[[str], TestClient]
@@ -118,8 +123,10 @@ class TestMyTasks:
         client.post("/language", data={"locale": "zh_CN", "csrf_token": token})
         page = client.get("/tasks").text
         assert "逾期" in page
-        assert "致电决策人" in page
-        assert "记录跟进" in page
+        own = client.get(f"/tasks/{tasks['E-001']}").text
+        assert "致电决策人" in own
+        assert "记录跟进" in own
+        assert "任务已创建" in own  # its history
 
     def test_a_task_says_why_in_the_readers_language(
         self,
@@ -177,10 +184,27 @@ class TestChanges:
         assert response.status_code == 200
         assert f'id="task-{task_id}"' in response.text
         assert "<html" not in response.text
+        assert 'role="status" id="task-status">Follow-up saved.<' in response.text
+        assert "Steps done: Call the decision maker</div>" in response.text  # the ticked playbook step
         with world.engine.connect() as conn:
-            (follow_up,) = conn.execute(select(FollowUp)).all()
+            (follow_up,) = conn.execute(select(FollowUp)).all()  # the htmx one; the plain one follows
         assert (follow_up.channel, follow_up.actions_done, follow_up.created_by) == ("call", [0], "rep_east")
         assert _task(world, task_id).next_follow_up_at == datetime(2030, 1, 15, 9, 0)  # 09:00 UTC zone
+        # Without htmx: back to the task's page, which says so and marks the note just saved.
+        plain = client.post(
+            f"/tasks/{task_id}/follow-up",
+            data={"csrf_token": token, "channel": "email", "notes": "Sent the offer"},
+            follow_redirects=False,
+        )
+        assert plain.status_code == 303
+        location = plain.headers["location"]
+        assert location.startswith(f"/tasks/{task_id}?done=follow_up&saved=")
+        shown = client.get(location.split("#")[0]).text
+        assert "Follow-up saved." in shown
+        assert 'class="saved"><strong>' in shown
+        assert '<span class="muted">Rep East</span>' in shown  # the author by name, not login
+        assert "Follow-up logged · Rep East" in shown  # the task's history
+        assert shown.index("Sent the offer") < shown.index("Budget freeze until Q1")  # newest first
         page = client.get(f"/customers/{world.ids.customers['E-001']}").text
         assert 'id="section-tasks"' in page
         assert "Budget freeze until Q1" in page
@@ -333,6 +357,7 @@ class TestRowLevelAccess:
             ):
                 response = client.post(f"/tasks/{task_id}/{action}", data={"csrf_token": token, **data})
                 assert response.status_code == 404, (foreign, action)
+            assert client.get(f"/tasks/{task_id}").status_code == 404, foreign
         for foreign in ("W-001", "W-002", "N-001"):
             customer = world.ids.customers[foreign]
             for path in ("/tags", "/tags/remove", "/notes"):

@@ -1,4 +1,5 @@
-"""My tasks in a real browser: open the list, log a follow-up, close with an outcome, see the 360 page."""
+"""My tasks in a real browser, in English then Chinese: the compact list, a task's own page, a follow-up saved
+with its confirmation and the note shown, a task closed; the customer 360 page takes a tag."""
 
 from __future__ import annotations
 
@@ -18,7 +19,19 @@ def task_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         yield base
 
 
-def test_log_a_follow_up_and_close_a_task(task_server: str, browser: object) -> None:
+def _log_follow_up(page: object, notes: str, saved: str) -> None:
+    form = page.locator("details.follow-up form")  # type: ignore[attr-defined]
+    form.locator("select[name=channel]").select_option("visit")
+    form.locator("textarea[name=notes]").fill(notes)
+    form.locator("input[name=next_step]").fill("Send the renewal offer")
+    form.locator("input[name=next_step_on]").fill("2030-01-15")
+    form.locator("input[name=actions_done][value='0']").check()
+    form.locator("button[type=submit]").click()
+    expect(page.locator("#task-status")).to_have_text(saved)  # type: ignore[attr-defined]
+    expect(page.locator("#follow-ups li.saved")).to_contain_text(notes)  # type: ignore[attr-defined]
+
+
+def test_list_task_page_and_follow_up_in_english_and_chinese(task_server: str, browser: object) -> None:
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     errors: list[str] = []
@@ -26,42 +39,40 @@ def test_log_a_follow_up_and_close_a_task(task_server: str, browser: object) -> 
     sign_in_page(page, task_server, "rep_east")
     page.click("nav >> text=My tasks")
     page.wait_for_url(f"{task_server}/tasks")
-    card = page.locator("article.task", has_text="Eastwind Trading")
-    expect(card).to_be_visible()
-    expect(page.locator("#group-overdue")).to_contain_text("Eastwind Trading")
-    expect(card).to_contain_text("Call the decision maker")
-    shot(page, "tasks-01-my-tasks")
+    row = page.locator("tr.task-row", has_text="Eastwind Trading")
+    expect(page.locator("#group-overdue")).to_contain_text("Eastwind Trading")  # overdue rows come first
+    expect(page.locator("tr.task-row").first).to_contain_text("Overdue")
+    shot(page, "tasks-01-list-en")
 
-    # Log a follow-up: htmx posts the form and swaps the card in place, with the next follow-up date.
-    card.locator("details.follow-up summary").click()
-    card.locator("select[name=channel]").select_option("visit")
-    card.locator("textarea[name=notes]").fill("Met the buyer; budget is frozen until Q1")
-    card.locator("input[name=next_step]").fill("Send the renewal offer")
-    card.locator("input[name=next_step_on]").fill("2030-01-15")
-    card.locator("input[name=actions_done][value='0']").check()
-    shot(page, "tasks-02-follow-up-form")
-    card.locator("details.follow-up button[type=submit]").click()
-    expect(card).to_contain_text("Next follow-up")
-    expect(card.locator("dd", has_text="1/15/30")).to_have_count(1)  # 09:00 local that day, en-US
-    assert "/tasks" in page.url
+    row.locator("a.task-link").click()
+    page.wait_for_url(f"{task_server}/tasks/*")
+    task_url = page.url
+    expect(page.locator(".steps")).to_contain_text("Call the decision maker")
+    expect(page.locator("#task-history")).to_contain_text("Task opened")
+    _log_follow_up(page, "Met the buyer; budget is frozen until Q1", "Follow-up saved.")
+    expect(page.locator("#task-history")).to_contain_text("Follow-up logged")
+    assert page.url == task_url  # htmx swapped the page's body in place
+    shot(page, "tasks-02-task-page-en")
 
-    # Closing without an outcome is stopped by the form; with one, the card shows the outcome.
-    card.locator("details.close summary").click()
-    card.locator("select[name=outcome]").select_option("retained")
-    card.locator("input[name=note]").fill("Renewed for a year")
-    card.locator("details.close button[type=submit]").click()
-    expect(card.locator(".outcome")).to_contain_text("retained")
-    expect(card.locator("details.close")).to_have_count(0)
-    shot(page, "tasks-03-closed")
-
-    # The customer 360 page shows the closed task, the follow-up in the timeline, and takes a tag.
-    card.locator("a.task-customer").click()
-    page.wait_for_selector("#section-tasks")
+    # In Chinese: the list, the same task's page, another follow-up and its confirmation.
+    page.select_option("#language-select", "zh_CN")
+    page.wait_for_selector("html[lang=zh-CN]")
+    page.goto(f"{task_server}/tasks")
+    expect(page.locator("h1")).to_have_text("我的任务")
+    expect(page.locator("#group-overdue")).to_contain_text("逾期")
+    shot(page, "tasks-03-list-zh")
+    page.locator("tr.task-row", has_text="Eastwind Trading").locator("a.task-link").click()
+    page.wait_for_url(task_url)
+    expect(page.locator(".steps")).to_contain_text("致电决策人")
+    _log_follow_up(page, "客户答应下周回复", "跟进已保存。")
     expect(page.locator("#follow-ups")).to_contain_text("Met the buyer")
-    expect(page.locator("#section-tasks .customer-tasks")).to_contain_text("retained")
-    page.fill("#tag-text", "续约")
-    page.click("#section-tasks form[action='/tags'] button")
-    expect(page.locator("#tags")).to_contain_text("续约")
-    shot(page, "tasks-04-customer-360")
+    shot(page, "tasks-04-task-page-zh")
+
+    # Closing shows the outcome and the confirmation; the forms are gone.
+    page.locator("details.close summary").click()
+    page.locator("select[name=outcome]").select_option("retained")
+    page.locator("details.close button[type=submit]").click()
+    expect(page.locator("#task-status")).to_have_text("任务已关闭。")
+    expect(page.locator("details.close")).to_have_count(0)
     assert errors == []
     context.close()

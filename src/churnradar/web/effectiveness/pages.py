@@ -66,6 +66,7 @@ def effectiveness_page(
     context = {
         "report": report,
         "charts": service.chart_data(report, catalog.gettext),
+        "warning_dates": service.warning_dates(report),
         "go_live": go_live,
         "until": until,
         "scoped": principal.role == Role.MANAGER,

@@ -26,8 +26,38 @@ def report_for(
     return effectiveness_report(engine, until=until, go_live=go_live, scope=scope_of(session, principal))
 
 
+def warning_dates(report: dict[str, Any]) -> dict[str, date]:
+    """The warnings' judged and pending dates as dates, for the page to write in the reader's locale."""
+    dates = (report["warnings"] or {}).get("dates", {})
+    return {key: date.fromisoformat(value) for key, value in dates.items() if isinstance(value, str)}
+
+
+def _has_values(chart: dict[str, Any], *, counts: bool) -> bool:
+    """Shares draw from any known value (0% included); counts only when one is above zero."""
+    values = [value for series in chart["series"] for value in series["data"] if value is not None]
+    return any(values) if counts else bool(values)
+
+
 def chart_data(report: dict[str, Any], gettext: Callable[[str], str]) -> dict[str, Any]:
-    """Series for the page's charts, as JSON data (no code): churn rate, save rate, compliance, outcomes."""
+    """Series for the page's charts, as JSON data (no code): churn rate, save rate, compliance, outcomes.
+
+    A chart with nothing to draw carries `empty`, the reason the page shows instead of a blank chart.
+    """
+    charts = _series(report, gettext)
+    reasons = {
+        "churn": gettext("No churn rate yet: a month counts once customers were active before it began."),
+        "save_rate": gettext(
+            "Nothing to draw yet: no customer of either arm has been judged (see the note above)."
+        ),
+        "compliance": gettext("No task deadline has passed yet."),
+        "teams": gettext("No task has been closed with an outcome yet."),
+    }
+    for name, chart in charts.items():
+        chart["empty"] = None if chart["x"] and _has_values(chart, counts=name == "teams") else reasons[name]
+    return charts
+
+
+def _series(report: dict[str, Any], gettext: Callable[[str], str]) -> dict[str, Any]:
     months = report["churn_by_month"]
     save = report["save_rate"]
     compliance = report["tasks"]["deadline_compliance"]["months"]

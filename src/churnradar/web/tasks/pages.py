@@ -28,12 +28,12 @@ from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models import Customer
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import PrincipalDep, SessionDep
-from churnradar.web.i18n import LEVEL_LABELS, N_
+from churnradar.web.i18n import LEVEL_LABELS, N_, translations
 from churnradar.web.nav import CustomerSection, NavItem, customer_sections, nav_items
 from churnradar.web.risk import service as risk_service
 from churnradar.web.tasks import service
 from churnradar.web.tasks.schemas import CloseIn
-from churnradar.web.templating import render
+from churnradar.web.templating import render, request_locale
 
 router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False)
 nav_items.add("tasks", NavItem("tasks", N_("My tasks"), "/tasks", order=30))
@@ -57,6 +57,28 @@ LABELS = {
     ContactChannel.CHAT.value: N_("chat"),
     ContactChannel.MEETING.value: N_("meeting"),
     ContactChannel.OTHER.value: N_("other"),
+}
+
+
+# A task's history, as its events are stored.
+HISTORY = {
+    "created": N_("Task opened"),
+    "upgraded": N_("Raised to a higher level"),
+    "assigned": N_("Assigned"),
+    "reassigned": N_("Reassigned"),
+    "snoozed": N_("Snoozed"),
+    "reminded": N_("Reminder sent"),
+    "breached": N_("Deadline passed"),
+    "closed": N_("Closed"),
+    "follow_up": N_("Follow-up logged"),
+    "note": N_("Note added"),
+}
+# What the page says after each change.
+DONE = {
+    "follow_up": N_("Follow-up saved."),
+    "snooze": N_("Task snoozed."),
+    "close": N_("Task closed."),
+    "reassign": N_("Task reassigned."),
 }
 
 
@@ -96,31 +118,89 @@ def task_list(
     return render(request, "tasks/page.html", context, principal=principal)
 
 
-def _after_task_change(
-    request: Request, session: Session, principal: Principal, task_id: int, error: str | None
+def _detail_context(
+    request: Request, session: Session, principal: Principal, task_id: int, **extra: Any
+) -> dict[str, Any]:
+    """What the task page shows; TaskNotFoundError when the principal may not see the task."""
+    bounds = service.due_bounds(clock.now(), _settings(request).zone)
+    detail = service.detail(session, principal, task_id, bounds)
+    return {
+        **_common(request, session, principal),
+        "task": detail,
+        "follow_ups": list(reversed(detail.follow_ups)),
+        "authors": service.author_names(session, detail.follow_ups),
+        "history": service.history(session, task_id),
+        "history_labels": HISTORY,
+        "done": None,
+        "error": None,
+        "saved_follow_up": None,
+        **extra,
+    }
+
+
+@router.get("/tasks/{task_id}", name="task")
+def task_page(
+    request: Request,
+    principal: PrincipalDep,
+    session: SessionDep,
+    task_id: int,
+    done: Annotated[str | None, Query(max_length=20)] = None,
+    saved: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> Response:
-    """htmx gets the task's card again (with the refusal, if any); a plain form goes back to the list."""
+    """One task: customer, reason, playbook steps, history, follow-ups and the forms (404 out of scope)."""
+    try:
+        context = _detail_context(request, session, principal, task_id, saved_follow_up=saved)
+    except service.TaskNotFoundError:
+        raise HTTPException(status.HTTP_404_NOT_FOUND) from None
+    catalog = translations(request_locale(request))
+    context["done"] = catalog.gettext(DONE[done]) if done in DONE else None
+    return render(request, "tasks/detail.html", context, principal=principal)
+
+
+def _after_task_change(
+    request: Request,
+    session: Session,
+    principal: Principal,
+    task_id: int,
+    action: str,
+    *,
+    error: str | None = None,
+    saved: int | None = None,
+) -> Response:
+    """A plain form goes to the task page with what was done; htmx gets the page's body again."""
     htmx = request.headers.get("hx-request") == "true"
     if not htmx:
         if error is None:
-            return RedirectResponse(request.url_for("tasks").path, status_code=status.HTTP_303_SEE_OTHER)
-        return render(request, "tasks/refused.html", {"error": error}, principal=principal, status_code=422)
-    bounds = service.due_bounds(clock.now(), _settings(request).zone)
-    task = service.visible_task(session, principal, task_id, bounds)
-    context = {**_common(request, session, principal), "task": task, "error": error}
-    return render(request, "tasks/_task.html", context, principal=principal)
+            params = {"done": action} | ({"saved": str(saved)} if saved else {})
+            target = request.url_for("task", task_id=task_id).include_query_params(**params)
+            anchor = f"#follow-up-{saved}" if saved else ""
+            return RedirectResponse(
+                f"{target.path}?{target.query}{anchor}", status_code=status.HTTP_303_SEE_OTHER
+            )
+        context = {"error": error, "task_id": task_id}
+        return render(request, "tasks/refused.html", context, principal=principal, status_code=422)
+    catalog = translations(request_locale(request))
+    done = None if error else catalog.gettext(DONE[action])
+    context = _detail_context(
+        request, session, principal, task_id, done=done, error=error, saved_follow_up=saved
+    )
+    return render(request, "tasks/_detail.html", context, principal=principal)
 
 
-def _run(request: Request, session: Session, principal: Principal, task_id: int, change: Any) -> Response:
+def _run(
+    request: Request, session: Session, principal: Principal, task_id: int, action: str, change: Any
+) -> Response:
     try:
-        change()
+        saved = change()
     except service.TaskNotFoundError:
         raise HTTPException(status.HTTP_404_NOT_FOUND) from None
     except service.NotAllowedError:
         raise HTTPException(status.HTTP_403_FORBIDDEN) from None
     except TaskError as exc:
-        return _after_task_change(request, session, principal, task_id, str(exc))
-    return _after_task_change(request, session, principal, task_id, None)
+        return _after_task_change(request, session, principal, task_id, action, error=str(exc))
+    return _after_task_change(
+        request, session, principal, task_id, action, saved=saved if isinstance(saved, int) else None
+    )
 
 
 def _problems(exc: ValidationError) -> str:
@@ -143,7 +223,7 @@ def follow_up(
     """Log a contact: channel, what was said, the next step and its date."""
     zone = _settings(request).zone
 
-    def change() -> None:
+    def change() -> int:
         try:
             follow_up_in = FollowUpCreate(
                 contacted_on=contacted_on or service.local_today(clock.now(), zone),
@@ -155,9 +235,9 @@ def follow_up(
             )
         except ValidationError as exc:
             raise TaskError(_problems(exc)) from None
-        service.log_follow_up(session, principal, task_id, follow_up_in, now=clock.now(), zone=zone)
+        return service.log_follow_up(session, principal, task_id, follow_up_in, now=clock.now(), zone=zone)
 
-    return _run(request, session, principal, task_id, change)
+    return _run(request, session, principal, task_id, "follow_up", change)
 
 
 @router.post("/tasks/{task_id}/snooze", name="task_snooze")
@@ -179,7 +259,7 @@ def snooze(
             raise TaskError("until: give the day the snooze ends (YYYY-MM-DD)") from None
         service.snooze(session, principal, task_id, until=day, reason=reason, now=clock.now(), zone=zone)
 
-    return _run(request, session, principal, task_id, change)
+    return _run(request, session, principal, task_id, "snooze", change)
 
 
 @router.post("/tasks/{task_id}/close", name="task_close")
@@ -201,7 +281,7 @@ def close(
             raise TaskError(f"outcome: choose one of {choices}") from None
         service.close(session, principal, task_id, close_in, now=clock.now())
 
-    return _run(request, session, principal, task_id, change)
+    return _run(request, session, principal, task_id, "close", change)
 
 
 @router.post("/tasks/{task_id}/reassign", name="task_reassign")
@@ -221,7 +301,7 @@ def reassign(
         target = int(assignee) if assignee else None
         service.reassign(session, principal, task_id, target, now=clock.now(), settings=settings)
 
-    return _run(request, session, principal, task_id, change)
+    return _run(request, session, principal, task_id, "reassign", change)
 
 
 def _customer_section(session: Session, principal: Principal, customer: Customer) -> dict[str, Any]:

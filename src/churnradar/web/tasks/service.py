@@ -152,6 +152,20 @@ def detail(session: Session, principal: Principal, task_id: int, bounds: DueBoun
     return TaskDetail(**task_read(row, bounds).model_dump(), follow_ups=follow_ups)
 
 
+def history(session: Session, task_id: int) -> list[dict[str, Any]]:
+    """A task's events, oldest first: at, kind, actor by display name (the caller checked the task is
+    visible)."""
+    found = intervention.task_detail(session.connection(), task_id)
+    events = [] if found is None else found.history
+    names = intervention.display_names(session, {e.actor for e in events if e.actor})
+    return [{"at": e.at, "kind": e.kind, "actor": names.get(e.actor, e.actor)} for e in events]
+
+
+def author_names(session: Session, follow_ups: Iterable[FollowUpRead]) -> dict[str, str]:
+    """Display names of the people who logged these follow-ups, by login."""
+    return intervention.display_names(session, {f.created_by for f in follow_ups if f.created_by})
+
+
 def _change(session: Session, principal: Principal, task_id: int, work: Callable[[], T]) -> T:
     """Run `work` on a task the principal may see, committing it, or rolling back a refusal."""
     if intervention.visible_task(session, principal, task_id) is None:
