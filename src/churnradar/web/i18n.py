@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.core import negotiate_locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 
 from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
@@ -67,20 +67,29 @@ class Formatter:
         """The Babel locale object."""
         return Locale.parse(self.locale)
 
-    def date(self, value: date | datetime | None, fmt: str = "medium") -> str:
+    # One way of writing dates per locale on every page ("Dec 8, 2026" and "Dec 8, 2026, 1:41 AM"; the
+    # Chinese "2026年12月8日" and "2026年12月8日 01:41"): a template's style argument is accepted and ignored,
+    # so no page writes "12/8/26, 1:41 AM" beside "Dec 8, 2026".
+    DATE_STYLE = "medium"
+    TIME_STYLE = "short"
+
+    def date(self, value: date | datetime | None, _style: str | None = None) -> str:
         """A date, e.g. "Mar 1, 2024" in English, written the Chinese way in zh_CN."""
         if value is None:
             return ""
         if isinstance(value, datetime):
             value = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone).date()
-        return format_date(value, format=fmt, locale=self.locale)
+        return format_date(value, format=self.DATE_STYLE, locale=self.locale)
 
-    def datetime(self, value: datetime | None, fmt: str = "medium") -> str:
-        """A stored naive-UTC timestamp shown in the configured zone."""
+    def datetime(self, value: datetime | None, _style: str | None = None) -> str:
+        """A stored naive-UTC timestamp shown in the configured zone: the locale's date, then its time."""
         if value is None:
             return ""
-        aware = value.replace(tzinfo=ZoneInfo("UTC"))
-        return format_datetime(aware, format=fmt, tzinfo=self.zone, locale=self.locale)
+        local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone)
+        day = format_date(local.date(), format=self.DATE_STYLE, locale=self.locale)
+        clock = format_time(local, format=self.TIME_STYLE, locale=self.locale)
+        pattern = str(self.babel_locale.datetime_formats[self.DATE_STYLE])
+        return pattern.replace("{1}", day).replace("{0}", clock)
 
     def number(self, value: float | int | None, digits: int = 2) -> str:
         """A number with the locale's grouping and decimal signs, at most `digits` decimals."""

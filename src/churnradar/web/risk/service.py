@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from churnradar.alert import service as alert_service
 from churnradar.auth.schemas import Principal
 from churnradar.customer import service as customer_service
 from churnradar.customer.access import sees_all
 from churnradar.kit.levels import Level, level_ranks
+from churnradar.rule import service as rule_service
 from churnradar.web.risk import repository as repo
 from churnradar.web.risk.schemas import AlertEventRead, AlertRead, RuleNames
 
@@ -40,12 +44,12 @@ def open_alerts_by_rule(
 
 def rule_names(session: Session) -> RuleNames:
     """Every stored rule's names in both languages, looked up by rule id (and template when known)."""
-    return RuleNames(repo.rule_names(session))
+    return RuleNames(rule_service.rule_names(session.connection()))
 
 
 def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
     """A customer's alerts with their history, reasons and rule names in both languages."""
-    alerts, history = repo.alerts_of(session, customer_id)
+    alerts, history = alert_service.customer_alerts(session, customer_id)
     names = rule_names(session)
     reads = []
     for alert in alerts:
@@ -64,6 +68,7 @@ def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
                 resolved_on=alert.resolved_on,
                 reason_en=alert.reason_en,
                 reason_zh=alert.reason_zh,
+                values=read_values(alert.values),
                 events=[
                     AlertEventRead(
                         as_of=e.as_of,
@@ -77,6 +82,16 @@ def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
             )
         )
     return reads
+
+
+def read_values(stored: object) -> dict[str, Any]:
+    """An alert's stored values (JSON text, as the evaluation writes them, or a mapping) as a mapping."""
+    if isinstance(stored, str):
+        try:
+            stored = json.loads(stored)
+        except ValueError:
+            return {}
+    return dict(stored) if isinstance(stored, dict) else {}
 
 
 def week_of(day: date) -> date:
