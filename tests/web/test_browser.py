@@ -68,6 +68,17 @@ def test_phone_layout_and_an_inert_script_name(server: str, browser: object) -> 
     dialogs: list[str] = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
     sign_in_page(page, server, "admin")
+    # The menu is one line that scrolls sideways, not a fifth of the screen; the risk filters show search
+    # and level, the rest behind "More filters".
+    page.goto(f"{server}/risk")
+    assert page.locator("header.topbar").bounding_box()["height"] < 110
+    filters = page.locator("#filters")
+    assert filters.bounding_box()["height"] < 250
+    expect(page.locator("#filters label.extra").first).to_be_hidden()
+    page.click("#filters .more-filters")
+    expect(page.locator("#filters label.extra").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "06-phone-risk-filters")
     page.goto(f"{server}/customers?q=alert")
     link = page.locator("a.customer-link")
     assert link.inner_text() == XSS_NAME  # shown as text

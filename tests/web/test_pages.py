@@ -181,6 +181,19 @@ class TestCustomer360:
         assert "No events." in hostile.text
 
 
+class TestForbidden:
+    @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+    def test_a_page_not_for_the_role_keeps_the_menu_without_its_link(
+        self, client_for: Callable[[str], TestClient]
+    ) -> None:
+        response = client_for("rep_east").get("/admin/users", headers={"Accept-Language": "zh-CN"})
+        assert response.status_code == 403
+        menu = re.findall(r'<li><a href="([^"]+)"', response.text)
+        assert {"/", "/risk", "/customers", "/tasks"} <= set(menu)  # the rep's own pages, to go on
+        assert "/admin/users" not in menu  # no link to a page the role may not open
+        assert "您的角色无权打开此页面" in response.text
+
+
 class TestLanguages:
     def test_the_browser_language_is_the_default(self, world: World) -> None:
         client = TestClient(world.app, headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})

@@ -172,6 +172,10 @@ def hold_rules(
     return pd.concat([fired[keep], frozen], ignore_index=True)
 
 
+def _joined(texts: Sequence[i18n.Message], locale: str) -> str:
+    return i18n.separator(locale).join(i18n.render(text, locale) for text in texts)
+
+
 def data_health_notice(
     feeds: list[Any], held: list[tuple[str, str]], as_of: date, sources: Sequence[Any] = ()
 ) -> Notice:
@@ -195,7 +199,12 @@ def data_health_notice(
             "As of {as_of}: {kinds}. {reasons}. Rules on hold: {rules}.",
             as_of=as_of.isoformat(),
             kinds=kinds,
-            reasons="; ".join(f.reason for f in bad),
+            reasons=i18n.Localized(
+                *(
+                    i18n.separator(lang).join(i18n.render(f.reason, lang) for f in bad)
+                    for lang in ("en", "zh_CN")
+                )
+            ),
             rules=rules,
         ),
     )

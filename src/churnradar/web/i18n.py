@@ -14,7 +14,7 @@ from babel.numbers import format_decimal, format_percent
 from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
 from churnradar.kit.levels import Level
 
-__all__ = ["LANGUAGES", "LEVEL_LABELS", "N_", "Formatter", "negotiate", "translations"]
+__all__ = ["LANGUAGES", "LEVEL_LABELS", "N_", "VALUE_LABELS", "Formatter", "negotiate", "translations"]
 
 # Each level as pages name it, lowest first: the English message id of its stored value.
 LEVEL_LABELS: dict[Level, str] = {
@@ -22,6 +22,47 @@ LEVEL_LABELS: dict[Level, str] = {
     Level.ORANGE: N_("orange"),
     Level.RED: N_("red"),
 }
+
+# Stored values pages show translated (`_(value)`; a value the catalog does not know is shown as stored):
+# the demo's and the import format's industries, segments and tiers, event kinds, import kinds and sources.
+VALUE_LABELS = (
+    # industries
+    N_("saas"),
+    N_("manufacturing"),
+    N_("retail"),
+    N_("services"),
+    N_("education"),
+    # segments and tiers
+    N_("SMB"),
+    N_("mid-market"),
+    N_("enterprise"),
+    N_("high"),
+    N_("medium"),
+    N_("low"),
+    # event kinds
+    N_("order"),
+    N_("payment"),
+    N_("communication"),
+    N_("ticket"),
+    N_("complaint"),
+    N_("survey"),
+    N_("login"),
+    N_("feature_use"),
+    N_("competitor_signal"),
+    N_("renewal_intent"),
+    N_("balance"),
+    N_("return"),
+    N_("visit"),
+    # what an import brought in, and from where
+    N_("customers"),
+    N_("events"),
+    N_("contracts"),
+    N_("invoices"),
+    N_("users"),
+    N_("seed"),
+    N_("demo"),
+    N_("api"),
+)
 
 
 def _accepted(header: str) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
@@ -14,6 +15,7 @@ from churnradar.alert import service as alert_service
 from churnradar.auth.schemas import Principal
 from churnradar.customer import service as customer_service
 from churnradar.customer.access import sees_all
+from churnradar.i18n import Message, msg, nmsg
 from churnradar.kit.levels import Level, level_ranks
 from churnradar.rule import service as rule_service
 from churnradar.web.risk import repository as repo
@@ -82,6 +84,32 @@ def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
             )
         )
     return reads
+
+
+# Why an alert changed, as the lifecycle words it (stored in English), shown in the reader's language.
+CAUSES = {
+    cause: msg(cause)
+    for cause in (
+        "the rule's condition holds",
+        "the condition for a higher level holds",
+        "only a lower level's condition holds",
+    )
+}
+CONDITION_FALSE = re.compile(r"^condition false for (\d+) evaluations$")
+MUTE_CHANGE = re.compile(r"^(muted|unmuted): ([a-z_]+)$")
+
+
+def cause_text(cause: str) -> Message | None:
+    """An alert change's cause in words a reader understands (None for one the page cannot word)."""
+    if cause in CAUSES:
+        return CAUSES[cause]
+    if found := CONDITION_FALSE.match(cause):
+        n = int(found.group(1))
+        return nmsg("condition false for {num} evaluation", "condition false for {num} evaluations", n, num=n)
+    if found := MUTE_CHANGE.match(cause):
+        why = msg(found.group(2))  # inhibited, silenced, capped, holdout: the risk page's value labels
+        return msg("muted: {why}", why=why) if found.group(1) == "muted" else msg("unmuted: {why}", why=why)
+    return None
 
 
 def read_values(stored: object) -> dict[str, Any]:
