@@ -16,6 +16,7 @@ from churnradar.auth.schemas import Principal
 from churnradar.customer import service as customer_service
 from churnradar.customer.access import sees_all
 from churnradar.i18n import Message, msg, nmsg
+from churnradar.intervention.control import DRAW_CAUSE
 from churnradar.kit.levels import Level, level_ranks
 from churnradar.rule import service as rule_service
 from churnradar.web.risk import repository as repo
@@ -88,12 +89,10 @@ def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
 
 # Why an alert changed, as the lifecycle words it (stored in English), shown in the reader's language.
 CAUSES = {
-    cause: msg(cause)
-    for cause in (
-        "the rule's condition holds",
-        "the condition for a higher level holds",
-        "only a lower level's condition holds",
-    )
+    "the rule's condition holds": msg("the rule's condition holds"),
+    "the condition for a higher level holds": msg("the condition for a higher level holds"),
+    "only a lower level's condition holds": msg("only a lower level's condition holds"),
+    DRAW_CAUSE: msg("muted: holdout (control group draw)"),
 }
 CONDITION_FALSE = re.compile(r"^condition false for (\d+) evaluations$")
 MUTE_CHANGE = re.compile(r"^(muted|unmuted): ([a-z_]+)$")
