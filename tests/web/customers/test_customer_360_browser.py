@@ -15,14 +15,10 @@ from churnradar.config import Settings
 from churnradar.db import session_scope
 from churnradar.models import Alert, Customer, InterventionTask
 from tests.web.browser import browser, expect, serve_seeded, shot, sign_in_page
+from tests.web.customers.test_next_step import PLAYBOOK
 from tests.web.seed_risk import seed_risk
 
 __all__ = ["browser"]  # the fixture used below
-
-PLAYBOOK = {
-    "actions_en": ["Call the buyer within two days", "Offer a review meeting"],
-    "actions_zh": ["两天内致电采购负责人", "约一次回顾会议"],
-}
 
 
 def seed_360(engine: Engine, settings: Settings) -> None:

@@ -14,6 +14,7 @@ from churnradar.i18n import N_
 from churnradar.indicator import service as indicator_service
 from churnradar.indicator.schemas import Family, Indicator
 from churnradar.intervention import service as intervention_service
+from churnradar.intervention.schemas import TaskStatus
 
 # Each family's heading, in the catalog's order of the seven families.
 FAMILY_LABELS: dict[Family, str] = {
@@ -154,8 +155,8 @@ class NextStep:
 
 def next_step(session: Session, customer_id: int) -> NextStep | None:
     """What to do next for the customer: its open task's first action not yet done (None without one)."""
-    open_tasks = [row[0] for row in intervention_service.customer_tasks(session, customer_id)]
-    task = next((t for t in open_tasks if t.status == "open"), None)
+    tasks = [row[0] for row in intervention_service.customer_tasks(session, customer_id)]
+    task = next((t for t in tasks if t.status == TaskStatus.OPEN.value), None)
     if task is None:
         return None
     playbook = task.playbook or {}
