@@ -15,6 +15,7 @@ from churnradar.config import Settings
 from churnradar.datahealth.checks import FeedPolicy, FeedState, affected_indicators, judge_feeds
 from churnradar.datahealth.service import spoiled_indicators
 from churnradar.evaluation.service import evaluate
+from churnradar.i18n import render
 from churnradar.lake.events import events_relation
 from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
 from churnradar.lake.service import lake_for
@@ -37,7 +38,8 @@ class TestJudge:
     def test_feed_silent_for_a_week_is_stale(self) -> None:
         (feed,) = judge_feeds(_daily("order", [40] * 23 + [0] * 7), DAY)
         assert feed.state is FeedState.STALE
-        assert feed.reason == "no order events for 7 days; usually every 1 days"
+        assert render(feed.reason, "en") == "no order events for 7 days; usually every 1 day"
+        assert render(feed.reason, "zh_CN") == "已有 7 天没有“订单”事件；通常每 1 天一次"
 
     def test_weekly_feed_is_not_stale_after_six_quiet_days(self) -> None:
         counts = ([5] + [0] * 6) * 5 + [5, 0, 0, 0, 0, 0]
@@ -47,7 +49,7 @@ class TestJudge:
     def test_volume_at_a_tenth_is_anomalous(self) -> None:
         (feed,) = judge_feeds(_daily("order", [40] * 27 + [4, 4, 4]), DAY)
         assert feed.state is FeedState.ANOMALOUS
-        assert "fell to 4 a day over the last 3 days; usually 40" in feed.reason
+        assert "fell to 4 a day over the last 3 days; usually 40" in render(feed.reason, "en")
 
     def test_little_history_is_new(self) -> None:
         (feed,) = judge_feeds(_daily("visit", [1, 1, 1]), DAY)

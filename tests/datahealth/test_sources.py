@@ -13,6 +13,7 @@ from sqlalchemy import insert
 from churnradar.config import FeedExpectation, Settings
 from churnradar.datahealth.checks import FeedPolicy, FeedState, judge_feeds, judge_sources, source_name
 from churnradar.db import create_engine
+from churnradar.i18n import render
 from churnradar.models import ImportRun
 from churnradar.store import migrate
 from tests.cli.test_cli import churnradar
@@ -62,7 +63,7 @@ class TestJudgeSources:
         running = _deliveries("api:crm", [80] * 40, timedelta(hours=6), NOW - timedelta(hours=3), "email")
         erp, crm = sorted(judge_sources(_frame(stopped, running), NOW), key=lambda s: s.source != "erp")
         assert erp.state is FeedState.STALE
-        assert erp.reason == "nothing from erp for 7.0 days; usually every 1 days"
+        assert render(erp.reason, "en") == "nothing from erp for 7.0 days; usually every 1 day"
         assert (crm.state, crm.kinds) == (FeedState.OK, ("email",))
 
     def test_a_thin_last_delivery_is_anomalous(self) -> None:

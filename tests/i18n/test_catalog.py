@@ -10,8 +10,16 @@ from babel.messages.pofile import read_po
 import churnradar
 from churnradar import i18n
 
-# The extraction keywords of src/churnradar/i18n/locales/README.md: the web's `_`, and N_, msg, pmsg.
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "msg": None, "pmsg": ((1, "c"), 2)}
+# The extraction keywords of src/churnradar/i18n/locales/README.md: the web's `_`, and N_, msg, nmsg, pmsg.
+KEYWORDS = {
+    "_": None,
+    "gettext": None,
+    "ngettext": (1, 2),
+    "N_": None,
+    "msg": None,
+    "nmsg": (1, 2),
+    "pmsg": ((1, "c"), 2),
+}
 METHODS = [("**/templates/**.html", "jinja2"), ("**.py", "python")]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Callable
 
 import pytest
@@ -133,16 +134,28 @@ class TestCustomerList:
 
 
 class TestCustomer360:
-    def test_profile_contracts_timeline_and_charts(
+    def test_profile_contracts_and_indicators_by_family(
         self, world: World, client_for: Callable[[str], TestClient]
     ) -> None:
         html = client_for("mgr_east").get(f"/customers/{world.ids.customers['E-001']}").text
         assert "Eastwind Trading" in html
         assert "Rep East" in html  # the owner
         assert "98,765.43" in html  # managers see the contract value
-        assert 'data-chart-series="indicator-charts"' in html
-        assert "orders_90d" in html
-        assert "/static/vendor/echarts/echarts.min.js" in html
+        # The seven families, collapsed; readable names and units; "no data" instead of an empty chart.
+        families = re.findall(r'<details class="family" data-family="(\w+)">', html)
+        assert families == ["activity", "orders", "complaints", "response", "usage", "competitor", "contract"]
+        orders = html[html.index('data-family="orders"') : html.index('data-family="complaints"')]
+        row = re.search(r'<tr data-indicator="orders_90d">(.*?)</tr>', orders, re.S)
+        assert row is not None
+        assert "Orders in the last 90 days" in row.group(1)
+        assert "24" in row.group(1)
+        assert "orders" in row.group(1)
+        assert "<polyline" in row.group(1)  # its history against the own baseline
+        assert "1 indicator with data" in orders
+        empty = re.search(r'<tr data-indicator="orders_30d">(.*?)</tr>', orders, re.S)
+        assert empty is not None
+        assert "no data" in empty.group(1)
+        assert "<svg" not in empty.group(1)
 
     def test_reps_do_not_see_contract_values(
         self, world: World, client_for: Callable[[str], TestClient]
@@ -166,6 +179,19 @@ class TestCustomer360:
         hostile = client.get(path, params={"kind": "order' OR '1'='1"})  # user text: a value, never SQL
         assert hostile.status_code == 200
         assert "No events." in hostile.text
+
+
+class TestForbidden:
+    @pytest.mark.parametrize("engine", ["sqlite"], indirect=True)
+    def test_a_page_not_for_the_role_keeps_the_menu_without_its_link(
+        self, client_for: Callable[[str], TestClient]
+    ) -> None:
+        response = client_for("rep_east").get("/admin/users", headers={"Accept-Language": "zh-CN"})
+        assert response.status_code == 403
+        menu = re.findall(r'<li><a href="([^"]+)"', response.text)
+        assert {"/", "/risk", "/customers", "/tasks"} <= set(menu)  # the rep's own pages, to go on
+        assert "/admin/users" not in menu  # no link to a page the role may not open
+        assert "您的角色无权打开此页面" in response.text
 
 
 class TestLanguages:

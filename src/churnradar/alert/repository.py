@@ -9,6 +9,7 @@ from typing import Any
 import pandas as pd
 from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from churnradar.alert.lifecycle import HOLDOUT, KEY, STATE_COLUMNS, StepResult
 from churnradar.db import inserted_id, table_of
@@ -192,3 +193,25 @@ def insert_silence(conn: Connection, **values: Any) -> int:
 def end_silence(conn: Connection, silence_id: int, *, at: datetime) -> None:
     """Set a silence's end to `at`."""
     conn.execute(update(SILENCES).where(SILENCES.c.id == silence_id).values(ends_at=at))
+
+
+def customer_alerts(
+    session: Session, customer_id: int, limit: int = 200
+) -> tuple[list[Alert], dict[int, list[AlertEvent]]]:
+    """A customer's alerts (open first, then newest) and each one's changes, newest first."""
+    alerts = list(
+        session.scalars(
+            select(Alert)
+            .where(Alert.customer_id == customer_id)
+            .order_by(
+                (Alert.status == AlertStatus.OPEN.value).desc(), Alert.opened_on.desc(), Alert.id.desc()
+            )
+            .limit(limit)
+        )
+    )
+    history: dict[int, list[AlertEvent]] = {a.id: [] for a in alerts}
+    if alerts:
+        changes = select(AlertEvent).where(AlertEvent.alert_id.in_(list(history)))
+        for event in session.scalars(changes.order_by(AlertEvent.as_of.desc(), AlertEvent.id.desc())):
+            history[event.alert_id].append(event)
+    return alerts, history

@@ -38,6 +38,8 @@ from churnradar.models import Customer, Rule
 from churnradar.rule.language import control_character_error
 from churnradar.rule.schemas import Template
 
+# A customer's alerts, open first, with each one's changes (the customer 360 page).
+customer_alerts = repository.customer_alerts
 MAX_CUSTOMER_CHARS = 200
 MAX_RULE_CHARS = 100
 MAX_BY_CHARS = 200

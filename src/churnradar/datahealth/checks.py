@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from churnradar.config import DataHealthSettings, FeedExpectation
+from churnradar.i18n import Message, msg, nmsg
 
 
 class FeedState(StrEnum):
@@ -35,6 +36,14 @@ FeedPolicy = DataHealthSettings
 MIN_SOURCE_BATCHES = 4  # fewer batches than this from a source: too new to learn its cadence
 
 
+AS_USUAL = msg("arriving as usual")
+NOT_WATCHED = msg("not watched (settings)")
+
+
+def _usually_every(gap: float, spec: str) -> Message:
+    return nmsg("usually every {gap} day", "usually every {gap} days", gap, gap=format(gap, spec))
+
+
 @dataclass(frozen=True)
 class FeedHealth:
     """One kind of event as of a date: last arrival, usual gap and volume, and the verdict with its reason."""
@@ -45,7 +54,7 @@ class FeedHealth:
     usual_gap_days: float | None
     recent_per_day: float | None
     usual_per_day: float | None
-    reason: str
+    reason: Message  # rendered in the reader's language; English in the CLI and the run's summary
 
 
 @dataclass(frozen=True)
@@ -60,7 +69,7 @@ class SourceHealth:
     usual_gap_days: float | None
     last_rows: int | None
     usual_rows: float | None
-    reason: str
+    reason: Message
 
 
 def source_name(source: str) -> str:
@@ -94,12 +103,24 @@ def _judge(kind: str, days: pd.Series, as_of: date, policy: FeedPolicy) -> FeedH
     expected = policy.kinds.get(kind, FeedExpectation())
     last = days.index.max().date() if len(days) else None
     if not expected.watch:
-        return FeedHealth(kind, FeedState.UNWATCHED, last, None, None, None, "not watched (settings)")
+        return FeedHealth(kind, FeedState.UNWATCHED, last, None, None, None, NOT_WATCHED)
     if len(days) < policy.min_active_days and expected.every_days is None:
-        reason = f"only {len(days)} days with data in the last {policy.history_days}"
+        reason = nmsg(
+            "only {num} day with data in the last {days}",
+            "only {num} days with data in the last {days}",
+            len(days),
+            num=len(days),
+            days=policy.history_days,
+        )
         return FeedHealth(kind, FeedState.NEW, last, None, None, None, reason)
     if last is None:
-        reason = f"no {kind} events in the last {policy.history_days} days"
+        reason = nmsg(
+            "no {kind} events in the last {days} day",
+            "no {kind} events in the last {days} days",
+            policy.history_days,
+            kind=msg(kind),
+            days=policy.history_days,
+        )
         return FeedHealth(kind, FeedState.STALE, None, expected.every_days, 0.0, expected.per_day, reason)
     gaps = np.diff(days.index.to_numpy()).astype("timedelta64[D]").astype(float)
     usual_gap = expected.every_days or (float(np.median(gaps)) if len(gaps) else 1.0)
@@ -112,15 +133,27 @@ def _judge(kind: str, days: pd.Series, as_of: date, policy: FeedPolicy) -> FeedH
     usual = expected.per_day or learned
     recent = float(calendar.iloc[-policy.volume_days :].mean())
     if silent > allowed:
-        reason = f"no {kind} events for {silent} days; usually every {usual_gap:g} days"
+        silence = nmsg(
+            "no {kind} events for {num} day",
+            "no {kind} events for {num} days",
+            silent,
+            kind=msg(kind),
+            num=silent,
+        )
+        reason = msg("{silence}; {usually}", silence=silence, usually=_usually_every(usual_gap, "g"))
         return FeedHealth(kind, FeedState.STALE, last, usual_gap, recent, usual, reason)
     if usual_gap <= 1.5 and usual > 0 and recent < policy.volume_ratio * usual:
-        reason = (
-            f"{kind} events fell to {recent:.0f} a day over the last {policy.volume_days} days; "
-            f"usually {usual:.0f}"
+        reason = nmsg(
+            "{kind} events fell to {recent} a day over the last {days} day; usually {usual}",
+            "{kind} events fell to {recent} a day over the last {days} days; usually {usual}",
+            policy.volume_days,
+            kind=msg(kind),
+            recent=f"{recent:.0f}",
+            days=policy.volume_days,
+            usual=f"{usual:.0f}",
         )
         return FeedHealth(kind, FeedState.ANOMALOUS, last, usual_gap, recent, usual, reason)
-    return FeedHealth(kind, FeedState.OK, last, usual_gap, recent, usual, "arriving as usual")
+    return FeedHealth(kind, FeedState.OK, last, usual_gap, recent, usual, AS_USUAL)
 
 
 def judge_sources(
@@ -146,26 +179,44 @@ def _judge_source(name: str, group: pd.DataFrame, now: datetime, policy: FeedPol
     last_arrival: datetime = deliveries.index[-1].to_pydatetime()
     last_rows = int(deliveries.iloc[-1])
 
-    def verdict(state: FeedState, gap: float | None, usual_rows: float | None, reason: str) -> SourceHealth:
+    def verdict(
+        state: FeedState, gap: float | None, usual_rows: float | None, reason: Message
+    ) -> SourceHealth:
         batches = len(deliveries)
         return SourceHealth(name, kinds, state, batches, last_arrival, gap, last_rows, usual_rows, reason)
 
     if not expected.watch:
-        return verdict(FeedState.UNWATCHED, None, None, "not watched (settings)")
+        return verdict(FeedState.UNWATCHED, None, None, NOT_WATCHED)
     if len(deliveries) < MIN_SOURCE_BATCHES and expected.every_days is None:
-        return verdict(FeedState.NEW, None, None, f"only {len(deliveries)} deliveries so far")
+        count = len(deliveries)
+        only = nmsg("only {num} delivery so far", "only {num} deliveries so far", count, num=count)
+        return verdict(FeedState.NEW, None, None, only)
     gaps = np.diff(deliveries.index.to_numpy()).astype("timedelta64[s]").astype(float) / 86400
     usual_gap = expected.every_days or (float(np.median(gaps)) if len(gaps) else 1.0)
     earlier = deliveries.iloc[:-1]
     usual_rows = expected.per_day or (float(earlier.median()) if len(earlier) else None)
     silent = (now - last_arrival).total_seconds() / 86400
     if silent > max(policy.stale_factor * usual_gap, policy.min_stale_days):
-        reason = f"nothing from {name} for {silent:.1f} days; usually every {usual_gap:.2g} days"
+        quiet = nmsg(
+            "nothing from {name} for {num} day",
+            "nothing from {name} for {num} days",
+            silent,
+            name=name,
+            num=f"{silent:.1f}",
+        )
+        reason = msg("{silence}; {usually}", silence=quiet, usually=_usually_every(usual_gap, ".2g"))
         return verdict(FeedState.STALE, usual_gap, usual_rows, reason)
     if usual_rows and last_rows < policy.volume_ratio * usual_rows:
-        reason = f"last delivery of {name} had {last_rows:,} rows; usually {usual_rows:,.0f}"
+        reason = nmsg(
+            "last delivery of {name} had {num} row; usually {usual}",
+            "last delivery of {name} had {num} rows; usually {usual}",
+            last_rows,
+            name=name,
+            num=f"{last_rows:,}",
+            usual=f"{usual_rows:,.0f}",
+        )
         return verdict(FeedState.ANOMALOUS, usual_gap, usual_rows, reason)
-    return verdict(FeedState.OK, usual_gap, usual_rows, "arriving as usual")
+    return verdict(FeedState.OK, usual_gap, usual_rows, AS_USUAL)
 
 
 def affected_indicators(

@@ -4,7 +4,7 @@ indicators a bad feed spoils."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import fields
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -12,6 +12,7 @@ import pandas as pd
 from sqlalchemy import Table, select
 from sqlalchemy.engine import Engine
 
+from churnradar import i18n
 from churnradar.datahealth.checks import (
     FeedHealth,
     FeedPolicy,
@@ -88,10 +89,20 @@ def spoiled_indicators(feeds: Sequence[FeedHealth]) -> set[str]:
     return affected_indicators(kinds, parents, bad)
 
 
+def _fields(verdict: FeedHealth | SourceHealth) -> dict[str, Any]:
+    """A verdict's fields, its reason in English (the run's summary and the CLI are English)."""
+    values = {f.name: getattr(verdict, f.name) for f in fields(verdict)}
+    return values | {"reason": i18n.render(verdict.reason, "en")}
+
+
 def report(feeds: Sequence[FeedHealth]) -> list[dict[str, Any]]:
     """A JSON-ready list of feed states."""
     return [
-        {**asdict(f), "state": f.state.value, "last_day": f.last_day.isoformat() if f.last_day else None}
+        {
+            **_fields(f),
+            "state": f.state.value,
+            "last_day": f.last_day.isoformat() if f.last_day else None,
+        }
         for f in feeds
     ]
 
@@ -100,7 +111,7 @@ def source_report(sources: Sequence[SourceHealth]) -> list[dict[str, Any]]:
     """A JSON-ready list of source states."""
     return [
         {
-            **asdict(s),
+            **_fields(s),
             "kinds": list(s.kinds),
             "state": s.state.value,
             "last_arrival": s.last_arrival.isoformat() if s.last_arrival else None,

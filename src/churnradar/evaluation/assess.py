@@ -130,6 +130,33 @@ def _reasons(table: pd.DataFrame, fired: pd.DataFrame, book: RuleBook) -> pd.Dat
     return fired.assign(**out)
 
 
+def as_of_reasons(table: pd.DataFrame, alerts: pd.DataFrame, book: RuleBook) -> pd.DataFrame:
+    """`alerts` (open alerts kept as they stand) with reasons and values rendered from today's `table`.
+
+    A held rule keeps its open alerts, but their texts must say what holds today ("contract ends in 11
+    days"), not what held when they last fired: each alert of a rule the book still has, for a customer
+    judged today, is rendered again; the others keep their stored texts.
+    """
+    if alerts.empty:
+        return alerts
+    alerts = alerts.reset_index(drop=True)
+    known = {(c.template, c.rule.slug) for c in book.compiled}
+    judged = set(table["customer_id"].tolist())
+    redo = [
+        (str(t), str(r)) in known and c in judged
+        for t, r, c in alerts[["template", "rule", "customer_id"]].itertuples(index=False, name=None)
+    ]
+    if not any(redo):
+        return alerts
+    mask = pd.Series(redo, index=alerts.index)
+    fresh = _reasons(table, alerts[mask].drop(columns=["reason_en", "reason_zh", "values"]), book)
+    fresh.index = alerts.index[mask]
+    for column in ("reason_en", "reason_zh", "values"):
+        alerts[column] = alerts[column].astype(object)
+        alerts.loc[mask, column] = fresh[column]
+    return alerts
+
+
 def assess(
     wide: pd.DataFrame, customers: pd.DataFrame, book: RuleBook, *, reasons: bool = True
 ) -> Assessment:

@@ -23,7 +23,7 @@ from churnradar.config import Settings
 from churnradar.customer.events import OwnersChanged
 from churnradar.datahealth import service as datahealth
 from churnradar.db import inserted_id, table_of
-from churnradar.evaluation.assess import Assessment, RuleBook, assess, build_rulebook
+from churnradar.evaluation.assess import Assessment, RuleBook, as_of_reasons, assess, build_rulebook
 from churnradar.evaluation.exceptions import EvaluationError
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
@@ -156,14 +156,24 @@ def risk_table(
     return risk
 
 
-def hold_rules(fired: pd.DataFrame, before: pd.DataFrame, held: list[tuple[str, str]]) -> pd.DataFrame:
-    """Fired rules, the held ones replaced by their open alerts as they stand (neither new nor resolved)."""
+def hold_rules(
+    assessment: Assessment, before: pd.DataFrame, held: list[tuple[str, str]], book: RuleBook
+) -> pd.DataFrame:
+    """Fired rules, the held ones replaced by their open alerts as they stand (neither new nor resolved),
+    their reasons said with today's values (an alert held since it opened said "contract ends in 18 days"
+    on a day it was 11)."""
+    fired = assessment.fired
     if not held:
         return fired
     keys = pd.MultiIndex.from_tuples(held, names=["template", "rule"])
     keep = ~pd.MultiIndex.from_frame(fired[["template", "rule"]]).isin(keys)
     frozen = before[pd.MultiIndex.from_frame(before[["template", "rule"]]).isin(keys)][list(fired.columns)]
+    frozen = as_of_reasons(assessment.table, frozen, book)
     return pd.concat([fired[keep], frozen], ignore_index=True)
+
+
+def _joined(texts: Sequence[i18n.Message], locale: str) -> str:
+    return i18n.separator(locale).join(i18n.render(text, locale) for text in texts)
 
 
 def data_health_notice(
@@ -189,7 +199,12 @@ def data_health_notice(
             "As of {as_of}: {kinds}. {reasons}. Rules on hold: {rules}.",
             as_of=as_of.isoformat(),
             kinds=kinds,
-            reasons="; ".join(f.reason for f in bad),
+            reasons=i18n.Localized(
+                *(
+                    i18n.separator(lang).join(i18n.render(f.reason, lang) for f in bad)
+                    for lang in ("en", "zh_CN")
+                )
+            ),
             rules=rules,
         ),
     )
@@ -256,7 +271,7 @@ def evaluate(
         before = inputs.before
         result = step(
             before.drop(columns="id"),
-            checked(FiredRules, hold_rules(assessment.fired, before, held)),
+            checked(FiredRules, hold_rules(assessment, before, held, book)),
             as_of=as_of,
             policy=book.policy,
             recent_resolved=inputs.recent_resolved,

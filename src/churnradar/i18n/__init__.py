@@ -9,7 +9,7 @@ from churnradar.i18n.catalog import (
     read_catalog,
     translations,
 )
-from churnradar.i18n.message import N_, Localized, Message, msg, pmsg, render, separator, translate
+from churnradar.i18n.message import N_, Localized, Message, msg, nmsg, pmsg, render, separator, translate
 
 __all__ = [
     "DEFAULT_LOCALE",
@@ -20,6 +20,7 @@ __all__ = [
     "Message",
     "catalog_files",
     "msg",
+    "nmsg",
     "normalize",
     "pmsg",
     "read_catalog",

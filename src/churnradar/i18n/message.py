@@ -37,9 +37,15 @@ class Message:
     id: str
     params: Mapping[str, object] = field(default_factory=lambda: MappingProxyType({}))
     context: str | None = None
+    # A message with plural forms ("1 day", "2 days"): the plural id and the number that picks the form.
+    plural: str | None = None
+    count: int = 0
 
     def render(self, locale: str | None) -> str:
         """This message in `locale` (a missing translation falls back to the English id)."""
+        if self.plural is not None:
+            text = translations(normalize(locale)).ngettext(self.id, self.plural, self.count)
+            return _filled(text, locale, self.params)
         return translate(self.id, locale, context=self.context, **self.params)
 
 
@@ -51,6 +57,11 @@ def msg(message_id: str, /, **params: object) -> Message:
 def pmsg(context: str, message_id: str, /, **params: object) -> Message:
     """A message with a context, for an id whose translation depends on where it appears."""
     return Message(message_id, MappingProxyType(dict(params)), context)
+
+
+def nmsg(singular: str, plural: str, count: float, /, **params: object) -> Message:
+    """A message with plural forms, picked by `count` in the reader's language (extracted: keyword `nmsg`)."""
+    return Message(singular, MappingProxyType(dict(params)), None, plural, round(count))
 
 
 def N_(message: str) -> str:  # noqa: N802 (gettext's conventional name for "mark, translate later")
@@ -72,6 +83,10 @@ def translate(message_id: str, locale: str | None, /, *, context: str | None = N
     """The catalog's text for `message_id` in `locale`, with `{name}` placeholders filled from `params`."""
     catalog = translations(normalize(locale))
     text = catalog.pgettext(context, message_id) if context else catalog.gettext(message_id)
+    return _filled(text, locale, params)
+
+
+def _filled(text: str, locale: str | None, params: Mapping[str, object]) -> str:
     if not params:
         return text
     values = {

@@ -44,3 +44,15 @@ def replace_rules(
         ]
         if rows:
             conn.execute(insert(RULES), rows)
+
+
+def rule_names(conn: Connection) -> dict[tuple[str, str], tuple[str, str]]:
+    """(template, slug) → (English name, Chinese name) of every stored rule that has both names."""
+    names: dict[tuple[str, str], tuple[str, str]] = {}
+    for template, slug, definition in conn.execute(
+        select(RULES.c.template, RULES.c.slug, RULES.c.definition)
+    ):
+        en, zh = definition.get("name_en"), definition.get("name_zh")
+        if en and zh:
+            names[(str(template), str(slug))] = (str(en), str(zh))
+    return names

@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 
 # The rules as stored, by template (the web's editor reads them through here, never the repository).
 stored_rules = repository.stored_rules
+# Each stored rule's names in both languages, keyed (template, slug), for showing rules instead of ids.
+rule_names = repository.rule_names
 
 
 def _with_rules(

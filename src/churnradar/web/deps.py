@@ -57,7 +57,9 @@ def current_principal(request: Request, session: SessionDep) -> Principal:
     if principal is None:
         request.session.clear()
         raise LoginRequiredError
-    return replace(principal, source=f"web:{client_address(request)}")
+    principal = replace(principal, source=f"web:{client_address(request)}")
+    request.state.principal = principal  # an error page after sign-in keeps the user's menu
+    return principal
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]

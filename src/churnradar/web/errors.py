@@ -50,8 +50,13 @@ async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
     """An HTTP error as JSON for the API (and static files), as the error page otherwise."""
     if is_api(request) or request.url.path.startswith("/static"):
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
+    principal = getattr(request.state, "principal", None)  # signed in: the page keeps the user's menu
     return render(
-        request, "error.html", {"code": exc.status_code, "reason": None}, status_code=exc.status_code
+        request,
+        "error.html",
+        {"code": exc.status_code, "reason": None},
+        principal=principal,
+        status_code=exc.status_code,
     )
 
 

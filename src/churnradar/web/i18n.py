@@ -8,13 +8,13 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 from babel.core import negotiate_locale
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_time
 from babel.numbers import format_decimal, format_percent
 
 from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
 from churnradar.kit.levels import Level
 
-__all__ = ["LANGUAGES", "LEVEL_LABELS", "N_", "Formatter", "negotiate", "translations"]
+__all__ = ["LANGUAGES", "LEVEL_LABELS", "N_", "VALUE_LABELS", "Formatter", "negotiate", "translations"]
 
 # Each level as pages name it, lowest first: the English message id of its stored value.
 LEVEL_LABELS: dict[Level, str] = {
@@ -22,6 +22,47 @@ LEVEL_LABELS: dict[Level, str] = {
     Level.ORANGE: N_("orange"),
     Level.RED: N_("red"),
 }
+
+# Stored values pages show translated (`_(value)`; a value the catalog does not know is shown as stored):
+# the demo's and the import format's industries, segments and tiers, event kinds, import kinds and sources.
+VALUE_LABELS = (
+    # industries
+    N_("saas"),
+    N_("manufacturing"),
+    N_("retail"),
+    N_("services"),
+    N_("education"),
+    # segments and tiers
+    N_("SMB"),
+    N_("mid-market"),
+    N_("enterprise"),
+    N_("high"),
+    N_("medium"),
+    N_("low"),
+    # event kinds
+    N_("order"),
+    N_("payment"),
+    N_("communication"),
+    N_("ticket"),
+    N_("complaint"),
+    N_("survey"),
+    N_("login"),
+    N_("feature_use"),
+    N_("competitor_signal"),
+    N_("renewal_intent"),
+    N_("balance"),
+    N_("return"),
+    N_("visit"),
+    # what an import brought in, and from where
+    N_("customers"),
+    N_("events"),
+    N_("contracts"),
+    N_("invoices"),
+    N_("users"),
+    N_("seed"),
+    N_("demo"),
+    N_("api"),
+)
 
 
 def _accepted(header: str) -> list[str]:
@@ -67,20 +108,29 @@ class Formatter:
         """The Babel locale object."""
         return Locale.parse(self.locale)
 
-    def date(self, value: date | datetime | None, fmt: str = "medium") -> str:
+    # One way of writing dates per locale on every page ("Dec 8, 2026" and "Dec 8, 2026, 1:41 AM"; the
+    # Chinese "2026年12月8日" and "2026年12月8日 01:41"): a template's style argument is accepted and ignored,
+    # so no page writes "12/8/26, 1:41 AM" beside "Dec 8, 2026".
+    DATE_STYLE = "medium"
+    TIME_STYLE = "short"
+
+    def date(self, value: date | datetime | None, _style: str | None = None) -> str:
         """A date, e.g. "Mar 1, 2024" in English, written the Chinese way in zh_CN."""
         if value is None:
             return ""
         if isinstance(value, datetime):
             value = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone).date()
-        return format_date(value, format=fmt, locale=self.locale)
+        return format_date(value, format=self.DATE_STYLE, locale=self.locale)
 
-    def datetime(self, value: datetime | None, fmt: str = "medium") -> str:
-        """A stored naive-UTC timestamp shown in the configured zone."""
+    def datetime(self, value: datetime | None, _style: str | None = None) -> str:
+        """A stored naive-UTC timestamp shown in the configured zone: the locale's date, then its time."""
         if value is None:
             return ""
-        aware = value.replace(tzinfo=ZoneInfo("UTC"))
-        return format_datetime(aware, format=fmt, tzinfo=self.zone, locale=self.locale)
+        local = value.replace(tzinfo=ZoneInfo("UTC")).astimezone(self.zone)
+        day = format_date(local.date(), format=self.DATE_STYLE, locale=self.locale)
+        clock = format_time(local, format=self.TIME_STYLE, locale=self.locale)
+        pattern = str(self.babel_locale.datetime_formats[self.DATE_STYLE])
+        return pattern.replace("{1}", day).replace("{0}", clock)
 
     def number(self, value: float | int | None, digits: int = 2) -> str:
         """A number with the locale's grouping and decimal signs, at most `digits` decimals."""

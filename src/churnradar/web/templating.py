@@ -8,6 +8,7 @@ from fastapi import Request
 from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
+from churnradar import i18n
 from churnradar.auth.schemas import Principal
 from churnradar.web.csrf import csrf_token
 from churnradar.web.deps import SESSION_LOCALE
@@ -51,6 +52,9 @@ def render(
         "gettext": catalog.gettext,
         "ngettext": catalog.ngettext,
         "_": catalog.gettext,
+        # A domain's text value (a catalog message with parameters, or data in both languages) in the
+        # reader's language.
+        "localize": lambda text: i18n.render(text, locale),
         "fmt": Formatter(locale, request.app.state.settings.zone),
         "csrf_token": csrf_token(request),
         "nav": visible_nav(principal) if principal else [],

@@ -60,7 +60,7 @@ def test_a_stopped_feed_is_flagged_for_admins_and_managers(
     assert '<tr data-state="stale">\n        <td>order</td>' in kinds
     sources = page[page.index('id="data-health-sources"') :]
     assert '<tr data-state="stale">\n        <td class="text-cell">erp_orders</td>' in sources
-    assert "nothing from erp_orders for 8.0 days; usually every 1 days" in sources
+    assert "nothing from erp_orders for 8.0 days; usually every 1 day" in sources
     assert 'id="data-health"' in client_for("mgr_east").get("/").text
 
 

@@ -15,6 +15,7 @@ from churnradar.lake.timeline import Timeline
 from churnradar.web.cache import TtlCache
 from churnradar.web.csrf import require_csrf
 from churnradar.web.customers import export
+from churnradar.web.customers import service as page_service
 from churnradar.web.deps import PrincipalDep, SessionDep
 from churnradar.web.i18n import N_, translations
 from churnradar.web.nav import NavItem, nav_items, visible_sections
@@ -120,12 +121,18 @@ def export_xlsx(request: Request, principal: PrincipalDep, session: SessionDep, 
 def customer_page(
     request: Request, principal: PrincipalDep, session: SessionDep, customer_id: int
 ) -> Response:
-    """Customer 360: profile, owner, contracts, invoices, indicator history and the events timeline."""
+    """Customer 360 for a manager: why the customer is at risk (the signals that fired against its own
+    baseline, the probability and its reasons), what has been done and what to do next, then the profile,
+    contracts, invoices, the indicators by family (collapsed) and the events timeline."""
     customer = service.visible(session, principal, customer_id)
     view = service.customer_360(session, principal, customer, events=EVENTS_PER_PAGE)
+    indicators = page_service.indicator_rows(view.series)
     context = {
         "customer": view.customer,
-        "series": [s.model_dump(mode="json") for s in view.series],
+        "indicators": indicators,
+        "families": page_service.family_groups(indicators),
+        "next_step": page_service.next_step(session, customer.id),
+        "zh": request_locale(request).startswith("zh"),
         **_timeline_context(view.timeline, page=1, kind=None),
         "headings": HEADINGS,
         "sections": [

@@ -16,7 +16,7 @@ from churnradar.models.people import Role
 from churnradar.web.i18n import N_
 from churnradar.web.nav import OverviewPanel, overview_panels
 
-# States shown translated; the reasons stay in English, as the CLI and the admins' notice write them.
+# States shown translated (the reasons are catalog messages, rendered in the reader's language).
 STATE_LABELS = (N_("ok"), N_("stale"), N_("anomalous"), N_("new"), N_("unwatched"))
 TROUBLE = (FeedState.STALE, FeedState.ANOMALOUS)
 

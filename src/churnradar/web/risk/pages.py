@@ -28,6 +28,17 @@ router = APIRouter(dependencies=[Depends(require_csrf)], include_in_schema=False
 nav_items.add("risk", NavItem("risk", N_("High risk"), "/risk", order=15))
 panels.register()
 FilterQuery = Annotated[RiskFilter, Query()]
+EXTRA_FILTERS = (
+    "owner",
+    "team",
+    "segment",
+    "industry",
+    "tag",
+    "score_min",
+    "score_max",
+    "probability_min",
+    "probability_max",
+)
 FLASH = "risk_flash"
 FLASH_KIND = "risk_flash_kind"  # "error" when the flash says what went wrong
 
@@ -126,6 +137,8 @@ def risk_list(request: Request, principal: PrincipalDep, session: SessionDep, fl
         ("risk_tags", principal.user_id, principal.role), lambda: service.risk_tags(session, principal)
     )
     context["levels"] = (ANY_LEVEL, *(level.value for level in reversed(Level)), ALL_LEVELS)
+    # A filter beyond search and level in use: a phone shows them all, not only those two.
+    context["extra_filters"] = any(getattr(context["flt"], name) is not None for name in EXTRA_FILTERS)
     context["flash"] = request.session.pop(FLASH, None)
     context["flash_kind"] = request.session.pop(FLASH_KIND, None)
     return render(request, "risk/list.html", context, principal=principal)

@@ -107,6 +107,7 @@ def alerts_section(session: Session, principal: Principal, customer: Customer) -
         "score": score,
         "open": [a for a in alerts if a.status == AlertStatus.OPEN],
         "resolved": [a for a in alerts if a.status != AlertStatus.OPEN],
+        "cause_text": service.cause_text,
     }
 
 

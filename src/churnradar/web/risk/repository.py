@@ -1,10 +1,10 @@
-"""The alert, rule and evaluation-run figures of the overview and the customer page, scoped by
-`customer.access`. Still web's own query module: they are to move to the alert, rule and evaluation domains'
-services (the risk list itself is the customer domain's, `customer.repository`)."""
+"""The alert and evaluation-run figures of the overview, scoped by `customer.access`. Still web's own query
+module: they are to move to the alert and evaluation domains' services (a customer's alerts and the rules'
+names moved: `alert.service.customer_alerts`, `rule.service.rule_names`; the risk list is the customer
+domain's, `customer.repository`)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from datetime import date
 from typing import Any
 
@@ -16,38 +16,10 @@ from churnradar.auth.schemas import Principal
 from churnradar.customer.access import scoped
 from churnradar.models import (
     Alert,
-    AlertEvent,
     AlertStatus,
     EvaluationRun,
-    Rule,
     RunStatus,
 )
-
-
-def alerts_of(session: Session, customer_id: int) -> tuple[Sequence[Alert], dict[int, list[AlertEvent]]]:
-    """A customer's alerts (open first, then newest) and each one's changes, newest first."""
-    alerts = session.scalars(
-        select(Alert)
-        .where(Alert.customer_id == customer_id)
-        .order_by((Alert.status == AlertStatus.OPEN.value).desc(), Alert.opened_on.desc(), Alert.id.desc())
-        .limit(200)
-    ).all()
-    history: dict[int, list[AlertEvent]] = {a.id: [] for a in alerts}
-    if alerts:
-        changes = select(AlertEvent).where(AlertEvent.alert_id.in_(list(history)))
-        for event in session.scalars(changes.order_by(AlertEvent.as_of.desc(), AlertEvent.id.desc())):
-            history[event.alert_id].append(event)
-    return alerts, history
-
-
-def rule_names(session: Session) -> dict[tuple[str, str], tuple[str, str]]:
-    """(template, slug) → (English name, Chinese name) of every stored rule that has both names."""
-    names: dict[tuple[str, str], tuple[str, str]] = {}
-    for template, slug, definition in session.execute(select(Rule.template, Rule.slug, Rule.definition)):
-        en, zh = definition.get("name_en"), definition.get("name_zh")
-        if en and zh:
-            names[(template, slug)] = (str(en), str(zh))
-    return names
 
 
 def latest_run_day(session: Session) -> date | None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel
 
@@ -36,6 +37,7 @@ class AlertRead(BaseModel):
     resolved_on: date | None
     reason_en: str
     reason_zh: str
+    values: dict[str, Any] = {}  # what the rule's condition read when it last fired, by indicator or field
     events: list[AlertEventRead]
 
 

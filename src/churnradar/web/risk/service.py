@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import json
+import re
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
+from churnradar.alert import service as alert_service
 from churnradar.auth.schemas import Principal
 from churnradar.customer import service as customer_service
 from churnradar.customer.access import sees_all
+from churnradar.i18n import Message, msg, nmsg
+from churnradar.intervention.control import DRAW_CAUSE
 from churnradar.kit.levels import Level, level_ranks
+from churnradar.rule import service as rule_service
 from churnradar.web.risk import repository as repo
 from churnradar.web.risk.schemas import AlertEventRead, AlertRead, RuleNames
 
@@ -40,12 +47,12 @@ def open_alerts_by_rule(
 
 def rule_names(session: Session) -> RuleNames:
     """Every stored rule's names in both languages, looked up by rule id (and template when known)."""
-    return RuleNames(repo.rule_names(session))
+    return RuleNames(rule_service.rule_names(session.connection()))
 
 
 def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
     """A customer's alerts with their history, reasons and rule names in both languages."""
-    alerts, history = repo.alerts_of(session, customer_id)
+    alerts, history = alert_service.customer_alerts(session, customer_id)
     names = rule_names(session)
     reads = []
     for alert in alerts:
@@ -64,6 +71,7 @@ def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
                 resolved_on=alert.resolved_on,
                 reason_en=alert.reason_en,
                 reason_zh=alert.reason_zh,
+                values=read_values(alert.values),
                 events=[
                     AlertEventRead(
                         as_of=e.as_of,
@@ -77,6 +85,40 @@ def alert_reads(session: Session, customer_id: int) -> list[AlertRead]:
             )
         )
     return reads
+
+
+# Why an alert changed, as the lifecycle words it (stored in English), shown in the reader's language.
+CAUSES = {
+    "the rule's condition holds": msg("the rule's condition holds"),
+    "the condition for a higher level holds": msg("the condition for a higher level holds"),
+    "only a lower level's condition holds": msg("only a lower level's condition holds"),
+    DRAW_CAUSE: msg("muted: holdout (control group draw)"),
+}
+CONDITION_FALSE = re.compile(r"^condition false for (\d+) evaluations$")
+MUTE_CHANGE = re.compile(r"^(muted|unmuted): ([a-z_]+)$")
+
+
+def cause_text(cause: str) -> Message | None:
+    """An alert change's cause in words a reader understands (None for one the page cannot word)."""
+    if cause in CAUSES:
+        return CAUSES[cause]
+    if found := CONDITION_FALSE.match(cause):
+        n = int(found.group(1))
+        return nmsg("condition false for {num} evaluation", "condition false for {num} evaluations", n, num=n)
+    if found := MUTE_CHANGE.match(cause):
+        why = msg(found.group(2))  # inhibited, silenced, capped, holdout: the risk page's value labels
+        return msg("muted: {why}", why=why) if found.group(1) == "muted" else msg("unmuted: {why}", why=why)
+    return None
+
+
+def read_values(stored: object) -> dict[str, Any]:
+    """An alert's stored values (JSON text, as the evaluation writes them, or a mapping) as a mapping."""
+    if isinstance(stored, str):
+        try:
+            stored = json.loads(stored)
+        except ValueError:
+            return {}
+    return dict(stored) if isinstance(stored, dict) else {}
 
 
 def week_of(day: date) -> date:

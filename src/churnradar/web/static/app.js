@@ -97,9 +97,22 @@
     });
   }
 
+  // On a phone the risk list shows search and level; "More filters" opens the rest.
+  function filterToggles(root) {
+    root.querySelectorAll("[data-toggle-filters]").forEach(function (button) {
+      if (button.dataset.bound) { return; }
+      button.dataset.bound = "1";
+      button.addEventListener("click", function () {
+        var open = button.form.classList.toggle("expanded");
+        button.setAttribute("aria-expanded", open ? "true" : "false");
+      });
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     renderCharts(document);
     autoSubmit(document);
+    filterToggles(document);
   });
   document.addEventListener("htmx:afterSettle", function (event) {
     renderCharts(event.target);
