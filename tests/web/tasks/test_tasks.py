@@ -372,7 +372,8 @@ class TestRowLevelAccess:
         assert rep.get(f"/customers/{world.ids.customers['E-001']}").status_code == 404
         own = rep.get(f"/customers/{world.ids.customers['W-001']}").text
         assert 'id="section-tasks"' in own
-        assert "Call the decision maker" not in own
+        assert f'href="/tasks/{tasks["W-001"]}"' in own  # the customer's own open task
+        assert f'href="/tasks/{tasks["E-001"]}"' not in own  # never another customer's
 
     def test_every_task_change_needs_the_sessions_csrf_token(
         self, world: World, tasks: dict[str, int], client_for: Callable[[str], TestClient]
