@@ -1,4 +1,4 @@
-"""The condition builder round trip: expression -> tree -> expression, same meaning; hostile values stay values."""
+"""The condition builder: expression -> tree -> expression keeps the meaning; hostile values stay values."""
 
 from __future__ import annotations
 
