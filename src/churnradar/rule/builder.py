@@ -205,6 +205,8 @@ def _name(field: str) -> str:
 
 
 def _clause_text(clause: Clause, fields: Mapping[str, FieldType]) -> str:
+    if not clause.field.strip():
+        return ""  # a clause whose field is not picked yet says nothing
     kind = fields.get(clause.field.lower())
     name = _name(clause.field)
     values = [_value(v, kind) for v in clause.values]
@@ -245,3 +247,41 @@ def _needs_parens(node: Clause | Expression | Group) -> bool:
 def text_of(tree: Group, fields: Mapping[str, FieldType]) -> str:
     """The condition text of a builder tree (`fields` say which values are numbers)."""
     return _text(tree, {k.lower(): v for k, v in fields.items()}, 0)
+
+
+PATH = re.compile(r"^r(\.\d{1,3}){0,24}$")
+
+
+def node_at(tree: Group, path: str) -> Clause | Expression | Group | None:
+    """The node at `path` (`r` is the top group, `r.0` its first part, `r.0.2` that part's third...)."""
+    if not PATH.match(path):
+        return None
+    node: Clause | Expression | Group = tree
+    for step in path.split(".")[1:]:
+        if not isinstance(node, Group) or int(step) >= len(node.children):
+            return None
+        node = node.children[int(step)]
+    return node
+
+
+def edited(tree: Group, action: str, path: str, value: str = "") -> Group:
+    """A copy of `tree` with one edit at `path`: add-clause, add-group, add-expression (to a group), remove,
+    negate, or pick (set a clause's field to `value`). An edit that does not fit leaves the tree as it was."""
+    copy = tree.model_copy(deep=True)
+    node = node_at(copy, path)
+    if isinstance(node, Group) and action.startswith("add-") and len(node.children) < MAX_NODES:
+        part: Clause | Expression | Group = {
+            "add-clause": Clause(field=""),
+            "add-group": Group(joiner="or", children=[Clause(field="")]),
+            "add-expression": Expression(text=""),
+        }.get(action, Clause(field=""))
+        node.children.append(part)
+    elif action == "negate" and node is not None:
+        node.negated = not node.negated
+    elif action == "pick" and isinstance(node, Clause):
+        node.field = value[:100]
+    elif action == "remove" and node is not None and path != "r":
+        parent = node_at(copy, path.rsplit(".", 1)[0])
+        if isinstance(parent, Group):
+            del parent.children[int(path.rsplit(".", 1)[1])]
+    return copy
