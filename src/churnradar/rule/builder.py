@@ -270,12 +270,12 @@ def edited(tree: Group, action: str, path: str, value: str = "") -> Group:
     copy = tree.model_copy(deep=True)
     node = node_at(copy, path)
     if isinstance(node, Group) and action.startswith("add-") and len(node.children) < MAX_NODES:
-        part: Clause | Expression | Group = {
+        parts: dict[str, Clause | Expression | Group] = {
             "add-clause": Clause(field=""),
             "add-group": Group(joiner="or", children=[Clause(field="")]),
             "add-expression": Expression(text=""),
-        }.get(action, Clause(field=""))
-        node.children.append(part)
+        }
+        node.children.append(parts.get(action, Clause(field="")))
     elif action == "negate" and node is not None:
         node.negated = not node.negated
     elif action == "pick" and isinstance(node, Clause):
