@@ -111,8 +111,8 @@ def test_build_a_rule_on_a_custom_indicator_edit_it_see_the_diff_and_restore(
     expect(page.locator("#check-valid")).to_have_text(flagged)
     expect(page.locator("#field-r-0")).to_contain_text("Visits in the last 60 days")
 
-    page.click("#try")  # the history replay, one click away
-    expect(page.locator("#try-figures")).to_contain_text("Alerts per week")
+    page.click("#try")  # the history replay, one click away (eight weeks replayed: slow on a loaded machine)
+    expect(page.locator("#try-figures")).to_contain_text("Alerts per week", timeout=90_000)
     page.fill("#reason_en", "Only {visits_60d:.0f} visits in 60 days")
     page.fill("#reason_zh", "近60天仅拜访 {visits_60d:.0f} 次")
     shot(page, "rule-builder-02-new-rule-en")
