@@ -87,9 +87,11 @@ def test_build_a_rule_on_a_custom_indicator_edit_it_see_the_diff_and_restore(
     shot(page, "rule-builder-01-field-list-en")
     choice.click()
     expect(page.locator("#field-r-0")).to_contain_text("Visits in the last 60 days")
-    page.select_option("#operator-r-0", "<")
+    # Each change is answered with the builder re-drawn: wait for it before the next one, as a person does.
     page.fill("#value-r-0-0", "2")
     page.locator("#value-r-0-0").press("Tab")
+    expect(page.locator("#condition")).to_have_value("visits_60d > 2")
+    page.select_option("#operator-r-0", "<")
     expect(page.locator("#condition")).to_have_value("visits_60d < 2")
     expect(page.locator("#check-valid")).to_contain_text("customers now (as of 2025-01-01)")
     flagged = page.locator("#check-valid").inner_text()
@@ -98,6 +100,7 @@ def test_build_a_rule_on_a_custom_indicator_edit_it_see_the_diff_and_restore(
     page.click("#add-group-r")
     page.fill("#pick-r-1-0", "tenure")
     page.locator('#picks-r-1-0 .field-choice[data-field="tenure_days"]').click()
+    expect(page.locator("#field-r-1-0")).to_contain_text("Tenure")
     page.fill("#value-r-1-0-0", "100000")
     page.locator("#value-r-1-0-0").press("Tab")
     expect(page.locator("#condition")).to_have_value("visits_60d < 2 AND tenure_days > 100000")
@@ -121,6 +124,7 @@ def test_build_a_rule_on_a_custom_indicator_edit_it_see_the_diff_and_restore(
     expect(page.locator("#saved")).to_be_visible()
 
     # Edit: a higher threshold and level; every save is a version.
+    expect(page.locator("#check-valid")).to_have_text(flagged)  # checked as the page opens
     page.fill("#value-r-0-0", "3")
     page.locator("#value-r-0-0").press("Tab")
     expect(page.locator("#condition")).to_have_value("visits_60d < 3")

@@ -158,6 +158,7 @@ def check(
     principal: AdminDep,
     form: FormDep,
     field: Annotated[str, Query(pattern=r"^(condition|escalate_[a-z]+)$")] = "condition",
+    rebuild: bool = True,
 ) -> Response:
     """The inline check of one condition of the form: the error with its position, or how many customers it
     flags now; for the rule's condition also the builder, rebuilt from the text."""
@@ -166,7 +167,7 @@ def check(
     text = text if isinstance(text, str) else ""
     result = check_with_count(request, view, text)
     context: dict[str, Any] = {"check": result, "view": view, "catalog": catalog_texts(request)}
-    if field == "condition":
+    if field == "condition" and rebuild:
         tree, note = builder_state(text, rulebook(request).fields)
         context |= {"tree": tree if note is None else None, "builder_note": note}
     return render(request, "rules/_check_response.html", context, principal=principal)

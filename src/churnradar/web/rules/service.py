@@ -322,10 +322,12 @@ def judged_templates(current: RuleRead | None, templates: Mapping[str, Template]
     """The templates whose customers a rule judges: its own, and those extending it that take it unchanged."""
     if current is None:
         return sorted(templates)
+    # A child takes the rule unchanged, or (a rule not saved yet) will take it once it is saved.
     children = [
         slug
         for slug, template in templates.items()
-        if template.extends == current.template and current.rule in template.rules
+        if template.extends == current.template
+        and (current.rule in template.rules or all(r.slug != current.rule.slug for r in template.rules))
     ]
     return [current.template, *sorted(children)]
 
