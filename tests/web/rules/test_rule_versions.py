@@ -88,7 +88,7 @@ def test_saves_are_versions_with_diffs_and_a_restore_makes_a_new_one(
     restored = _rule(engine, view.id).rule
     assert restored == view.rule  # the shipped rule again
     latest = service.history(engine, "general", view.rule.slug)[0]
-    assert (latest.version, latest.action, latest.note) == (4, "restore", "version 1")
+    assert (latest.version, latest.action, latest.note) == (4, "restore", "1")
     assert latest.definition == view.rule.model_dump(mode="json")
     with engine.connect() as conn:
         actions = (
@@ -136,7 +136,7 @@ def test_create_clone_delete_and_bring_a_deleted_rule_back(engine: Engine, admin
         False,
         f"{source.rule.name_en} (copy)",
     )
-    assert service.history(engine, "saas", "copy_of_it")[0].note == f"from {source.id}"
+    assert service.history(engine, "saas", "copy_of_it")[0].note == source.id
 
     inherited = next(v for v in service.list_rules(engine, at=AT) if v.origin.value == "inherited")
     with Session(engine) as session, pytest.raises(TemplateError, match="switch it off here instead"):

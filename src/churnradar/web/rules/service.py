@@ -202,7 +202,7 @@ def clone_rule(
         "enabled": False,
     }
     return create_rule(
-        engine, session, template, values, actor=actor, at=at, action="clone", note=f"from {current.id}"
+        engine, session, template, values, actor=actor, at=at, action="clone", note=current.id
     )
 
 
@@ -279,7 +279,7 @@ def restore_version(
         raise _refused(
             f"version {number} of {rule_id(template, slug)} is its deletion: restore an earlier one"
         )
-    note = f"version {number}"
+    note = str(number)  # restored from this version
     current = get_rule(engine, rule_id(template, slug), at=at)
     if current is None:
         return create_rule(
