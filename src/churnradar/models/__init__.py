@@ -9,6 +9,7 @@ from churnradar.models.alert import (
     CustomerRisk,
     EvaluationRun,
     Rule,
+    RuleVersion,
     RunStatus,
     Silence,
 )
@@ -56,6 +57,7 @@ __all__ = [
     "OwnerChange",
     "Role",
     "Rule",
+    "RuleVersion",
     "RunStatus",
     "Silence",
     "Source",

@@ -42,6 +42,24 @@ class Rule(Base):
     updated_by: Mapped[str | None] = mapped_column(String(200))
 
 
+class RuleVersion(Base):
+    """One saved state of a rule (`template`, `slug`): every change appends one; `definition` is the rule as
+    its template applied it after the change (null: deleted). Restoring an old state appends a new one."""
+
+    __tablename__ = "rule_versions"
+    __table_args__ = (UniqueConstraint("template", "slug", "version"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template: Mapped[str] = mapped_column(String(64))
+    slug: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int]
+    action: Mapped[str] = mapped_column(String(32))
+    definition: Mapped[dict[str, Any] | None]
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[datetime]
+    created_by: Mapped[str | None] = mapped_column(String(200))
+
+
 class Alert(Base):
     """A warning for one customer from one rule; at most one open per (customer, rule)."""
 

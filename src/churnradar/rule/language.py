@@ -84,6 +84,32 @@ def _end_of(node: exp.Expression) -> int | None:
     return max(ends) if ends else None
 
 
+def _constant(node: exp.Expression) -> float | None:
+    """The value of a number written without names (`0`, `-(1 - 1)`, `2 * 0.0`), else None."""
+    if isinstance(node, exp.Paren):
+        return _constant(node.this)
+    if isinstance(node, exp.Literal) and not node.is_string:
+        try:
+            return float(node.this)
+        except ValueError:
+            return None
+    if isinstance(node, exp.Neg):
+        inner = _constant(node.this)
+        return -inner if inner is not None else None
+    if isinstance(node, exp.Add | exp.Sub | exp.Mul):
+        left, right = _constant(node.this), _constant(node.expression)
+        if left is None or right is None:
+            return None
+        return (
+            left + right
+            if isinstance(node, exp.Add)
+            else left - right
+            if isinstance(node, exp.Sub)
+            else left * right
+        )
+    return None
+
+
 def control_character_error(text: str) -> str | None:
     """A message naming the first control character in `text` and its 1-based position, or None.
 
@@ -232,6 +258,8 @@ class _Checker:
         if isinstance(node, _ARITHMETIC):
             self._expect(node.this, FieldType.NUMBER, depth, node.key)
             self._expect(node.expression, FieldType.NUMBER, depth, node.key)
+            if isinstance(node, exp.Div | exp.Mod) and _constant(node.expression) == 0:
+                raise RuleSyntaxError("division by zero", self.token_column(node))
             return FieldType.NUMBER.value
         if isinstance(node, _COMPARISONS):
             return self._comparison(node, depth)

@@ -1,4 +1,5 @@
-"""Stored rules: per template, the rule entries as a template file writes them (overrides may be partial)."""
+"""Stored rules: per template, the rule entries as a template file writes them (overrides may be partial),
+and every saved state of each rule (its versions)."""
 
 from __future__ import annotations
 
@@ -6,11 +7,11 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
 from churnradar.db import table_of
-from churnradar.models import Rule
+from churnradar.models import Rule, RuleVersion
 
 RULES = table_of(Rule)
 
@@ -56,3 +57,74 @@ def rule_names(conn: Connection) -> dict[tuple[str, str], tuple[str, str]]:
         if en and zh:
             names[(str(template), str(slug))] = (str(en), str(zh))
     return names
+
+
+VERSIONS = table_of(RuleVersion)
+
+
+def latest_version(conn: Connection, template: str, slug: str) -> int:
+    """The number of the rule's latest stored version, 0 when it has none."""
+    found = conn.execute(
+        select(func.max(VERSIONS.c.version)).where(VERSIONS.c.template == template, VERSIONS.c.slug == slug)
+    ).scalar_one()
+    return int(found or 0)
+
+
+def add_version(
+    conn: Connection,
+    template: str,
+    slug: str,
+    definition: Mapping[str, Any] | None,
+    *,
+    action: str,
+    note: str | None,
+    at: datetime,
+    by: str | None,
+) -> int:
+    """Append the rule's next version and return its number."""
+    number = latest_version(conn, template, slug) + 1
+    conn.execute(
+        insert(VERSIONS).values(
+            template=template,
+            slug=slug,
+            version=number,
+            action=action,
+            definition=dict(definition) if definition is not None else None,
+            note=note,
+            created_at=at,
+            created_by=by,
+        )
+    )
+    return number
+
+
+def versions_of(conn: Connection, template: str, slug: str) -> list[dict[str, Any]]:
+    """The rule's versions, newest first, as mappings of the table's columns."""
+    rows = conn.execute(
+        select(VERSIONS)
+        .where(VERSIONS.c.template == template, VERSIONS.c.slug == slug)
+        .order_by(VERSIONS.c.version.desc())
+    )
+    return [dict(row._mapping) for row in rows]
+
+
+def deleted_rules(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """Rules whose latest version is a deletion, newest first (to restore them)."""
+    latest = (
+        select(VERSIONS.c.template, VERSIONS.c.slug, func.max(VERSIONS.c.version).label("version"))
+        .group_by(VERSIONS.c.template, VERSIONS.c.slug)
+        .subquery()
+    )
+    rows = conn.execute(
+        select(VERSIONS)
+        .join(
+            latest,
+            (VERSIONS.c.template == latest.c.template)
+            & (VERSIONS.c.slug == latest.c.slug)
+            & (VERSIONS.c.version == latest.c.version),
+        )
+        .where(VERSIONS.c.definition.is_(None))
+        .order_by(VERSIONS.c.created_at.desc())
+        .limit(limit)
+    )
+    return [dict(row._mapping) for row in rows]

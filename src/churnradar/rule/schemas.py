@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -141,3 +142,32 @@ class Template(_Strict):
                 raise ValueError(f"rule {rule.slug!r} is defined twice")
             seen.add(rule.slug)
         return self
+
+
+class RuleVersionRead(BaseModel):
+    """One saved state of a rule: what was done, by whom and when, and the rule as it then applied."""
+
+    template: str
+    slug: str
+    version: int
+    action: str = Field(description="create, update, clone, delete, restore, import or original.")
+    note: str | None = None
+    created_at: datetime
+    created_by: str | None = None
+    definition: dict[str, Any] | None = Field(description="The rule after this change; null: deleted.")
+
+
+class TextPiece(BaseModel):
+    """A run of a changed text: kept (`equal`), removed (`delete`) or added (`insert`)."""
+
+    kind: Literal["equal", "delete", "insert"]
+    text: str
+
+
+class FieldChange(BaseModel):
+    """One field of a rule that differs between two versions; texts also as word-level pieces."""
+
+    field: str
+    before: Any = None
+    after: Any = None
+    pieces: list[TextPiece] = []

@@ -18,8 +18,9 @@ from sqlalchemy.engine import Connection, Engine
 
 from churnradar.rule import repository
 from churnradar.rule.exceptions import TemplateError
-from churnradar.rule.schemas import Template
+from churnradar.rule.schemas import RuleVersionRead, Template
 from churnradar.rule.templates import build_templates, build_templates_leniently, template_raws
+from churnradar.rule.versions import changed_rules
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +115,18 @@ def shape_errors(document: Mapping[Any, Sequence[Any]], limit: int = 20) -> list
 
 
 def import_rules_on(
-    conn: Connection, text: str, *, at: datetime, by: str | None
+    conn: Connection,
+    text: str,
+    *,
+    at: datetime,
+    by: str | None,
+    action: str = "import",
+    note: str | None = None,
 ) -> tuple[dict[str, int], dict[str, Template]]:
     """`import_rules` inside the caller's transaction, which commits it with whatever belongs with it (the
-    web's audit entry); returns the counts and the templates as they now stand."""
+    web's audit entry); returns the counts and the templates as they now stand.
+
+    Each rule of the listed templates that the change alters gets a new version (`action`, `note`)."""
     try:
         document = yaml.safe_load(text)
     except yaml.YAMLError as exc:
@@ -130,8 +139,24 @@ def import_rules_on(
     raws = template_raws()
     stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
     templates = build_templates(_with_rules(raws, {**stored, **document}))  # refuses the import on any error
+    before, _ = build_templates_leniently(_with_rules(raws, {t: r for t, r in stored.items() if t in raws}))
     repository.replace_rules(conn, document, at=at, by=by)
+    for template, slug, old, new in changed_rules(before, templates, document):
+        if old is not None and repository.latest_version(conn, template, slug) == 0:
+            # The state before the first recorded change, so that it can be compared and restored.
+            repository.add_version(conn, template, slug, old, action="original", note=None, at=at, by=None)
+        repository.add_version(conn, template, slug, new, action=action, note=note, at=at, by=by)
     return {str(t): len(r) for t, r in document.items()}, templates
+
+
+def rule_versions(conn: Connection, template: str, slug: str) -> list[RuleVersionRead]:
+    """Every saved state of a rule, newest first (empty for a rule never changed since it was shipped)."""
+    return [RuleVersionRead.model_validate(row) for row in repository.versions_of(conn, template, slug)]
+
+
+def deleted_rules(conn: Connection) -> list[RuleVersionRead]:
+    """The deletion of each rule whose latest version deletes it, newest first (to restore it)."""
+    return [RuleVersionRead.model_validate(row) for row in repository.deleted_rules(conn)]
 
 
 def rules_using(conn: Connection, names: Sequence[str]) -> list[str]:

@@ -42,6 +42,7 @@ from churnradar.web.overview import router as overview_api
 from churnradar.web.requests import RequestIds
 from churnradar.web.risk import pages as risk_pages
 from churnradar.web.risk import router as risk_api
+from churnradar.web.rules import editor as rule_editor
 from churnradar.web.rules import pages as rule_pages
 from churnradar.web.rules import router as rule_api
 from churnradar.web.settings import pages as settings_pages
@@ -182,6 +183,7 @@ def create_app(
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     for pages in (account_pages, overview_pages, customer_pages, admin_pages, task_pages):
         app.include_router(pages.router)
+    app.include_router(rule_editor.router)  # before the pages: /rules/new is not a rule's id
     app.include_router(rule_pages.router)
     app.include_router(settings_pages.router)
     app.include_router(source_pages.router)

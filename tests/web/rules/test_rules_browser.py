@@ -52,7 +52,8 @@ def test_edit_a_rule_with_inline_checks_then_read_it_in_chinese(rules_server: st
     count = page.locator("#check-valid").inner_text()
     expect(page.locator("#try-running")).to_be_hidden()
     page.click("#try")
-    expect(page.locator("#try-figures")).to_contain_text("Alerts per week")
+    # Eight weeks replayed: over 30 s on a loaded machine.
+    expect(page.locator("#try-figures")).to_contain_text("Alerts per week", timeout=90_000)
     expect(page.locator("#try-result")).to_contain_text("Replayed 8 weekly dates")
     shot(page, "rules-02-flag-count-and-backtest")
 

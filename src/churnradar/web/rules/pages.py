@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -22,9 +23,10 @@ from churnradar.web.deps import AdminDep, SessionDep, require_roles
 from churnradar.web.i18n import N_
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.rules import service
-from churnradar.web.rules.drafts import check_with_count, rulebook
+from churnradar.web.rules.drafts import builder_state, check_with_count, field_list, rulebook
+from churnradar.web.rules.forms import ESCALATION_LEVELS, FormDep, rule_values
 from churnradar.web.rules.schemas import MAX_IMPORT_BYTES, RuleRead
-from churnradar.web.templating import render
+from churnradar.web.templating import render, request_locale
 
 router = APIRouter(prefix="/rules", dependencies=[Depends(require_csrf)], include_in_schema=False)
 READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
@@ -62,7 +64,14 @@ def _grouped(rules: list[RuleRead]) -> dict[str, list[RuleRead]]:
 def rule_list(request: Request, principal: ReaderDep) -> Response:
     """Every template's rules with level, condition, enabled flag and reasons."""
     rules = service.list_rules(request.app.state.engine, at=_now())
-    context = {"templates": _grouped(rules), "origins": ORIGINS, "errors": [], "imported": None}
+    deleted = service.deleted(request.app.state.engine)
+    context = {
+        "templates": _grouped(rules),
+        "origins": ORIGINS,
+        "errors": [],
+        "imported": None,
+        "deleted": deleted,
+    }
     return render(request, "rules/list.html", context, principal=principal)
 
 
@@ -104,9 +113,16 @@ def import_(request: Request, principal: AdminDep, session: SessionDep, document
         "origins": ORIGINS,
         "errors": errors,
         "imported": counts,
+        "deleted": service.deleted(request.app.state.engine),
     }
     code = status.HTTP_400_BAD_REQUEST if errors else status.HTTP_200_OK
     return render(request, "rules/list.html", context, principal=principal, status_code=code)
+
+
+def catalog_texts(request: Request) -> dict[str, dict[str, str]]:
+    """Each field's and indicator's shown texts in the reader's language, by name."""
+    locale = request_locale(request)
+    return {info.name: info.texts(locale) for info in field_list(request)}
 
 
 def _edit_page(
@@ -117,30 +133,42 @@ def _edit_page(
     form: dict[str, Any] | None = None,
     errors: list[str] | None = None,
     code: int = 200,
+    new: bool = False,
 ) -> Response:
+    form = form or current.rule.model_dump()
+    book = rulebook(request)
+    tree, note = builder_state(str(form.get("condition", "")), book.fields)
     context = {
         "view": current,
-        "form": form or current.rule.model_dump(),
+        "form": form,
         "levels": DEFAULT_LEVELS,
+        "escalation_levels": ESCALATION_LEVELS,
         "origins": ORIGINS,
         "errors": errors or [],
         "editable": principal.role is Role.ADMIN,
         "check": None,
+        "new": new,
+        "tree": tree,
+        "builder_note": note,
+        "catalog": catalog_texts(request),
+        "template_names": sorted(book.templates),
     }
     return render(request, "rules/edit.html", context, principal=principal, status_code=code)
 
 
 def _store(
-    request: Request, principal: Principal, session: Session, current: RuleRead, values: dict[str, Any]
+    request: Request, principal: Principal, session: Session, current: RuleRead, form: Mapping[str, Any]
 ) -> Response | None:
-    """Save `values` over the rule; None when saved, else the edit page listing why it was refused."""
+    """Save the form's values over the rule; None when saved, else the edit page saying why it was refused."""
+    values: dict[str, Any] = {}
     try:
+        values = rule_values(form)
         service.save_rule(request.app.state.engine, session, current, values, actor=principal, at=_now())
         session.commit()
     except TemplateError as exc:
-        form = current.rule.model_dump() | values
+        page = current.rule.model_dump() | values
         return _edit_page(
-            request, principal, current, form=form, errors=exc.errors, code=status.HTTP_400_BAD_REQUEST
+            request, principal, current, form=page, errors=exc.errors, code=status.HTTP_400_BAD_REQUEST
         )
     return None
 
@@ -152,31 +180,11 @@ def rule_page(request: Request, principal: ReaderDep, rule_id: str) -> Response:
 
 
 @router.post("/{rule_id}", name="rule_save")
-def save(
-    request: Request,
-    principal: AdminDep,
-    session: SessionDep,
-    rule_id: str,
-    condition: Condition,
-    level: Annotated[str, Form(max_length=32)],
-    name_en: Text,
-    name_zh: Text,
-    reason_en: Text,
-    reason_zh: Text,
-    enabled: Annotated[bool, Form()] = False,
-) -> Response:
-    """Save the rule after checking it with the rest of its template; the audit log keeps before and after."""
+def save(request: Request, principal: AdminDep, session: SessionDep, rule_id: str, form: FormDep) -> Response:
+    """Save the rule after checking it with the rest of its template; a new version, audited with before and
+    after. Fields the form leaves out stay as they were."""
     current = _rule_or_404(request, rule_id)
-    values = {
-        "condition": condition,
-        "level": level,
-        "name_en": name_en,
-        "name_zh": name_zh,
-        "reason_en": reason_en,
-        "reason_zh": reason_zh,
-        "enabled": enabled,
-    }
-    refused = _store(request, principal, session, current, values)
+    refused = _store(request, principal, session, current, form)
     return refused or RedirectResponse(f"/rules/{current.id}?saved=1", status_code=status.HTTP_303_SEE_OTHER)
 
 
@@ -202,16 +210,10 @@ def validate(request: Request, principal: AdminDep, rule_id: str, condition: Con
     return render(request, "rules/_check.html", {"check": check}, principal=principal)
 
 
-@router.post("/{rule_id}/test", name="rule_test")
-def try_out(
-    request: Request,
-    principal: AdminDep,
-    rule_id: str,
-    condition: Condition,
-    level: Annotated[str, Form(max_length=32)],
+def try_page(
+    request: Request, principal: Principal, current: RuleRead, condition: str, level: str
 ) -> Response:
     """The draft's backtest over recent weeks whose outcome is known: precision, recall, lead, alerts/week."""
-    current = _rule_or_404(request, rule_id)
     check = check_with_count(request, current, condition)
     context: dict[str, Any] = {"check": check, "report": None, "level_error": None}
     if unknown_level(level) is not None:
@@ -228,3 +230,15 @@ def try_out(
             zone=request.app.state.settings.zone,
         )
     return render(request, "rules/_try.html", context, principal=principal)
+
+
+@router.post("/{rule_id}/test", name="rule_test")
+def try_out(
+    request: Request,
+    principal: AdminDep,
+    rule_id: str,
+    condition: Condition,
+    level: Annotated[str, Form(max_length=32)],
+) -> Response:
+    """The draft's backtest over recent weeks whose outcome is known: precision, recall, lead, alerts/week."""
+    return try_page(request, principal, _rule_or_404(request, rule_id), condition, level)

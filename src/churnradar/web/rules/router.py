@@ -1,4 +1,5 @@
-"""REST API for rules: list and read (admins, directors, managers); check and change rules (admins)."""
+"""REST API for rules: list, read and their versions (admins, directors, managers); check, create, change,
+clone, delete and restore rules (admins)."""
 
 from __future__ import annotations
 
@@ -12,11 +13,11 @@ from churnradar.auth.schemas import Principal, Scope
 from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
 from churnradar.rule.exceptions import TemplateError
-from churnradar.rule.schemas import RuleDef
+from churnradar.rule.schemas import FieldChange, RuleDef, RuleVersionRead
 from churnradar.web.deps import AdminToken, SessionDep, api_principal
 from churnradar.web.rules import service
 from churnradar.web.rules.drafts import check_with_count
-from churnradar.web.rules.schemas import ConditionResult, RuleRead, RulesImport, RulesImported
+from churnradar.web.rules.schemas import ConditionResult, RuleRead, RulesImport, RulesImported, split_rule_id
 from churnradar.web.schemas import Page
 
 router = APIRouter(prefix="/rules", tags=["rules"])
@@ -136,3 +137,137 @@ def validate(request: Request, _principal: RuleAdmin, body: ConditionRequest) ->
     """The error with its column, or `valid` with the customers it flags as of the latest evaluation."""
     current = _rule(request, body.rule_id) if body.rule_id else None
     return check_with_count(request, current, body.condition)
+
+
+class RuleCreate(BaseModel):
+    """A new rule of a template."""
+
+    template: str = Field(max_length=64, description="The template's slug, e.g. `general` or `retail`.")
+    rule: RuleDef
+
+
+class RuleClone(BaseModel):
+    """Where a copy goes: a template and a slug that is new there."""
+
+    template: str = Field(max_length=64)
+    slug: str = Field(max_length=100)
+
+
+class VersionDiffRead(BaseModel):
+    """What a version changed against an earlier one (none: against nothing)."""
+
+    version: RuleVersionRead
+    against: RuleVersionRead | None
+    changes: list[FieldChange]
+
+
+def _refused(exc: TemplateError) -> HTTPException:
+    return HTTPException(status.HTTP_400_BAD_REQUEST, exc.errors[:50])
+
+
+@router.post("", response_model=RuleRead, status_code=201, responses=REFUSED, summary="Create a rule")
+def create_rule(request: Request, principal: RuleAdmin, session: SessionDep, body: RuleCreate) -> RuleRead:
+    """Add a rule to a template, checked with the rest of it as `churnradar rule import` checks a file (400
+    lists every problem); its first version, audited."""
+    try:
+        created = service.create_rule(
+            request.app.state.engine,
+            session,
+            body.template,
+            body.rule.model_dump(),
+            actor=principal,
+            at=_now(),
+        )
+        session.commit()
+    except TemplateError as exc:
+        raise _refused(exc) from None
+    return _rule(request, created)
+
+
+@router.delete("/{rule_id}", status_code=204, responses=REFUSED, summary="Delete a rule")
+def delete_rule(request: Request, principal: RuleAdmin, session: SessionDep, rule_id: str) -> None:
+    """Delete a template's own rule (or remove an override, so the parent's rule applies again); its versions
+    stay, so a version can be restored. An inherited rule, or one other templates override, is refused."""
+    current = _rule(request, rule_id)
+    try:
+        service.delete_rule(request.app.state.engine, session, current, actor=principal, at=_now())
+        session.commit()
+    except TemplateError as exc:
+        raise _refused(exc) from None
+
+
+@router.post(
+    "/{rule_id}/clone", response_model=RuleRead, status_code=201, responses=REFUSED, summary="Clone a rule"
+)
+def clone_rule(
+    request: Request, principal: RuleAdmin, session: SessionDep, rule_id: str, body: RuleClone
+) -> RuleRead:
+    """A copy of the rule in a template under a new slug, switched off until someone switches it on."""
+    current = _rule(request, rule_id)
+    try:
+        copy = service.clone_rule(
+            request.app.state.engine,
+            session,
+            current,
+            template=body.template,
+            slug=body.slug,
+            actor=principal,
+            at=_now(),
+        )
+        session.commit()
+    except TemplateError as exc:
+        raise _refused(exc) from None
+    return _rule(request, copy)
+
+
+def _split(rule_id: str) -> tuple[str, str]:
+    parts = split_rule_id(rule_id)
+    if parts is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such rule")
+    return parts
+
+
+@router.get("/{rule_id}/versions", response_model=list[RuleVersionRead], summary="A rule's versions")
+def versions(request: Request, _principal: RuleReader, rule_id: str) -> list[RuleVersionRead]:
+    """Every saved state of the rule, newest first (deleted rules too)."""
+    return service.history(request.app.state.engine, *_split(rule_id))
+
+
+@router.get(
+    "/{rule_id}/versions/{number}/diff",
+    response_model=VersionDiffRead,
+    responses=NOT_FOUND,
+    summary="What a version changed",
+)
+def version_diff(
+    request: Request,
+    _principal: RuleReader,
+    rule_id: str,
+    number: int,
+    against: Annotated[int | None, Query(ge=0)] = None,
+) -> VersionDiffRead:
+    """The fields version `number` changed against `against` (default: the version before it)."""
+    found = service.version_diff(request.app.state.engine, *_split(rule_id), number, against)
+    if found is None:
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such version")
+    return VersionDiffRead(version=found.version, against=found.against, changes=found.changes)
+
+
+@router.post(
+    "/{rule_id}/versions/{number}/restore",
+    response_model=RuleRead,
+    responses=REFUSED,
+    summary="Restore a version",
+)
+def restore_version(
+    request: Request, principal: RuleAdmin, session: SessionDep, rule_id: str, number: int
+) -> RuleRead:
+    """Make version `number` the rule again, as a new version (a deleted rule comes back); audited."""
+    try:
+        restored = service.restore_version(
+            request.app.state.engine, session, *_split(rule_id), number, actor=principal, at=_now()
+        )
+        session.commit()
+    except TemplateError as exc:
+        raise _refused(exc) from None
+    return _rule(request, restored)

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.evaluation.assess import RuleBook, assess
@@ -30,9 +31,10 @@ from churnradar.indicator import service as indicator_service
 from churnradar.kit.levels import Level
 from churnradar.models import EvaluationRun, Rule, RunStatus
 from churnradar.rule import service as rule_service
-from churnradar.rule.exceptions import RuleSyntaxError
+from churnradar.rule.exceptions import RuleSyntaxError, TemplateError
 from churnradar.rule.language import FieldType, parse_condition
-from churnradar.rule.schemas import RuleDef, Template
+from churnradar.rule.schemas import FieldChange, RuleDef, RuleVersionRead, Template
+from churnradar.rule.versions import diff_definitions
 from churnradar.web.rules.schemas import ConditionResult, Origin, RuleChange, RuleRead, rule_id, split_rule_id
 
 # A try-out replays this many weekly dates whose outcome is known (seconds on demo-size data).
@@ -117,6 +119,8 @@ def save_rule(
     *,
     actor: Principal,
     at: datetime,
+    action: str = "update",
+    note: str | None = None,
 ) -> RuleChange:
     """Store `values` over `current` (checked whole, as an import is) and record the change in the audit log.
 
@@ -133,13 +137,157 @@ def save_rule(
     position = next((i for i, e in enumerate(entries) if e.get("slug") == current.rule.slug), len(entries))
     entries[position : position + 1] = [e for e in [_entry(candidate, parent_rule)] if e is not None]
     document = yaml.safe_dump({current.template: entries}, allow_unicode=True, sort_keys=False)
-    _, saved = rule_service.import_rules_on(session.connection(), document, at=at, by=actor.login)
+    _, saved = rule_service.import_rules_on(
+        session.connection(), document, at=at, by=actor.login, action=action, note=note
+    )
     after = next((r for r in saved[current.template].rules if r.slug == current.rule.slug), current.rule)
     before_values, after_values = current.rule.model_dump(), after.model_dump()
     changes = {k: [before_values[k], v] for k, v in after_values.items() if before_values[k] != v}
     if changes:
-        auth_service.record(session, actor, "update", "rule", current.id, changes)
+        auth_service.record(session, actor, action, "rule", current.id, changes)
     return RuleChange(current.id, changes)
+
+
+def _refused(problem: str) -> TemplateError:
+    return TemplateError([problem])
+
+
+def create_rule(
+    engine: Engine,
+    session: Session,
+    template: str,
+    values: Mapping[str, Any],
+    *,
+    actor: Principal,
+    at: datetime,
+    action: str = "create",
+    note: str | None = None,
+) -> str:
+    """Add a rule to `template` (checked whole with its template, as an import is); audited; returns its id.
+
+    Refused (`TemplateError`) for an unknown template or a slug the template already has, own or inherited.
+    """
+    templates = rule_service.active_templates(engine, at=at)
+    if template not in templates:
+        raise _refused(f"unknown template {template[:64]!r}; templates are {', '.join(sorted(templates))}")
+    slug = str(values.get("slug", ""))
+    if any(r.slug == slug for r in templates[template].rules):
+        raise _refused(f"{template}: a rule {slug[:100]!r} already exists; choose another slug")
+    entries = [*_stored(engine).get(template, []), _entry(dict(values), None) or {}]
+    document = yaml.safe_dump({template: entries}, allow_unicode=True, sort_keys=False)
+    rule_service.import_rules_on(
+        session.connection(), document, at=at, by=actor.login, action=action, note=note
+    )
+    new_id = rule_id(template, slug)
+    auth_service.record(session, actor, action, "rule", new_id, {"rule": dict(values), "note": note})
+    return new_id
+
+
+def clone_rule(
+    engine: Engine,
+    session: Session,
+    current: RuleRead,
+    *,
+    template: str,
+    slug: str,
+    actor: Principal,
+    at: datetime,
+) -> str:
+    """A copy of `current` as rule `slug` of `template`, named as a copy, switched off until reviewed."""
+    rule = current.rule
+    values = rule.model_dump() | {
+        "slug": slug,
+        "name_en": i18n.msg("{name} (copy)", name=rule.name_en).render("en"),
+        "name_zh": i18n.msg("{name} (copy)", name=rule.name_zh).render("zh_CN"),
+        "enabled": False,
+    }
+    return create_rule(
+        engine, session, template, values, actor=actor, at=at, action="clone", note=current.id
+    )
+
+
+def delete_rule(
+    engine: Engine, session: Session, current: RuleRead, *, actor: Principal, at: datetime
+) -> None:
+    """Delete a template's own rule, or remove an override (the parent's rule applies again); audited.
+
+    An inherited rule cannot be deleted where it is inherited (switch it off there), nor a rule that other
+    templates override (their overrides would be left without a rule): both are refused naming why.
+    """
+    if current.origin is Origin.INHERITED:
+        raise _refused(f"{current.id} is inherited from {current.parent}: switch it off here instead")
+    stored = _stored(engine)
+    templates = rule_service.active_templates(engine, at=at)
+    overriding = sorted(
+        slug
+        for slug, template in templates.items()
+        if template.extends == current.template
+        and any(e.get("slug") == current.rule.slug for e in stored.get(slug, []))
+    )
+    if current.origin is Origin.OWN and overriding:
+        raise _refused(f"{', '.join(overriding)} override {current.id}: remove their overrides first")
+    entries = [e for e in stored.get(current.template, []) if e.get("slug") != current.rule.slug]
+    document = yaml.safe_dump({current.template: entries}, allow_unicode=True, sort_keys=False)
+    action = "delete" if current.origin is Origin.OWN else "revert"
+    rule_service.import_rules_on(session.connection(), document, at=at, by=actor.login, action=action)
+    auth_service.record(session, actor, action, "rule", current.id, {"rule": current.rule.model_dump()})
+
+
+def history(engine: Engine, template: str, slug: str) -> list[RuleVersionRead]:
+    """The rule's versions, newest first."""
+    with engine.connect() as conn:
+        return rule_service.rule_versions(conn, template, slug)
+
+
+def deleted(engine: Engine) -> list[RuleVersionRead]:
+    """Deleted rules (their deletion versions), newest first."""
+    with engine.connect() as conn:
+        return rule_service.deleted_rules(conn)
+
+
+@dataclass(frozen=True)
+class VersionDiff:
+    """A version against an earlier one (None: against nothing, the first version)."""
+
+    version: RuleVersionRead
+    against: RuleVersionRead | None
+    changes: list[FieldChange]
+
+
+def version_diff(
+    engine: Engine, template: str, slug: str, number: int, against: int | None = None
+) -> VersionDiff | None:
+    """What version `number` changed from `against` (default: the version before it); None if either is
+    missing."""
+    versions = {v.version: v for v in history(engine, template, slug)}
+    version = versions.get(number)
+    base_number = number - 1 if against is None else against
+    base = versions.get(base_number)
+    if version is None or (base is None and base_number >= 1):
+        return None
+    return VersionDiff(version, base, diff_definitions(base.definition if base else None, version.definition))
+
+
+def restore_version(
+    engine: Engine, session: Session, template: str, slug: str, number: int, *, actor: Principal, at: datetime
+) -> str:
+    """Make version `number` the rule again, as a new version (a deleted rule comes back); audited."""
+    version = next((v for v in history(engine, template, slug) if v.version == number), None)
+    if version is None:
+        raise _refused(f"{rule_id(template, slug)} has no version {number}")
+    if version.definition is None:
+        raise _refused(
+            f"version {number} of {rule_id(template, slug)} is its deletion: restore an earlier one"
+        )
+    note = str(number)  # restored from this version
+    current = get_rule(engine, rule_id(template, slug), at=at)
+    if current is None:
+        return create_rule(
+            engine, session, template, version.definition, actor=actor, at=at, action="restore", note=note
+        )
+    values = {k: v for k, v in version.definition.items() if k != "slug"}
+    save_rule(engine, session, current, values, actor=actor, at=at, action="restore", note=note)
+    return current.id
 
 
 def import_document(
@@ -174,10 +322,12 @@ def judged_templates(current: RuleRead | None, templates: Mapping[str, Template]
     """The templates whose customers a rule judges: its own, and those extending it that take it unchanged."""
     if current is None:
         return sorted(templates)
+    # A child takes the rule unchanged, or (a rule not saved yet) will take it once it is saved.
     children = [
         slug
         for slug, template in templates.items()
-        if template.extends == current.template and current.rule in template.rules
+        if template.extends == current.template
+        and (current.rule in template.rules or all(r.slug != current.rule.slug for r in template.rules))
     ]
     return [current.template, *sorted(children)]
 
