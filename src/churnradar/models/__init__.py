@@ -13,6 +13,7 @@ from churnradar.models.alert import (
     Silence,
 )
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
+from churnradar.models.field import CustomField, EntryType
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.indicator import CustomIndicator
 from churnradar.models.intervention import (
@@ -40,6 +41,7 @@ __all__ = [
     "Base",
     "ChurnModel",
     "Contract",
+    "CustomField",
     "CustomIndicator",
     "Customer",
     "CustomerRisk",
@@ -47,6 +49,7 @@ __all__ = [
     "CustomerStatus",
     "CustomerTag",
     "DeliveryAttempt",
+    "EntryType",
     "EvaluationRun",
     "FollowUp",
     "ImportRun",

@@ -19,6 +19,7 @@ from churnradar.config import Settings, WebSettings
 from churnradar.db import session_factory
 from churnradar.indicator import service as indicator_service
 from churnradar.kit.clock import Clock, SystemClock
+from churnradar.rule import service as rule_service
 from churnradar.web import errors
 from churnradar.web.account import pages as account_pages
 from churnradar.web.admin import audit as audit_api
@@ -156,6 +157,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     indicator_service.use_store(engine)
+    rule_service.use_store(engine)
     app.state.sessions = session_factory(engine)
     app.state.cache = TtlCache(options.cache_seconds)
     app.state.clock = clock or SystemClock()
