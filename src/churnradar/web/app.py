@@ -36,6 +36,8 @@ from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.effectiveness import panels as effectiveness_panels  # noqa: F401 (registers its panel)
 from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
+from churnradar.web.fields import pages as field_pages
+from churnradar.web.fields import router as field_api
 from churnradar.web.health import router as health_api
 from churnradar.web.indicators import router as indicator_api
 from churnradar.web.overview import pages as overview_pages
@@ -123,6 +125,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(settings_api.router)
     api.include_router(source_api.router)
     api.include_router(indicator_api.router)
+    api.include_router(field_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
@@ -185,6 +188,7 @@ def create_app(
     for pages in (account_pages, overview_pages, customer_pages, admin_pages, task_pages):
         app.include_router(pages.router)
     app.include_router(rule_pages.router)
+    app.include_router(field_pages.router)
     app.include_router(settings_pages.router)
     app.include_router(source_pages.router)
     app.include_router(effectiveness_pages.router)
