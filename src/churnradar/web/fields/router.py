@@ -14,12 +14,12 @@ from fastapi.concurrency import run_in_threadpool
 
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.customer import fields as customer_fields
-from churnradar.customer import service as customer_service
 from churnradar.field import service as field_service
 from churnradar.field.schemas import Configuration, Entity, EntryTypeDef, FieldDef
 from churnradar.indicator.registry import default_registry
 from churnradar.rule import service as rule_service
 from churnradar.rule.fields import CUSTOMER_FIELDS
+from churnradar.web.customers.router import VisibleCustomer
 from churnradar.web.deps import AdminToken, ReadPrincipal, SessionDep, api_principal
 
 router = APIRouter(tags=["fields"])
@@ -113,7 +113,7 @@ def delete_entry_type(slug: str, principal: AdminToken, request: Request) -> Res
 
 @router.put("/customers/{customer_id}/fields", summary="Change a customer's custom fields")
 def put_customer_fields(
-    customer_id: str,
+    customer: VisibleCustomer,
     principal: WritePrincipal,
     session: SessionDep,
     request: Request,
@@ -121,7 +121,6 @@ def put_customer_fields(
 ) -> Any:
     """Set custom fields (slug: value, null clears) of a customer the token's user sees, each one their role
     may edit; 422 or 403 naming the field, nothing changed."""
-    customer = customer_service.visible_by_external_id(session, principal, customer_id)
     now = request.app.state.clock.now()
     return customer_fields.set_field_values(session, principal, customer, body, now=now)
 
@@ -132,7 +131,7 @@ def put_customer_fields(
     summary="Record a manual entry on a customer",
 )
 async def post_entry(
-    customer_id: str,
+    customer: VisibleCustomer,
     entry_type: str,
     principal: WritePrincipal,
     session: SessionDep,
@@ -143,7 +142,6 @@ async def post_entry(
     form's kind by this user, read by indicators and rules at the next evaluation."""
 
     def record() -> Any:
-        customer = customer_service.visible_by_external_id(session, principal, customer_id)
         return customer_fields.record_entry(
             session,
             principal,
