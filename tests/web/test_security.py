@@ -33,6 +33,8 @@ def _concrete(path: str, world: World) -> str:
     filled = path.replace("{customer_id}", value).replace("{user_id}", str(world.ids.users["rep_east"]))
     filled = re.sub(r"\{[a-z_]+_id\}", "1", filled).replace("{name}", "crm")  # a source's name
     filled = filled.replace("{template}", "general").replace("{level}", "red")  # a playbook's
+    filled = filled.replace("{slug}", "renewal_intent").replace("{entity}", "customer")  # a custom field's
+    filled = filled.replace("{entry_type}", "visit_feedback")  # an entry form's
     assert "{" not in filled, f"teach _concrete the parameters of {path}"
     return filled
 
@@ -118,6 +120,7 @@ class TestRowLevelAccess:
         self, world: World, rep: TestClient, token_for: Callable[..., str]
     ) -> None:
         token = bearer(token_for("rep_east", Scope.READ, Scope.INGEST))
+        form = {"csrf_token": csrf_of(rep.get("/").text)}  # a page's form passes CSRF: the lookup answers
         # Another team's customers, a customer of a rep in no team, and one with no owner at all.
         for foreign in ("W-001", "W-002", "R-001", "N-001"):
             for path, method in self._customer_routes(world):
@@ -125,7 +128,8 @@ class TestRowLevelAccess:
                     response = rep.request(method, path.replace("{customer_id}", foreign), headers=token)
                 else:
                     internal = str(world.ids.customers[foreign])
-                    response = rep.request(method, path.replace("{customer_id}", internal))
+                    data = form if method in UNSAFE else None
+                    response = rep.request(method, path.replace("{customer_id}", internal), data=data)
                 assert response.status_code == 404, (foreign, method, path, response.status_code)
                 assert foreign not in response.text
 

@@ -85,6 +85,14 @@ def bind_store_indicators(engine: Engine) -> None:
         return list(service.stored_custom_indicators(engine))
 
     bind_stored(stored)
+    from churnradar.rule.fields import bind_custom_fields
+
+    def custom_fields() -> dict[str, Any]:  # the custom customer fields rules may read
+        from churnradar.rule import service as rule_service
+
+        return dict(rule_service.custom_field_types(engine))
+
+    bind_custom_fields(custom_fields)
 
 
 def dated_store(ctx: typer.Context, db: str | None, as_of: str | None) -> tuple[Settings, date, Engine]:

@@ -34,7 +34,7 @@ def register(app: typer.Typer) -> None:
         from churnradar.indicator import service
         from churnradar.indicator.exceptions import DefinitionError, IndicatorInUseError
         from churnradar.rule import service as rule_service
-        from churnradar.rule.fields import CUSTOMER_FIELDS
+        from churnradar.rule.fields import customer_fields
 
         try:
             text = file.read_text(encoding="utf-8")
@@ -48,7 +48,7 @@ def register(app: typer.Typer) -> None:
                 engine,
                 definitions,
                 actor=None,
-                reserved=tuple(CUSTOMER_FIELDS),
+                reserved=tuple(customer_fields()),
                 rules_using=rule_service.rules_using,
             )
         except (DefinitionError, IndicatorInUseError) as exc:

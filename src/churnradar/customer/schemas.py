@@ -40,6 +40,10 @@ class CustomerFilter(ListFilter):
     tier: str | None = Field(default=None, max_length=100)
     status: str | None = Field(default=None, max_length=20)
     q: str | None = Field(default=None, max_length=200, description="Part of the name or customer id.")
+    field: str | None = Field(
+        default=None, max_length=64, description="A custom text, choice or date field to filter by."
+    )
+    field_value: str | None = Field(default=None, max_length=1000, description="The value `field` must hold.")
     sort: SortKey = SortKey.NAME
     desc: bool = False
     page: int = Field(default=1, ge=1, le=1_000_000)
@@ -101,6 +105,9 @@ class CustomerRead(CustomerRow):
     churn_reason: str | None
     attributes: dict[str, Any] | None = Field(
         description="Extra columns; null where the role may not see them."
+    )
+    fields: dict[str, Any] = Field(
+        default_factory=dict, description="The custom fields this role may see, by slug (null: no value)."
     )
     contracts: list[ContractRead]
     invoices: list[InvoiceRead]

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
+from churnradar.customer import fields as custom_fields
 from churnradar.customer import repository as repo
 from churnradar.customer.access import can_see, sees_all
 from churnradar.customer.events import OwnersChanged
@@ -108,14 +109,21 @@ def list_customers(
     session: Session, principal: Principal, flt: CustomerFilter
 ) -> tuple[list[CustomerRow], int]:
     """One page of the customers this principal may see, and how many match in all."""
-    return repo.list_customers(session, principal, flt)
+    return repo.list_customers(session, principal, flt, _field_match(session, principal, flt))
 
 
 def iter_customers(
     session: Session, principal: Principal, flt: CustomerFilter, *, limit: int
 ) -> Iterator[CustomerRow]:
     """Every matching visible customer in list order (for exports), at most `limit`."""
-    return repo.iter_customers(session, principal, flt, limit=limit)
+    match = _field_match(session, principal, flt)
+    return repo.iter_customers(session, principal, flt, limit=limit, match=match)
+
+
+def _field_match(session: Session, principal: Principal, flt: CustomerFilter) -> tuple[str, str] | None:
+    if not flt.field or flt.field_value is None or not flt.field_value.strip():
+        return None
+    return custom_fields.field_match(session, principal, flt.field, flt.field_value)
 
 
 def facets(session: Session, principal: Principal) -> dict[str, list[Any]]:
@@ -184,7 +192,12 @@ def customer_detail(session: Session, principal: Principal, customer: Customer) 
         signup_date=customer.signup_date,
         churned_at=customer.churned_at,
         churn_reason=customer.churn_reason,
-        attributes=customer.attributes if can_see(principal, "customer.attributes") else None,
+        attributes=custom_fields.plain_attributes(session, customer.attributes)
+        if can_see(principal, "customer.attributes")
+        else None,
+        fields={
+            v.field.slug: v.value for v in custom_fields.custom_profile(session, principal, customer).fields
+        },
         contracts=[
             ContractRead(
                 contract_id=c.external_id,

@@ -183,6 +183,8 @@ def assess(
         table["churn_probability"] = float("nan")
     for missing in set(book.indicators) - set(indicator_columns):
         table[missing] = float("nan")
+    for missing in set(book.fields) - set(table.columns):  # a custom field defined since the frame was read
+        table[missing] = float("nan") if book.fields[missing] is FieldType.NUMBER else None
     fired = book.prepared.run(table)
     if fired.empty:
         return Assessment(table, pd.DataFrame(columns=FIRED_WITH_REASONS))

@@ -13,6 +13,8 @@ from churnradar.analytics.source import Source
 from churnradar.db import table_of
 from churnradar.evaluation.labels import label_snapshots
 from churnradar.models import Customer, Team, User
+from churnradar.rule.fields import CUSTOMER_FIELDS, customer_fields
+from churnradar.rule.language import FieldType
 from churnradar.rule.schemas import Template
 from churnradar.rule.templates import template_for
 
@@ -39,6 +41,7 @@ def all_customers(conn: Connection, *, external_id: str | None = None) -> pd.Dat
             CUSTOMERS.c.status,
             CUSTOMERS.c.signup_date,
             CUSTOMERS.c.churned_at,
+            CUSTOMERS.c.attributes,
         )
         .select_from(CUSTOMERS)
         .outerjoin(owner, owner.c.id == CUSTOMERS.c.owner_id)
@@ -49,6 +52,20 @@ def all_customers(conn: Connection, *, external_id: str | None = None) -> pd.Dat
     frame = pd.DataFrame(conn.execute(query).all(), columns=list(query.selected_columns.keys()))
     for column in ("signup_date", "churned_at"):
         frame[column] = pd.to_datetime(frame[column])
+    return with_custom_fields(frame)
+
+
+def with_custom_fields(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with a column per custom customer field rules may read, from its `attributes` (dropped)."""
+    attributes = frame.pop("attributes").map(lambda a: a if isinstance(a, dict) else {})
+    for name, kind in customer_fields().items():
+        if name in CUSTOMER_FIELDS:
+            continue
+        values = attributes.map(lambda a, n=name: a.get(n))
+        if kind is FieldType.NUMBER:
+            frame[name] = pd.to_numeric(values, errors="coerce").astype("float64")
+        else:
+            frame[name] = values.map(lambda v: None if v is None else str(v)).astype(object)
     return frame
 
 

@@ -19,9 +19,12 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from churnradar.config import Settings
+from churnradar.field import service as field_service
+from churnradar.field.schemas import MAX_TEXT_CHARS, Entity, FieldKind
 from churnradar.ingest import events, fast_events
 from churnradar.ingest import repository as repo
 from churnradar.ingest.event_commit import commit_events, settle_interrupted_imports
@@ -38,7 +41,15 @@ from churnradar.ingest.readers import (
     cell_text,
     open_table,
 )
-from churnradar.ingest.schemas import IMPORT_ORDER, SPECS, FileSummary, ImportSummary, RecordKind
+from churnradar.ingest.schemas import (
+    IMPORT_ORDER,
+    SPECS,
+    ColumnSpec,
+    FileSummary,
+    ImportSummary,
+    RecordKind,
+    ValueType,
+)
 from churnradar.ingest.validate import ColumnPlan, ErrorLog, bounded, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.lake.schemas import LakeTable, MergeCounts
@@ -131,6 +142,30 @@ def files_to_import(path: Path, kind: RecordKind | None = None) -> list[tuple[Pa
     return sorted(found, key=lambda item: (IMPORT_ORDER.index(item[1]), item[0].name))
 
 
+_ENTITIES = {RecordKind.CUSTOMERS: Entity.CUSTOMER, RecordKind.EVENTS: Entity.EVENT}
+_VALUE_TYPES = {
+    FieldKind.TEXT: ValueType.TEXT,
+    FieldKind.CHOICE: ValueType.TEXT,
+    FieldKind.NUMBER: ValueType.NUMBER,
+    FieldKind.DATE: ValueType.DATE,
+}
+
+
+def typed_extras(engine: Engine, kind: RecordKind) -> dict[str, ColumnSpec]:
+    """The extra columns of `kind` that admins typed (custom customer fields, named event attributes)."""
+    entity = _ENTITIES.get(kind)
+    if entity is None:
+        return {}
+    try:
+        fields = field_service.list_fields(engine, entity)
+    except (OperationalError, ProgrammingError):  # a store not migrated yet types none
+        return {}
+    return {
+        f.slug: ColumnSpec(f.slug, _VALUE_TYPES[f.type], max_length=MAX_TEXT_CHARS, choices=tuple(f.choices))
+        for f in fields
+    }
+
+
 @contextmanager
 def _transaction(engine: Engine) -> Iterator[Connection]:
     with engine.connect() as conn, conn.begin():
@@ -161,6 +196,7 @@ class _Import:
         self.log = ErrorLog(file=self.name, limit=settings.imports.max_errors_listed)
         self.summary = FileSummary(file=source, kind=kind, status=ImportStatus.REJECTED.value)
         self._kinds: list[pd.DataFrame] = []  # rows and latest ts per event kind, batch by batch
+        self.typed_extras = typed_extras(engine, kind)
 
     def run(self) -> FileSummary:
         started = self.clock.now()
@@ -205,6 +241,7 @@ class _Import:
     def _stage_batches(self, keep: Callable[[Any], None], reader: TableReader, plan: ColumnPlan) -> None:
         rows = self.settings.imports.batch_rows
         fast = self.kind is RecordKind.EVENTS and fast_events.applies(self.mapping)
+        fast = fast and not set(plan.extra) & set(self.typed_extras)  # typed attributes: checked one by one
         arrow = reader.arrow_batches(rows) if fast else None
         if arrow is None:
             for batch in reader.batches(rows):
@@ -251,6 +288,7 @@ class _Import:
                 zone=self.settings.zone,
                 max_text=self.settings.imports.max_text_chars,
                 log=self.log,
+                typed_extras=self.typed_extras,
             )
             # Rows that passed are staged even in a doomed file: duplicate and unknown-customer checks
             # run on the stage, so every bad row is reported; nothing is stored anyway.

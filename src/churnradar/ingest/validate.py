@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from hashlib import blake2b
 from zoneinfo import ZoneInfo
@@ -309,6 +310,14 @@ def content_keys(frame: pd.DataFrame) -> list[str]:
     return ["h:" + blake2b(s.encode("utf-8"), digest_size=16).hexdigest() for s in joined.to_numpy()]
 
 
+def _stored_as_attribute(values: pd.Series, col: ColumnSpec) -> pd.Series:
+    """A checked custom column's values as its attribute keeps them: numbers, ISO dates, text."""
+    shown: pd.Series = values.dt.strftime("%Y-%m-%d") if col.type is ValueType.DATE else values
+    if col.type in (ValueType.DATE, ValueType.NUMBER):
+        shown = shown.astype(object).where(values.notna(), None)
+    return shown
+
+
 def validate_batch(
     frame: pd.DataFrame,
     rows: list[int],
@@ -319,8 +328,12 @@ def validate_batch(
     zone: ZoneInfo,
     max_text: int,
     log: ErrorLog,
+    typed_extras: Mapping[str, ColumnSpec] | None = None,
 ) -> pd.DataFrame:
-    """Typed canonical rows of `frame` that passed every check; problems go to `log`."""
+    """Typed canonical rows of `frame` that passed every check; problems go to `log`.
+
+    `typed_extras` are the extra columns admins typed (custom fields, named event attributes): checked like
+    canonical columns, with row and column named, then kept typed among the attributes."""
     row_numbers = np.asarray(rows, dtype=np.int64)
     frame = frame.set_axis(plan.canonical, axis=1)
     for name, value in plan.defaults.items():
@@ -348,6 +361,12 @@ def validate_batch(
         backwards = ~bad & (out["end_date"] < out["start_date"]).to_numpy()
         _report(log, backwards, row_numbers, frame["end_date"], "end_date", "{value} is before start_date")
         bad |= backwards
+    for name in plan.extra:
+        typed = (typed_extras or {}).get(name)
+        if typed is not None:
+            values, failed = _check_column(frame[name], typed, mapping, zone, max_text, row_numbers, log)
+            frame[name] = _stored_as_attribute(values, typed)
+            bad |= failed
     if plan.extra:
         out[ATTRIBUTES] = attributes_json(frame[plan.extra])
     if spec.kind is RecordKind.EVENTS and USER in plan.extra:

@@ -14,6 +14,7 @@ from churnradar.models.alert import (
     Silence,
 )
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
+from churnradar.models.field import CustomField, EntryType
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.indicator import CustomIndicator
 from churnradar.models.intervention import (
@@ -41,6 +42,7 @@ __all__ = [
     "Base",
     "ChurnModel",
     "Contract",
+    "CustomField",
     "CustomIndicator",
     "Customer",
     "CustomerRisk",
@@ -48,6 +50,7 @@ __all__ = [
     "CustomerStatus",
     "CustomerTag",
     "DeliveryAttempt",
+    "EntryType",
     "EvaluationRun",
     "FollowUp",
     "ImportRun",

@@ -16,13 +16,28 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import Connection, Engine
 
+from churnradar.field import service as field_service
+from churnradar.field.schemas import FieldKind
 from churnradar.rule import repository
 from churnradar.rule.exceptions import TemplateError
+from churnradar.rule.fields import bind_custom_fields
+from churnradar.rule.language import FieldType
 from churnradar.rule.schemas import RuleVersionRead, Template
 from churnradar.rule.templates import build_templates, build_templates_leniently, template_raws
 from churnradar.rule.versions import changed_rules
 
 log = logging.getLogger(__name__)
+
+
+def custom_field_types(engine: Engine) -> dict[str, FieldType]:
+    """The store's custom customer fields as rules type them: numbers, else text (a date as ISO text)."""
+    kinds = field_service.rule_types(engine)
+    return {s: FieldType.NUMBER if k is FieldKind.NUMBER else FieldType.TEXT for s, k in kinds.items()}
+
+
+def use_store(engine: Engine) -> None:
+    """Make `engine`'s custom customer fields names every rule checked or run in this process may read."""
+    bind_custom_fields(lambda: custom_field_types(engine))
 
 
 # The rules as stored, by template (the web's editor reads them through here, never the repository).

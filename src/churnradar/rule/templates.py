@@ -19,7 +19,7 @@ from churnradar import i18n
 from churnradar.indicator.registry import default_registry
 from churnradar.kit.levels import DEFAULT_LEVELS, level_ranks
 from churnradar.rule.exceptions import ReasonError, RuleSyntaxError, TemplateError
-from churnradar.rule.fields import CUSTOMER_FIELDS, rule_fields
+from churnradar.rule.fields import customer_fields, rule_fields
 from churnradar.rule.language import FieldType, parse_condition
 from churnradar.rule.reasons import check_reason
 from churnradar.rule.schemas import Playbook, RuleDef, Template, unknown_level
@@ -272,8 +272,9 @@ def _check_health(template: Template, indicators: Collection[str], levels: Seque
     rank = level_ranks(levels)
     errors: list[str] = []
     seen: set[str] = set()
+    descriptive = customer_fields()
     for part in template.health:
-        if part.indicator in CUSTOMER_FIELDS:
+        if part.indicator in descriptive:
             errors.append(f"health part {part.indicator!r}: a customer field, not an indicator")
         elif part.indicator not in indicators:
             errors.append(f"health part {part.indicator!r}: unknown indicator")
@@ -324,7 +325,8 @@ def check_template(
     errors = [
         f"{where}: rule {r.slug!r}: {e}" for r in template.rules for e in _check_rule(r, fields, levels)
     ]
-    indicators = {name for name in fields if name not in CUSTOMER_FIELDS}
+    descriptive = customer_fields()
+    indicators = {name for name in fields if name not in descriptive}
     errors += [f"{where}: {e}" for e in _check_health(template, indicators, levels)]
     errors += [f"{where}: {e}" for e in _check_playbooks(template.playbooks, levels)]
     if errors:

@@ -19,6 +19,7 @@ from churnradar.config import Settings, WebSettings
 from churnradar.db import session_factory
 from churnradar.indicator import service as indicator_service
 from churnradar.kit.clock import Clock, SystemClock
+from churnradar.rule import service as rule_service
 from churnradar.web import errors
 from churnradar.web.account import pages as account_pages
 from churnradar.web.admin import audit as audit_api
@@ -35,6 +36,8 @@ from churnradar.web.effectiveness import pages as effectiveness_pages
 from churnradar.web.effectiveness import panels as effectiveness_panels  # noqa: F401 (registers its panel)
 from churnradar.web.effectiveness import router as effectiveness_api
 from churnradar.web.events import router as event_api
+from churnradar.web.fields import pages as field_pages
+from churnradar.web.fields import router as field_api
 from churnradar.web.health import router as health_api
 from churnradar.web.indicators import router as indicator_api
 from churnradar.web.overview import pages as overview_pages
@@ -123,6 +126,7 @@ def _api_router(app: FastAPI) -> APIRouter:
     api.include_router(settings_api.router)
     api.include_router(source_api.router)
     api.include_router(indicator_api.router)
+    api.include_router(field_api.router)
     api.include_router(effectiveness_api.router)
 
     @api.get("/openapi.json", include_in_schema=False)
@@ -157,6 +161,7 @@ def create_app(
     app.state.settings = settings
     app.state.engine = engine
     indicator_service.use_store(engine)
+    rule_service.use_store(engine)
     app.state.sessions = session_factory(engine)
     app.state.cache = TtlCache(options.cache_seconds)
     app.state.clock = clock or SystemClock()
@@ -185,6 +190,7 @@ def create_app(
         app.include_router(pages.router)
     app.include_router(rule_editor.router)  # before the pages: /rules/new is not a rule's id
     app.include_router(rule_pages.router)
+    app.include_router(field_pages.router)
     app.include_router(settings_pages.router)
     app.include_router(source_pages.router)
     app.include_router(effectiveness_pages.router)

@@ -14,6 +14,13 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from churnradar.customer.exceptions import CustomerNotFoundError, OwnerChangeError
+from churnradar.field.exceptions import (
+    FieldDefinitionError,
+    FieldInUseError,
+    FieldNotFoundError,
+    FieldPermissionError,
+    FieldValueError,
+)
 from churnradar.indicator.exceptions import DefinitionError, IndicatorInUseError, IndicatorNotFoundError
 from churnradar.intervention.exceptions import TaskError
 from churnradar.notification.exceptions import ChannelConfigError
@@ -38,6 +45,11 @@ ERRORS: dict[type[Exception], Answer] = {
     IndicatorNotFoundError: lambda _exc: (status.HTTP_404_NOT_FOUND, "no such indicator"),
     IndicatorInUseError: lambda exc: (status.HTTP_409_CONFLICT, {"message": str(exc), "rules": exc.rules}),
     DefinitionError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)[:2000]),
+    FieldNotFoundError: lambda exc: (status.HTTP_404_NOT_FOUND, str(exc)),
+    FieldInUseError: lambda exc: (status.HTTP_409_CONFLICT, {"message": str(exc), "rules": exc.rules}),
+    FieldDefinitionError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)[:2000]),
+    FieldValueError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)),
+    FieldPermissionError: lambda exc: (status.HTTP_403_FORBIDDEN, str(exc)),
 }
 
 

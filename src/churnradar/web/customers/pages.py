@@ -9,6 +9,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from churnradar.auth import service as auth_service
 from churnradar.config import WebSettings
+from churnradar.customer import fields as custom_fields
 from churnradar.customer import service
 from churnradar.customer.schemas import CustomerFilter
 from churnradar.lake.timeline import Timeline
@@ -86,6 +87,7 @@ def customer_list(
     cache: TtlCache = request.app.state.cache
     key = ("facets", principal.user_id, principal.role)
     context["facets"] = cache.get_or_set(key, lambda: service.facets(session, principal))
+    context["custom_filters"] = custom_fields.filterable(session, principal)
     return render(request, "customers/list.html", context, principal=principal)
 
 
@@ -135,6 +137,7 @@ def customer_page(
         "zh": request_locale(request).startswith("zh"),
         **_timeline_context(view.timeline, page=1, kind=None),
         "headings": HEADINGS,
+        "custom": custom_fields.custom_profile(session, principal, customer),
         "sections": [
             (section, section.load(session, principal, customer)) for section in visible_sections(principal)
         ],

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 from churnradar.indicator import service as indicator_service
 from churnradar.indicator.custom import CustomDefinition
 from churnradar.rule import service as rule_service
-from churnradar.rule.fields import CUSTOMER_FIELDS
+from churnradar.rule.fields import customer_fields
 from churnradar.web.deps import AdminToken, ReadPrincipal
 from churnradar.web.i18n import negotiate
 from churnradar.web.indicators.schemas import IndicatorView
@@ -53,7 +53,7 @@ def _save(request: Request, principal: Any, definitions: list[CustomDefinition])
         request.app.state.engine,
         definitions,
         actor=principal,
-        reserved=tuple(CUSTOMER_FIELDS),
+        reserved=tuple(customer_fields()),
         rules_using=rule_service.rules_using,
     )
 
