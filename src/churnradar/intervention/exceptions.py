@@ -9,3 +9,7 @@ class TaskError(ValueError):
 
 class PlaybookError(TaskError):
     """A playbook that cannot be stored: its template, level, team or a field named in the message."""
+
+
+class RoutingError(TaskError):
+    """Task routes that cannot be stored: each wrong route named by its position and field."""

@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 
 # The rules as stored, by template (the web's editor reads them through here, never the repository).
 stored_rules = repository.stored_rules
+# The settings documents admins keep whole (task routes, notification routing, template choices and clones),
+# read and replaced by the domains that own what they say.
+settings_document = repository.settings_document
+save_settings_document = repository.save_settings_document
 
 
 def _with_rules(
