@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
@@ -21,11 +20,11 @@ from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import PlaybookError
+from churnradar.kit import yaml_documents
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.rule.schemas import Playbook, Template
 
 MAX_IMPORT_CHARS = 200_000
-MAX_ERRORS = 20
 
 Stored = Mapping[tuple[str, str], Playbook]
 
@@ -142,7 +141,7 @@ def export_yaml(session: Session, principal: Principal | None, templates: Mappin
         for v in views(templates, stored(session))
     ]
     auth_service.record_export(session, principal, "playbooks", format="yaml")
-    return yaml.safe_dump({"playbooks": entries}, allow_unicode=True, sort_keys=False)
+    return yaml_documents.dump({"playbooks": entries})
 
 
 def import_yaml(
@@ -155,15 +154,8 @@ def import_yaml(
 ) -> int:
     """Store every playbook of a YAML document, checked whole first: any wrong entry refuses them all, the
     message locating each (`playbooks[2].deadline_hours: ...`). Audited; not committed. How many stored."""
-    if len(text) > MAX_IMPORT_CHARS:
-        raise PlaybookError(f"the document is over {MAX_IMPORT_CHARS} characters")
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PlaybookError(f"not YAML{where}") from None
-    entries = document.get("playbooks") if isinstance(document, dict) else None
+    document = yaml_documents.read_document(text, PlaybookError, max_chars=MAX_IMPORT_CHARS)
+    entries = document.get("playbooks")
     if not isinstance(entries, list):
         raise PlaybookError("playbooks: expected a list of playbooks")
     teams = task_repo.team_ids(session)
@@ -181,8 +173,7 @@ def import_yaml(
         except PlaybookError as exc:
             errors.append(str(exc))
     if errors:
-        more = f" (and {len(errors) - MAX_ERRORS} more)" if len(errors) > MAX_ERRORS else ""
-        raise PlaybookError("; ".join(errors[:MAX_ERRORS]) + more)
+        raise PlaybookError(yaml_documents.joined(errors))
     by = principal.login if principal else None
     for (template, level), book in books.items():
         task_repo.save_playbook(session, template, level, book.model_dump(mode="json"), at=now, by=by)

@@ -41,11 +41,19 @@ def entries_of(document: dict[str, Any], key: str, error: type[Exception]) -> li
     return entries
 
 
+def _place(where: str, loc: Sequence[int | str]) -> str:
+    path = "".join(f"[{part}]" if isinstance(part, int) else f".{part}" for part in loc)
+    return f"{where}{path}".lstrip(".")
+
+
+def problems(where: str, exc: ValidationError) -> list[str]:
+    """Every problem of a validation error, each named by its place (`where`, then `routes[0].channel`)."""
+    return [f"{_place(where, e['loc'])}: {e['msg']}"[:300] for e in exc.errors()]
+
+
 def located(where: str, exc: ValidationError) -> str:
-    """The first problem of a validation error, named by its place (`where` then the field), bounded."""
-    first = exc.errors()[0]
-    field = ".".join(str(part) for part in first["loc"])
-    return f"{where}{'.' if field else ''}{field}: {first['msg']}"[:300]
+    """The first problem of a validation error, named by its place."""
+    return problems(where, exc)[0]
 
 
 def joined(errors: Sequence[str]) -> str:

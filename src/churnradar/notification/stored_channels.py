@@ -20,6 +20,7 @@ from churnradar.auth.schemas import Principal
 from churnradar.config import ChannelConfig, Settings
 from churnradar.kit import secrets
 from churnradar.notification import repository as outbox_repo
+from churnradar.notification import stored_routes
 from churnradar.notification.channels import build, channels
 from churnradar.notification.channels.base import load_plugins
 from churnradar.notification.exceptions import ChannelConfigError
@@ -59,7 +60,9 @@ def views(conn: Connection | Session, settings: Settings) -> list[ChannelView]:
 
 
 def with_stored(conn: Connection | Session, settings: Settings) -> Settings:
-    """The settings with the stored channels added to the file's (a stored one replaces one of its name)."""
+    """The settings with the stored channels added to the file's (a stored one replaces one of its name),
+    and the stored routes and quiet hours in place of the file's."""
+    settings = stored_routes.applied(conn, settings)
     rows = outbox_repo.stored_channels(conn)
     if not rows:
         return settings
