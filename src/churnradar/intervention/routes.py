@@ -196,11 +196,15 @@ def save(
     return routes
 
 
+def export_text(task_routes: Sequence[TaskRoute]) -> str:
+    """Routes as a YAML `routes:` document (fields left at their defaults left out)."""
+    return yaml_documents.dump({KEY: [r.model_dump(mode="json", exclude_defaults=True) for r in task_routes]})
+
+
 def export_yaml(session: Session, principal: Principal | None) -> str:
-    """The routes as YAML (`routes:`), audited."""
+    """The stored routes as YAML, audited."""
     auth_service.record_export(session, principal, "task_routes", format="yaml")
-    items = [r.model_dump(mode="json", exclude_defaults=True) for r in stored(session)]
-    return yaml_documents.dump({KEY: items})
+    return export_text(stored(session))
 
 
 def import_yaml(session: Session, principal: Principal | None, text: str, *, now: datetime) -> int:

@@ -108,6 +108,12 @@ def reset(session: Session, principal: Principal | None, *, now: datetime) -> bo
     return True
 
 
+def routes_text(notifications: NotificationSettings) -> str:
+    """The routes in force as a YAML `routes:` document (the settings page's text box)."""
+    routes = [r.model_dump(mode="json", exclude_defaults=True) for r in notifications.routes]
+    return yaml_documents.dump({"routes": routes})
+
+
 def export_yaml(session: Session, principal: Principal | None, notifications: NotificationSettings) -> str:
     """The routing in force as YAML (`routes:`, `quiet_start`, `quiet_end`), audited."""
     auth_service.record_export(session, principal, "notification_routing", format="yaml")

@@ -12,13 +12,13 @@ from sqlalchemy.orm import Session
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.intervention import playbooks
-from churnradar.intervention.exceptions import PlaybookError
+from churnradar.intervention import playbooks, routes
+from churnradar.intervention.exceptions import PlaybookError, RoutingError
 from churnradar.kit.clock import SystemClock
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.models.people import Role
 from churnradar.notification import service as notification_service
-from churnradar.notification import stored_channels
+from churnradar.notification import stored_channels, stored_routes
 from churnradar.notification.channels import channels
 from churnradar.notification.exceptions import ChannelConfigError, DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
@@ -61,6 +61,13 @@ TARGET_LABELS = {
     "team": N_("the team's channel"),
     "admins": N_("the admins"),
 }
+# Whom a task route names, shown translated.
+WHO_LABELS = {
+    "owner": N_("the owner"),
+    "owner_manager": N_("the owner's manager"),
+    "owner_director": N_("the owner's director"),
+    "team_manager": N_("the team's manager"),
+}
 OUTBOX_LABELS = {
     "pending": N_("waiting"),
     "sent": N_("sent"),
@@ -90,6 +97,14 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "event_labels": EVENT_LABELS,
         "target_labels": TARGET_LABELS,
         "outbox_labels": OUTBOX_LABELS,
+        "task_routes": routes.stored(session),
+        "task_routes_yaml": routes.export_text(routes.stored(session)),
+        "who_labels": WHO_LABELS,
+        "levels": DEFAULT_LEVELS,
+        "routing_source": "file" if stored_routes.stored(session) is None else "stored",
+        "routing_yaml": stored_routes.routes_text(settings.notifications),
+        "route_error": None,
+        "routing_error": None,
     }
 
 
@@ -188,3 +203,81 @@ async def save_channel(request: Request, principal: AdminDep, session: SessionDe
         return render(request, "settings/index.html", context, principal=principal, status_code=422)
     session.commit()
     return RedirectResponse("/settings#channels", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _listed(text: str) -> list[str]:
+    """A form's comma-separated values (English or Chinese commas), blanks dropped."""
+    return [v.strip() for v in text.replace("，", ",").split(",") if v.strip()][:50]
+
+
+def _refused(request: Request, session: Session, principal: Principal, key: str, message: str) -> Response:
+    session.rollback()
+    context = _context(request, session) | {key: message}
+    return render(request, "settings/index.html", context, principal=principal, status_code=422)
+
+
+def _store_routes(request: Request, session: Session, principal: Principal, entries: list[Any]) -> Response:
+    try:
+        routes.save(session, principal, entries, now=SystemClock().now())
+    except RoutingError as exc:
+        return _refused(request, session, principal, "route_error", str(exc))
+    session.commit()
+    return RedirectResponse("/settings#task-routes", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/task-routes", name="settings_task_route_add")
+async def add_task_route(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Add a task route at the top (it is tried first) or the end of the list."""
+    form = await request.form()
+    entry: dict[str, Any] = {
+        "name": str(form.get("name", ""))[:200].strip(),
+        "levels": [str(v) for v in form.getlist("levels")][:10],
+        "assign_to": str(form.get("assign_to", "owner")),
+        "notify": [str(v) for v in form.getlist("notify")][:10],
+    }
+    for field in ("rules", "segments", "tiers", "industries", "teams"):
+        entry[field] = _listed(str(form.get(field, ""))[:2000])
+    current = [r.model_dump(mode="json") for r in routes.stored(session)]
+    first = form.get("position") == "first"
+    return _store_routes(request, session, principal, [entry, *current] if first else [*current, entry])
+
+
+@router.post("/task-routes/{position}/remove", name="settings_task_route_remove")
+def remove_task_route(request: Request, principal: AdminDep, session: SessionDep, position: int) -> Response:
+    """Remove one task route (by its place in the list)."""
+    current = [r.model_dump(mode="json") for r in routes.stored(session)]
+    if not 0 <= position < len(current):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such route")
+    return _store_routes(request, session, principal, current[:position] + current[position + 1 :])
+
+
+@router.post("/task-routes/yaml", name="settings_task_routes_yaml")
+async def replace_task_routes(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Replace the whole list (order and every field) from the YAML text box, checked whole."""
+    form = await request.form()
+    try:
+        routes.import_yaml(session, principal, str(form.get("routes", "")), now=SystemClock().now())
+    except RoutingError as exc:
+        return _refused(request, session, principal, "route_error", str(exc))
+    session.commit()
+    return RedirectResponse("/settings#task-routes", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/notification-routing", name="settings_notification_routing")
+async def save_notification_routing(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Store the notification routes (YAML) and quiet hours over the file's; `reset` returns to the file's."""
+    form = await request.form()
+    now = SystemClock().now()
+    if form.get("reset"):
+        stored_routes.reset(session, principal, now=now)
+        session.commit()
+        return RedirectResponse("/settings#routing", status_code=status.HTTP_303_SEE_OTHER)
+    settings = stored_channels.with_stored(session, request.app.state.settings)
+    try:
+        body = _yaml_mapping(str(form.get("routes", ""))[:100_000], "routes")
+        body |= {k: str(form.get(k, "")).strip() or None for k in ("quiet_start", "quiet_end")}
+        stored_routes.save(session, principal, body, settings.notifications.channels, now=now)
+    except ChannelConfigError as exc:
+        return _refused(request, session, principal, "routing_error", str(exc))
+    session.commit()
+    return RedirectResponse("/settings#routing", status_code=status.HTTP_303_SEE_OTHER)
