@@ -130,6 +130,15 @@ def reset(session: Session, principal: Principal | None, template: str, level: s
     return removed
 
 
+def copy_stored(session: Session, source: str, target: str, *, now: datetime, by: str | None) -> int:
+    """Give template `target` (a clone) the playbooks admins stored for `source`; not committed. How many."""
+    saved = task_repo.stored_playbooks(session)
+    copied = {level: body for (template, level), body in saved.items() if template == source}
+    for level, body in copied.items():
+        task_repo.save_playbook(session, target, level, body, at=now, by=by)
+    return len(copied)
+
+
 def export_yaml(session: Session, principal: Principal | None, templates: Mapping[str, Template]) -> str:
     """Every playbook in force as YAML (`playbooks:` entries with template and level), audited."""
     entries = [

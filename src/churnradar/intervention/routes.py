@@ -26,6 +26,7 @@ from churnradar.intervention.exceptions import RoutingError
 from churnradar.kit import yaml_documents
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.rule import service as rule_service
+from churnradar.rule.template_settings import matches
 
 DOCUMENT = "task_routes"
 KEY = "routes"
@@ -73,22 +74,16 @@ class TaskFacts:
     team: str | None
 
 
-def _matches(values: Sequence[str], fact: str | None) -> bool:
-    if not values:
-        return True
-    return fact is not None and fact.strip().casefold() in {v.strip().casefold() for v in values}
-
-
 def first_match(routes: Sequence[TaskRoute], facts: TaskFacts) -> TaskRoute | None:
     """The first route whose every criterion holds (text compared without case), or None."""
     for route in routes:
         if (
-            _matches(route.rules, facts.rule)
-            and _matches(route.levels, facts.level)
-            and _matches(route.segments, facts.segment)
-            and _matches(route.tiers, facts.tier)
-            and _matches(route.industries, facts.industry)
-            and _matches(route.teams, facts.team)
+            matches(route.rules, facts.rule)
+            and matches(route.levels, facts.level)
+            and matches(route.segments, facts.segment)
+            and matches(route.tiers, facts.tier)
+            and matches(route.industries, facts.industry)
+            and matches(route.teams, facts.team)
         ):
             return route
     return None

@@ -16,10 +16,10 @@ from typing import Any
 import yaml
 from sqlalchemy.engine import Connection, Engine
 
-from churnradar.rule import repository
+from churnradar.rule import repository, template_settings
 from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.schemas import Template
-from churnradar.rule.templates import build_templates, build_templates_leniently, template_raws
+from churnradar.rule.templates import build_templates, build_templates_leniently
 
 log = logging.getLogger(__name__)
 
@@ -56,8 +56,8 @@ def checked_templates(engine: Engine, *, at: datetime) -> tuple[dict[str, Templa
     A stored rule that fails today's checks (stored before a check existed, or written around them) is left
     out and reported instead of stopping every other rule.
     """
-    raws = template_raws()
     with engine.begin() as conn:
+        raws = template_settings.all_raws(conn)
         stored = repository.stored_rules(conn)
         if not stored:
             stored = {slug: list(raw.get("rules", [])) for slug, raw in raws.items()}
@@ -129,7 +129,7 @@ def import_rules_on(
     shape = shape_errors(document)
     if shape:
         raise TemplateError(shape)
-    raws = template_raws()
+    raws = template_settings.all_raws(conn)
     stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
     templates = build_templates(_with_rules(raws, {**stored, **document}))  # refuses the import on any error
     repository.replace_rules(conn, document, at=at, by=by)

@@ -23,6 +23,8 @@ from churnradar.notification.channels import channels
 from churnradar.notification.exceptions import ChannelConfigError, DeliveryError
 from churnradar.notification.routing import PHONE_CHANNELS
 from churnradar.rule import service as rule_service
+from churnradar.rule import template_settings
+from churnradar.rule.exceptions import TemplateSettingsError
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, SessionDep
 from churnradar.web.i18n import N_
@@ -105,6 +107,8 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "routing_yaml": stored_routes.routes_text(settings.notifications),
         "route_error": None,
         "routing_error": None,
+        "template_choices": template_settings.stored_choices(session),
+        "template_error": None,
     }
 
 
@@ -281,3 +285,56 @@ async def save_notification_routing(request: Request, principal: AdminDep, sessi
         return _refused(request, session, principal, "routing_error", str(exc))
     session.commit()
     return RedirectResponse("/settings#routing", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/templates/{template}/clone", name="settings_template_clone")
+async def clone_template(
+    request: Request, principal: AdminDep, session: SessionDep, template: str
+) -> Response:
+    """Copy a template (rules and playbooks) under a new slug and names, to edit apart."""
+    form = await request.form()
+    names = (str(form.get("name_en", ""))[:300], str(form.get("name_zh", ""))[:300])
+    now = SystemClock().now()
+    try:
+        slug = str(form.get("slug", ""))[:100].strip()
+        template_settings.clone(session.connection(), principal, template, slug, names, now=now)
+        playbooks.copy_stored(session, template, slug, now=now, by=principal.login)
+    except TemplateSettingsError as exc:
+        return _refused(request, session, principal, "template_error", str(exc))
+    session.commit()
+    return RedirectResponse(f"/settings#template-{slug}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+async def _store_choices(
+    request: Request, session: Session, principal: Principal, entries: list[Any]
+) -> Response:
+    try:
+        template_settings.save_choices(session, principal, entries, now=SystemClock().now())
+    except TemplateSettingsError as exc:
+        return _refused(request, session, principal, "template_error", str(exc))
+    session.commit()
+    return RedirectResponse("/settings#template-choices", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/template-choices", name="settings_template_choice_add")
+async def add_template_choice(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Add a choice at the end: customers of these industries and segments take this template."""
+    form = await request.form()
+    entry = {
+        "industries": _listed(str(form.get("industries", ""))[:2000]),
+        "segments": _listed(str(form.get("segments", ""))[:2000]),
+        "template": str(form.get("template", ""))[:100],
+    }
+    current = [c.model_dump(mode="json") for c in template_settings.stored_choices(session)]
+    return await _store_choices(request, session, principal, [*current, entry])
+
+
+@router.post("/template-choices/{position}/remove", name="settings_template_choice_remove")
+async def remove_template_choice(
+    request: Request, principal: AdminDep, session: SessionDep, position: int
+) -> Response:
+    """Remove one template choice (by its place in the list)."""
+    current = [c.model_dump(mode="json") for c in template_settings.stored_choices(session)]
+    if not 0 <= position < len(current):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no such choice")
+    return await _store_choices(request, session, principal, current[:position] + current[position + 1 :])

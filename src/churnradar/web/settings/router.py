@@ -13,6 +13,7 @@ from churnradar.intervention import playbooks, routes
 from churnradar.kit.clock import SystemClock
 from churnradar.notification import stored_channels, stored_routes
 from churnradar.rule import service as rule_service
+from churnradar.rule import template_settings
 from churnradar.rule.schemas import Template
 from churnradar.web.deps import AdminToken, SessionDep
 from churnradar.web.settings.pages import test_channel
@@ -290,3 +291,85 @@ async def import_notification_routing(
     )
     session.commit()
     return {"routes": len(document.routes)}
+
+
+@router.post(
+    "/templates/{template}/clone",
+    summary="Clone a template",
+    responses={
+        422: {"description": "Unknown source, a taken or wrong slug, or a missing name."},
+        403: {"description": "Admins only."},
+    },
+)
+def clone_template(
+    request: Request,
+    principal: AdminToken,
+    session: SessionDep,
+    template: str,
+    body: Annotated[dict[str, str], Body()],
+) -> dict[str, Any]:
+    """Copy a template (its rules, health parts, bands and playbooks, with the playbooks and rules admins
+    stored for it) as `slug`, named `name_en` and `name_zh`; audited. Edit its rules and playbooks as any
+    template's; choose where it applies with `PUT /template-choices`."""
+    now = SystemClock().now()
+    names = (str(body.get("name_en", "")), str(body.get("name_zh", "")))
+    raw = template_settings.clone(
+        session.connection(), principal, template, str(body.get("slug", "")), names, now=now
+    )
+    playbooks.copy_stored(session, template, raw["slug"], now=now, by=principal.login)
+    session.commit()
+    return {"slug": raw["slug"], "extends": raw.get("extends"), "rules": len(raw["rules"])}
+
+
+@router.get(
+    "/template-choices", summary="List the template choices", responses={403: {"description": "Admins only."}}
+)
+def list_template_choices(principal: AdminToken, session: SessionDep) -> list[dict[str, Any]]:
+    """The ordered choices: the first whose `industries` and `segments` (empty: any) hold for a customer
+    names its `template`; none matching, the industry's template applies (general otherwise)."""
+    return [c.model_dump(mode="json") for c in template_settings.stored_choices(session)]
+
+
+@router.put(
+    "/template-choices",
+    summary="Replace the template choices",
+    responses={
+        422: {"description": "A wrong choice; `detail` names each by position and field."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_template_choices(
+    principal: AdminToken, session: SessionDep, body: Annotated[list[dict[str, Any]], Body()]
+) -> list[dict[str, Any]]:
+    """Store the whole ordered list, checked whole; audited. The next evaluation follows it."""
+    saved = template_settings.save_choices(session, principal, body, now=SystemClock().now())
+    session.commit()
+    return [c.model_dump(mode="json") for c in saved]
+
+
+@router.get(
+    "/template-choices/export",
+    summary="Export the template clones and choices as YAML",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+)
+def export_template_choices(principal: AdminToken, session: SessionDep) -> PlainTextResponse:
+    """`clones:` (the cloned templates as template files write them) and `choices:`, audited."""
+    text = template_settings.export_yaml(session, principal)
+    session.commit()
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+@router.post(
+    "/template-choices/import",
+    summary="Import the template choices from YAML",
+    responses={422: {"description": "The document is refused whole; `detail` locates each wrong choice."}},
+)
+async def import_template_choices(
+    request: Request, principal: AdminToken, session: SessionDep
+) -> dict[str, int]:
+    """Replace the choices with a YAML body's `choices:`, checked whole; audited."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    count = template_settings.import_choices(session, principal, text, now=SystemClock().now())
+    session.commit()
+    return {"stored": count}
