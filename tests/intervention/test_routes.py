@@ -3,7 +3,9 @@ when none matches; routes are checked whole with each wrong one located, stored 
 
 from __future__ import annotations
 
+import json
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -11,7 +13,9 @@ import yaml
 from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
+from typer.testing import CliRunner
 
+from churnradar.cli.main import app
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention import routes
 from churnradar.intervention import service as intervention_service
@@ -160,3 +164,27 @@ def test_routes_round_trip_through_yaml_in_order_and_every_change_is_audited(peo
         actions = [(a, e) for a, e in conn.execute(select(AuditEntry.action, AuditEntry.entity))]
     assert actions.count(("update", "task_routes")) == 2
     assert ("export", "task_routes") in actions
+
+
+def test_playbook_and_route_commands_export_edit_and_import(people: Engine, tmp_path: Path) -> None:
+    url = people.url.render_as_string(hide_password=False)
+
+    def run(*args: str, code: int = 0) -> str:
+        result = CliRunner().invoke(app, [*args, "--db", url])
+        assert result.exit_code == code, result.output
+        return result.output
+
+    document = yaml.safe_load(run("playbook", "export"))
+    red = next(p for p in document["playbooks"] if (p["template"], p["level"]) == ("general", "red"))
+    red["deadline_hours"] = 5
+    (tmp_path / "books.yaml").write_text(yaml.safe_dump({"playbooks": [red]}), encoding="utf-8")
+    assert "1 playbooks stored" in run("playbook", "import", str(tmp_path / "books.yaml"))
+    listed = json.loads(run("playbook", "list", "--json"))
+    stored = next(p for p in listed if (p["template"], p["level"]) == ("general", "red"))
+    assert (stored["deadline_hours"], stored["source"]) == (5, "stored")
+
+    (tmp_path / "routes.yaml").write_text(yaml.safe_dump({"routes": [RED_ENTERPRISE]}), encoding="utf-8")
+    assert "1 routes stored" in run("route", "import", str(tmp_path / "routes.yaml"))
+    assert yaml.safe_load(run("route", "export"))["routes"][0]["assign_to"] == "owner_director"
+    (tmp_path / "bad.yaml").write_text("routes:\n- name: x\n  levels: [purple]\n", encoding="utf-8")
+    assert "routes[0].levels" in run("route", "import", str(tmp_path / "bad.yaml"), code=1)

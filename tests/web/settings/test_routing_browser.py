@@ -19,10 +19,16 @@ from churnradar.intervention import service as intervention_service
 from churnradar.models import Customer
 from churnradar.rule.templates import load_templates
 from tests.intervention.helpers import step_result
-from tests.web.browser import browser, expect, serve_seeded, shot, sign_in_page
+from tests.web.browser import ARTIFACTS, browser, expect, serve_seeded, shot, sign_in_page
 
 __all__ = ["browser"]  # fixtures used by the test below
 NOW = datetime(2026, 12, 7, 8, 0)
+
+
+def _section(page: object, selector: str, name: str) -> None:
+    """A screenshot of one section of the long settings page."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.locator(selector).screenshot(path=str(ARTIFACTS / f"{name}.png"))  # type: ignore[attr-defined]
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +79,7 @@ def test_a_route_added_in_the_ui_gives_the_enterprise_red_task_to_the_director_a
     form.locator("input[name=notify][value=owner]").check()
     form.locator("button[type=submit]").click()
     expect(page.locator("#route-error")).to_contain_text("routes[0].teams: unknown team 'Nowhere'")
-    shot(page, "routing-01-refused-en")
+    _section(page, "#task-routes", "routing-01-refused-en")
 
     form = page.locator("#task-route-form")
     form.locator("input[name=name]").fill("red on enterprise")
@@ -86,8 +92,7 @@ def test_a_route_added_in_the_ui_gives_the_enterprise_red_task_to_the_director_a
     row = page.locator('#task-routes-table tr[data-route="red on enterprise"]')
     expect(row).to_contain_text("the owner's director")
     expect(row).to_contain_text("enterprise")
-    row.scroll_into_view_if_needed()
-    shot(page, "routing-02-route-added-en")
+    _section(page, "#task-routes", "routing-02-route-added-en")
 
     task_id = _evaluate_red(db, "E-002")  # enterprise, owned by rep_east2 (manager mgr_east, no director)
     page.goto(f"{base}/tasks")
@@ -98,8 +103,7 @@ def test_a_route_added_in_the_ui_gives_the_enterprise_red_task_to_the_director_a
     outbox = page.locator("#outbox")
     expect(outbox).to_contain_text("director@example.com")
     expect(outbox).to_contain_text("rep_east2@example.com")
-    outbox.scroll_into_view_if_needed()
-    shot(page, "routing-04-recipients-en")
+    _section(page, "#outbox", "routing-04-recipients-en")
 
     page.select_option("#language-select", "zh_CN")
     page.wait_for_selector("html[lang=zh-CN]")
@@ -107,8 +111,7 @@ def test_a_route_added_in_the_ui_gives_the_enterprise_red_task_to_the_director_a
     expect(page.locator('#task-routes-table tr[data-route="red on enterprise"]')).to_contain_text(
         "负责人的总监"
     )
-    page.locator("#task-routes").scroll_into_view_if_needed()
-    shot(page, "routing-05-routes-zh")
+    _section(page, "#task-routes", "routing-05-routes-zh")
     page.goto(f"{base}/tasks")
     expect(page.locator(f"#task-{task_id} .assignee")).to_have_text("Director")
     shot(page, "routing-06-task-zh")
