@@ -156,7 +156,8 @@ def send_test(request: Request, principal: AdminDep, session: SessionDep, channe
 async def save_playbook(
     request: Request, principal: AdminDep, session: SessionDep, template: str, level: str
 ) -> Response:
-    """Change a playbook's deadline and follow-up cadence (new tasks take it; open ones keep theirs)."""
+    """Change a playbook: its deadline and follow-up, and with the whole form every other field (new tasks
+    take it; open ones keep theirs)."""
     form = await request.form()
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
     found = playbooks.in_force(templates, playbooks.stored(session), template, level)
@@ -166,6 +167,8 @@ async def save_playbook(
     for name in ("deadline_hours", "follow_up_every_hours"):
         text = str(form.get(name, "")).strip()
         body[name] = (int(text) if text.lstrip("-").isdigit() else text) if text else None
+    if "role" in form:  # the whole form: every field (the short one gives the deadline and follow-up only)
+        body |= _playbook_fields(form)
     try:
         playbooks.save(session, principal, templates, template, level, body, now=SystemClock().now())
     except PlaybookError as exc:
@@ -174,6 +177,24 @@ async def save_playbook(
         return render(request, "settings/index.html", context, principal=principal, status_code=422)
     session.commit()
     return RedirectResponse(f"/settings#template-{template}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+def _playbook_fields(form: Any) -> dict[str, Any]:
+    """Role, team, business hours, who is told, escalation and the steps, as a playbook's JSON."""
+
+    def steps(name: str) -> list[str]:
+        return [line.strip() for line in str(form.get(name, ""))[:20_000].splitlines() if line.strip()][:50]
+
+    hours = str(form.get("business_hours", ""))
+    return {
+        "role": str(form.get("role", ""))[:32],
+        "team": str(form.get("team", ""))[:100] or None,
+        "business_hours": {"yes": True, "no": False}.get(hours),
+        "notify": [str(v)[:32] for v in form.getlist("notify")][:5],
+        "escalate_to": str(form.get("escalate_to", ""))[:32] or None,
+        "actions_en": steps("actions_en"),
+        "actions_zh": steps("actions_zh"),
+    }
 
 
 def _yaml_mapping(text: str, field: str) -> dict[str, Any]:
