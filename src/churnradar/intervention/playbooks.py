@@ -16,6 +16,7 @@ from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.intervention import repository as task_repo
@@ -87,17 +88,26 @@ def check(
 ) -> Playbook:
     """A playbook checked whole, or `PlaybookError` naming the field (prefixed by `where`, e.g. an entry)."""
     if template not in templates:
-        raise PlaybookError(f"{where}template: unknown template {template[:64]!r}")
+        raise PlaybookError(
+            i18n.msg("{where}template: unknown template {name}", where=where, name=repr(template[:64]))
+        )
     if level not in DEFAULT_LEVELS:
         raise PlaybookError(
-            f"{where}level: unknown level {level[:32]!r}; levels are {', '.join(DEFAULT_LEVELS)}"
+            i18n.msg(
+                "{where}level: unknown level {name}; levels are {levels}",
+                where=where,
+                name=repr(level[:32]),
+                levels=", ".join(DEFAULT_LEVELS),
+            )
         )
     try:
         book = Playbook.model_validate({**body, "level": level})
     except ValidationError as exc:
         raise PlaybookError(_problem(where, exc)) from None
     if book.team is not None and book.team not in teams:
-        raise PlaybookError(f"{where}team: unknown team {book.team[:100]!r}")
+        raise PlaybookError(
+            i18n.msg("{where}team: unknown team {name}", where=where, name=repr(book.team[:100]))
+        )
     return book
 
 
@@ -166,7 +176,7 @@ def import_yaml(
     document = yaml_documents.read_document(text, PlaybookError, max_chars=MAX_IMPORT_CHARS)
     entries = document.get("playbooks")
     if not isinstance(entries, list):
-        raise PlaybookError("playbooks: expected a list of playbooks")
+        raise PlaybookError(i18n.msg("playbooks: expected a list of playbooks"))
     teams = task_repo.team_ids(session)
     books: dict[tuple[str, str], Playbook] = {}
     errors: list[str] = []

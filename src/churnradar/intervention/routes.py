@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.intervention import repository as task_repo
@@ -160,21 +161,33 @@ def stored(conn: Connection | Session) -> list[TaskRoute]:
     return [TaskRoute.model_validate(item) for item in (body or {}).get("items", [])]
 
 
+def _joined(problems: Sequence[i18n.Message]) -> i18n.Message:
+    """Several refusals as one message, each rendered in the reader's language."""
+    joined = problems[-1]
+    for problem in reversed(problems[:-1]):
+        joined = i18n.msg("{first}; {rest}", first=problem, rest=joined)
+    return joined
+
+
 def check(entries: Sequence[Any], teams: Mapping[str, int], *, key: str = KEY) -> list[TaskRoute]:
     """The routes checked whole, or `RoutingError` naming each wrong one (`routes[1].levels: ...`)."""
     if len(entries) > MAX_ROUTES:
         raise RoutingError(f"{key}: at most {MAX_ROUTES} routes")
     found = yaml_documents.checked(entries, TaskRoute, key, RoutingError)
     errors = [
-        f"{key}[{i}].teams: unknown team {team[:100]!r}"
+        i18n.msg("{key}[{i}].teams: unknown team {name}", key=key, i=i, name=repr(team[:100]))
         for i, route in enumerate(found)
         for team in route.teams
         if team not in teams
     ]
     names = [route.name for route in found]
-    errors += [f"{key}[{i}].name: {n[:100]!r} is used twice" for i, n in enumerate(names) if n in names[:i]]
+    errors += [
+        i18n.msg("{key}[{i}].name: {name} is used twice", key=key, i=i, name=repr(n[:100]))
+        for i, n in enumerate(names)
+        if n in names[:i]
+    ]
     if errors:
-        raise RoutingError(yaml_documents.joined(errors))
+        raise RoutingError(_joined(errors[: yaml_documents.MAX_ERRORS]))
     return found
 
 

@@ -171,3 +171,22 @@ class TestPage:
         refused = client.post("/settings/playbooks/general/orange", data={**form, "actions_zh": "致电客户"})
         assert refused.status_code == 422
         assert "actions_en and actions_zh must list the same actions" in html.unescape(refused.text)
+
+    def test_refusals_are_in_the_reader_s_language(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        client = client_for("admin")
+        client.post(
+            "/language", data={"csrf_token": csrf_of(client.get("/settings").text), "locale": "zh_CN"}
+        )
+        token = csrf_of(client.get("/settings").text)
+        form = {"csrf_token": token, "deadline_hours": "8", "role": "owner", "team": "Nowhere"}
+        form |= {"actions_en": "Call", "actions_zh": "致电"}
+        refused = client.post("/settings/playbooks/general/red", data=form)
+        assert "team：未知团队 'Nowhere'" in html.unescape(refused.text)
+        route = {"csrf_token": token, "name": "r", "teams": "Nowhere", "assign_to": "owner"}
+        refused = client.post("/settings/task-routes", data=route)
+        assert "routes[0].teams：未知团队 'Nowhere'" in html.unescape(refused.text)
+        channel = {"csrf_token": token, "name": "Bad Name", "type": "webhook"}
+        refused = client.post("/settings/channels", data=channel)
+        assert "name：请使用 1-64 个小写字母" in html.unescape(refused.text)

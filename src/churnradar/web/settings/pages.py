@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request, status
 from fastapi.responses import RedirectResponse, Response
 from sqlalchemy.orm import Session
 
+from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
@@ -30,7 +31,7 @@ from churnradar.web.deps import AdminDep, SessionDep
 from churnradar.web.i18n import N_
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.settings import service
-from churnradar.web.templating import render
+from churnradar.web.templating import render, request_locale
 
 router = APIRouter(prefix="/settings", dependencies=[Depends(require_csrf)], include_in_schema=False)
 nav_items.add(
@@ -173,7 +174,8 @@ async def save_playbook(
         playbooks.save(session, principal, templates, template, level, body, now=SystemClock().now())
     except PlaybookError as exc:
         session.rollback()
-        context = _context(request, session) | {"playbook_error": (template, level, str(exc))}
+        refusal = i18n.render(exc.text, request_locale(request))
+        context = _context(request, session) | {"playbook_error": (template, level, refusal)}
         return render(request, "settings/index.html", context, principal=principal, status_code=422)
     session.commit()
     return RedirectResponse(f"/settings#template-{template}", status_code=status.HTTP_303_SEE_OTHER)
@@ -202,9 +204,9 @@ def _yaml_mapping(text: str, field: str) -> dict[str, Any]:
     try:
         value = yaml.safe_load(text) if text.strip() else {}
     except yaml.YAMLError:
-        raise ChannelConfigError(f"{field}: not YAML") from None
+        raise ChannelConfigError(i18n.msg("{field}: not YAML", field=field)) from None
     if not isinstance(value, dict):
-        raise ChannelConfigError(f"{field}: expected lines of name: value")
+        raise ChannelConfigError(i18n.msg("{field}: expected lines of name: value", field=field))
     return value
 
 
@@ -224,7 +226,9 @@ async def save_channel(request: Request, principal: AdminDep, session: SessionDe
         )
     except ChannelConfigError as exc:
         session.rollback()
-        context = _context(request, session) | {"channel_error": str(exc)}
+        context = _context(request, session) | {
+            "channel_error": i18n.render(exc.text, request_locale(request))
+        }
         return render(request, "settings/index.html", context, principal=principal, status_code=422)
     session.commit()
     return RedirectResponse("/settings#channels", status_code=status.HTTP_303_SEE_OTHER)
@@ -232,12 +236,14 @@ async def save_channel(request: Request, principal: AdminDep, session: SessionDe
 
 def _listed(text: str) -> list[str]:
     """A form's comma-separated values (English or Chinese commas), blanks dropped."""
-    return [v.strip() for v in text.replace("，", ",").split(",") if v.strip()][:50]
+    return [v.strip() for v in text.replace("\uff0c", ",").split(",") if v.strip()][:50]
 
 
-def _refused(request: Request, session: Session, principal: Principal, key: str, message: str) -> Response:
+def _refused(
+    request: Request, session: Session, principal: Principal, key: str, message: str | i18n.Message
+) -> Response:
     session.rollback()
-    context = _context(request, session) | {key: message}
+    context = _context(request, session) | {key: i18n.render(message, request_locale(request))}
     return render(request, "settings/index.html", context, principal=principal, status_code=422)
 
 
@@ -245,7 +251,7 @@ def _store_routes(request: Request, session: Session, principal: Principal, entr
     try:
         routes.save(session, principal, entries, now=SystemClock().now())
     except RoutingError as exc:
-        return _refused(request, session, principal, "route_error", str(exc))
+        return _refused(request, session, principal, "route_error", exc.text)
     session.commit()
     return RedirectResponse("/settings#task-routes", status_code=status.HTTP_303_SEE_OTHER)
 
@@ -283,7 +289,7 @@ async def replace_task_routes(request: Request, principal: AdminDep, session: Se
     try:
         routes.import_yaml(session, principal, str(form.get("routes", "")), now=SystemClock().now())
     except RoutingError as exc:
-        return _refused(request, session, principal, "route_error", str(exc))
+        return _refused(request, session, principal, "route_error", exc.text)
     session.commit()
     return RedirectResponse("/settings#task-routes", status_code=status.HTTP_303_SEE_OTHER)
 
@@ -303,7 +309,7 @@ async def save_notification_routing(request: Request, principal: AdminDep, sessi
         body |= {k: str(form.get(k, "")).strip() or None for k in ("quiet_start", "quiet_end")}
         stored_routes.save(session, principal, body, settings.notifications.channels, now=now)
     except ChannelConfigError as exc:
-        return _refused(request, session, principal, "routing_error", str(exc))
+        return _refused(request, session, principal, "routing_error", exc.text)
     session.commit()
     return RedirectResponse("/settings#routing", status_code=status.HTTP_303_SEE_OTHER)
 
