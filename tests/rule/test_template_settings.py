@@ -82,3 +82,15 @@ def test_the_first_matching_choice_picks_the_template_else_the_industry_s(engine
         exported = yaml.safe_load(template_settings.export_yaml(session, None))
     assert [c["slug"] for c in exported["clones"]] == ["saas_key"]
     assert exported["choices"][1] == {"segments": ["public sector"], "template": "services"}
+    exported["clones"][0]["name_en"] = "Key accounts"
+    exported["choices"] = exported["choices"][:1]
+    with Session(engine) as session:
+        counts = template_settings.import_yaml(session, None, yaml.safe_dump(exported), now=NOW)
+        session.commit()
+        assert counts == {"clones": 1, "choices": 1}
+        wrong = {"clones": [{**exported["clones"][0], "slug": "saas"}], "choices": []}
+        with pytest.raises(TemplateSettingsError, match=r"clones\[0\].slug: 'saas' is a shipped template"):
+            template_settings.import_yaml(session, None, yaml.safe_dump(wrong), now=NOW)
+    assert rule_service.active_templates(engine, at=NOW)["saas_key"].name_en == "Key accounts"
+    with engine.connect() as conn:
+        assert [c.template for c in template_settings.stored_choices(conn)] == ["saas_key"]

@@ -21,9 +21,9 @@ from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.kit import yaml_documents
 from churnradar.rule import repository
-from churnradar.rule.exceptions import TemplateSettingsError
+from churnradar.rule.exceptions import TemplateError, TemplateSettingsError
 from churnradar.rule.schemas import SLUG, Template
-from churnradar.rule.templates import template_for, template_raws
+from churnradar.rule.templates import build_templates, template_for, template_raws
 
 CLONES = "template_clones"
 CHOICES = "template_choices"
@@ -151,8 +151,48 @@ def export_yaml(session: Session, principal: Principal | None) -> str:
     return yaml_documents.dump({"clones": list(stored_clones(session).values()), "choices": choices})
 
 
-def import_choices(session: Session, principal: Principal | None, text: str, *, now: datetime) -> int:
-    """Replace the choices with a YAML document's `choices:`, checked whole; audited; not committed."""
+def _checked_clones(conn: Connection | Session, entries: Sequence[Any]) -> dict[str, dict[str, Any]]:
+    """Imported clones checked whole (each a template mapping with a new or cloned slug), by slug."""
+    shipped = template_raws()
+    clones: dict[str, dict[str, Any]] = {}
+    errors: list[str] = []
+    for i, raw in enumerate(entries):
+        slug = raw.get("slug") if isinstance(raw, dict) else None
+        if not isinstance(slug, str) or not re.fullmatch(SLUG, slug) or len(slug) > 64:
+            errors.append(
+                f"clones[{i}].slug: a template mapping with a slug of lower-case letters, digits, '_'"
+            )
+        elif slug in shipped:
+            errors.append(f"clones[{i}].slug: {slug!r} is a shipped template; clone it under another slug")
+        else:
+            clones[slug] = dict(raw)
+    if errors:
+        raise TemplateSettingsError(yaml_documents.joined(errors))
+    try:
+        build_templates(shipped | stored_clones(conn) | clones)
+    except TemplateError as exc:
+        raise TemplateSettingsError(yaml_documents.joined([f"clones: {e}" for e in exc.errors])) from None
+    return clones
+
+
+def import_yaml(session: Session, principal: Principal | None, text: str, *, now: datetime) -> dict[str, int]:
+    """Store a YAML document's `clones:` (added, or replacing clones of the same slug, with their rules) and
+    `choices:` (replacing the list, when given), all checked before anything is stored; audited; not
+    committed. How many of each."""
     document = yaml_documents.read_document(text, TemplateSettingsError)
-    entries = yaml_documents.entries_of(document, "choices", TemplateSettingsError)
-    return len(save_choices(session, principal, entries, now=now))
+    conn = session.connection()
+    clones = _checked_clones(conn, yaml_documents.entries_of(document, "clones", TemplateSettingsError))
+    by = principal.login if principal else None
+    if clones:
+        kept = {slug: raw for slug, raw in stored_clones(conn).items() if slug not in clones}
+        items = [*kept.values(), *clones.values()]
+        repository.save_settings_document(conn, CLONES, {"items": items}, at=now, by=by)
+        repository.replace_rules(
+            conn, {s: list(raw.get("rules", [])) for s, raw in clones.items()}, at=now, by=by
+        )
+        auth_service.record(conn, principal, "import", "template", None, {"clones": sorted(clones)}, at=now)
+    choices = 0
+    if "choices" in document:
+        entries = yaml_documents.entries_of(document, "choices", TemplateSettingsError)
+        choices = len(save_choices(session, principal, entries, now=now))
+    return {"clones": len(clones), "choices": choices}

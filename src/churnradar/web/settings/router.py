@@ -362,14 +362,15 @@ def export_template_choices(principal: AdminToken, session: SessionDep) -> Plain
 
 @router.post(
     "/template-choices/import",
-    summary="Import the template choices from YAML",
-    responses={422: {"description": "The document is refused whole; `detail` locates each wrong choice."}},
+    summary="Import template clones and choices from YAML",
+    responses={422: {"description": "The document is refused whole; `detail` locates each wrong entry."}},
 )
 async def import_template_choices(
     request: Request, principal: AdminToken, session: SessionDep
 ) -> dict[str, int]:
-    """Replace the choices with a YAML body's `choices:`, checked whole; audited."""
+    """Store a YAML body's `clones:` (added or replaced by slug, with their rules) and `choices:` (the list
+    replaced, when given), all checked before anything is stored; audited."""
     text = (await request.body()).decode("utf-8", errors="replace")
-    count = template_settings.import_choices(session, principal, text, now=SystemClock().now())
+    counts = template_settings.import_yaml(session, principal, text, now=SystemClock().now())
     session.commit()
-    return {"stored": count}
+    return counts
