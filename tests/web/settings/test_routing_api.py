@@ -9,7 +9,7 @@ import yaml
 from fastapi.testclient import TestClient
 
 from churnradar.auth.schemas import Scope
-from tests.web.conftest import World, bearer
+from tests.web.conftest import World, bearer, csrf_of
 
 RED_ENTERPRISE = {
     "name": "red on enterprise",
@@ -76,3 +76,26 @@ def test_notification_routes_and_quiet_hours_stored_over_the_file_s(
     assert exported["routes"][0]["channel"] == "robot"
     assert api.delete("/api/v1/notification-routing", headers=admin).json() == {"removed": True}
     assert api.get("/api/v1/notification-routing", headers=admin).json()["source"] == "file"
+
+
+def test_keyword_lists_are_stored_and_the_settings_page_changes_them(
+    world: World, token_for: Callable[..., str], client_for: Callable[[str], TestClient]
+) -> None:
+    api = TestClient(world.app, base_url="http://127.0.0.1")
+    admin = bearer(token_for("admin", Scope.ADMIN))
+    assert api.get("/api/v1/indicator-keywords", headers=admin).json()["balance_threshold"] == 100
+    wrong = api.put("/api/v1/indicator-keywords", json={"deep_features": []}, headers=admin)
+    assert wrong.status_code == 422
+    assert "deep_features" in wrong.json()["detail"]
+    stored = api.put("/api/v1/indicator-keywords", json={"balance_threshold": 250}, headers=admin).json()
+    assert (stored["balance_threshold"], "salesforce" in stored["competitor_names"]) == (250, True)
+    client = client_for("admin")
+    form = {"csrf_token": csrf_of(client.get("/settings").text), "competitor_names": "RivalSoft，对手"}
+    form |= {"deep_features": "workflow, api", "balance_threshold": "80"}
+    assert client.post("/settings/indicator-keywords", data=form, follow_redirects=False).status_code == 303
+    now = api.get("/api/v1/indicator-keywords", headers=admin).json()
+    assert (now["competitor_names"], now["deep_features"], now["balance_threshold"]) == (
+        ["RivalSoft", "对手"],
+        ["workflow", "api"],
+        80,
+    )

@@ -13,6 +13,8 @@ from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
+from churnradar.indicator import service as indicator_service
+from churnradar.indicator.exceptions import DefinitionError
 from churnradar.intervention import playbooks, routes
 from churnradar.intervention.exceptions import PlaybookError, RoutingError
 from churnradar.kit.clock import SystemClock
@@ -110,6 +112,8 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "routing_error": None,
         "template_choices": template_settings.stored_choices(session),
         "template_error": None,
+        "keywords": indicator_service.keywords_in_force(request.app.state.engine),
+        "keywords_error": None,
     }
 
 
@@ -365,3 +369,22 @@ async def remove_template_choice(
     if not 0 <= position < len(current):
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no such choice")
     return await _store_choices(request, session, principal, current[:position] + current[position + 1 :])
+
+
+@router.post("/indicator-keywords", name="settings_indicator_keywords")
+async def save_indicator_keywords(request: Request, principal: AdminDep, session: SessionDep) -> Response:
+    """Store the competitor names, deep features and balance threshold the next run's indicators use."""
+    form = await request.form()
+    threshold = str(form.get("balance_threshold", "")).strip()[:32]
+    body: dict[str, Any] = {
+        "competitor_names": _listed(str(form.get("competitor_names", ""))[:20_000]) or None,
+        "deep_features": _listed(str(form.get("deep_features", ""))[:5_000]) or None,
+        "balance_threshold": threshold or None,
+    }
+    try:
+        indicator_service.save_keywords(
+            request.app.state.engine, body, actor=principal, now=SystemClock().now()
+        )
+    except DefinitionError as exc:
+        return _refused(request, session, principal, "keywords_error", str(exc))
+    return RedirectResponse("/settings#indicator-keywords", status_code=status.HTTP_303_SEE_OTHER)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
+from churnradar.indicator import service as indicator_service
 from churnradar.intervention import playbooks, routes
 from churnradar.kit.clock import SystemClock
 from churnradar.notification import stored_channels, stored_routes
@@ -374,3 +375,32 @@ async def import_template_choices(
     counts = template_settings.import_yaml(session, principal, text, now=SystemClock().now())
     session.commit()
     return counts
+
+
+@router.get(
+    "/indicator-keywords",
+    summary="The built-in keyword lists in force",
+    responses={403: {"description": "Admins only."}},
+)
+def get_indicator_keywords(request: Request, principal: AdminToken) -> dict[str, Any]:
+    """`competitor_names` (texts naming them count as competitor mentions), `deep_features` (the features
+    deep-feature adoption counts) and `balance_threshold` (below it, the low-balance flag is set)."""
+    return indicator_service.keywords_in_force(request.app.state.engine).model_dump(mode="json")
+
+
+@router.put(
+    "/indicator-keywords",
+    summary="Store the built-in keyword lists",
+    responses={
+        422: {"description": "A wrong field, named in `detail`."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_indicator_keywords(
+    request: Request, principal: AdminToken, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Store any of the three (a field left out keeps the shipped value); the next run's indicators use
+    them. Audited."""
+    engine = request.app.state.engine
+    indicator_service.save_keywords(engine, body, actor=principal, now=SystemClock().now())
+    return indicator_service.keywords_in_force(engine).model_dump(mode="json")
