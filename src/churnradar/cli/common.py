@@ -75,8 +75,8 @@ def open_engine(ctx: typer.Context, db: str | None) -> Engine:
 
 
 def bind_store_indicators(engine: Engine) -> None:
-    """Every indicator registry of this command includes the store's custom definitions (read when used,
-    so commands that compute nothing do not load the analytics engine)."""
+    """Every indicator registry of this command includes the store's custom definitions and keyword lists
+    (read when used, so commands that compute nothing do not load the analytics engine)."""
     from churnradar.indicator.registry import bind_stored
 
     def stored() -> list[Any]:
@@ -84,7 +84,12 @@ def bind_store_indicators(engine: Engine) -> None:
 
         return list(service.stored_custom_indicators(engine))
 
-    bind_stored(stored)
+    def keywords() -> Any:
+        from churnradar.indicator import service
+
+        return service.stored_keywords(engine)
+
+    bind_stored(stored, keywords)
     from churnradar.rule.fields import bind_custom_fields
 
     def custom_fields() -> dict[str, Any]:  # the custom customer fields rules may read

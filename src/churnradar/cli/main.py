@@ -17,6 +17,7 @@ from churnradar.cli import evaluate as evaluate_commands
 from churnradar.cli import indicators as indicator_commands
 from churnradar.cli import model as model_commands
 from churnradar.cli import notify as notify_commands
+from churnradar.cli import playbooks as playbook_commands
 from churnradar.cli import report as report_commands
 from churnradar.cli import rules as rule_commands
 from churnradar.cli import sources as source_commands
@@ -207,6 +208,7 @@ custom_indicator_commands.register(app)
 model_commands.register(app)
 report_commands.register(app)
 notify_commands.register(app)
+playbook_commands.register(app)
 rule_commands.register(app)
 source_commands.register(app)
 task_commands.register(app)

@@ -21,6 +21,7 @@ from churnradar.rule.fields import rule_fields
 from churnradar.rule.language import FieldType
 from churnradar.rule.reasons import check_reason, render_reason
 from churnradar.rule.schemas import RuleDef, Template
+from churnradar.rule.template_settings import TemplateChoice
 from churnradar.scoring.health import health_scores
 from churnradar.scoring.schemas import ActiveModel
 
@@ -38,6 +39,7 @@ class RuleBook:
     indicators: tuple[str, ...]
     model: ActiveModel | None = None  # the active churn model, whose probability rules may use
     left_out: tuple[str, ...] = ()  # stored rules that fail their checks, left out (with why)
+    choices: tuple[TemplateChoice, ...] = ()  # which template applies by industry or segment (admins')
 
     @cached_property
     def prepared(self) -> PreparedRules:
@@ -62,6 +64,7 @@ def build_rulebook(
     model: ActiveModel | None = None,
     *,
     left_out: Sequence[str] | None = None,
+    choices: Sequence[TemplateChoice] = (),
 ) -> RuleBook:
     """Compile the enabled rules of every template against the indicators and customer fields.
 
@@ -72,7 +75,8 @@ def build_rulebook(
     rules = {slug: [r for r in t.rules if r.enabled] for slug, t in templates.items()}
     problems = None if left_out is None else list(left_out)
     compiled = compile_rules(rules, fields, policy.levels, left_out=problems)
-    return RuleBook(templates, compiled, fields, policy, tuple(indicators), model, tuple(problems or ()))
+    left = tuple(problems or ())
+    return RuleBook(templates, compiled, fields, policy, tuple(indicators), model, left, tuple(choices))
 
 
 @dataclass(frozen=True)

@@ -172,7 +172,7 @@ class _Replay:
     def judge(self, day: date, wide: pd.DataFrame, customers: pd.DataFrame) -> None:
         """Assess the customers of `day` from their indicators `wide` and step the alerts as evaluate does."""
         book = self.book
-        current = customers_at(customers, day, book.templates)
+        current = customers_at(customers, day, book.templates, book.choices)
         assessment = assess(wide, current, book, reasons=False)
         owners = current.set_index("customer_id")["owner_id"]
         result = step(

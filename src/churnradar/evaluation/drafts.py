@@ -44,7 +44,7 @@ def draft_book(book: RuleBook, drafts: Sequence[RuleDef], templates: Sequence[st
         slug: template.model_copy(update={"rules": list(drafts) if slug in chosen else []})
         for slug, template in book.templates.items()
     }
-    return build_rulebook(replaced, book.indicators, book.policy)
+    return build_rulebook(replaced, book.indicators, book.policy, choices=book.choices)
 
 
 def try_rules(
@@ -54,7 +54,7 @@ def try_rules(
     with indicator_service.open_source(engine) as source:
         wide = indicator_service.compute_indicators(source, [as_of], zone=zone)
     with engine.connect() as conn:
-        customers = customers_at(all_customers(conn), as_of, book.templates)
+        customers = customers_at(all_customers(conn), as_of, book.templates, book.choices)
     fired = assess(wide, customers, book).fired
     flagged: Mapping[str, Mapping[str, int]] = {
         str(rule): {str(level): int(n) for level, n in group["level"].value_counts().items()}

@@ -16,7 +16,7 @@ from churnradar.models import Customer, Team, User
 from churnradar.rule.fields import CUSTOMER_FIELDS, customer_fields
 from churnradar.rule.language import FieldType
 from churnradar.rule.schemas import Template
-from churnradar.rule.templates import template_for
+from churnradar.rule.template_settings import TemplateChoice, choose
 
 CUSTOMERS = table_of(Customer)
 USERS = table_of(User)
@@ -69,17 +69,23 @@ def with_custom_fields(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def customers_at(customers: pd.DataFrame, as_of: date, templates: Mapping[str, Template]) -> pd.DataFrame:
-    """Those still customers at `as_of` (signed up before, not lost before), with template and tenure."""
+def customers_at(
+    customers: pd.DataFrame,
+    as_of: date,
+    templates: Mapping[str, Template],
+    choices: Sequence[TemplateChoice] = (),
+) -> pd.DataFrame:
+    """Those still customers at `as_of` (signed up before, not lost before), with tenure and template: the
+    first matching template choice's (by industry or segment), else the industry's, else general."""
     day = pd.Timestamp(as_of)
     signed = customers["signup_date"].isna() | (customers["signup_date"] < day)
     lost = customers["churned_at"].notna() & (customers["churned_at"] < day)
     current = customers[signed & ~lost].copy()
     current["status"] = "active"  # as seen at the as-of date, whatever happened later
     current["tenure_days"] = (day - current["signup_date"]).dt.days.astype("float64")
-    industries = current["industry"].tolist()
-    slugs = {i: template_for(i, templates).slug for i in set(industries)}  # a handful of industries
-    current["template"] = [slugs[i] for i in industries]
+    pairs = list(zip(current["industry"].tolist(), current["segment"].tolist(), strict=True))
+    slugs = {p: choose(*p, templates, choices).slug for p in set(pairs)}  # a handful of pairs
+    current["template"] = [slugs[p] for p in pairs]
     for column in TEXT_FIELDS:
         current[column] = current[column].astype(object).where(current[column].notna(), None)
     return current.reset_index(drop=True)

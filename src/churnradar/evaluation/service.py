@@ -35,6 +35,7 @@ from churnradar.models import EvaluationRun, RunStatus
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
+from churnradar.rule import template_settings
 from churnradar.rule.frames import FiredRules
 from churnradar.scoring import service as scoring_service
 from churnradar.scoring.dataset import indicator_columns, indicator_features
@@ -95,7 +96,11 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
     model = scoring_service.active_model(engine)
     if model is not None:  # the health score weighted as learned with the model, where it learned weights
         templates = reweighted(templates, model.health_weights)
-    return build_rulebook(templates, indicators, policy or Policy(), model, left_out=left_out)
+    with engine.connect() as conn:
+        choices = template_settings.stored_choices(conn)
+    return build_rulebook(
+        templates, indicators, policy or Policy(), model, left_out=left_out, choices=choices
+    )
 
 
 def last_started(engine: Engine) -> datetime | None:
@@ -244,7 +249,7 @@ def evaluate(
         features = source.for_store(features)
     wide = checked(IndicatorFrame, indicator_columns(features))
     with engine.connect() as conn:
-        customers = customers_at(all_customers(conn), as_of, book.templates)
+        customers = customers_at(all_customers(conn), as_of, book.templates, book.choices)
     previous_health = indicator_service.previous_values(engine, HEALTH, as_of)
     assessment = assess(features, customers, book)
     feeds = datahealth.feed_health(engine, as_of, settings.data_health)

@@ -15,6 +15,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
+from churnradar.indicator import keywords
 from churnradar.indicator.exceptions import DefinitionError
 from churnradar.indicator.schemas import Indicator
 from churnradar.kit.registry import Registry
@@ -66,9 +67,25 @@ def build_registry(indicators: Iterable[Indicator]) -> Registry[Indicator]:
     return registry
 
 
+def builtin_raw() -> list[tuple[Path, Any]]:
+    """The built-in definition files, parsed, in name order."""
+    return [
+        (path, yaml.safe_load(path.read_text(encoding="utf-8")))
+        for path in sorted(DEFINITIONS.glob("*.yaml"))
+    ]
+
+
 def builtin_indicators() -> list[Indicator]:
-    """The built-in definitions, all files of the package's definitions folder in name order."""
-    return [i for path in sorted(DEFINITIONS.glob("*.yaml")) for i in load_file(path)]
+    """The built-in definitions, all files of the package's definitions folder in name order, with the
+    keyword lists admins stored (competitor names, deep features, balance threshold) in place."""
+    settings = _keywords() if _keywords is not None else None
+    if settings is None:
+        return [i for path in sorted(DEFINITIONS.glob("*.yaml")) for i in load_file(path)]
+    return [
+        i
+        for path, raw in builtin_raw()
+        for i in parse_definitions(keywords.patched(raw, settings), str(path))
+    ]
 
 
 def plugin_files() -> list[Path]:
@@ -84,12 +101,18 @@ def plugin_files() -> list[Path]:
 # caller of `default_registry` (rules' fields, evaluate, `rule test`, backtests, the model, reasons) sees
 # what users stored without being handed the store.
 _stored: Callable[[], list[Indicator]] | None = None
+_keywords: Callable[[], keywords.KeywordSettings | None] | None = None
 
 
-def bind_stored(loader: Callable[[], list[Indicator]] | None) -> None:
-    """Where `default_registry` reads the stored custom definitions from (None: nowhere)."""
-    global _stored
+def bind_stored(
+    loader: Callable[[], list[Indicator]] | None,
+    keywords_loader: Callable[[], keywords.KeywordSettings | None] | None = None,
+) -> None:
+    """Where `default_registry` reads the stored custom definitions from (None: nowhere), and the keyword
+    lists admins stored for the built-in definitions (None: the shipped ones)."""
+    global _stored, _keywords
     _stored = loader
+    _keywords = keywords_loader
 
 
 def stored_indicators() -> list[Indicator]:

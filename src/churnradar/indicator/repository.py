@@ -14,9 +14,10 @@ from sqlalchemy import delete, insert, select, update
 from sqlalchemy.engine import Connection, Engine
 
 from churnradar.db import table_of
+from churnradar.indicator import keywords
 from churnradar.lake import snapshots as lake_snapshots
 from churnradar.lake.service import lake_for
-from churnradar.models import Customer, CustomIndicator
+from churnradar.models import Customer, CustomIndicator, SettingsDocument
 
 KEY_COLUMNS = ("customer_id", "as_of")
 
@@ -137,3 +138,17 @@ def save_custom(
 def delete_custom(conn: Connection, slug: str) -> bool:
     """Remove the definition `slug`; True when there was one."""
     return bool(conn.execute(delete(CUSTOM).where(CUSTOM.c.slug == slug)).rowcount)
+
+
+def keyword_settings(conn: Connection) -> dict[str, Any] | None:
+    """The keyword lists admins stored (a settings document), or None."""
+    table = table_of(SettingsDocument)
+    row = conn.execute(select(table.c.body).where(table.c.name == keywords.DOCUMENT)).first()
+    return dict(row.body) if row is not None else None
+
+
+def save_keyword_settings(conn: Connection, body: dict[str, Any], *, at: datetime, by: str | None) -> None:
+    """Replace the stored keyword lists."""
+    table = table_of(SettingsDocument)
+    conn.execute(delete(table).where(table.c.name == keywords.DOCUMENT))
+    conn.execute(insert(table).values(name=keywords.DOCUMENT, body=body, updated_at=at, updated_by=by))

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import yaml
+from pydantic import ValidationError
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import IntegrityError, OperationalError, ProgrammingError
 
@@ -20,11 +22,18 @@ from churnradar.analytics.source import Source, duckdb_over_parquet, duckdb_over
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import AnalyticsSettings, SnapshotSettings
-from churnradar.indicator import repository, retention
+from churnradar.indicator import keywords, repository, retention
 from churnradar.indicator.compile import compile_indicators
 from churnradar.indicator.custom import CustomDefinition, parse_document
 from churnradar.indicator.exceptions import DefinitionError, IndicatorInUseError, IndicatorNotFoundError
-from churnradar.indicator.registry import bind_stored, build_registry, default_registry, dependency_order
+from churnradar.indicator.keywords import KeywordSettings
+from churnradar.indicator.registry import (
+    bind_stored,
+    build_registry,
+    builtin_raw,
+    default_registry,
+    dependency_order,
+)
 from churnradar.indicator.schemas import Indicator
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.kit.registry import Registry
@@ -211,7 +220,44 @@ RulesUsing = Callable[[Connection, Sequence[str]], list[str]]
 
 def use_store(engine: Engine) -> None:
     """Make `engine`'s stored custom definitions part of every default registry in this process."""
-    bind_stored(lambda: stored_custom_indicators(engine))
+    bind_stored(lambda: stored_custom_indicators(engine), lambda: stored_keywords(engine))
+
+
+def stored_keywords(engine: Engine) -> KeywordSettings | None:
+    """The keyword lists admins stored, or None (the shipped ones; also before the table exists)."""
+    try:
+        with engine.connect() as conn:
+            body = repository.keyword_settings(conn)
+    except (OperationalError, ProgrammingError):
+        return None
+    return KeywordSettings.model_validate(body) if body is not None else None
+
+
+def keywords_in_force(engine: Engine) -> KeywordSettings:
+    """The competitor names, deep features and balance threshold the indicators use."""
+    shipped = keywords.shipped([i for _path, raw in builtin_raw() for i in raw])
+    stored = stored_keywords(engine)
+    return shipped.model_copy(update=stored.model_dump(exclude_none=True)) if stored else shipped
+
+
+def save_keywords(
+    engine: Engine, body: Mapping[str, Any], *, actor: Principal | None, now: datetime
+) -> KeywordSettings:
+    """Check and store the keyword lists (the next run's indicators use them); `DefinitionError` naming
+    the field; audited."""
+    try:
+        settings = KeywordSettings.model_validate(body)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise DefinitionError(f"{'.'.join(map(str, first['loc']))}: {first['msg']}"[:300]) from None
+    with engine.begin() as conn:
+        by = actor.login if actor else None
+        repository.save_keyword_settings(
+            conn, settings.model_dump(mode="json", exclude_none=True), at=now, by=by
+        )
+        details = {"fields": sorted(settings.model_dump(exclude_none=True))}
+        auth_service.record(conn, actor, "update", "indicator_keywords", None, details, at=now)
+    return settings
 
 
 def stored_custom_indicators(engine: Engine) -> list[Indicator]:

@@ -12,20 +12,20 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-import yaml
 from pydantic import ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import PlaybookError
+from churnradar.kit import yaml_documents
 from churnradar.kit.levels import DEFAULT_LEVELS
 from churnradar.rule.schemas import Playbook, Template
 
 MAX_IMPORT_CHARS = 200_000
-MAX_ERRORS = 20
 
 Stored = Mapping[tuple[str, str], Playbook]
 
@@ -88,17 +88,26 @@ def check(
 ) -> Playbook:
     """A playbook checked whole, or `PlaybookError` naming the field (prefixed by `where`, e.g. an entry)."""
     if template not in templates:
-        raise PlaybookError(f"{where}template: unknown template {template[:64]!r}")
+        raise PlaybookError(
+            i18n.msg("{where}template: unknown template {name}", where=where, name=repr(template[:64]))
+        )
     if level not in DEFAULT_LEVELS:
         raise PlaybookError(
-            f"{where}level: unknown level {level[:32]!r}; levels are {', '.join(DEFAULT_LEVELS)}"
+            i18n.msg(
+                "{where}level: unknown level {name}; levels are {levels}",
+                where=where,
+                name=repr(level[:32]),
+                levels=", ".join(DEFAULT_LEVELS),
+            )
         )
     try:
         book = Playbook.model_validate({**body, "level": level})
     except ValidationError as exc:
         raise PlaybookError(_problem(where, exc)) from None
     if book.team is not None and book.team not in teams:
-        raise PlaybookError(f"{where}team: unknown team {book.team[:100]!r}")
+        raise PlaybookError(
+            i18n.msg("{where}team: unknown team {name}", where=where, name=repr(book.team[:100]))
+        )
     return book
 
 
@@ -131,6 +140,15 @@ def reset(session: Session, principal: Principal | None, template: str, level: s
     return removed
 
 
+def copy_stored(session: Session, source: str, target: str, *, now: datetime, by: str | None) -> int:
+    """Give template `target` (a clone) the playbooks admins stored for `source`; not committed. How many."""
+    saved = task_repo.stored_playbooks(session)
+    copied = {level: body for (template, level), body in saved.items() if template == source}
+    for level, body in copied.items():
+        task_repo.save_playbook(session, target, level, body, at=now, by=by)
+    return len(copied)
+
+
 def export_yaml(session: Session, principal: Principal | None, templates: Mapping[str, Template]) -> str:
     """Every playbook in force as YAML (`playbooks:` entries with template and level), audited."""
     entries = [
@@ -142,7 +160,7 @@ def export_yaml(session: Session, principal: Principal | None, templates: Mappin
         for v in views(templates, stored(session))
     ]
     auth_service.record_export(session, principal, "playbooks", format="yaml")
-    return yaml.safe_dump({"playbooks": entries}, allow_unicode=True, sort_keys=False)
+    return yaml_documents.dump({"playbooks": entries})
 
 
 def import_yaml(
@@ -155,17 +173,10 @@ def import_yaml(
 ) -> int:
     """Store every playbook of a YAML document, checked whole first: any wrong entry refuses them all, the
     message locating each (`playbooks[2].deadline_hours: ...`). Audited; not committed. How many stored."""
-    if len(text) > MAX_IMPORT_CHARS:
-        raise PlaybookError(f"the document is over {MAX_IMPORT_CHARS} characters")
-    try:
-        document = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise PlaybookError(f"not YAML{where}") from None
-    entries = document.get("playbooks") if isinstance(document, dict) else None
+    document = yaml_documents.read_document(text, PlaybookError, max_chars=MAX_IMPORT_CHARS)
+    entries = document.get("playbooks")
     if not isinstance(entries, list):
-        raise PlaybookError("playbooks: expected a list of playbooks")
+        raise PlaybookError(i18n.msg("playbooks: expected a list of playbooks"))
     teams = task_repo.team_ids(session)
     books: dict[tuple[str, str], Playbook] = {}
     errors: list[str] = []
@@ -181,8 +192,7 @@ def import_yaml(
         except PlaybookError as exc:
             errors.append(str(exc))
     if errors:
-        more = f" (and {len(errors) - MAX_ERRORS} more)" if len(errors) > MAX_ERRORS else ""
-        raise PlaybookError("; ".join(errors[:MAX_ERRORS]) + more)
+        raise PlaybookError(yaml_documents.joined(errors))
     by = principal.login if principal else None
     for (template, level), book in books.items():
         task_repo.save_playbook(session, template, level, book.model_dump(mode="json"), at=now, by=by)

@@ -53,10 +53,11 @@ def display_names(conn: Connection, logins: Collection[str]) -> dict[str, str]:
 
 
 def customers(conn: Connection, ids: Collection[int]) -> dict[int, Any]:
-    """id, source id, name, owner and team of the given customers."""
-    query = select(
-        CUSTOMERS.c.id, CUSTOMERS.c.external_id, CUSTOMERS.c.name, CUSTOMERS.c.owner_id, CUSTOMERS.c.team_id
-    ).where(CUSTOMERS.c.id.in_(list(ids)))
+    """id, source id, name, owner, team, segment, tier and industry of the given customers."""
+    c = CUSTOMERS.c
+    query = select(c.id, c.external_id, c.name, c.owner_id, c.team_id, c.segment, c.tier, c.industry).where(
+        c.id.in_(list(ids))
+    )
     return {int(r.id): r for r in conn.execute(query)}
 
 

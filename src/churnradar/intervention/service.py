@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Hashable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -18,7 +18,7 @@ from churnradar.alert import service as alert_service
 from churnradar.alert.lifecycle import HOLDOUT, StepResult
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
-from churnradar.intervention import assignment, control, playbooks, sla
+from churnradar.intervention import assignment, control, playbooks, routes, sla
 from churnradar.intervention import repository as task_repo
 from churnradar.intervention.exceptions import TaskError
 from churnradar.intervention.schemas import (
@@ -230,7 +230,9 @@ def apply(
     counts = task_repo.open_counts(conn)
     strategy = assignment.strategies.get(settings.interventions.assignment)
     saved = playbooks.stored(conn)
-    teams = task_repo.team_ids(conn) if any(b.team for b in saved.values()) else {}
+    task_routes = routes.stored(conn)
+    teams = task_repo.team_ids(conn) if task_routes or any(b.team for b in saved.values()) else {}
+    team_names = {i: name for name, i in teams.items()}
     # New tasks are inserted together after the loop (one executemany, not a statement per task: 7,000 new
     # tasks on a first evaluation of 100k customers); `pending` keeps each notice's place until ids exist.
     new_tasks: list[dict[str, Any]] = []
@@ -257,10 +259,11 @@ def apply(
             "breached_at": None,
         }
         task = existing.get(customer_id)
+        routed = routes.decide(task_routes, str(row["rule"]), level.value, customer, people, team_names)
         task_id: int | None
         if task is None:
             context = assignment.AssignmentContext(customer.owner_id, customer.team_id, people, counts)
-            assignee = strategy(context)
+            assignee = routed.assignee if routed and routed.assignee is not None else strategy(context)
             if assignee is not None:
                 counts[assignee] = counts.get(assignee, 0) + 1
             values |= {
@@ -272,6 +275,8 @@ def apply(
             }
             new_tasks.append(values)
             detail = {"level": level.value, "rule": row["rule"], "assignee_id": assignee}
+            if routed is not None:
+                detail |= {"route": routed.route, "notify": list(routed.notify)}
             if settings.interventions.control_share > 0:  # drawn to be worked: the control group's peer
                 detail |= {"arm": control.INTERVENED, "as_of": day.isoformat()}
             new_logs.append({"kind": "created", "at": now, "actor": None, "detail": detail})
@@ -287,6 +292,7 @@ def apply(
             summary.upgraded += 1
         else:
             continue  # the open task already asks for as much
+        row["also"] = routed.notify if routed is not None else ()  # told beside those on duty
         pending.append((task_id, event, values, row, str(customer.name or customer_id), level))
     ids = task_repo.create_many(conn, new_tasks)
     task_repo.log_many(conn, [log | {"task_id": i} for log, i in zip(new_logs, ids, strict=True)])
@@ -297,9 +303,9 @@ def apply(
         notice_row["role"] = max(
             [values["role"], *values["playbook"].get("notify", [])], key=DUTY_REACH.index
         )
-        summary.notices.append(
-            task_notice(event, notice_row, name, settings, cause=f"task:{task_id}:{event}:{level}:{as_of}")
-        )
+        cause = f"task:{task_id}:{event}:{level}:{as_of}"
+        notice = task_notice(event, notice_row, name, settings, cause=cause)
+        summary.notices.append(replace(notice, also=row["also"]))
     summary.notifications = notification_service.notify(conn, summary.notices, settings=settings, now=now)
     return summary
 

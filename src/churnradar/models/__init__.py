@@ -29,6 +29,7 @@ from churnradar.models.meta import STORE_ID, StoreMeta
 from churnradar.models.notification import DeliveryAttempt, OutboxMessage, StoredChannel
 from churnradar.models.people import Role, Team, User
 from churnradar.models.scoring import ChurnModel, CustomerScore
+from churnradar.models.settings import SettingsDocument
 from churnradar.models.source import Source, SourceBatch, SourceRun
 from churnradar.models.worker import WorkerLease
 
@@ -62,6 +63,7 @@ __all__ = [
     "Rule",
     "RuleVersion",
     "RunStatus",
+    "SettingsDocument",
     "Silence",
     "Source",
     "SourceBatch",

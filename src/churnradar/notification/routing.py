@@ -112,7 +112,8 @@ def _people(notice: Notice, target: str, directory: Directory) -> list[Contact]:
             found += _manager(directory, notice.assignee_id, notice.team_id)
         if target == "on_duty" and notice.role == "director":
             found += _people(notice, "directors", directory)
-        return found
+        # Whom a task route names to be told (the owner beside their director, say) hear it with the assignee.
+        return found + [directory.people[i] for i in notice.also if i in directory.people]
     if target == "manager":
         return _manager(directory, notice.assignee_id, notice.team_id)
     if target in ("directors", "admins"):

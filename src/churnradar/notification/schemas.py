@@ -29,6 +29,7 @@ class Notice:
     team_id: int | None
     line: i18n.Message  # rendered in each receiver's language
     role: str | None = None  # the playbook's role on duty: owner | owner_and_manager | director
+    also: tuple[int, ...] = ()  # people a task route names to be told too (user ids), beside those on duty
 
 
 @dataclass(frozen=True)

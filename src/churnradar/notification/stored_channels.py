@@ -15,11 +15,13 @@ from pydantic import SecretStr, ValidationError
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
+from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import ChannelConfig, Settings
 from churnradar.kit import secrets
 from churnradar.notification import repository as outbox_repo
+from churnradar.notification import stored_routes
 from churnradar.notification.channels import build, channels
 from churnradar.notification.channels.base import load_plugins
 from churnradar.notification.exceptions import ChannelConfigError
@@ -59,7 +61,9 @@ def views(conn: Connection | Session, settings: Settings) -> list[ChannelView]:
 
 
 def with_stored(conn: Connection | Session, settings: Settings) -> Settings:
-    """The settings with the stored channels added to the file's (a stored one replaces one of its name)."""
+    """The settings with the stored channels added to the file's (a stored one replaces one of its name),
+    and the stored routes and quiet hours in place of the file's."""
+    settings = stored_routes.applied(conn, settings)
     rows = outbox_repo.stored_channels(conn)
     if not rows:
         return settings
@@ -90,12 +94,18 @@ def save(
     """Check and store a channel (`type`, `options`, `secrets`; secrets left out keep their stored values);
     `ChannelConfigError` naming the field. Audited without secrets; not committed."""
     if not name or len(name) > 64 or not set(name) <= NAME_CHARS:
-        raise ChannelConfigError("name: use 1-64 lower-case letters, digits, '-' or '_'")
+        raise ChannelConfigError(i18n.msg("name: use 1-64 lower-case letters, digits, '-' or '_'"))
     kind = str(body.get("type", ""))
     if kind not in channels:
         load_plugins()
     if kind not in channels:
-        raise ChannelConfigError(f"type: unknown channel type {kind[:32]!r}; types are {', '.join(channels)}")
+        raise ChannelConfigError(
+            i18n.msg(
+                "type: unknown channel type {name}; types are {types}",
+                name=repr(kind[:32]),
+                types=", ".join(channels),
+            )
+        )
     previous = {row.name: row for row in outbox_repo.stored_channels(session)}.get(name)
     try:
         kept = secrets.unseal(previous.sealed_secrets, _material(settings), PURPOSE) if previous else {}
@@ -103,7 +113,7 @@ def save(
         kept = {}  # sealed under an older key: only what is given now
     given = body.get("secrets") or {}
     if not isinstance(given, dict) or not isinstance(body.get("options", {}), dict):
-        raise ChannelConfigError("options and secrets: expected mappings of names to values")
+        raise ChannelConfigError(i18n.msg("options and secrets: expected mappings of names to values"))
     values = kept | {str(k): str(v) for k, v in given.items()}
     try:
         config = ChannelConfig(

@@ -25,3 +25,7 @@ class TemplateError(ValueError):
     def __init__(self, errors: Sequence[str]) -> None:
         super().__init__("\n".join(errors))
         self.errors = list(errors)
+
+
+class TemplateSettingsError(ValueError):
+    """A template clone or template choice that cannot be stored: the place and field named."""

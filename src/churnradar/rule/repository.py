@@ -1,5 +1,6 @@
 """Stored rules: per template, the rule entries as a template file writes them (overrides may be partial),
-and every saved state of each rule (its versions)."""
+and every saved state of each rule (its versions); and the settings documents admins keep whole (routes,
+template choices), read by the domains above."""
 
 from __future__ import annotations
 
@@ -9,11 +10,13 @@ from typing import Any
 
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from churnradar.db import table_of
-from churnradar.models import Rule, RuleVersion
+from churnradar.models import Rule, RuleVersion, SettingsDocument
 
 RULES = table_of(Rule)
+DOCUMENTS = table_of(SettingsDocument)
 
 
 def stored_rules(conn: Connection) -> dict[str, list[dict[str, Any]]]:
@@ -128,3 +131,18 @@ def deleted_rules(conn: Connection, limit: int = 50) -> list[dict[str, Any]]:
         .limit(limit)
     )
     return [dict(row._mapping) for row in rows]
+
+
+def settings_document(conn: Connection | Session, name: str) -> dict[str, Any] | None:
+    """A stored settings document's JSON, or None when admins never stored it."""
+    row = conn.execute(select(DOCUMENTS.c.body).where(DOCUMENTS.c.name == name)).first()
+    return dict(row.body) if row is not None else None
+
+
+def save_settings_document(
+    conn: Connection | Session, name: str, body: dict[str, Any] | None, *, at: datetime, by: str | None
+) -> None:
+    """Replace a settings document whole; None removes it (the files' settings apply again)."""
+    conn.execute(delete(DOCUMENTS).where(DOCUMENTS.c.name == name))
+    if body is not None:
+        conn.execute(insert(DOCUMENTS).values(name=name, body=body, updated_at=at, updated_by=by))

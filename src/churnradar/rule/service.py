@@ -18,12 +18,12 @@ from sqlalchemy.engine import Connection, Engine
 
 from churnradar.field import service as field_service
 from churnradar.field.schemas import FieldKind
-from churnradar.rule import repository
+from churnradar.rule import repository, template_settings
 from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.fields import bind_custom_fields
 from churnradar.rule.language import FieldType
 from churnradar.rule.schemas import RuleVersionRead, Template
-from churnradar.rule.templates import build_templates, build_templates_leniently, template_raws
+from churnradar.rule.templates import build_templates, build_templates_leniently
 from churnradar.rule.versions import changed_rules
 
 log = logging.getLogger(__name__)
@@ -44,6 +44,10 @@ def use_store(engine: Engine) -> None:
 stored_rules = repository.stored_rules
 # Each stored rule's names in both languages, keyed (template, slug), for showing rules instead of ids.
 rule_names = repository.rule_names
+# The settings documents admins keep whole (task routes, notification routing, template choices and clones),
+# read and replaced by the domains that own what they say.
+settings_document = repository.settings_document
+save_settings_document = repository.save_settings_document
 
 
 def _with_rules(
@@ -70,8 +74,8 @@ def checked_templates(engine: Engine, *, at: datetime) -> tuple[dict[str, Templa
     A stored rule that fails today's checks (stored before a check existed, or written around them) is left
     out and reported instead of stopping every other rule.
     """
-    raws = template_raws()
     with engine.begin() as conn:
+        raws = template_settings.all_raws(conn)
         stored = repository.stored_rules(conn)
         if not stored:
             stored = {slug: list(raw.get("rules", [])) for slug, raw in raws.items()}
@@ -151,7 +155,7 @@ def import_rules_on(
     shape = shape_errors(document)
     if shape:
         raise TemplateError(shape)
-    raws = template_raws()
+    raws = template_settings.all_raws(conn)
     stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
     templates = build_templates(_with_rules(raws, {**stored, **document}))  # refuses the import on any error
     before, _ = build_templates_leniently(_with_rules(raws, {t: r for t, r in stored.items() if t in raws}))

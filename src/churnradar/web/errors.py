@@ -24,6 +24,7 @@ from churnradar.field.exceptions import (
 from churnradar.indicator.exceptions import DefinitionError, IndicatorInUseError, IndicatorNotFoundError
 from churnradar.intervention.exceptions import TaskError
 from churnradar.notification.exceptions import ChannelConfigError
+from churnradar.rule.exceptions import TemplateSettingsError
 from churnradar.source.exceptions import SourceDefinitionError, SourceError, SourceNotFoundError
 from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
 from churnradar.web.templating import render
@@ -37,6 +38,7 @@ ERRORS: dict[type[Exception], Answer] = {
     OwnerChangeError: lambda exc: (exc.status_code, exc.message),
     TaskError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)),
     ChannelConfigError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)),
+    TemplateSettingsError: lambda exc: (status.HTTP_422_UNPROCESSABLE_CONTENT, str(exc)),
     TaskNotFoundError: lambda _exc: (status.HTTP_404_NOT_FOUND, "no such task"),
     NotAllowedError: lambda exc: (status.HTTP_403_FORBIDDEN, str(exc)),
     SourceNotFoundError: lambda _exc: (status.HTTP_404_NOT_FOUND, "no such source"),

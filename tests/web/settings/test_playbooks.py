@@ -132,3 +132,61 @@ class TestPage:
         )
         assert denied.status_code == 403
         assert _stored(world) == {("general", "red"): 8}
+
+    def test_the_whole_form_edits_every_field_and_names_a_wrong_one(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        client = client_for("admin")
+        token = csrf_of(client.get("/settings").text)
+        form = {
+            "csrf_token": token,
+            "deadline_hours": "36",
+            "follow_up_every_hours": "",
+            "role": "owner_and_manager",
+            "team": "West",
+            "business_hours": "yes",
+            "notify": ["director"],
+            "escalate_to": "director",
+            "actions_en": "Call the customer\n\nVisit with sales",
+            "actions_zh": "致电客户\n与销售一同拜访",
+        }
+        saved = client.post("/settings/playbooks/general/orange", data=form, follow_redirects=False)
+        assert saved.status_code == 303
+        with world.engine.connect() as conn:
+            book = playbooks.stored(conn)[("general", "orange")]
+        assert (book.role.value, book.team, book.business_hours, book.follow_up_every_hours) == (
+            "owner_and_manager",
+            "West",
+            True,
+            None,
+        )
+        assert ([r.value for r in book.notify], book.escalate_to) == (["director"], "director")
+        assert (book.actions_en, book.actions_zh) == (
+            ["Call the customer", "Visit with sales"],
+            ["致电客户", "与销售一同拜访"],
+        )
+        page = html.unescape(client.get("/settings").text)
+        shown = page[page.index('action="/settings/playbooks/general/orange"') :][:6000]
+        assert '<option value="West" selected>' in shown
+        refused = client.post("/settings/playbooks/general/orange", data={**form, "actions_zh": "致电客户"})
+        assert refused.status_code == 422
+        assert "actions_en and actions_zh must list the same actions" in html.unescape(refused.text)
+
+    def test_refusals_are_in_the_reader_s_language(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        client = client_for("admin")
+        client.post(
+            "/language", data={"csrf_token": csrf_of(client.get("/settings").text), "locale": "zh_CN"}
+        )
+        token = csrf_of(client.get("/settings").text)
+        form = {"csrf_token": token, "deadline_hours": "8", "role": "owner", "team": "Nowhere"}
+        form |= {"actions_en": "Call", "actions_zh": "致电"}
+        refused = client.post("/settings/playbooks/general/red", data=form)
+        assert "team：未知团队 'Nowhere'" in html.unescape(refused.text)
+        route = {"csrf_token": token, "name": "r", "teams": "Nowhere", "assign_to": "owner"}
+        refused = client.post("/settings/task-routes", data=route)
+        assert "routes[0].teams：未知团队 'Nowhere'" in html.unescape(refused.text)
+        channel = {"csrf_token": token, "name": "Bad Name", "type": "webhook"}
+        refused = client.post("/settings/channels", data=channel)
+        assert "name：请使用 1-64 个小写字母" in html.unescape(refused.text)

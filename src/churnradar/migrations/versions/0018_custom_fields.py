@@ -1,7 +1,7 @@
 """custom fields and manual entry types admins define without code (churnradar.field)
 
 Revision ID: 0018
-Revises: 0016
+Revises: 0017
 Create Date: 2026-12-07
 """
 

@@ -201,9 +201,7 @@ def clone_rule(
         "name_zh": i18n.msg("{name} (copy)", name=rule.name_zh).render("zh_CN"),
         "enabled": False,
     }
-    return create_rule(
-        engine, session, template, values, actor=actor, at=at, action="clone", note=current.id
-    )
+    return create_rule(engine, session, template, values, actor=actor, at=at, action="clone", note=current.id)
 
 
 def delete_rule(
@@ -373,7 +371,7 @@ def snapshot_at(engine: Engine, as_of: date, indicators: frozenset[str] | None) 
 
 def count_flagged(trial: RuleBook, snapshot: Snapshot, templates: Sequence[str]) -> tuple[int, int]:
     """(customers the trial's rules flag, customers judged) as of the snapshot, in `templates`."""
-    customers = customers_at(snapshot.customers, snapshot.as_of, trial.templates)
+    customers = customers_at(snapshot.customers, snapshot.as_of, trial.templates, trial.choices)
     fired = assess(snapshot.wide, customers, trial).fired
     judged = int(customers["template"].isin(list(templates)).sum())
     return int(fired["customer_id"].nunique()), judged

@@ -1,5 +1,5 @@
-"""REST API for the settings admins keep: playbooks (list, store, reset, YAML export and import) and a test
-message through a channel."""
+"""REST API for the settings admins keep: playbooks, stored channels with a test message, task routes, and
+notification routes with quiet hours (each listed, stored, exported and imported as YAML)."""
 
 from __future__ import annotations
 
@@ -9,10 +9,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
-from churnradar.intervention import playbooks
+from churnradar.indicator import service as indicator_service
+from churnradar.intervention import playbooks, routes
 from churnradar.kit.clock import SystemClock
-from churnradar.notification import stored_channels
+from churnradar.notification import stored_channels, stored_routes
 from churnradar.rule import service as rule_service
+from churnradar.rule import template_settings
 from churnradar.rule.schemas import Template
 from churnradar.web.deps import AdminToken, SessionDep
 from churnradar.web.settings.pages import test_channel
@@ -157,3 +159,248 @@ def delete_channel(principal: AdminToken, session: SessionDep, channel_id: str) 
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored channel")
     session.commit()
     return {"name": channel_id, "removed": True}
+
+
+@router.get("/task-routes", summary="List the task routes", responses={403: {"description": "Admins only."}})
+def list_task_routes(principal: AdminToken, session: SessionDep) -> list[dict[str, Any]]:
+    """The task routes in their order: the first whose criteria (`rules`, `levels`, `segments`, `tiers`,
+    `industries`, `teams`; empty matches all) hold picks who gets a new task (`assign_to`) and who else is
+    told (`notify`); none matching, the owner gets it."""
+    return [route.model_dump(mode="json") for route in routes.stored(session)]
+
+
+@router.put(
+    "/task-routes",
+    summary="Replace the task routes",
+    responses={
+        422: {"description": "A wrong route; `detail` names each by position and field."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_task_routes(
+    principal: AdminToken, session: SessionDep, body: Annotated[list[dict[str, Any]], Body()]
+) -> list[dict[str, Any]]:
+    """Store the whole ordered list (checked whole: one wrong route stores none; audited). `assign_to` and
+    `notify` name owner, owner_manager, owner_director or team_manager. New tasks follow it."""
+    saved = routes.save(session, principal, body, now=SystemClock().now())
+    session.commit()
+    return [route.model_dump(mode="json") for route in saved]
+
+
+@router.get(
+    "/task-routes/export",
+    summary="Export the task routes as YAML",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+)
+def export_task_routes(principal: AdminToken, session: SessionDep) -> PlainTextResponse:
+    """The routes as YAML (`routes:`), audited, ready for `POST /task-routes/import`."""
+    text = routes.export_yaml(session, principal)
+    session.commit()
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+@router.post(
+    "/task-routes/import",
+    summary="Import the task routes from YAML",
+    responses={422: {"description": "The document is refused whole; `detail` locates each wrong route."}},
+)
+async def import_task_routes(request: Request, principal: AdminToken, session: SessionDep) -> dict[str, int]:
+    """Replace the routes with a YAML body's (`routes:`), checked whole; audited."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    count = routes.import_yaml(session, principal, text, now=SystemClock().now())
+    session.commit()
+    return {"stored": count}
+
+
+def _channel_names(request: Request, session: SessionDep) -> list[str]:
+    return list(stored_channels.with_stored(session, request.app.state.settings).notifications.channels)
+
+
+@router.get(
+    "/notification-routing",
+    summary="The notification routes and quiet hours in force",
+    responses={403: {"description": "Admins only."}},
+)
+def get_notification_routing(request: Request, principal: AdminToken, session: SessionDep) -> dict[str, Any]:
+    """`routes` (events, levels, to, channel) and `quiet_start`/`quiet_end`; `source` says whether they are
+    stored by admins or the YAML file's."""
+    saved = stored_routes.stored(session)
+    document = stored_routes.in_force(request.app.state.settings.notifications, saved)
+    return document.model_dump(mode="json") | {"source": "file" if saved is None else "stored"}
+
+
+@router.put(
+    "/notification-routing",
+    summary="Store the notification routes and quiet hours",
+    responses={
+        422: {"description": "A wrong route or time; `detail` names its place."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_notification_routing(
+    request: Request, principal: AdminToken, session: SessionDep, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Store routes and quiet hours over the file's (checked whole, channels must exist; audited)."""
+    document = stored_routes.save(
+        session, principal, body, _channel_names(request, session), now=SystemClock().now()
+    )
+    session.commit()
+    return document.model_dump(mode="json") | {"source": "stored"}
+
+
+@router.delete(
+    "/notification-routing",
+    summary="Return to the file's notification routes",
+    responses={404: {"description": "Nothing stored."}, 403: {"description": "Admins only."}},
+)
+def delete_notification_routing(principal: AdminToken, session: SessionDep) -> dict[str, bool]:
+    """Drop the stored routes and quiet hours (audited): the YAML file's apply again."""
+    if not stored_routes.reset(session, principal, now=SystemClock().now()):
+        raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored notification routing")
+    session.commit()
+    return {"removed": True}
+
+
+@router.get(
+    "/notification-routing/export",
+    summary="Export the notification routes as YAML",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+)
+def export_notification_routing(
+    request: Request, principal: AdminToken, session: SessionDep
+) -> PlainTextResponse:
+    """The routes and quiet hours in force as YAML, audited."""
+    text = stored_routes.export_yaml(session, principal, request.app.state.settings.notifications)
+    session.commit()
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+@router.post(
+    "/notification-routing/import",
+    summary="Import the notification routes from YAML",
+    responses={422: {"description": "The document is refused whole; `detail` locates each wrong place."}},
+)
+async def import_notification_routing(
+    request: Request, principal: AdminToken, session: SessionDep
+) -> dict[str, Any]:
+    """Store a YAML body's routes and quiet hours, checked whole; audited."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    document = stored_routes.import_yaml(
+        session, principal, text, _channel_names(request, session), now=SystemClock().now()
+    )
+    session.commit()
+    return {"routes": len(document.routes)}
+
+
+@router.post(
+    "/templates/{template}/clone",
+    summary="Clone a template",
+    responses={
+        422: {"description": "Unknown source, a taken or wrong slug, or a missing name."},
+        403: {"description": "Admins only."},
+    },
+)
+def clone_template(
+    request: Request,
+    principal: AdminToken,
+    session: SessionDep,
+    template: str,
+    body: Annotated[dict[str, str], Body()],
+) -> dict[str, Any]:
+    """Copy a template (its rules, health parts, bands and playbooks, with the playbooks and rules admins
+    stored for it) as `slug`, named `name_en` and `name_zh`; audited. Edit its rules and playbooks as any
+    template's; choose where it applies with `PUT /template-choices`."""
+    now = SystemClock().now()
+    names = (str(body.get("name_en", "")), str(body.get("name_zh", "")))
+    raw = template_settings.clone(
+        session.connection(), principal, template, str(body.get("slug", "")), names, now=now
+    )
+    playbooks.copy_stored(session, template, raw["slug"], now=now, by=principal.login)
+    session.commit()
+    return {"slug": raw["slug"], "extends": raw.get("extends"), "rules": len(raw["rules"])}
+
+
+@router.get(
+    "/template-choices", summary="List the template choices", responses={403: {"description": "Admins only."}}
+)
+def list_template_choices(principal: AdminToken, session: SessionDep) -> list[dict[str, Any]]:
+    """The ordered choices: the first whose `industries` and `segments` (empty: any) hold for a customer
+    names its `template`; none matching, the industry's template applies (general otherwise)."""
+    return [c.model_dump(mode="json") for c in template_settings.stored_choices(session)]
+
+
+@router.put(
+    "/template-choices",
+    summary="Replace the template choices",
+    responses={
+        422: {"description": "A wrong choice; `detail` names each by position and field."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_template_choices(
+    principal: AdminToken, session: SessionDep, body: Annotated[list[dict[str, Any]], Body()]
+) -> list[dict[str, Any]]:
+    """Store the whole ordered list, checked whole; audited. The next evaluation follows it."""
+    saved = template_settings.save_choices(session, principal, body, now=SystemClock().now())
+    session.commit()
+    return [c.model_dump(mode="json") for c in saved]
+
+
+@router.get(
+    "/template-choices/export",
+    summary="Export the template clones and choices as YAML",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+)
+def export_template_choices(principal: AdminToken, session: SessionDep) -> PlainTextResponse:
+    """`clones:` (the cloned templates as template files write them) and `choices:`, audited."""
+    text = template_settings.export_yaml(session, principal)
+    session.commit()
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+@router.post(
+    "/template-choices/import",
+    summary="Import template clones and choices from YAML",
+    responses={422: {"description": "The document is refused whole; `detail` locates each wrong entry."}},
+)
+async def import_template_choices(
+    request: Request, principal: AdminToken, session: SessionDep
+) -> dict[str, int]:
+    """Store a YAML body's `clones:` (added or replaced by slug, with their rules) and `choices:` (the list
+    replaced, when given), all checked before anything is stored; audited."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    counts = template_settings.import_yaml(session, principal, text, now=SystemClock().now())
+    session.commit()
+    return counts
+
+
+@router.get(
+    "/indicator-keywords",
+    summary="The built-in keyword lists in force",
+    responses={403: {"description": "Admins only."}},
+)
+def get_indicator_keywords(request: Request, principal: AdminToken) -> dict[str, Any]:
+    """`competitor_names` (texts naming them count as competitor mentions), `deep_features` (the features
+    deep-feature adoption counts) and `balance_threshold` (below it, the low-balance flag is set)."""
+    return indicator_service.keywords_in_force(request.app.state.engine).model_dump(mode="json")
+
+
+@router.put(
+    "/indicator-keywords",
+    summary="Store the built-in keyword lists",
+    responses={
+        422: {"description": "A wrong field, named in `detail`."},
+        403: {"description": "Admins only."},
+    },
+)
+def put_indicator_keywords(
+    request: Request, principal: AdminToken, body: Annotated[dict[str, Any], Body()]
+) -> dict[str, Any]:
+    """Store any of the three (a field left out keeps the shipped value); the next run's indicators use
+    them. Audited."""
+    engine = request.app.state.engine
+    indicator_service.save_keywords(engine, body, actor=principal, now=SystemClock().now())
+    return indicator_service.keywords_in_force(engine).model_dump(mode="json")
