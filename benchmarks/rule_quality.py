@@ -150,6 +150,33 @@ def planted_decays(engine: Engine, rows: pd.DataFrame, truth: Path) -> dict[str,
     }
 
 
+def by_template(
+    engine: Engine, rows: pd.DataFrame, open_rules: pd.DataFrame, book: RuleBook
+) -> dict[str, Any]:
+    """Per template (the customer's industry): its base rate, and each rule's open snapshots and precision.
+
+    A rule's precision here counts the at-risk snapshots of the template's customers on which it had an alert
+    open; against the template's own base rate it says whether the rule picks that industry's churners.
+    """
+    with engine.connect() as conn:
+        industry = all_customers(conn).set_index("customer_id")["industry"].str.lower()
+    template = rows["customer_id"].map(industry).where(lambda t: t.isin(list(book.templates)), GENERAL)
+    labelled = rows[["customer_id", "as_of", "churned"]].assign(template=template.to_numpy())
+    opened = open_rules.merge(labelled, on=["customer_id", "as_of"])
+    out: dict[str, Any] = {}
+    for name, part in labelled.groupby("template"):
+        mine = opened[opened["template"] == name].groupby("rule")["churned"]
+        out[str(name)] = {
+            "customer_snapshots": len(part),
+            "base_rate": round(float(part["churned"].mean()), 4),
+            "rules": {
+                str(rule): {"open": int(n), "precision": round(float(p), 4)}
+                for (rule, n), p in zip(mine.size().items(), mine.mean(), strict=True)
+            },
+        }
+    return out
+
+
 def rule_quality(
     engine: Engine, truth: Path, book: RuleBook, window: backtest.BacktestWindow | None = None
 ) -> dict[str, Any]:
@@ -165,6 +192,7 @@ def rule_quality(
         item["share_flagged"] = shares.get(item["rule"], 0.0)
     report["workload"] = workload(rows, book.policy.levels)
     report["planted_decays"] = planted_decays(engine, rows, truth)
+    report["templates"] = by_template(engine, rows, open_rules, book)
     return report
 
 
@@ -196,6 +224,11 @@ def _print(report: dict[str, Any]) -> None:
         f"median lead {p['median_lead_days']} days, {p['caught_30_days_ahead']} of them 30+ days ahead"
     )
     print("  " + ", ".join(f"{k} {c}/{n}" for k, (c, n) in p["by_pattern"].items()))
+    for name, t in report["templates"].items():
+        print(f"template {name}: {t['customer_snapshots']:,} snapshots, base rate {t['base_rate']}")
+        for rule, r in t["rules"].items():
+            lift = r["precision"] / t["base_rate"] if t["base_rate"] else float("nan")
+            print(f"  {rule:<32} open {r['open']:>6}  precision {r['precision']:.3f} ({lift:.2f} x)")
 
 
 def main() -> None:

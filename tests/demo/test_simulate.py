@@ -30,6 +30,15 @@ CORE_KINDS = {
     "order", "payment", "communication", "ticket", "complaint", "survey", "login", "feature_use",
     "competitor_signal", "renewal_intent", "balance", "return", "visit",
 }  # fmt: skip
+# The industries' own signals (docs/contract.md, "Industry signals").
+SIGNAL_KINDS = {
+    "invitation",
+    "abandoned_cart",
+    "milestone",
+    "contact_change",
+    "course_progress",
+    "interaction",
+}
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
@@ -109,7 +118,13 @@ class TestFormat:
             assert filled.str.match(pattern).all(), column.name
 
     def test_values_are_the_documented_ones(self, demo: Demo) -> None:
-        assert set(demo.events.kind) == CORE_KINDS
+        assert set(demo.events.kind) == CORE_KINDS | SIGNAL_KINDS
+        value = demo.events.value.replace("", None).astype(float)
+        for kind, low, high in (("invitation", 0, 1), ("contact_change", 0, 1), ("course_progress", 0, 1)):
+            assert value[demo.events.kind == kind].between(low, high).all(), kind
+        categories = {*texts.TICKET_CATEGORIES["zh"], *texts.TICKET_CATEGORIES["en"]}
+        tickets = demo.events.text[demo.events.kind == "ticket"].str.split(r"[:：]", n=1).str[0]
+        assert set(tickets) == categories
         assert set(demo.events.direction) == {"", "in", "out"}
         assert set(demo.customers.status) == {"active", "churned"}
         assert set(demo.customers.industry) == set(texts.INDUSTRIES)

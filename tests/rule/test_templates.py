@@ -101,7 +101,10 @@ class TestInheritance:
         general = [r.slug for r in templates["general"].rules]
         saas = [r.slug for r in templates["saas"].rules]
         assert saas[: len(general)] == general
-        assert saas[len(general) :] == ["logins_thinning", "deep_feature_drop", "tickets_rising"]
+        assert saas[len(general) :] == [
+            "logins_thinning", "deep_feature_drop", "tickets_rising",
+            "core_users_quiet", "paid_feature_use_halved", "defect_tickets_rising",
+        ]  # fmt: skip
 
     def test_a_rule_with_a_general_slug_replaces_the_keys_it_gives(
         self, templates: dict[str, Template]

@@ -177,8 +177,9 @@ def test_evaluate_stores_probability_and_reasons(trained: tuple[Path, dict[str, 
     history = stored_snapshot(db, as_of).set_index("customer_id")["churn_probability"]
     assert history[top.customer_id] == pytest.approx(top.churn_probability, abs=1e-6)  # the store rounds
     assert history.notna().sum() == risks[1]
-    # The riskiest customer is well above the held-out base rate (lift in the top decile is about 2 here).
-    assert 2 * trained[1]["model"]["base_rate"] < top.churn_probability <= 1.0
+    # The riskiest customer is well above the held-out base rate (lift in the top decile is 1.7 to 2 here:
+    # 1.91 before the industries' own signals were simulated, 1.70 with them; docs/model.md).
+    assert 1.9 * trained[1]["model"]["base_rate"] < top.churn_probability <= 1.0
     assert len(top.contributions) == len((top.reasons_en or "").split("; "))
     # Every reason in words: the registry's names with a value, a change or a comparison, never a slug.
     for shown in (top.reasons_en or "").split("; "):

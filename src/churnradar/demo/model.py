@@ -23,6 +23,8 @@ NEVER = 10**9  # the day of something that does not happen: a survivor's churn, 
 KINDS = (
     "order", "payment", "communication", "ticket", "complaint", "survey", "login", "feature_use",
     "competitor_signal", "renewal_intent", "balance", "return", "visit",
+    # Each industry's own signals (#21 item 3): documented kinds of the canonical format (docs/contract.md).
+    "invitation", "abandoned_cart", "milestone", "contact_change", "course_progress", "interaction",
 )  # fmt: skip
 K = {kind: i for i, kind in enumerate(KINDS)}
 PATTERNS = ("healthy", *texts.CHURN_PATTERNS, "recovering")
@@ -53,6 +55,18 @@ RATES = {
     "complaint": (0.3, 0.5, 0.6, 0.5, 0.3), "competitor_signal": (0.2, 0.2, 0.15, 0.2, 0.15),
     "survey": (2, 1, 1, 2, 2), "renewal_intent": (1, 0.5, 0.3, 1, 1),
 }  # fmt: skip
+# The industries' own signals, events a year at activity 1 (saas, manufacturing, retail, services, education),
+# and how a churner's decay lifts them at progress 1 (a rate becomes x * (1 + lift * progress)).
+SIGNAL_RATES = {
+    "core_login": ((60, 0, 0, 0, 0), -0.95), "paid_feature": ((30, 0, 0, 0, 0), -0.9),
+    "fault_ticket": ((0, 2, 0, 0, 0), 6.0), "invitation": ((0, 6, 0, 1, 0), 0.0),
+    "abandoned_cart": ((0, 0, 4, 0, 0), 3.0), "exit_page": ((0, 0, 0.3, 0, 0), 30.0),
+    "milestone": ((0, 0, 0, 8, 0), 0.0), "contact_change": ((0, 0, 0, 0.5, 0), 4.0),
+    "course_progress": ((0, 0, 0, 0, 40), -0.3), "interaction": ((0, 0, 0, 0, 150), -0.9),
+}  # fmt: skip
+# Ticket categories (texts.TICKET_CATEGORIES order) of a healthy customer's tickets, and of a churner's at
+# progress 1 (mixed by progress): defects, faults and dissatisfaction take over.
+TICKET_MIX = np.array([[0.15, 0.1, 0.05, 0.4, 0.3], [0.4, 0.2, 0.3, 0.05, 0.05]])
 ACTIVITY = 0.9  # scales all rates: about 50 events per customer-year
 # Per segment (SMB, mid-market, enterprise).
 SEG_P = (0.6, 0.3, 0.1)
@@ -110,7 +124,7 @@ _WEEKDAY = np.array([_WORKWEEK, _WORKWEEK, _SHOPWEEK, _WORKWEEK, [1, 1, 1, 1, 0.
 COMM_CDF = cdf([[0.15, 0.3, 0.35, 0.05, 0.15], [0.35, 0.15, 0.3, 0.1, 0.1], [0.2, 0.1, 0.55, 0.05, 0.1],
                 [0.25, 0.2, 0.35, 0.1, 0.1], [0.15, 0.2, 0.5, 0.05, 0.1]])  # fmt: skip
 TICKET_CDF = cdf([[0.2, 0.2, 0.1, 0, 0, 0.5]])  # mostly through the portal
-VISIT, NPS, CSAT = (texts.CHANNELS.index(c) for c in ("visit", "nps", "csat"))
+VISIT, NPS, CSAT, WEB = (texts.CHANNELS.index(c) for c in ("visit", "nps", "csat", "web"))
 # Feature mix per industry over texts.FEATURES; education's course completions dominate.
 FEATURE_CDF = cdf([
     [0.25, 0.2, 0.12, 0.08, 0.12, 0.08, 0.08, 0.07, 0], [0.3, 0.3, 0.2, 0.1, 0.05, 0.03, 0.02, 0, 0],

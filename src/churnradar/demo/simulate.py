@@ -16,6 +16,7 @@ import numpy as np
 
 from churnradar.demo import model, texts
 from churnradar.demo.model import Bools, Floats, Ints
+from churnradar.demo.signals import add_signals
 
 Columns = dict[str, Ints | Floats]
 BLOCK = 1_000
@@ -109,6 +110,7 @@ def simulate_block(world: World, block: int) -> Block:
     rows.add(
         "payment", invoices["cust"][paid], invoices["paid_at"][paid], amount=invoices["paid_amount"][paid]
     )
+    add_signals(sim, rows, np.random.default_rng(np.random.SeedSequence(world.seed, spawn_key=(2, block))))
     return Block(sim.first, sim.columns(), rows.finish(), contracts, invoices)
 
 

@@ -99,7 +99,7 @@ EN_SUFFIXES = _words("Ltd|Ltd|Inc|Co|Group|LLC")
 
 SEGMENTS = ("SMB", "mid-market", "enterprise")
 TIERS = ("high", "medium", "low")
-CHANNELS = ("phone", "email", "wechat", "visit", "dingtalk", "portal", "nps", "csat")
+CHANNELS = ("phone", "email", "wechat", "visit", "dingtalk", "portal", "nps", "csat", "web")
 DIRECTIONS = ("in", "out")
 FEATURES = _words("dashboard|reports|export|mobile|workflow|api|integrations|sso|course_complete")
 DEEP_FEATURES = ("workflow", "api", "integrations", "sso")
@@ -237,11 +237,41 @@ CHURN_REASONS = {
 }
 
 
+# Each industry's own signals (#21 item 3, docs/contract.md): a ticket's category leads its text, a
+# manufacturing order names its product category, a member's web visit names its page, an education
+# customer's interactions say what they are.
+TICKET_CATEGORIES = {
+    "zh": _words("缺陷|故障|不满|咨询|需求"),
+    "en": _words("defect|fault|dissatisfaction|question|request"),
+}
+DEFECT, FAULT, DISSATISFACTION, QUESTION, REQUEST = range(5)
+PRODUCT_CATEGORIES = _words("spare_part|consumables|equipment")
+PAGES = _words("/help/return-policy|/account/close")
+INTERACTIONS = _words("question|discussion")
+
+
 class CodeTable(NamedTuple):
     """Where each (language, column) list starts in VOCAB and how long it is; arrays of shape (2, columns)."""
 
     offset: Ints
     length: Ints
+
+
+# A categorised ticket's list per (language, category * len(INDUSTRIES) + industry): "缺陷：登录后页面空白".
+_CATEGORY_COLUMNS = tuple(f"{k}/{i}" for k in range(5) for i in INDUSTRIES)
+_SIGNAL_WORDS = (*PRODUCT_CATEGORIES, *PAGES, *INTERACTIONS)
+
+
+def _categorised_tickets() -> dict[str, dict[str, tuple[str, ...]]]:
+    sep = {"zh": "：", "en": ": "}
+    return {
+        lang: {
+            f"{k}/{i}": tuple(f"{category}{sep[lang]}{subject}" for subject in TICKETS[lang][i])
+            for k, category in enumerate(TICKET_CATEGORIES[lang])
+            for i in INDUSTRIES
+        }
+        for lang in LANGS
+    }
 
 
 def _vocabulary() -> tuple[tuple[str, ...], dict[str, CodeTable]]:
@@ -253,6 +283,8 @@ def _vocabulary() -> tuple[tuple[str, ...], dict[str, CodeTable]]:
         "comment": (SURVEY_COMMENTS, ("bad", "neutral", "good")),
         "competitor": ({lang: {"all": t} for lang, t in COMPETITOR_TEXTS.items()}, ("all",)),
         "reason": (CHURN_REASONS, CHURN_PATTERNS),
+        "ticket_category": (_categorised_tickets(), _CATEGORY_COLUMNS),
+        "signal": ({lang: {"all": _SIGNAL_WORDS} for lang in LANGS}, ("all",)),
     }
     tables = {}
     for name, (by_lang, cols) in sources.items():
@@ -267,6 +299,11 @@ def _vocabulary() -> tuple[tuple[str, ...], dict[str, CodeTable]]:
 
 
 VOCAB, CODES = _vocabulary()
+
+
+def signal_word(word: str) -> int:
+    """The VOCAB code of a product category, page or interaction word."""
+    return int(CODES["signal"].offset[0, 0]) + _SIGNAL_WORDS.index(word)
 
 
 def person_names(rng: np.random.Generator, n: int) -> tuple[list[str], list[str]]:
