@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from churnradar.auth.schemas import Scope
 from tests.conftest import snapshot
 from tests.ingest.lake import stored_events
-from tests.web.conftest import World, anonymous, bearer, token_for, world  # noqa: F401 - fixtures
+from tests.web.conftest import World, anonymous, bearer, seeded_stores, token_for, world  # noqa: F401 - fixtures
 
 
 @pytest.fixture

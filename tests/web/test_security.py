@@ -35,7 +35,7 @@ def _concrete(path: str, world: World) -> str:
     filled = filled.replace("{template}", "general").replace("{level}", "red")  # a playbook's
     filled = filled.replace("{slug}", "renewal_intent").replace("{entity}", "customer")  # a custom field's
     filled = filled.replace("{entry_type}", "visit_feedback")  # an entry form's
-    filled = filled.replace("{number}", "1")  # a rule version's
+    filled = filled.replace("{number}", "1").replace("{position}", "1")  # a rule version's, a route's
     assert "{" not in filled, f"teach _concrete the parameters of {path}"
     return filled
 

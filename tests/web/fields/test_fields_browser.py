@@ -138,6 +138,7 @@ def test_add_a_field_and_a_form_record_an_entry_and_see_the_rule_fire(
     warnings = page.locator("section", has=fired).last  # the page is long (every indicator's chart)
     warnings.screenshot(path=str(ARTIFACTS / "fields-03-rule-fired-zh.png"))
     page.goto(f"{base}/tasks")
-    page.locator(".task-entry").first.click()
+    page.locator(".task-link").first.click()  # the task's own page links to the customer's entry forms
+    page.locator(".task-entry").click()
     expect(page.locator("#manual-entry h2")).to_have_text("录入信息")
     assert errors == []
