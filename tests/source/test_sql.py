@@ -131,6 +131,18 @@ def test_query_error_names_the_source_and_kind_and_keeps_the_cursor(
     assert summary.error is not None
     assert summary.error.startswith('source crm, events: column "nope" does not exist')
     assert service.get_source(engine, "crm").cursors["events"] == "30"
+    # an error the server meets while the rows stream (row 31 of 31 divides by zero)
+    with crm.begin() as conn:
+        conn.execute(text("INSERT INTO activity (account, at, what) VALUES ('A2', now(), 'order')"))
+    definition["options"]["queries"]["events"] = (  # type: ignore[index]
+        "SELECT id AS event_id, account AS customer_id, at AS ts, what AS kind, 1 / (id - 31) AS amount"
+        " FROM activity"
+    )
+    save(engine, settings, **definition)
+    summary = service.sync_source(engine, "crm", settings=settings)
+    assert summary.error == "source crm, events: division by zero"
+    assert service.get_source(engine, "crm").cursors["events"] == "30"
+    assert len(lake_events(engine)) == 30
 
 
 def test_bad_password_and_unreachable_server(engine: Engine, settings: Settings, crm_url: str) -> None:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from typing import Any
 
 import adbc_driver_manager
 import adbc_driver_postgresql.dbapi as adbc_pg
@@ -78,7 +77,7 @@ def arrow_chunks(
                 raise ConnectorError(f"{where}: the query has no cursor column {column!r}")
             statement, parameters = _statement(engine, source, schema, column, pull.cursor)
             cur.execute(statement, parameters)
-            yield from _chunks(cur.fetch_record_batch(), column, pull)
+            yield from _chunks(_streamed(cur.fetch_record_batch(), where), column, pull)
     except adbc_driver_manager.Error as exc:
         raise ConnectorError(f"{where}: {problem(exc)}") from None
 
@@ -105,7 +104,16 @@ def _statement(
     return statement + f" ORDER BY src.{quote(column)}", parameters
 
 
-def _chunks(batches: Any, column: str | None, pull: Pull) -> Iterator[Chunk]:
+def _streamed(reader: pa.RecordBatchReader, where: str) -> Iterator[pa.RecordBatch]:
+    """The reader's batches; an error the server sends mid-stream (a division by zero at row 500,000)
+    comes out of the reader as an OSError: a ConnectorError like any other."""
+    try:
+        yield from reader
+    except (OSError, pa.ArrowException) as exc:
+        raise ConnectorError(f"{where}: {problem(exc)}") from None
+
+
+def _chunks(batches: Iterator[pa.RecordBatch], column: str | None, pull: Pull) -> Iterator[Chunk]:
     pending: list[pa.RecordBatch] = []
     rows = 0
     for batch in batches:
