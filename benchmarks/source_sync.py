@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import tempfile
 import time
 import uuid
@@ -121,6 +122,7 @@ def run(crm_url: str, folder: Path, events: int) -> dict[str, object]:
         "no_change_sync_seconds": round(nothing, 3),
         "no_change_rows": again.totals()["rows"],
         "load_average_before_after": [round(load_before, 2), round(load_after, 2)],
+        "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024,
         "reference_read_only_seconds": round(read_seconds, 2),
         "reference_read_only_cpu_seconds": round(read_cpu, 2),
     }
