@@ -94,7 +94,7 @@ def test_first_incremental_and_full_sync(
 def test_batches_never_part_one_cursor_value(
     engine: Engine, settings: Settings, crm: Engine, crm_url: str
 ) -> None:
-    # 2,500 events in 1,000-row batches, every 700 sharing one time: a batch ends where the time changes.
+    # 2,500 events in 1,000-row chunks, every 700 sharing one time: a chunk ends where the time changes.
     with crm.begin() as conn:
         conn.execute(text("DELETE FROM activity"))
         conn.execute(
@@ -103,6 +103,7 @@ def test_batches_never_part_one_cursor_value(
         )
     definition = crm_source(crm_url)
     definition["options"]["cursor"]["events"] = "ts"  # type: ignore[index]
+    definition["options"]["chunk_rows"] = 1_000  # type: ignore[index]
     save(engine, settings, **definition)
     summary = service.sync_source(engine, "crm", settings=settings)
     events = next(k for k in summary.kinds if k.kind.value == "events")
@@ -130,6 +131,18 @@ def test_query_error_names_the_source_and_kind_and_keeps_the_cursor(
     assert summary.error is not None
     assert summary.error.startswith('source crm, events: column "nope" does not exist')
     assert service.get_source(engine, "crm").cursors["events"] == "30"
+    # an error the server meets while the rows stream (row 31 of 31 divides by zero)
+    with crm.begin() as conn:
+        conn.execute(text("INSERT INTO activity (account, at, what) VALUES ('A2', now(), 'order')"))
+    definition["options"]["queries"]["events"] = (  # type: ignore[index]
+        "SELECT id AS event_id, account AS customer_id, at AS ts, what AS kind, 1 / (id - 31) AS amount"
+        " FROM activity"
+    )
+    save(engine, settings, **definition)
+    summary = service.sync_source(engine, "crm", settings=settings)
+    assert summary.error == "source crm, events: division by zero"
+    assert service.get_source(engine, "crm").cursors["events"] == "30"
+    assert len(lake_events(engine)) == 30
 
 
 def test_bad_password_and_unreachable_server(engine: Engine, settings: Settings, crm_url: str) -> None:
@@ -194,3 +207,28 @@ def test_a_database_without_copy_takes_the_generic_path(
     assert [(k.kind.value, k.rows) for k in again.kinds] == [("customers", 0), ("events", 1)]
     assert len(lake_events(engine)) == 2_501
     crm.dispose()
+
+
+def test_types_arrow_does_not_hold_come_as_the_servers_text(
+    engine: Engine, settings: Settings, crm: Engine, crm_url: str
+) -> None:
+    # numeric, uuid and json columns (read as the server writes them), a numeric cursor bound in its type
+    definition = crm_source(crm_url)
+    definition["options"]["queries"]["events"] = (  # type: ignore[index]
+        "SELECT (id * 1.5)::numeric(10, 2) AS event_id, account AS customer_id, at AS ts, what AS kind,"
+        " (id % 7)::numeric(10, 2) AS amount, md5(id::text)::uuid AS ref, json_build_object('n', id) AS meta"
+        " FROM activity"
+    )
+    save(engine, settings, **definition)
+    assert service.sync_source(engine, "crm", settings=settings).ok
+    assert service.get_source(engine, "crm").cursors["events"] == "45.00"
+    stored = lake_events(engine)
+    assert len(stored) == 30
+    first = next(row for row in stored if row[3] == "id:1.50")
+    assert first[4] == "1.0"  # the amount
+    assert first[-2] == '{"ref": "c4ca4238-a0b9-2382-0dcc-509a6f75849b", "meta": "{\\"n\\" : 1}"}'
+    with crm.begin() as conn:
+        conn.execute(text("INSERT INTO activity (account, at, what) VALUES ('A2', now(), 'order')"))
+    again = service.sync_source(engine, "crm", settings=settings)
+    assert [(k.kind.value, k.rows) for k in again.kinds] == [("customers", 0), ("events", 1)]
+    assert service.get_source(engine, "crm").cursors["events"] == "46.50"

@@ -7,11 +7,12 @@ value is a bound parameter (`WHERE src.col > :cursor ORDER BY src.col`), never t
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import pyarrow as pa
 import sqlalchemy as sa
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError, SQLAlchemyError
 
@@ -20,7 +21,7 @@ from churnradar.ingest.readers import cell_text
 from churnradar.ingest.schemas import IMPORT_ORDER, RecordKind
 from churnradar.ingest.validate import bounded
 from churnradar.source import cursor as cursors
-from churnradar.source.connectors import pg_copy
+from churnradar.source.connectors import pg_arrow
 from churnradar.source.connectors.base import Chunk, ConnectorKind, Pull
 from churnradar.source.exceptions import ConnectorError
 from churnradar.source.form import FormField
@@ -37,6 +38,10 @@ class SqlOptions(BaseModel):
     queries: dict[RecordKind, str]
     cursor: dict[RecordKind, str] = {}
     connect_timeout_seconds: int = 10
+    # Rows per chunk, the unit imported and committed with its cursor. None: a million from PostgreSQL
+    # (Arrow columns; each chunk's import checks it against the stored rows, so fewer is slower), the
+    # import batch size (CHURNRADAR_IMPORTS__BATCH_ROWS) from the others (their rows are Python objects).
+    chunk_rows: int | None = Field(default=None, ge=1_000)
 
 
 def _problem(exc: SQLAlchemyError) -> str:
@@ -93,12 +98,16 @@ class SqlConnector:
     def chunks(self, pull: Pull) -> Iterator[Chunk]:
         column = self.options.cursor.get(pull.kind)
         after = cursors.decode(pull.cursor) if column else None
+        arrow = pg_arrow.applies(self.engine)
+        pull = replace(
+            pull, batch_rows=self.options.chunk_rows or (pg_arrow.CHUNK_ROWS if arrow else pull.batch_rows)
+        )
         try:
-            if pg_copy.applies(self.engine):
+            if arrow:
                 where = f"source {self.name}, {pull.kind.value}"
-                yield from pg_copy.copy_chunks(
-                    self.engine, self._select(pull.kind, after), column, pull, where
-                )
+                query = self.options.queries[pull.kind]
+                timeout = self.options.connect_timeout_seconds
+                yield from pg_arrow.arrow_chunks(self.engine, query, column, pull, where, timeout=timeout)
                 return
             with self.engine.connect() as conn:
                 result = conn.execution_options(stream_results=True, yield_per=pull.batch_rows).execute(
