@@ -40,11 +40,14 @@ def test_each_key_indicator_against_its_segments_median_or_everyones() -> None:
     medians = segment_medians(frame)
     assert list(medians.by_segment.index) == ["A"]  # B has three customers: too few to have its own
     got = with_segment_features(frame, medians)
-    assert got[GAP].iloc[0] == -9.5 and got[GAP].iloc[19] == 9.5  # A against A's median
+    assert got[GAP].iloc[0] == -9.5
+    assert got[GAP].iloc[19] == 9.5
     everyone = float(np.nanmedian(frame["orders_30d"]))  # 10.0: B and the unnamed against all customers
-    assert got[GAP].iloc[20] == 100.0 - everyone and got[GAP].iloc[24] == 1.0 - everyone
+    assert got[GAP].iloc[20] == 100.0 - everyone
+    assert got[GAP].iloc[24] == 1.0 - everyone
     assert np.isnan(got[GAP].iloc[22])  # no value, no gap
-    assert got[LATE].iloc[0] == 0.0 and got[LATE].iloc[20] == 75.0  # everyone's median of days is 5
+    assert got[LATE].iloc[0] == 0.0
+    assert got[LATE].iloc[20] == 75.0
     assert segment_feature("tenure_days") not in got
     assert list(got.columns[: len(frame.columns)]) == list(frame.columns)
 

@@ -143,7 +143,7 @@ def baseline_metrics(trained: Trained, history: History) -> dict[str, Any]:
     }
 
 
-def _fit(
+def fit_model(
     engine: Engine, options: TrainOptions, progress: Callable[[str], None] | None, at: datetime
 ) -> tuple[History, Trained, dict[str, Any]]:
     """Labelled history, the trained model, and its report (held-out metrics with the baselines)."""
@@ -233,7 +233,7 @@ def train_from_store(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train, compare with the baselines, store as the active model; returns the report."""
-    history, trained, report = _fit(engine, options, progress, at)
+    history, trained, report = fit_model(engine, options, progress, at)
     version = _store(engine, trained, report, options, at, activate=True)
     return {"version": version, "features": len(history.features), **report}
 
@@ -253,7 +253,7 @@ def retrain(
     way, active only when its AUC is at least the previous one's; the report says which and why.
     """
     options = options or TrainOptions(zone=settings.zone)
-    history, trained, report = _fit(engine, options, progress, now)
+    history, trained, report = fit_model(engine, options, progress, now)
     previous = scoring_service.active_model(engine)
     compared: dict[str, Any] | None = None
     activate = True
