@@ -35,9 +35,11 @@ from tests.conftest import copy_store, stored_snapshot
 
 END = date(2026, 6, 30)
 # A reason: "<name>: <value>[, typically <value>]", "<name>: down/up <n>% against usual",
-# "<name>: down/up <amount> in 4 weeks", "<name>: unchanged in 4 weeks" or "<name>: none recorded".
+# "<name>: down/up <amount> in 4 weeks", "<name>: unchanged in 4 weeks", "<name>: none recorded",
+# "<name>: <n>% below/above its segment's usual" or "<name>: <value>, its segment's usual <value>".
 READABLE = re.compile(
-    r"[A-Z][^:_]+: (?:-?[\d,.]+%?|∞)(?:, typically -?[\d,.]+%?)?"
+    r"[A-Z][^:_]+: (?:-?[\d,.]+%?|∞)(?:, (?:typically|its segment's usual) -?[\d,.]+%?)?"
+    r"|[A-Z][^:_]+: [\d,]+% (?:below|above) its segment's usual"
     r"|[A-Z][^:_]+: (?:down|up) [\d,]+% against usual"
     r"|[A-Z][^:_]+: (?:down|up) [\d,.]+%? in 4 weeks"
     r"|[A-Z][^:_]+: (?:unchanged in 4 weeks|none recorded)"

@@ -24,6 +24,7 @@ from churnradar.rule.schemas import RuleDef, Template
 from churnradar.rule.template_settings import TemplateChoice
 from churnradar.scoring.health import health_scores
 from churnradar.scoring.schemas import ActiveModel
+from churnradar.scoring.segments import segment_medians, uses_segments, with_segment_features
 
 FIRED_WITH_REASONS = ["customer_id", "rule", "template", "level", "reason_en", "reason_zh", "values"]
 
@@ -181,7 +182,9 @@ def assess(
     health = health_scores(table[["customer_id", *indicator_columns]], templates, book.templates)
     table = table.merge(health, on="customer_id", how="left")
     if book.model is not None and len(table):
-        # The model's features (indicators, their changes, tenure_days) are all columns of `table` now.
+        if uses_segments(book.model.scorer.features):  # against the medians of the customers judged today
+            table = with_segment_features(table, segment_medians(table))
+        # The model's features (indicators, their changes and segment gaps, tenure_days) are columns now.
         table["churn_probability"] = book.model.scorer.predict(table)
     elif "churn_probability" not in table:
         table["churn_probability"] = float("nan")

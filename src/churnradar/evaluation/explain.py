@@ -1,7 +1,8 @@
 """`churnradar explain CUSTOMER`: one customer's churn probability as of a date and the reasons behind it.
 
 The same features as `evaluate` (the registry's indicators and tenure, computed from data before the as-of
-date) scored with the active model, for that customer only: its events alone are read.
+date) scored with the active model, for that customer only: its events alone are read. Its segment's medians
+(for the segment features) come from the population's stored snapshot of the date, as `evaluate` stored it.
 """
 
 from __future__ import annotations
@@ -20,8 +21,16 @@ from churnradar.evaluation.exceptions import ExplainError
 from churnradar.evaluation.frames import all_customers
 from churnradar.indicator import service as indicator_service
 from churnradar.scoring import service as scoring_service
-from churnradar.scoring.dataset import indicator_features, with_tenure
+from churnradar.scoring.dataset import CHANGED, indicator_features, with_tenure
 from churnradar.scoring.reasons import Reason
+from churnradar.scoring.segments import (
+    SEGMENT,
+    SegmentMedians,
+    present_at,
+    segment_medians,
+    uses_segments,
+    with_segment_features,
+)
 
 TOP_REASONS = 5
 
@@ -67,6 +76,24 @@ def only_customer(source: Source, store_id: int, external_id: str) -> Source:
     )
 
 
+def population_medians(engine: Engine, source: Source, as_of: date, settings: Settings) -> SegmentMedians:
+    """The segment medians `evaluate` compares with on `as_of`: over the customers of that date, from the
+    stored indicator snapshot of the date (what `evaluate` computed), else computed from `source`."""
+    with engine.connect() as conn:
+        customers = all_customers(conn)
+    keys = [s for s in CHANGED if s in {i.slug for i in indicator_service.selected_indicators()}]
+    stored = indicator_service.stored_wide(engine, as_of, keys)
+    if stored.empty or not set(keys) <= set(stored.columns):
+        stored = source.for_store(
+            indicator_service.compute_indicators(source, [as_of], slugs=keys, zone=settings.zone)
+        )
+    population = customers[["customer_id", SEGMENT]].merge(
+        stored[["customer_id", *keys]], on="customer_id", how="left"
+    )
+    population = population[present_at(population.assign(as_of=as_of), customers).to_numpy()]
+    return segment_medians(population)
+
+
 def explain_customer(
     engine: Engine, settings: Settings, external_id: str, as_of: date, *, top: int = TOP_REASONS
 ) -> Explanation:
@@ -86,8 +113,11 @@ def explain_customer(
     with indicator_service.open_source(engine, analytics=settings.analytics) as source:
         narrowed = only_customer(source, store_id, external_id)
         wide = source.for_store(indicator_features(settings.zone)(narrowed, [as_of]))
-    if wide.empty:  # a customer without any data still has a row of features: all missing
-        wide = pd.DataFrame({"customer_id": [store_id], "as_of": [as_of]})
+        if wide.empty:  # a customer without any data still has a row of features: all missing
+            wide = pd.DataFrame({"customer_id": [store_id], "as_of": [as_of]})
+        if uses_segments(model.scorer.features):
+            medians = population_medians(engine, source, as_of, settings)
+            wide = with_segment_features(wide.assign(segment=customer["segment"]), medians)
     table = with_tenure(wide, found)
     probability, explained = scoring_service.explain_table(model, table, top=top)
     return Explanation(

@@ -28,7 +28,6 @@ from churnradar.scoring import service as scoring_service
 from churnradar.scoring.baselines import bgnbd_risk, recency_risk
 from churnradar.scoring.dataset import (
     EXTRA_FEATURES,
-    TENURE,
     check_no_leakage,
     closed_before,
     indicator_features,
@@ -37,6 +36,7 @@ from churnradar.scoring.dataset import (
 )
 from churnradar.scoring.health import fit_weights, health_scores, part_values, reweighted
 from churnradar.scoring.model import Trained, metrics, train
+from churnradar.scoring.segments import segment_features_by_date
 
 MIN_HEALTH_ROWS = 200  # customer-snapshots of a template's customers to learn its health weights from
 # Indicators cost the same per date in one pass or in batches (about 3 s per date at 100k customers); batches
@@ -55,6 +55,7 @@ class TrainOptions:
     inactivity_days: int = 90
     zone: ZoneInfo | str = "UTC"
     params: dict[str, Any] | None = None  # LightGBM parameters over the defaults (scoring.model.PARAMS)
+    segment_features: bool = True  # each key indicator against its segment's median (scoring.segments)
 
 
 def snapshot_dates(first: date, end: date, options: TrainOptions) -> list[date]:
@@ -114,9 +115,11 @@ def labelled_history(
         horizon_days=options.horizon_days,
         inactivity_days=options.inactivity_days,
     )
+    if options.segment_features:
+        wide = segment_features_by_date(wide, customers)
     wide = with_tenure(wide, customers)
     names = [c for c in wide.columns if c not in ("customer_id", "as_of")]
-    wide = wide.astype({TENURE: "float32"})
+    wide = wide.astype(dict.fromkeys(names, "float32"))
     return History(training_set(wide, labels), names, activity, orders)
 
 
@@ -140,7 +143,7 @@ def baseline_metrics(trained: Trained, history: History) -> dict[str, Any]:
     }
 
 
-def _fit(
+def fit_model(
     engine: Engine, options: TrainOptions, progress: Callable[[str], None] | None, at: datetime
 ) -> tuple[History, Trained, dict[str, Any]]:
     """Labelled history, the trained model, and its report (held-out metrics with the baselines)."""
@@ -230,7 +233,7 @@ def train_from_store(
     progress: Callable[[str], None] | None = None,
 ) -> dict[str, Any]:
     """Train, compare with the baselines, store as the active model; returns the report."""
-    history, trained, report = _fit(engine, options, progress, at)
+    history, trained, report = fit_model(engine, options, progress, at)
     version = _store(engine, trained, report, options, at, activate=True)
     return {"version": version, "features": len(history.features), **report}
 
@@ -250,7 +253,7 @@ def retrain(
     way, active only when its AUC is at least the previous one's; the report says which and why.
     """
     options = options or TrainOptions(zone=settings.zone)
-    history, trained, report = _fit(engine, options, progress, now)
+    history, trained, report = fit_model(engine, options, progress, now)
     previous = scoring_service.active_model(engine)
     compared: dict[str, Any] | None = None
     activate = True

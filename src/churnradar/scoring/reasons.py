@@ -24,10 +24,12 @@ from churnradar.i18n import N_
 from churnradar.indicator import service as indicator_service
 from churnradar.indicator.schemas import GapVsMedian, Indicator, PctChange, Ratio, WindowAgg
 from churnradar.scoring.dataset import TENURE, change_feature
+from churnradar.scoring.segments import segment_feature, segment_indicator
 
 # How a value reads: a level (next to the typical value), a ratio to the customer's baseline (1 = usual),
 # a percent change against it, or a percent drop (positive = down).
-Shape = Literal["level", "ratio", "pct", "drop", "delta"]  # delta: the change since four weeks earlier
+# delta: the change since four weeks earlier; segment: the difference from the segment's median.
+Shape = Literal["level", "ratio", "pct", "drop", "delta", "segment"]
 
 
 @dataclass(frozen=True)
@@ -49,7 +51,22 @@ PLAIN = N_("{feature}: {value}")
 FELL = N_("{feature}: down {amount} in 4 weeks")
 ROSE = N_("{feature}: up {amount} in 4 weeks")
 STEADY = N_("{feature}: unchanged in 4 weeks")
-PHRASES = (NONE_RECORDED, DOWN, UP, AGAINST, PLAIN, FELL, ROSE, STEADY)
+BELOW_SEGMENT = N_("{feature}: {percent} below its segment's usual")
+ABOVE_SEGMENT = N_("{feature}: {percent} above its segment's usual")
+AGAINST_SEGMENT = N_("{feature}: {value}, its segment's usual {typical}")
+PHRASES = (
+    NONE_RECORDED,
+    DOWN,
+    UP,
+    AGAINST,
+    PLAIN,
+    FELL,
+    ROSE,
+    STEADY,
+    BELOW_SEGMENT,
+    ABOVE_SEGMENT,
+    AGAINST_SEGMENT,
+)
 
 
 def extra_words() -> dict[str, Words]:
@@ -98,6 +115,11 @@ def feature_words(features: Sequence[str]) -> dict[str, Words]:
         for i in indicators
         if change_feature(i.slug) in features
     }
+    known |= {
+        segment_feature(i.slug): Words(i.name_en, i.name_zh, i.unit, "segment")
+        for i in indicators
+        if segment_feature(i.slug) in features
+    }
     known |= extra_words()
     return {f: known.get(f, Words(f.replace("_", " ").capitalize(), f)) for f in features}
 
@@ -139,12 +161,29 @@ def _delta(words: Words, value: float) -> tuple[str, str]:
     return _fill(FELL if value < 0 else ROSE, words, amount=amount)
 
 
+def _against_segment(words: Words, gap: float, typical: float | None) -> tuple[str, str]:
+    """A gap from the segment's median: "Orders in the last 30 days: 60% below its segment's usual"."""
+    if typical is None or math.isnan(typical):
+        return _fill(PLAIN, words, value=format_value(gap, words.unit))
+    percent = gap / abs(typical) * 100.0 if typical else math.inf
+    if not math.isinf(percent) and round(percent) != 0:
+        phrase = BELOW_SEGMENT if percent < 0 else ABOVE_SEGMENT
+        return _fill(phrase, words, percent=f"{abs(percent):,.0f}%")
+    shown, usual = format_value(typical + gap, words.unit), format_value(typical, words.unit)
+    return _fill(AGAINST_SEGMENT, words, value=shown, typical=usual)
+
+
 def reason(words: Words, value: float, median: float | None) -> tuple[str, str]:
-    """One reason in English and Chinese (the catalog's phrase, filled with the feature's names)."""
+    """One reason in English and Chinese (the catalog's phrase, filled with the feature's names).
+
+    For a segment feature `value` is the gap from the segment's median and `median` that segment's median.
+    """
     if math.isnan(value):
         return _fill(NONE_RECORDED, words)
     if words.shape == "delta":
         return _delta(words, value)
+    if words.shape == "segment":
+        return _against_segment(words, value, median)
     change = _change(words, value)
     if change is not None and not math.isinf(change) and round(change) != 0:
         return _fill(DOWN if change < 0 else UP, words, percent=f"{abs(change):,.0f}%")
@@ -193,6 +232,9 @@ def explain(
     contrib = contributions[:, : len(features)]  # the last column is the bias (expected value)
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :top]
     matrix = values.to_numpy(dtype=np.float64, na_value=np.nan)
+    column = {f: j for j, f in enumerate(features)}
+    # A segment feature's typical value is its segment's median: the indicator's value minus the gap.
+    base = {j: column.get(segment_indicator(f) or "") for j, f in enumerate(features) if segment_indicator(f)}
     out_en, out_zh, out_c, out_items = [], [], [], []
     between_en, between_zh = i18n.separator("en"), i18n.separator("zh_CN")
     for row, picks in enumerate(order):
@@ -203,6 +245,9 @@ def explain(
                 break
             name = features[j]
             value, typical = float(matrix[row, j]), medians.get(name)
+            if j in base:
+                at = base[j]
+                typical = None if at is None else float(matrix[row, at]) - value
             text_en, text_zh = reason(words[name], value, typical)
             items.append(Reason(name, _finite(value), _finite(typical), round(weight, 4), text_en, text_zh))
         out_en.append(between_en.join(r.text_en for r in items))
