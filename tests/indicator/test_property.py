@@ -65,7 +65,7 @@ def contracts(draw: st.DrawFn) -> dict[str, Any]:
 
 
 @settings(
-    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow], report_multiple_bugs=False
+    max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow], report_multiple_bugs=False
 )
 @given(
     st.lists(events(), max_size=60),
