@@ -46,6 +46,17 @@ def test_sql_form_reads_only_the_kinds_given_and_comes_back_the_same() -> None:
     assert "options.queries.events" not in values
 
 
+def test_the_sql_forms_chunk_size_is_kept_when_the_source_is_saved_again() -> None:
+    form = {
+        "name": "erp",
+        "secrets.url": "postgresql+psycopg://erp:pw@127.0.0.1/erp",
+        "options.queries.events": "SELECT * FROM events",
+        "options.chunk_rows": "250000",
+    }
+    assert int(service.definition_from("sql", form).options["chunk_rows"]) == 250_000
+    assert _round_trip("sql", form)["options.chunk_rows"] == "250000"
+
+
 def test_folder_and_rest_forms_locate_their_problems() -> None:
     folder = service.definition_from(
         "folder", {"name": "drop", "options.path": "/srv/drop", "options.kind": "events"}

@@ -171,6 +171,7 @@ _QUERIES = N_("Queries per record kind")
 FORM = (
     FormField("secrets.url", N_("Database URL (SQLAlchemy)"), "secret"),
     FormField("options.connect_timeout_seconds", N_("Connect timeout (seconds)"), "number"),
+    FormField("options.chunk_rows", N_("Rows per chunk (each committed with its cursor)"), "number"),
     FormField("options.queries.{kind}", N_("Query (SELECT)"), "textarea", group=_QUERIES, per_kind=True),
     FormField("options.cursor.{kind}", N_("Cursor column"), group=_QUERIES, per_kind=True),
 )
