@@ -412,12 +412,15 @@ def preview_custom(
     as_of: date,
     *,
     limit: int = 10,
+    reserved: Collection[str] = (),
     zone: ZoneInfo | str = "UTC",
     analytics: AnalyticsSettings | None = None,
 ) -> tuple[list[PreviewRow], int]:
     """A definition (stored or not) computed as of `as_of` by the one compiler, nothing stored: the `limit`
-    customers of the highest values, and how many customers have a value at all."""
-    others = [i for d in list_custom(engine) if d.name != definition.name for i in d.indicators()]
+    customers of the highest values, and how many customers have a value at all. Checked as a save is."""
+    stored = list_custom(engine)
+    _check_fits([definition], stored, reserved)
+    others = [i for d in stored if d.name != definition.name for i in d.indicators()]
     shipped = default_registry(stored=False)
     registry = build_registry([*others, *definition.indicators(), *(shipped.get(s) for s in shipped)])
     with open_source(engine, analytics=analytics) as source:

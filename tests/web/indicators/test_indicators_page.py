@@ -112,8 +112,9 @@ def test_form_errors_are_located_and_nothing_is_stored(
     assert "window_days: Input should be greater than or equal to 1" in refused.text
     assert "filter.value_min: Input should be a valid number" in refused.text
     assert 'value="lots"' in refused.text  # kept for the fix
-    clash = admin.post("/admin/indicators", data={**ORDERS, "name": "orders_30d", "csrf_token": csrf})
-    assert "is a built-in indicator&#39;s" in clash.text
+    clash = {**ORDERS, "name": "orders_30d", "as_of": "2025-01-01", "csrf_token": csrf}
+    assert "is a built-in indicator&#39;s" in admin.post("/admin/indicators", data=clash).text
+    assert "is a built-in indicator&#39;s" in admin.post("/admin/indicators/preview", data=clash).text
     bad_yaml = admin.post("/admin/indicators/import", data={"text": "- name: a\n", "csrf_token": csrf})
     assert bad_yaml.status_code == 400
     assert "YAML: item 1: " in bad_yaml.text

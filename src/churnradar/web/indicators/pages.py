@@ -206,15 +206,19 @@ async def preview_indicator(request: Request, principal: AdminDep) -> Response:
     except (DefinitionError, ValueError) as exc:
         return _refused(request, principal, exc, form, status.HTTP_400_BAD_REQUEST)
     settings = request.app.state.settings
-    rows, valued = await run_in_threadpool(
-        indicator_service.preview_custom,
-        request.app.state.engine,
-        definition,
-        as_of,
-        limit=PREVIEW_CUSTOMERS,
-        zone=settings.zone,
-        analytics=settings.analytics,
-    )
+    try:
+        rows, valued = await run_in_threadpool(
+            indicator_service.preview_custom,
+            request.app.state.engine,
+            definition,
+            as_of,
+            limit=PREVIEW_CUSTOMERS,
+            reserved=tuple(customer_fields()),
+            zone=settings.zone,
+            analytics=settings.analytics,
+        )
+    except DefinitionError as exc:
+        return _refused(request, principal, exc, form, status.HTTP_400_BAD_REQUEST)
     editing = str(form.get("editing", "")) or None
     preview = {"rows": rows, "valued": valued, "columns": definition.slugs(), "as_of": as_of}
     return _page(
