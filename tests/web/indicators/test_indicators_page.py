@@ -115,6 +115,8 @@ def test_form_errors_are_located_and_nothing_is_stored(
     clash = {**ORDERS, "name": "orders_30d", "as_of": "2025-01-01", "csrf_token": csrf}
     assert "is a built-in indicator&#39;s" in admin.post("/admin/indicators", data=clash).text
     assert "is a built-in indicator&#39;s" in admin.post("/admin/indicators/preview", data=clash).text
+    undated = admin.post("/admin/indicators/preview", data={**ORDERS, "as_of": "1/1", "csrf_token": csrf})
+    assert "as_of: &#39;1/1&#39; is not a date (YYYY-MM-DD)" in undated.text
     bad_yaml = admin.post("/admin/indicators/import", data={"text": "- name: a\n", "csrf_token": csrf})
     assert bad_yaml.status_code == 400
     assert "YAML: item 1: " in bad_yaml.text

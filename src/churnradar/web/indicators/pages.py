@@ -196,14 +196,21 @@ async def save_indicator(request: Request, principal: AdminDep) -> Response:
     )
 
 
+def _day(text: str) -> date:
+    try:
+        return date.fromisoformat(text.strip())
+    except ValueError:
+        raise DefinitionError(f"as_of: {text[:40]!r} is not a date (YYYY-MM-DD)") from None
+
+
 @router.post("/admin/indicators/preview", name="admin_indicator_preview")
 async def preview_indicator(request: Request, principal: AdminDep) -> Response:
     """The form's definition computed for a few customers as of the chosen date; nothing is stored."""
     form = await request.form()
     try:
         definition = parse_definition(_raw(form))
-        as_of = date.fromisoformat(str(form.get("as_of", "")).strip())
-    except (DefinitionError, ValueError) as exc:
+        as_of = _day(str(form.get("as_of", "")))
+    except DefinitionError as exc:
         return _refused(request, principal, exc, form, status.HTTP_400_BAD_REQUEST)
     settings = request.app.state.settings
     try:
