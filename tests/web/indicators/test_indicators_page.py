@@ -60,7 +60,8 @@ def test_admin_creates_previews_edits_and_round_trips_an_indicator(
     )
     assert preview.status_code == 200, preview.text
     assert 'id="indicator-preview"' in preview.text
-    assert "customers have a value" in preview.text
+    assert "customers have a value; the highest:" in preview.text
+    assert "%(" not in preview.text  # every count filled in
     assert service.list_custom(world.engine) == []  # a preview stores nothing
     assert 'value="Orders in the last year"' in preview.text  # the form keeps what was typed
 
