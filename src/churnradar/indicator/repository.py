@@ -16,6 +16,7 @@ from sqlalchemy.engine import Connection, Engine
 from churnradar.db import table_of
 from churnradar.indicator import keywords
 from churnradar.lake import snapshots as lake_snapshots
+from churnradar.lake import timeline as lake_timeline
 from churnradar.lake.service import lake_for
 from churnradar.models import Customer, CustomIndicator, SettingsDocument
 
@@ -94,6 +95,17 @@ def delete_dates(engine: Engine, dates: Sequence[date]) -> int:
 def customer_id_for(conn: Connection, external_id: str) -> int | None:
     """The internal id of the customer with source id `external_id`."""
     return conn.execute(select(Customer.id).where(Customer.external_id == external_id)).scalar_one_or_none()
+
+
+def customer_labels(conn: Connection, ids: Sequence[int]) -> dict[int, tuple[str, str | None]]:
+    """(source id, name) of the customers `ids`."""
+    query = select(Customer.id, Customer.external_id, Customer.name).where(Customer.id.in_(list(ids)))
+    return {row.id: (row.external_id, row.name) for row in conn.execute(query)}
+
+
+def event_kind_counts(engine: Engine) -> dict[str, int]:
+    """Stored events per kind (the store's lake)."""
+    return lake_timeline.kind_counts(lake_for(engine))
 
 
 def _value(value: object) -> float | None:

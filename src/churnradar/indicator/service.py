@@ -24,7 +24,7 @@ from churnradar.auth.schemas import Principal
 from churnradar.config import AnalyticsSettings, SnapshotSettings
 from churnradar.indicator import keywords, repository, retention
 from churnradar.indicator.compile import compile_indicators
-from churnradar.indicator.custom import CustomDefinition, parse_document
+from churnradar.indicator.custom import EVENT_KINDS, CustomDefinition, parse_document
 from churnradar.indicator.exceptions import DefinitionError, IndicatorInUseError, IndicatorNotFoundError
 from churnradar.indicator.keywords import KeywordSettings
 from churnradar.indicator.registry import (
@@ -388,3 +388,56 @@ def parse_custom_yaml(text: str, source: str = "<yaml>") -> list[CustomDefinitio
     except yaml.YAMLError as exc:
         raise DefinitionError(f"{source}: not YAML: {str(exc)[:300]}") from exc
     return parse_document(raw, source)
+
+
+def event_kinds(engine: Engine) -> dict[str, int]:
+    """Every event kind a definition may read, with the store's events of it (0 when none yet)."""
+    stored = repository.event_kind_counts(engine)
+    return {kind: stored.get(kind, 0) for kind in EVENT_KINDS}
+
+
+@dataclass(frozen=True)
+class PreviewRow:
+    """One customer's values of a definition as of a date: its columns (helpers first, then its own)."""
+
+    customer_id: int
+    external_id: str
+    name: str | None
+    values: dict[str, float | None]
+
+
+def preview_custom(
+    engine: Engine,
+    definition: CustomDefinition,
+    as_of: date,
+    *,
+    limit: int = 10,
+    reserved: Collection[str] = (),
+    zone: ZoneInfo | str = "UTC",
+    analytics: AnalyticsSettings | None = None,
+) -> tuple[list[PreviewRow], int]:
+    """A definition (stored or not) computed as of `as_of` by the one compiler, nothing stored: the `limit`
+    customers of the highest values, and how many customers have a value at all. Checked as a save is."""
+    stored = list_custom(engine)
+    _check_fits([definition], stored, reserved)
+    others = [i for d in stored if d.name != definition.name for i in d.indicators()]
+    shipped = default_registry(stored=False)
+    registry = build_registry([*others, *definition.indicators(), *(shipped.get(s) for s in shipped)])
+    with open_source(engine, analytics=analytics) as source:
+        wide = source.for_store(
+            compute_indicators(source, [as_of], slugs=[definition.name], registry=registry, zone=zone)
+        )
+    columns = definition.slugs()
+    valued = wide[wide[definition.name].notna()]
+    top = valued.sort_values([definition.name, "customer_id"], ascending=[False, True]).head(limit)
+    with engine.connect() as conn:
+        labels = repository.customer_labels(conn, [int(i) for i in top["customer_id"]])
+    rows = [
+        PreviewRow(
+            int(row["customer_id"]),
+            *labels.get(int(row["customer_id"]), (str(row["customer_id"]), None)),
+            {c: None if pd.isna(row[c]) else float(row[c]) for c in columns},
+        )
+        for _, row in top.iterrows()
+    ]
+    return rows, len(valued)

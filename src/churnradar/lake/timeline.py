@@ -129,3 +129,13 @@ def daily_kind_counts(lake: Lake, start: datetime, end: datetime) -> list[tuple[
         ).fetchall()
     finally:
         con.close()
+
+
+def kind_counts(lake: Lake) -> dict[str, int]:
+    """Stored events per kind, all dates."""
+    con = duckdb.connect()
+    try:
+        rows = events_relation(lake, con).aggregate("kind, count(*)").fetchall()
+        return {str(kind): int(n) for kind, n in rows}
+    finally:
+        con.close()

@@ -39,6 +39,7 @@ from churnradar.web.events import router as event_api
 from churnradar.web.fields import pages as field_pages
 from churnradar.web.fields import router as field_api
 from churnradar.web.health import router as health_api
+from churnradar.web.indicators import pages as indicator_pages
 from churnradar.web.indicators import router as indicator_api
 from churnradar.web.overview import pages as overview_pages
 from churnradar.web.overview import router as overview_api
@@ -191,6 +192,7 @@ def create_app(
     app.include_router(rule_editor.router)  # before the pages: /rules/new is not a rule's id
     app.include_router(rule_pages.router)
     app.include_router(field_pages.router)
+    app.include_router(indicator_pages.router)
     app.include_router(settings_pages.router)
     app.include_router(source_pages.router)
     app.include_router(effectiveness_pages.router)

@@ -6,7 +6,6 @@ refusals name the key (422) or the rules that read an indicator (409); YAML expo
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -15,8 +14,8 @@ from fastapi.testclient import TestClient
 
 from churnradar.auth.schemas import Scope
 from churnradar.indicator.registry import bind_stored, default_registry
-from churnradar.rule import service as rule_service
 from tests.web.conftest import World, anonymous, bearer, token_for, world  # noqa: F401 - fixtures
+from tests.web.indicators import add_general_rule
 
 VISITS = {
     "name": "visits_60d",
@@ -91,14 +90,7 @@ def test_bad_definitions_are_refused_naming_the_key(world: World, call: Callable
 
 def test_removal_is_refused_while_a_rule_reads_it(world: World, call: Callable[..., Any]) -> None:
     assert call("admin", "POST", json=VISITS).status_code == 201
-    at = datetime(2025, 1, 1, 12)
-    rule_service.active_templates(world.engine, at=at)
-    document = yaml.safe_load(rule_service.export_rules(world.engine, ["general"]))
-    document["general"].append(
-        {"slug": "few_visits", "name_en": "Few visits", "name_zh": "拜访太少", "condition": "visits_60d < 2",
-         "level": "yellow", "reason_en": "few visits", "reason_zh": "拜访太少"}
-    )  # fmt: skip
-    rule_service.import_rules(world.engine, yaml.safe_dump(document, allow_unicode=True), at=at, by="test")
+    add_general_rule(world.engine, "few_visits", "visits_60d < 2")
     refused = call("admin", "DELETE", "/visits_60d")
     assert refused.status_code == 409
     assert refused.json()["detail"]["rules"] == ["general/few_visits"]

@@ -28,6 +28,7 @@ from churnradar.models.people import Role
 from churnradar.rule import service as rule_service
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, PrincipalDep, SessionDep
+from churnradar.web.downloads import yaml_attachment
 from churnradar.web.fields.router import reserved_names
 from churnradar.web.i18n import N_
 from churnradar.web.nav import NavItem, nav_items
@@ -173,11 +174,7 @@ def import_fields(
 def export_fields(request: Request, principal: AdminDep) -> Response:
     """Every field and entry form as YAML (audited)."""
     text = field_service.export_yaml(request.app.state.engine, actor=principal)
-    return Response(
-        text,
-        media_type="application/yaml",
-        headers={"Content-Disposition": 'attachment; filename="fields.yaml"'},
-    )
+    return yaml_attachment(text, "fields.yaml")
 
 
 @router.post("/admin/fields/{entity}/{slug}/delete", name="admin_field_delete")
