@@ -89,7 +89,7 @@ def _postgres_engine(request: pytest.FixtureRequest, lake_root: Path) -> Iterato
 
 
 @pytest.fixture(scope="session")
-def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A migrated SQLite store made once per test process; each test copies the file (migrating it again
     cost every test a sixth of a second)."""
     path = tmp_path_factory.mktemp("sqlite-template") / "churnradar.db"
@@ -105,7 +105,7 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty, migrated churnradar database: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
         database = tmp_path / "churnradar.db"
-        shutil.copyfile(request.getfixturevalue("sqlite_template"), database)
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), database)
         engine = create_engine(f"sqlite:///{database}")
         yield engine
         engine.dispose()
