@@ -71,8 +71,16 @@ def postgres_template() -> Iterator[tuple[str, str]]:
     admin.dispose()
 
 
+@pytest.fixture
+def postgres_database_template(postgres_template: tuple[str, str]) -> str:
+    """The database a test's PostgreSQL database is copied from: the migrated template (a folder's conftest
+    may give a seeded one instead, saving a second copy)."""
+    return postgres_template[1]
+
+
 def _postgres_engine(request: pytest.FixtureRequest, lake_root: Path) -> Iterator[Engine]:
-    admin_url, template = request.getfixturevalue("postgres_template")
+    admin_url, _ = request.getfixturevalue("postgres_template")
+    template = request.getfixturevalue("postgres_database_template")
     name = f"churnradar_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
