@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import shutil
 import uuid
@@ -14,9 +15,11 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 import pytest
+from argon2 import profiles
 from sqlalchemy import select, text
 from sqlalchemy.engine import Engine, make_url
 
+from churnradar.auth import passwords
 from churnradar.config import Settings
 from churnradar.db import create_engine
 from churnradar.indicator import repository as indicator_repository
@@ -30,6 +33,13 @@ from churnradar.store import migrate
 ROOT = Path(__file__).resolve().parents[1]
 SHARED_DATA = ROOT.parent / "shared" / "data"
 POSTGRES_ENV = "CHURNRADAR_TEST_POSTGRES_URL"
+
+# Argon2 at its cheapest in this process (production's hashing cost about 0.2 s a sign-in or seeded user;
+# the tests sign in hundreds of times). Same algorithm, salt and digest lengths; servers and CLIs the tests
+# start as subprocesses keep production's parameters and still verify these hashes.
+passwords.use_parameters(
+    dataclasses.replace(profiles.RFC_9106_LOW_MEMORY, time_cost=1, memory_cost=8, parallelism=1)
+)
 
 
 def postgres_admin_url() -> str | None:
@@ -61,8 +71,16 @@ def postgres_template() -> Iterator[tuple[str, str]]:
     admin.dispose()
 
 
+@pytest.fixture
+def postgres_database_template(postgres_template: tuple[str, str]) -> str:
+    """The database a test's PostgreSQL database is copied from: the migrated template (a folder's conftest
+    may give a seeded one instead, saving a second copy)."""
+    return postgres_template[1]
+
+
 def _postgres_engine(request: pytest.FixtureRequest, lake_root: Path) -> Iterator[Engine]:
-    admin_url, template = request.getfixturevalue("postgres_template")
+    admin_url, _ = request.getfixturevalue("postgres_template")
+    template = request.getfixturevalue("postgres_database_template")
     name = f"churnradar_t_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url).execution_options(isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
@@ -78,12 +96,25 @@ def _postgres_engine(request: pytest.FixtureRequest, lake_root: Path) -> Iterato
         admin.dispose()
 
 
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite store made once per test process; each test copies the file (migrating it again
+    cost every test a sixth of a second)."""
+    path = tmp_path_factory.mktemp("sqlite-template") / "churnradar.db"
+    engine = create_engine(f"sqlite:///{path}")
+    migrate(engine)
+    engine.dispose()  # the last connection checkpoints the WAL: the file alone is the whole store
+    assert not path.with_name(f"{path.name}-wal").exists()
+    return path
+
+
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
 def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     """An empty, migrated churnradar database: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
-        engine = create_engine(f"sqlite:///{tmp_path / 'churnradar.db'}")
-        migrate(engine)
+        database = tmp_path / "churnradar.db"
+        shutil.copyfile(request.getfixturevalue("migrated_sqlite"), database)
+        engine = create_engine(f"sqlite:///{database}")
         yield engine
         engine.dispose()
     else:

@@ -33,7 +33,7 @@ PAUSE = 0.3
 
 
 def quiet_worker() -> dict[str, str]:
-    """Settings under which the worker's daily evaluation is not due during the test, whatever the hour.
+    """Settings under which the worker's daily evaluation (and retraining) is not due during the test.
 
     It evaluates "today" once the local time passes EVALUATE_AT, which would judge a date the test does not
     control (and forbid AS_OF after it). 23:59:59 in a zone where it is now morning or afternoon.
@@ -43,7 +43,13 @@ def quiet_worker() -> dict[str, str]:
     if hour >= 20:
         shift = (8 - hour) % 24  # local hour 8; "Etc/GMT-X" is UTC+X
         zone = f"Etc/GMT-{shift}"
-    return {"CHURNRADAR_WORKER__EVALUATE_AT": "23:59:59", "CHURNRADAR_TIMEZONE": zone}
+    # Nor its weekly retraining, which on its weekday (Monday) it would make up first, whatever the hour.
+    retrain = "59 23 31 12 *"
+    return {
+        "CHURNRADAR_WORKER__EVALUATE_AT": "23:59:59",
+        "CHURNRADAR_WORKER__RETRAIN_SCHEDULE": retrain,
+        "CHURNRADAR_TIMEZONE": zone,
+    }
 
 
 def _customers(demo: Demo) -> list[str]:

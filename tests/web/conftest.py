@@ -14,7 +14,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Scope
@@ -53,6 +53,16 @@ class SeededStores:
         self.folder = folder
         self.made: dict[str, tuple[Path, str, Seeded]] = {}  # backend -> (lake, database, ids)
         self.admin_url: str | None = None
+        self.next_is_seeded = False  # the next PostgreSQL database to copy into was made from the seeded one
+
+    def postgres_seeded(self, admin_url: str, migrated: str, settings: Settings) -> str:
+        """The seeded PostgreSQL database (seeded from the migrated template on first use), to make the
+        next test's database from directly: its copy_into then has only the lake to copy."""
+        if "postgresql" not in self.made:
+            url = make_url(admin_url).set(database=migrated).render_as_string(hide_password=False)
+            self.made["postgresql"] = self._seed(create_engine(url), settings)  # never connected: no dispose
+        self.next_is_seeded = True
+        return self.made["postgresql"][1]
 
     def copy_into(self, engine: Engine, settings: Settings) -> Seeded:
         backend = engine.dialect.name
@@ -62,6 +72,8 @@ class SeededStores:
         lake, database, ids = self.made[backend]
         if backend == "sqlite":
             shutil.copyfile(database, str(engine.url.database))
+        elif self.next_is_seeded:
+            self.next_is_seeded = False
         else:
             self._recreate(engine, database)
         shutil.copytree(lake, lake_service.root_for(engine), dirs_exist_ok=True)
@@ -106,6 +118,19 @@ class SeededStores:
         for backend, (_, database, _) in self.made.items():
             if backend != "sqlite":
                 self._admin(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+
+
+@pytest.fixture
+def postgres_database_template(
+    request: pytest.FixtureRequest, postgres_template: tuple[str, str], settings: Settings
+) -> str:
+    """A test of the seeded world gets its PostgreSQL database made from the seeded one (not made from the
+    migrated template first, then dropped and made again)."""
+    admin_url, migrated = postgres_template
+    if "world" not in request.fixturenames:
+        return migrated
+    stores: SeededStores = request.getfixturevalue("seeded_stores")
+    return stores.postgres_seeded(admin_url, migrated, settings)
 
 
 @pytest.fixture(scope="session")

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
-from argon2 import PasswordHasher
+from argon2 import Parameters, PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 MIN_LENGTH = 8
 _hasher = PasswordHasher()
 # Verifying against this when the login is unknown makes both answers take as long (no user enumeration).
 _DUMMY_HASH = _hasher.hash("not a real password, only here for timing")
+
+
+def use_parameters(parameters: Parameters) -> None:
+    """Hash with `parameters` from now on (the test suite's cheap profile; production never calls this and
+    keeps argon2-cffi's defaults). Hashes made before still verify: a hash names its own parameters."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher.from_parameters(parameters)
+    _DUMMY_HASH = _hasher.hash("not a real password, only here for timing")
 
 
 def hash_password(password: str) -> str:
