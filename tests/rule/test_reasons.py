@@ -26,6 +26,68 @@ VALUES = {
 }
 
 
+COMPLAINTS = "{login_days_30d, plural, =0 {no complaint} one {# complaint} other {# complaints}} in 90 days"
+
+
+class TestPlural:
+    @pytest.mark.parametrize(
+        ("value", "locale", "expected"),
+        [
+            pytest.param(0.0, "en", "no complaint in 90 days", id="exact_zero"),
+            pytest.param(1.0, "en", "1 complaint in 90 days", id="one"),
+            pytest.param(1.4, "en", "1 complaint in 90 days", id="one_as_shown"),
+            pytest.param(3.0, "en", "3 complaints in 90 days", id="other"),
+            pytest.param(1.0, "zh_CN", "1 complaints in 90 days", id="chinese_has_one_form"),
+            pytest.param(None, "en", f"{MISSING} complaints in 90 days", id="missing"),
+        ],
+    )
+    def test_form_follows_the_number_shown(self, value: float | None, locale: str, expected: str) -> None:
+        assert render_reason(COMPLAINTS, {"login_days_30d": value}, locale) == expected
+
+    def test_form_holds_placeholders_and_a_format(self) -> None:
+        text = "{share:.1f, plural, one {# day ({tier})} other {# days ({tier})}} and {amount:,.0f}"
+        assert check_reason(text, FIELDS) == ["share", "tier", "tier", "amount"]
+        shown = render_reason(text, {"share": 1.0, "tier": "high", "amount": 2e3})
+        assert shown == "1.0 days (high) and 2,000"
+
+    @pytest.mark.parametrize(
+        ("text", "message"),
+        [
+            pytest.param(
+                "x {share, plural, one {# day}}",
+                "{share, plural, ...} at column 3: a plural needs an other {...} form",
+                id="no_other",
+            ),
+            pytest.param(
+                "{share, plural, several {#} other {#}}",
+                "{share, plural, ...} at column 1: unknown form 'several' at column 17; "
+                "use zero, one, two, few, many, other or =N",
+                id="unknown_form",
+            ),
+            pytest.param(
+                "{share, plural, other {# days}",
+                "{share, plural, ...} at column 1: the plural is not closed; end it with }",
+                id="unclosed",
+            ),
+            pytest.param(
+                "{tier, plural, other {#}}",
+                "{tier, plural, ...} at column 1: a plural needs a number; 'tier' is a text",
+                id="text_field",
+            ),
+            pytest.param(
+                "{share, plural, other {{logins} days}}",
+                "{share, plural, ...} at column 1, form 'other': "
+                "{logins}: unknown indicator or field 'logins'",
+                id="unknown_inside",
+            ),
+        ],
+    )
+    def test_refuses_with_the_column(self, text: str, message: str) -> None:
+        with pytest.raises(ReasonError) as caught:
+            check_reason(text, FIELDS)
+        assert str(caught.value) == message
+
+
 class TestRender:
     @pytest.mark.parametrize(
         ("text", "expected"),

@@ -7,7 +7,8 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
 from churnradar.customer.exceptions import CustomerNotFoundError, OwnerChangeError
-from churnradar.intervention.exceptions import TaskError
+from churnradar.i18n import msg
+from churnradar.intervention.exceptions import PlaybookError, TaskError
 from churnradar.source.exceptions import SecretsUnreadableError, SourceDefinitionError, SourceNotFoundError
 from churnradar.web import errors
 from churnradar.web.tasks.service import NotAllowedError, TaskNotFoundError
@@ -48,6 +49,37 @@ def test_each_refusal_answers_with_its_status_and_detail(
     answer = TestClient(app).get(f"{errors.API_PREFIX}/refuse")
     assert answer.status_code == status
     assert answer.json() == {"detail": detail}
+
+
+@pytest.mark.parametrize(
+    ("refusal", "english", "chinese"),
+    [
+        (CustomerNotFoundError("C1"), "no such customer", "没有这个客户"),
+        (
+            OwnerChangeError("Unknown or inactive user: %(login)s.", 400, login="ghost"),
+            "Unknown or inactive user: ghost.",
+            "未知或已停用的用户：ghost。",
+        ),
+        (
+            PlaybookError(msg("{where}team: unknown team {name}", where="", name="'x'")),
+            "team: unknown team 'x'",
+            "team：未知团队 'x'",
+        ),
+        (TaskError("the note is empty"), "the note is empty", "the note is empty"),  # not in the catalog
+    ],
+)
+def test_a_refusal_s_detail_follows_accept_language(refusal: Exception, english: str, chinese: str) -> None:
+    app = FastAPI()
+    errors.install(app)
+
+    @app.get(f"{errors.API_PREFIX}/refuse")
+    def refuse() -> None:
+        raise refusal
+
+    client = TestClient(app)
+    for language, detail in (("zh-CN,zh;q=0.9", chinese), ("en-US", english), ("", english)):
+        answer = client.get(f"{errors.API_PREFIX}/refuse", headers={"Accept-Language": language})
+        assert answer.json() == {"detail": detail}, language
 
 
 def test_every_mapped_refusal_is_installed() -> None:

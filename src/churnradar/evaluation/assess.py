@@ -119,12 +119,15 @@ def _reasons(table: pd.DataFrame, fired: pd.DataFrame, book: RuleBook) -> pd.Dat
         definition = book.rule(str(template), str(rule))
         rows = table.iloc[position.loc[group["customer_id"].to_numpy()].to_numpy()]
         where = group.index.tolist()
-        for name, text in (("reason_en", definition.reason_en), ("reason_zh", definition.reason_zh)):
+        for name, text, locale in (
+            ("reason_en", definition.reason_en, "en"),
+            ("reason_zh", definition.reason_zh, "zh_CN"),
+        ):
             shown = _shown_names(text, book, columns)
             shown = shown if shown is not None else list(table.columns)
             records = cast(list[dict[str, Any]], rows[shown].to_dict("records"))
             for at, record in zip(where, records, strict=True):
-                out[name][at] = render_reason(text, record)
+                out[name][at] = render_reason(text, record, locale)
         read = read_by_rule[(str(template), str(rule))]
         numbers = [n for n in read if book.fields[n] is FieldType.NUMBER]
         used = cast(list[dict[str, Any]], rows[read].to_dict("records"))

@@ -17,7 +17,15 @@ from churnradar.auth.schemas import Scope
 from churnradar.rule import service as rule_service
 from churnradar.rule.fields import bind_custom_fields, customer_fields
 from tests.conftest import lake_events
-from tests.web.conftest import World, anonymous, bearer, token_for, world  # noqa: F401 - fixtures
+from tests.web.conftest import (  # noqa: F401 - fixtures
+    World,
+    anonymous,
+    bearer,
+    client_for,
+    csrf_of,
+    token_for,
+    world,
+)
 
 SQLITE_ONLY = pytest.mark.parametrize("engine", ["sqlite"], indirect=True)  # no SQL of its own differs
 INTENT = {
@@ -148,3 +156,22 @@ def test_reps_change_fields_and_record_entries_on_their_customers_only(
     (entry,) = [e for e in events if "visit_feedback" in e]
     assert {"visit", "2.0"} <= set(entry)  # the form's channel, its value column
     assert any('"author": "rep_east"' in cell for cell in entry)
+
+
+@SQLITE_ONLY
+def test_a_refusal_on_the_customer_page_shows_once_and_never_comes_from_the_link(
+    world: World, call: Callable[..., Any], client_for: Callable[[str], TestClient]
+) -> None:
+    call("admin", "PUT", "/fields/renewal_intent", json=INTENT)
+    client = client_for("rep_east")
+    page = f"/customers/{world.ids.customers['E-001']}"
+    form = {"csrf_token": csrf_of(client.get(page).text), "f_renewal_intent": "LOW"}
+    refused = client.post(f"{page}/fields", data=form)  # redirected back to the customer
+    assert refused.url.path == page
+    assert (
+        'id="field-error">renewal_intent: &#39;LOW&#39; is not one of low, medium, high</p>' in refused.text
+    )
+    assert 'id="field-error"' not in client.get(page).text  # shown once
+    crafted = client.get(f"{page}?field_error=Call+0800+now&entry_error=Pay+here").text
+    assert "Call 0800 now" not in crafted
+    assert "Pay here" not in crafted

@@ -203,6 +203,16 @@ def delete_entry_type(request: Request, principal: AdminDep, slug: str) -> Respo
     return RedirectResponse("/admin/fields", status_code=status.HTTP_303_SEE_OTHER)
 
 
+# A refusal on the customer page is kept in the session for its next view (never in the link, where a crafted
+# URL could put any text on the page); the form's partial takes it out once shown.
+FLASH = {"custom-fields": "field_error", "manual-entry": "entry_error"}
+
+
+def _refused(request: Request, customer_id: int, anchor: str, error: str, **query: str) -> Response:
+    request.session[FLASH[anchor]] = error[:500]
+    return _back(customer_id, anchor, **query)
+
+
 def _back(customer_id: int, anchor: str, **query: str) -> Response:
     suffix = f"?{urlencode(query)}" if query else ""
     return RedirectResponse(
@@ -224,7 +234,7 @@ async def save_customer_fields(
         )
     except REFUSED as exc:
         session.rollback()
-        return _back(customer_id, "custom-fields", field_error=str(exc)[:500])
+        return _refused(request, customer_id, "custom-fields", str(exc))
     request.app.state.cache.clear()
     return _back(customer_id, "custom-fields", fields_saved="1")
 
@@ -249,6 +259,6 @@ async def record_entry(
         )
     except REFUSED as exc:
         session.rollback()
-        return _back(customer_id, "manual-entry", entry_error=str(exc)[:500], entry_type=entry_type)
+        return _refused(request, customer_id, "manual-entry", str(exc), entry_type=entry_type)
     request.app.state.cache.clear()
     return _back(customer_id, "manual-entry", entry_saved=entry_type)

@@ -73,6 +73,16 @@ WHO_LABELS = {
     "owner_director": N_("the owner's director"),
     "team_manager": N_("the team's manager"),
 }
+# Channel types, shown translated; a plugin's own type is shown as it is named.
+CHANNEL_LABELS = {
+    "email": N_("E-mail"),
+    "sms": N_("SMS gateway"),
+    "dingtalk": N_("DingTalk robot"),
+    "wecom": N_("WeCom robot"),
+    "feishu": N_("Feishu robot"),
+    "slack": N_("Slack robot"),
+    "webhook": N_("Webhook (HTTP callback)"),
+}
 OUTBOX_LABELS = {
     "pending": N_("waiting"),
     "sent": N_("sent"),
@@ -86,8 +96,16 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
     counts, latest = notification_service.outbox_preview(request.app.state.engine)
     templates = rule_service.active_templates(request.app.state.engine, at=SystemClock().now())
     users = auth_service.list_users(session)
+    chinese = request_locale(request) == "zh_CN"
     return {
         "templates": service.template_views(templates, DEFAULT_LEVELS, playbooks.stored(session)),
+        "template_names": {t.slug: t.name_zh if chinese else t.name_en for t in templates.values()},
+        "rule_names": {
+            slug: zh if chinese else en
+            for (_template, slug), (en, zh) in rule_service.rule_names(session.connection()).items()
+        },
+        "channel_labels": CHANNEL_LABELS,
+        "message_language": i18n.LANGUAGES[i18n.normalize(settings.notifications.language)],
         "duty": DUTY_LABELS,
         "notifications": settings.notifications,
         "notifications_file": settings.notifications_file,
