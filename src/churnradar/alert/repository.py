@@ -7,11 +7,23 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import BindParameter, ColumnElement, Row, and_, bindparam, delete, insert, or_, select, update
+from sqlalchemy import (
+    BindParameter,
+    ColumnElement,
+    Row,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
-from churnradar.alert.lifecycle import HOLDOUT, KEY, STATE_COLUMNS, StepResult
+from churnradar.alert.lifecycle import HOLDOUT, KEY, SILENCED, STATE_COLUMNS, StepResult
 from churnradar.db import inserted_id, table_of
 from churnradar.models import Alert, AlertEvent, AlertStatus, Customer, CustomerRisk, Silence
 
@@ -215,3 +227,51 @@ def customer_alerts(
         for event in session.scalars(changes.order_by(AlertEvent.as_of.desc(), AlertEvent.id.desc())):
             history[event.alert_id].append(event)
     return alerts, history
+
+
+def alert_spans(
+    conn: Connection, since: date, *, where: ColumnElement[bool]
+) -> list[tuple[int, str, date, date | None]]:
+    """(customer, level, opened on, resolved on) of the unsilenced alerts matching `where` open at some time
+    since `since`."""
+    query = select(ALERTS.c.customer_id, ALERTS.c.level, ALERTS.c.opened_on, ALERTS.c.resolved_on).where(
+        or_(ALERTS.c.resolved_on.is_(None), ALERTS.c.resolved_on > since),
+        ALERTS.c.muted.is_distinct_from(SILENCED),
+        where,
+    )
+    return [(int(c), str(lv), o, r) for c, lv, o, r in conn.execute(query)]
+
+
+def alerts_per_day(
+    conn: Connection, since: date, *, where: ColumnElement[bool]
+) -> tuple[list[tuple[date, int]], list[tuple[date, int]]]:
+    """(day, count) of the alerts matching `where` opened, and of those resolved, each day since `since`."""
+    opened = (
+        select(ALERTS.c.opened_on, func.count())
+        .where(ALERTS.c.opened_on >= since, where)
+        .group_by(ALERTS.c.opened_on)
+    )
+    resolved = (
+        select(ALERTS.c.resolved_on, func.count())
+        .where(ALERTS.c.resolved_on >= since, where)
+        .group_by(ALERTS.c.resolved_on)
+    )
+    return (
+        [(day, int(n)) for day, n in conn.execute(opened)],
+        [(day, int(n)) for day, n in conn.execute(resolved)],
+    )
+
+
+def open_alerts_by_rule(
+    conn: Connection, limit: int, *, where: ColumnElement[bool]
+) -> list[tuple[str, str, int]]:
+    """(template, rule, open alerts) of the rules behind most open unsilenced alerts matching `where`."""
+    count = func.count()
+    query = (
+        select(ALERTS.c.template, ALERTS.c.rule, count)
+        .where(ALERTS.c.status == AlertStatus.OPEN.value, ALERTS.c.muted.is_distinct_from(SILENCED), where)
+        .group_by(ALERTS.c.template, ALERTS.c.rule)
+        .order_by(count.desc(), ALERTS.c.rule)
+        .limit(limit)
+    )
+    return [(t, r, int(n)) for t, r, n in conn.execute(query)]

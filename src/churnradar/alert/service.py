@@ -298,3 +298,32 @@ def add_silence(
             now=starts_at if now is None else now,
             by=by,
         ).id
+
+
+def _visible_alerts(principal: Principal) -> ColumnElement[bool]:
+    """Alerts of the customers `principal` may see (every alert for admins and directors)."""
+    if access.sees_all(principal):
+        return true()
+    return repository.ALERTS.c.customer_id.in_(select(Customer.id).where(access.visible_customers(principal)))
+
+
+def alert_spans(
+    session: Session, principal: Principal, since: date
+) -> list[tuple[int, str, date, date | None]]:
+    """(customer, level, opened on, resolved on) of the visible unsilenced alerts open at some time since
+    `since`: what a customer's level on each past day is read from."""
+    return repository.alert_spans(session.connection(), since, where=_visible_alerts(principal))
+
+
+def alerts_per_day(
+    session: Session, principal: Principal, since: date
+) -> tuple[list[tuple[date, int]], list[tuple[date, int]]]:
+    """(day, count) of visible alerts opened, and of those resolved, on each day since `since`."""
+    return repository.alerts_per_day(session.connection(), since, where=_visible_alerts(principal))
+
+
+def open_alerts_by_rule(
+    session: Session, principal: Principal, limit: int = 10
+) -> list[tuple[str, str, int]]:
+    """(template, rule, open alerts) of the rules behind most open unsilenced alerts `principal` may see."""
+    return repository.open_alerts_by_rule(session.connection(), limit, where=_visible_alerts(principal))

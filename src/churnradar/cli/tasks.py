@@ -19,7 +19,7 @@ from churnradar.cli.common import (
     settings_or_fail,
 )
 from churnradar.intervention.exceptions import TaskError
-from churnradar.intervention.schemas import ContactChannel, Outcome
+from churnradar.intervention.schemas import ContactChannel, Outcome, TaskStatus
 from churnradar.kit.clock import SystemClock
 from churnradar.store import migrate
 
@@ -27,6 +27,16 @@ tasks_app = typer.Typer(
     help="Intervention tasks: who does what for which customer, by when.", no_args_is_help=True
 )
 ByOption = Annotated[str, typer.Option("--by", help="Who does this (recorded in the task history).")]
+
+
+def _status(given: str) -> TaskStatus | None:
+    """The task status `--status` names; None for all."""
+    if given in ("", "all"):
+        return None
+    try:
+        return TaskStatus(given)
+    except ValueError:
+        fail(f"--status must be open, closed or all, not {given[:40]!r}")
 
 
 def _user_id(conn: Connection, login: str) -> int:
@@ -74,9 +84,7 @@ def list_tasks(
     migrate(engine)
     with engine.connect() as conn:
         assignee_id = _user_id(conn, assignee) if assignee else None
-        rows = tasks.list_tasks(
-            conn, status=None if status == "all" else status, assignee_id=assignee_id, limit=limit
-        )
+        rows = tasks.list_tasks(conn, status=_status(status), assignee_id=assignee_id, limit=limit)
     keys = ["id", "customer_id", "customer_name", "level", "status", "assignee_id", "assignee", "deadline_at"]
     keys.append("outcome")
     items = [{k: getattr(r, k) for k in keys} | {"breached": r.breached_at is not None} for r in rows]

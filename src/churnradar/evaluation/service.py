@@ -13,8 +13,7 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, insert, select, update
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 
 from churnradar import i18n, reactions
 from churnradar.alert import service as alert_service
@@ -22,7 +21,7 @@ from churnradar.alert.lifecycle import Policy, customer_levels, step
 from churnradar.config import Settings
 from churnradar.customer.events import OwnersChanged
 from churnradar.datahealth import service as datahealth
-from churnradar.db import inserted_id, table_of
+from churnradar.evaluation import repository
 from churnradar.evaluation.assess import Assessment, RuleBook, as_of_reasons, assess, build_rulebook
 from churnradar.evaluation.exceptions import EvaluationError
 from churnradar.evaluation.frames import all_customers, customers_at
@@ -31,7 +30,6 @@ from churnradar.indicator.frames import IndicatorFrame
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.kit.events import Dispatcher
 from churnradar.kit.frames import checked
-from churnradar.models import EvaluationRun, RunStatus
 from churnradar.notification import service as notification_service
 from churnradar.notification.schemas import Notice
 from churnradar.rule import service as rule_service
@@ -41,7 +39,6 @@ from churnradar.scoring import service as scoring_service
 from churnradar.scoring.dataset import indicator_columns, indicator_features
 from churnradar.scoring.health import reweighted
 
-RUNS = table_of(EvaluationRun)
 HEALTH = "health_score"
 PROBABILITY = "churn_probability"
 
@@ -105,20 +102,20 @@ def active_rulebook(engine: Engine, *, clock: Clock | None = None, policy: Polic
 
 def last_started(engine: Engine) -> datetime | None:
     """When the latest succeeded evaluation started (naive UTC), or None before the first."""
-    started: datetime | None = _latest_succeeded(engine, RUNS.c.started_at)
+    with engine.connect() as conn:
+        started: datetime | None = repository.latest_succeeded(conn, repository.RUNS.c.started_at)
     return started
 
 
-def _latest_run(engine: Engine) -> date | None:
-    latest: date | None = _latest_succeeded(engine, RUNS.c.as_of)
+def latest_run_day(conn: Connection) -> date | None:
+    """The as-of date of the latest succeeded evaluation (whose indicators are stored), or None."""
+    latest: date | None = repository.latest_succeeded(conn, repository.RUNS.c.as_of)
     return latest
 
 
-def _latest_succeeded(engine: Engine, column: Any) -> Any:
-    with engine.connect() as conn:
-        return conn.execute(
-            select(func.max(column)).where(RUNS.c.status == RunStatus.SUCCEEDED.value)
-        ).scalar_one()
+def run_summaries(conn: Connection, since: date) -> list[tuple[date, dict[str, Any]]]:
+    """Each succeeded evaluation since `since`, oldest first: its as-of date and summary (`as_dict`)."""
+    return repository.run_summaries(conn, since)
 
 
 def risk_table(
@@ -233,7 +230,8 @@ def evaluate(
     """
     clock = clock or SystemClock()
     events = events or reactions.dispatcher(settings)
-    latest = _latest_run(engine)
+    with engine.connect() as conn:
+        latest = latest_run_day(conn)
     if latest is not None and as_of < latest:
         raise EvaluationError(
             f"already evaluated up to {latest}; evaluation moves forward (use backtest for the past)"
@@ -259,10 +257,7 @@ def evaluate(
     scores = scoring_service.score_table(book.model, assessment.table) if book.model else None
     started = clock.now()
     with engine.begin() as conn:
-        inserted = conn.execute(
-            insert(RUNS).values(as_of=as_of, started_at=started, status=RunStatus.RUNNING.value)
-        )
-        run_id = inserted_id(inserted)
+        run_id = repository.start_run(conn, as_of, started)
         if held or silent_sources:
             notification_service.notify(
                 conn,
@@ -319,9 +314,5 @@ def evaluate(
             list(book.left_out),
             0 if scores is None else int(scores[PROBABILITY].notna().sum()),
         )
-        conn.execute(
-            update(RUNS)
-            .where(RUNS.c.id == run_id)
-            .values(status=RunStatus.SUCCEEDED.value, finished_at=clock.now(), summary=summary.as_dict())
-        )
+        repository.finish_run(conn, run_id, clock.now(), summary.as_dict())
     return summary

@@ -141,7 +141,7 @@ def follow_ups(conn: Connection, task_id: int) -> list[Row[Any]]:
 
 
 def list_tasks(
-    conn: Connection, *, status: str | None, assignee_id: int | None, limit: int
+    conn: Connection, *, status: TaskStatus | None, assignee_id: int | None, limit: int
 ) -> list[Row[Any]]:
     """Tasks with their customer's name, soonest deadline first."""
     query = (
@@ -149,8 +149,8 @@ def list_tasks(
         .join(CUSTOMERS, CUSTOMERS.c.id == TASKS.c.customer_id)
         .outerjoin(USERS, USERS.c.id == TASKS.c.assignee_id)
     )
-    if status:
-        query = query.where(TASKS.c.status == status)
+    if status is not None:
+        query = query.where(TASKS.c.status == status.value)
     if assignee_id is not None:
         query = query.where(TASKS.c.assignee_id == assignee_id)
     return list(conn.execute(query.order_by(TASKS.c.deadline_at, TASKS.c.id).limit(limit)))

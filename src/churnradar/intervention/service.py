@@ -320,7 +320,7 @@ def _open_task(conn: Connection, task_id: int) -> Any:
 
 
 def list_tasks(
-    conn: Connection, *, status: str | None, assignee_id: int | None, limit: int
+    conn: Connection, *, status: TaskStatus | None, assignee_id: int | None, limit: int
 ) -> list[Row[Any]]:
     """Tasks with their customer's name and assignee's login, soonest deadline first."""
     return task_repo.list_tasks(conn, status=status, assignee_id=assignee_id, limit=limit)

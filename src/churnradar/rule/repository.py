@@ -50,6 +50,12 @@ def replace_rules(
             conn.execute(insert(RULES), rows)
 
 
+def rules_stamp(conn: Connection) -> tuple[object, int]:
+    """When a stored rule last changed, and how many are stored."""
+    latest, count = conn.execute(select(func.max(RULES.c.updated_at), func.count())).one()
+    return latest, int(count)
+
+
 def rule_names(conn: Connection) -> dict[tuple[str, str], tuple[str, str]]:
     """(template, slug) → (English name, Chinese name) of every stored rule that has both names."""
     names: dict[tuple[str, str], tuple[str, str]] = {}

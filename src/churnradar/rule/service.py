@@ -63,6 +63,12 @@ def _with_rules(
     return merged
 
 
+def rules_version(engine: Engine) -> tuple[object, int]:
+    """When the stored rules last changed, and how many there are: a cache key that moves with every save."""
+    with engine.connect() as conn:
+        return repository.rules_stamp(conn)
+
+
 def active_templates(engine: Engine, *, at: datetime) -> dict[str, Template]:
     """The templates with their stored rules; the shipped rules are stored on first use."""
     return checked_templates(engine, at=at)[0]

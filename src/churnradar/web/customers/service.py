@@ -15,6 +15,7 @@ from churnradar.indicator import service as indicator_service
 from churnradar.indicator.schemas import Family, Indicator
 from churnradar.intervention import service as intervention_service
 from churnradar.intervention.schemas import TaskStatus
+from churnradar.kit.levels import Level
 
 # Each family's heading, in the catalog's order of the seven families.
 FAMILY_LABELS: dict[Family, str] = {
@@ -145,7 +146,7 @@ class NextStep:
     """The first playbook action of the customer's open task that no follow-up has marked done."""
 
     task_id: int
-    level: str
+    level: Level
     action_en: str
     action_zh: str
     done: int  # actions marked done so far
@@ -170,4 +171,6 @@ def next_step(session: Session, customer_id: int) -> NextStep | None:
         return None
     first = pending[0]
     zh = actions_zh[first] if first < len(actions_zh) else actions_en[first]
-    return NextStep(task.id, task.level, actions_en[first], zh, len(done), len(actions_en), task.deadline_at)
+    return NextStep(
+        task.id, Level(task.level), actions_en[first], zh, len(done), len(actions_en), task.deadline_at
+    )

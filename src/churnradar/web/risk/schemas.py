@@ -9,6 +9,8 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from churnradar.kit.levels import Level
+from churnradar.models import AlertStatus
 from churnradar.rule.templates import GENERAL
 
 
@@ -17,8 +19,8 @@ class AlertEventRead(BaseModel):
 
     as_of: date
     kind: str
-    from_level: str | None
-    to_level: str | None
+    from_level: Level | None
+    to_level: Level | None
     cause: str
 
 
@@ -29,8 +31,8 @@ class AlertRead(BaseModel):
     rule: str
     rule_name_en: str | None
     rule_name_zh: str | None
-    level: str
-    status: str
+    level: Level
+    status: AlertStatus
     muted: str | None
     opened_on: date
     last_fired_on: date

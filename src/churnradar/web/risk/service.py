@@ -15,11 +15,11 @@ from churnradar.alert import service as alert_service
 from churnradar.auth.schemas import Principal
 from churnradar.customer import service as customer_service
 from churnradar.customer.access import sees_all
+from churnradar.evaluation import service as evaluation_service
 from churnradar.i18n import Message, msg, nmsg
 from churnradar.intervention.control import DRAW_CAUSE
 from churnradar.kit.levels import Level, level_ranks
 from churnradar.rule import service as rule_service
-from churnradar.web.risk import repository as repo
 from churnradar.web.risk.schemas import AlertEventRead, AlertRead, RuleNames
 
 TREND_WEEKS = 26
@@ -35,14 +35,14 @@ level_counts = customer_service.level_counts
 
 def latest_run_day(session: Session) -> date | None:
     """The as-of date of the latest succeeded evaluation."""
-    return repo.latest_run_day(session)
+    return evaluation_service.latest_run_day(session.connection())
 
 
 def open_alerts_by_rule(
     session: Session, principal: Principal, limit: int = 10
 ) -> list[tuple[str, str, int]]:
     """(template, rule, open alerts) of the rules behind most open alerts the principal may see."""
-    return repo.open_alerts_by_rule(session, principal, limit)
+    return alert_service.open_alerts_by_rule(session, principal, limit)
 
 
 def rule_names(session: Session) -> RuleNames:
@@ -178,16 +178,16 @@ def level_trend(
     Directors and admins read the counts each evaluation recorded; others count their own customers' alerts.
     """
     since = today - (timedelta(days=366) if by_month else timedelta(weeks=TREND_WEEKS))
-    summaries = dict(repo.run_summaries(session, since))
+    summaries = dict(evaluation_service.run_summaries(session.connection(), since))
     days = last_per_period(summaries, month_of if by_month else week_of)
     if sees_all(principal):
         levels = {day: summaries[day].get("customers_by_level", {}) for day in days}
         return days, {level.value: [int(levels[day].get(level, 0)) for day in days] for level in Level}
-    return days, levels_on(repo.alert_spans(session, principal, since), days)
+    return days, levels_on(alert_service.alert_spans(session, principal, since), days)
 
 
 def new_and_resolved(session: Session, principal: Principal, today: date) -> list[tuple[date, int, int]]:
     """(week, alerts opened, alerts resolved) for each recent week with either, oldest first."""
-    opened, resolved = repo.alerts_per_day(session, principal, today - timedelta(weeks=TREND_WEEKS))
+    opened, resolved = alert_service.alerts_per_day(session, principal, today - timedelta(weeks=TREND_WEEKS))
     new, done = per_week(opened), per_week(resolved)
     return [(week, new.get(week, 0), done.get(week, 0)) for week in sorted(new.keys() | done.keys())]

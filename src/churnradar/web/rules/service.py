@@ -16,20 +16,19 @@ from typing import Any
 import pandas as pd
 import yaml
 from pydantic import BaseModel
-from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
+from churnradar.evaluation import service as evaluation_service
 from churnradar.evaluation.assess import RuleBook, assess
 from churnradar.evaluation.backtest import run_backtest
 from churnradar.evaluation.drafts import default_window, draft_book, plain_draft
 from churnradar.evaluation.frames import all_customers, customers_at
 from churnradar.indicator import service as indicator_service
 from churnradar.kit.levels import Level
-from churnradar.models import EvaluationRun, Rule, RunStatus
 from churnradar.rule import service as rule_service
 from churnradar.rule.exceptions import RuleSyntaxError, TemplateError
 from churnradar.rule.language import FieldType, parse_condition
@@ -84,9 +83,7 @@ def _views(
 
 def rules_version(engine: Engine) -> tuple[object, int]:
     """When the stored rules last changed, and how many there are: a cache key that moves with every save."""
-    with engine.connect() as conn:
-        latest, count = conn.execute(select(func.max(Rule.updated_at), func.count())).one()
-    return latest, int(count)
+    return rule_service.rules_version(engine)
 
 
 def list_rules(engine: Engine, *, at: datetime) -> list[RuleRead]:
@@ -342,10 +339,7 @@ class Snapshot:
 def latest_evaluation(engine: Engine) -> date | None:
     """The as-of date of the latest successful evaluation, whose indicators are stored."""
     with engine.connect() as conn:
-        latest: date | None = conn.execute(
-            select(func.max(EvaluationRun.as_of)).where(EvaluationRun.status == RunStatus.SUCCEEDED.value)
-        ).scalar_one()
-    return latest
+        return evaluation_service.latest_run_day(conn)
 
 
 def needed_indicators(trial: RuleBook) -> frozenset[str] | None:

@@ -6,7 +6,8 @@ from datetime import date, datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from churnradar.intervention.schemas import DueGroup, Outcome
+from churnradar.intervention.schemas import DueGroup, Outcome, TaskStatus
+from churnradar.kit.levels import Level
 
 
 class TaskRead(BaseModel):
@@ -19,8 +20,8 @@ class TaskRead(BaseModel):
     rule: str
     reason_en: str | None = Field(description="Why: the alert's reason with the customer's own values.")
     reason_zh: str | None = Field(description="The same reason in Chinese.")
-    level: str
-    status: str
+    level: Level
+    status: TaskStatus
     assignee: str | None = Field(description="Login of the person the task is assigned to.")
     assignee_name: str | None
     assignee_id: int | None
