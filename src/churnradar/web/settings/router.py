@@ -322,6 +322,23 @@ def clone_template(
     return {"slug": raw["slug"], "extends": raw.get("extends"), "rules": len(raw["rules"])}
 
 
+@router.delete(
+    "/templates/{template}",
+    summary="Remove a template clone",
+    responses={
+        422: {"description": "A shipped template, no such clone, or a clone a template choice applies."},
+        403: {"description": "Admins only."},
+    },
+)
+def remove_template(principal: AdminToken, session: SessionDep, template: str) -> dict[str, Any]:
+    """Remove a cloned template with its rules and stored playbooks (audited); refused while a template
+    choice applies it, naming the choice's industries and segments."""
+    rules = template_settings.remove_clone(session.connection(), principal, template, now=SystemClock().now())
+    removed = playbooks.drop_stored(session, template)
+    session.commit()
+    return {"slug": template, "removed": True, "rules": rules, "playbooks": removed}
+
+
 @router.get(
     "/template-choices", summary="List the template choices", responses={403: {"description": "Admins only."}}
 )
