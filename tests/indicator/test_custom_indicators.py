@@ -149,6 +149,7 @@ def test_changes_are_audited_and_export_round_trips(engine: Engine) -> None:
         ({"aggregate": "mode"}, "aggregate: Input should be"),
         ({"colour": "red"}, "colour: Extra inputs are not permitted"),
         ({"filter": {"shoe_size": 3}}, "filter.shoe_size: Extra inputs are not permitted"),
+        ({"filter": {"attribute": {"name": "shoe", "equals": "x"}}}, "filter.attribute.name: Input should"),
         ({"window_days": 0}, "window_days: Input should be greater than or equal to 1"),
         ({"window_days": 100_000}, "window_days: Input should be less than or equal to 3650"),
         ({"window_days": None}, "needs window_days"),

@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from churnradar.cli.main import app
@@ -24,7 +25,7 @@ from churnradar.config import Settings
 from churnradar.intervention import jobs
 from churnradar.kit.clock import FrozenClock
 from churnradar.models import DeliveryAttempt, OutboxMessage, UserPreference
-from churnradar.notification import policy
+from churnradar.notification import policy, stored_channels, stored_routes
 from churnradar.notification import repository as outbox_repo
 from churnradar.notification import service as notification_service
 from churnradar.notification.routing import Outgoing, Receiver
@@ -216,6 +217,31 @@ class TestNoFlooding:
             _queue(engine, key="b")
             assert notification_service.deliver(engine, settings=limited, clock=clock).deferred == 1
         assert len(receiver.requests) == 1
+
+    def test_quiet_hours_stored_on_the_settings_page_hold_a_notice_until_they_end(
+        self, engine: Engine
+    ) -> None:
+        # The file names no channel and no quiet hours: the channel and the routing are stored, as the
+        # settings page and the API store them.
+        file_settings = make_settings()
+        with http_receiver() as receiver:
+            with Session(engine) as session:
+                hook = {"type": "webhook", "secrets": {"url": receiver.url, "secret": "s3cr3t"}}
+                stored_channels.save(session, None, file_settings, "hook", hook, now=NOW)
+                routing = {"routes": [], "quiet_start": "07:00", "quiet_end": "09:00"}
+                stored_routes.save(session, None, routing, ["hook"], now=NOW)
+                session.commit()
+            _queue(engine, key="a")  # due at 08:00, inside the quiet hours
+            held = notification_service.deliver(engine, settings=file_settings, clock=FrozenClock(NOW))
+            assert (held.deferred, held.sent) == (1, 0)
+            assert _rows(engine)[0].next_attempt_at == NOW.replace(hour=9)
+            early = FrozenClock(NOW.replace(hour=8, minute=59))
+            assert notification_service.deliver(engine, settings=file_settings, clock=early).sent == 0
+            assert receiver.requests == []
+            after = FrozenClock(NOW.replace(hour=9))
+            assert notification_service.deliver(engine, settings=file_settings, clock=after).sent == 1
+        assert len(receiver.requests) == 1
+        assert _rows(engine)[0].status == "sent"
 
 
 def _two_open_tasks(engine: Engine) -> None:

@@ -94,3 +94,60 @@ def test_the_first_matching_choice_picks_the_template_else_the_industry_s(engine
     assert rule_service.active_templates(engine, at=NOW)["saas_key"].name_en == "Key accounts"
     with engine.connect() as conn:
         assert [c.template for c in template_settings.stored_choices(conn)] == ["saas_key"]
+
+
+def _versions(engine: Engine, template: str, slug: str) -> list[tuple[str, str | None]]:
+    with engine.connect() as conn:
+        return [(v.action, v.note) for v in reversed(rule_service.rule_versions(conn, template, slug))]
+
+
+def test_rule_history_follows_a_clone_its_source_and_their_parent(engine: Engine) -> None:
+    rule_service.active_templates(engine, at=NOW)  # the shipped rules stored
+    _clone(engine, "saas", "saas_key")
+    # Each rule of the clone starts its history at the clone, naming the rule it was copied from.
+    assert _versions(engine, "saas_key", "no_login_30d") == [("clone", "saas.no_login_30d")]
+    assert _versions(engine, "saas_key", "activity_drop") == [("clone", "saas.activity_drop")]
+    edit = {"slug": "no_login_30d", "enabled": False}
+    rule_service.import_rules(engine, yaml.safe_dump({"saas_key": [edit]}), at=NOW, by="ops")
+    assert _versions(engine, "saas_key", "no_login_30d") == [("clone", "saas.no_login_30d"), ("import", None)]
+    assert _versions(engine, "saas", "no_login_30d") == []  # the source did not change
+    # A change to the parent's rule changes it as the source and the clone apply it: each records it.
+    with engine.connect() as conn:
+        general = rule_service.stored_rules(conn)["general"]
+    changed = [{**r, "name_en": "Activity fell"} if r["slug"] == "activity_drop" else r for r in general]
+    rule_service.import_rules(engine, yaml.safe_dump({"general": changed}), at=NOW, by="ops")
+    assert _versions(engine, "general", "activity_drop") == [("original", None), ("import", None)]
+    assert _versions(engine, "saas", "activity_drop")[-1] == ("import", "general.activity_drop")
+    assert _versions(engine, "saas_key", "activity_drop") == [
+        ("clone", "saas.activity_drop"),
+        ("import", "general.activity_drop"),
+    ]
+    with engine.connect() as conn:
+        latest = rule_service.rule_versions(conn, "saas_key", "activity_drop")[0]
+    assert (latest.definition or {}).get("name_en") == "Activity fell"
+
+
+def test_a_clone_is_removed_unless_a_choice_applies_it(engine: Engine) -> None:
+    _clone(engine, "saas", "saas_key")
+    with Session(engine) as session:
+        choice = {"industries": ["saas"], "segments": ["enterprise"], "template": "saas_key"}
+        template_settings.save_choices(session, None, [{"template": "retail"}, choice], now=NOW)
+        session.commit()
+        for slug, named in [
+            ("saas_key", r"'saas_key' is applied by choices\[1\] \(industries: saas; segments: enterprise\)"),
+            ("saas", "'saas' is a shipped template; only clones can be removed"),
+            ("nowhere", "'nowhere' is not a clone"),
+        ]:
+            with pytest.raises(TemplateSettingsError, match=named):
+                template_settings.remove_clone(session.connection(), None, slug, now=NOW)
+        session.rollback()
+    assert "saas_key" in rule_service.active_templates(engine, at=NOW)
+    with Session(engine) as session:
+        template_settings.save_choices(session, None, [{"template": "retail"}], now=NOW)
+        rules = template_settings.remove_clone(session.connection(), None, "saas_key", now=NOW)
+        session.commit()
+    assert rules > 0
+    templates, left_out = rule_service.checked_templates(engine, at=NOW)
+    assert ("saas_key" in templates, left_out) == (False, [])
+    with engine.connect() as conn:
+        assert "saas_key" not in rule_service.stored_rules(conn)

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
 from churnradar.analytics.source import Source
@@ -27,6 +28,7 @@ from churnradar.evaluation.training import TrainOptions, retrain
 from churnradar.indicator.service import compute_indicators, open_source
 from churnradar.ingest.service import import_path
 from churnradar.models import Customer, CustomerRisk, CustomerScore
+from churnradar.rule import template_settings
 from churnradar.scoring.dataset import check_no_leakage, indicator_features
 from churnradar.scoring.exceptions import LeakageError
 from churnradar.scoring.service import active_model
@@ -56,6 +58,14 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, A
     engine = create_engine(f"sqlite:///{path}")
     migrate(engine)
     assert import_path(engine, folder / "files", settings=SETTINGS).ok
+    # Enterprise SaaS customers take a clone of saas, as evaluation will: training learns its weights.
+    at = datetime(2026, 6, 30, 12, 0)
+    with Session(engine) as session:
+        names = ("Enterprise SaaS", "企业SaaS")
+        template_settings.clone(session.connection(), None, "saas", "saas_enterprise", names, now=at)
+        choice = {"industries": ["saas"], "segments": ["enterprise"], "template": "saas_enterprise"}
+        template_settings.save_choices(session, None, [choice], now=at)
+        session.commit()
     engine.dispose()
     result = CliRunner().invoke(app, ["--db", f"sqlite:///{path}", "model", "train", "--json"])
     assert result.exit_code == 0, result.output
@@ -113,7 +123,7 @@ def test_health_score_refit_with_the_model(trained: tuple[Path, dict[str, Any]],
     learned, template = rankers["health_learned"]["auc"], rankers["health_template"]["auc"]
     assert health["applied"] is (learned >= template)
     assert health["spearman_with_probability"] < -0.2  # healthier, less likely to churn
-    assert set(health["learned"]) >= {"saas", "retail"}
+    assert set(health["learned"]) >= {"saas", "saas_enterprise", "retail"}
     assert all(w >= 0 for weights in health["learned"].values() for w in weights.values())
     # evaluate scores health with the weights the model learned, where it applied them.
     book = active_rulebook(db)

@@ -16,7 +16,7 @@ from churnradar.models import Customer, Team, User
 from churnradar.rule.fields import CUSTOMER_FIELDS, customer_fields
 from churnradar.rule.language import FieldType
 from churnradar.rule.schemas import Template
-from churnradar.rule.template_settings import TemplateChoice, choose
+from churnradar.rule.template_settings import TemplateChoice, template_slugs
 
 CUSTOMERS = table_of(Customer)
 USERS = table_of(User)
@@ -83,9 +83,9 @@ def customers_at(
     current = customers[signed & ~lost].copy()
     current["status"] = "active"  # as seen at the as-of date, whatever happened later
     current["tenure_days"] = (day - current["signup_date"]).dt.days.astype("float64")
-    pairs = list(zip(current["industry"].tolist(), current["segment"].tolist(), strict=True))
-    slugs = {p: choose(*p, templates, choices).slug for p in set(pairs)}  # a handful of pairs
-    current["template"] = [slugs[p] for p in pairs]
+    current["template"] = template_slugs(
+        current["industry"].tolist(), current["segment"].tolist(), templates, choices
+    )
     for column in TEXT_FIELDS:
         current[column] = current[column].astype(object).where(current[column].notna(), None)
     return current.reset_index(drop=True)

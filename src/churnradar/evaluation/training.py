@@ -6,7 +6,7 @@ stays a pure library that this module feeds.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -23,7 +23,7 @@ from churnradar.evaluation.labels import ACTIVITY_KINDS
 from churnradar.indicator import service as indicator_service
 from churnradar.rule import service as rule_service
 from churnradar.rule.schemas import Template
-from churnradar.rule.templates import template_for
+from churnradar.rule.template_settings import TemplateChoice, stored_choices, template_slugs
 from churnradar.scoring import service as scoring_service
 from churnradar.scoring.baselines import bgnbd_risk, recency_risk
 from churnradar.scoring.dataset import (
@@ -155,7 +155,9 @@ def fit_model(
     report = trained.metrics | {"baselines": baseline_metrics(trained, history)}
     say("refitting the health score's weights")
     templates, _ = rule_service.checked_templates(engine, at=at)
-    health = health_refit(engine, history, trained, templates)
+    with engine.connect() as conn:
+        choices = stored_choices(conn)
+    health = health_refit(engine, history, trained, templates, choices)
     report["baselines"]["all"] |= health.pop("rankers")
     report["health"] = health
     report["extra_features"] = list(EXTRA_FEATURES)
@@ -163,14 +165,19 @@ def fit_model(
 
 
 def health_refit(
-    engine: Engine, history: History, trained: Trained, templates: Mapping[str, Template]
+    engine: Engine,
+    history: History,
+    trained: Trained,
+    templates: Mapping[str, Template],
+    choices: Sequence[TemplateChoice] = (),
 ) -> dict[str, Any]:
     """The health score's weights learned on the training dates (per template, monotone), measured on the
-    held-out dates beside the templates' own; applied only when they rank churners at least as well."""
+    held-out dates beside the templates' own; applied only when they rank churners at least as well. Each
+    customer's template is the one evaluation applies (the admins' choices by industry or segment)."""
     with engine.connect() as conn:
         customers = all_customers(conn)
-    slugs = {i: template_for(i, templates).slug for i in set(customers["industry"].tolist())}
-    template_of = customers.set_index("customer_id")["industry"].map(slugs)
+    slugs = template_slugs(customers["industry"].tolist(), customers["segment"].tolist(), templates, choices)
+    template_of = pd.Series(slugs, index=customers["customer_id"].to_numpy())
     data = history.data.assign(template=history.data["customer_id"].map(template_of))
     fitted = data[data["as_of"].isin(trained.split.train)]
     weights: dict[str, dict[str, float]] = {}

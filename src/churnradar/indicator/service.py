@@ -184,6 +184,19 @@ def stored_wide(engine: Engine, as_of: date, indicators: Sequence[str] | None = 
     return wide[["customer_id", *present]]
 
 
+def wide_at(engine: Engine, as_of: date, indicators: Sequence[str]) -> pd.DataFrame:
+    """`stored_wide` of `as_of`, with each of `indicators` that snapshot lacks (an indicator defined after
+    that run) computed for `as_of` by the one compiler from the store's events; nothing is stored."""
+    wide = stored_wide(engine, as_of, indicators)
+    registry = default_registry()
+    missing = [i for i in indicators if i not in wide.columns and i in registry]
+    if not missing or wide.empty:
+        return wide
+    with open_source(engine) as source:
+        computed = source.for_store(compute_indicators(source, [as_of], slugs=missing, registry=registry))
+    return wide.merge(computed[["customer_id", *missing]], on="customer_id", how="left")
+
+
 def previous_values(engine: Engine, indicator: str, as_of: date) -> pd.Series:
     """`indicator` by customer id from the latest snapshot before `as_of` (empty when none)."""
     return repository.previous_values(engine, indicator, as_of)

@@ -149,6 +149,12 @@ def copy_stored(session: Session, source: str, target: str, *, now: datetime, by
     return len(copied)
 
 
+def drop_stored(session: Session, template: str) -> int:
+    """Drop every playbook admins stored for `template` (a clone being removed); not committed. How many."""
+    levels = [level for (slug, level) in task_repo.stored_playbooks(session) if slug == template]
+    return sum(task_repo.remove_playbook(session, template, level) for level in levels)
+
+
 def export_yaml(session: Session, principal: Principal | None, templates: Mapping[str, Template]) -> str:
     """Every playbook in force as YAML (`playbooks:` entries with template and level), audited."""
     entries = [

@@ -19,7 +19,7 @@ from churnradar import i18n
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import ChannelConfig, Settings
-from churnradar.kit import secrets
+from churnradar.kit import secrets, yaml_documents
 from churnradar.notification import repository as outbox_repo
 from churnradar.notification import stored_routes
 from churnradar.notification.channels import build, channels
@@ -141,3 +141,43 @@ def remove(session: Session, principal: Principal | None, name: str, *, now: dat
     if removed:
         auth_service.record(session, principal, "delete", "channel", name, None, at=now)
     return removed
+
+
+def export_yaml(session: Session, principal: Principal | None, settings: Settings) -> str:
+    """The stored channels as YAML (`channels:` entries with name, type, options, and `secrets_set`: the
+    names of the secrets set, never their values), audited."""
+    auth_service.record_export(session, principal, "channels", format="yaml")
+    entries = [
+        {"name": v.name, "type": v.type, "options": v.options, "secrets_set": v.secrets_set}
+        for v in views(session, settings)
+    ]
+    return yaml_documents.dump({"channels": entries})
+
+
+def import_yaml(
+    session: Session, principal: Principal | None, settings: Settings, text: str, *, now: datetime
+) -> int:
+    """Store each `channels:` entry (name, type, options, and `secrets` to set; a stored channel keeps the
+    secrets left out; `secrets_set` is ignored), all checked before any is kept: `ChannelConfigError`
+    locating each wrong one (`channels[1] (sms): ...`), the session then to be rolled back. Audited per
+    channel; not committed. How many."""
+    document = yaml_documents.read_document(text, ChannelConfigError)
+    entries = yaml_documents.entries_of(document, "channels", ChannelConfigError)
+    errors: list[str] = []
+    for index, entry in enumerate(entries):
+        name = str(entry.get("name", ""))[:64] if isinstance(entry, dict) else ""
+        where = f"channels[{index}] ({name})" if name else f"channels[{index}]"
+        if not isinstance(entry, dict):
+            errors.append(f"{where}: expected a mapping with name, type, options and secrets")
+            continue
+        unknown = sorted(set(map(str, entry)) - {"name", "type", "options", "secrets", "secrets_set"})
+        if unknown:
+            errors.append(f"{where}: unknown keys {', '.join(unknown)[:200]}")
+            continue
+        try:
+            save(session, principal, settings, name, entry, now=now)
+        except ChannelConfigError as exc:
+            errors.append(f"{where}: {exc}")
+    if errors:
+        raise ChannelConfigError(yaml_documents.joined(errors))
+    return len(entries)

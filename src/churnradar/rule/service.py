@@ -23,7 +23,7 @@ from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.fields import bind_custom_fields
 from churnradar.rule.language import FieldType
 from churnradar.rule.schemas import RuleVersionRead, Template
-from churnradar.rule.templates import build_templates, build_templates_leniently
+from churnradar.rule.templates import build_templates, build_templates_leniently, with_rules
 from churnradar.rule.versions import changed_rules
 
 log = logging.getLogger(__name__)
@@ -48,19 +48,6 @@ rule_names = repository.rule_names
 # read and replaced by the domains that own what they say.
 settings_document = repository.settings_document
 save_settings_document = repository.save_settings_document
-
-
-def _with_rules(
-    raws: Mapping[str, dict[str, Any]], rules: Mapping[str, Sequence[Mapping[str, Any]]]
-) -> dict[str, dict[str, Any]]:
-    merged = {slug: dict(raw) for slug, raw in raws.items()}
-    for template, entries in rules.items():
-        if template not in merged:
-            raise TemplateError(
-                [f"rules for unknown template {template!r}; templates are {', '.join(sorted(merged))}"]
-            )
-        merged[template]["rules"] = [dict(e) for e in entries]
-    return merged
 
 
 def rules_version(engine: Engine) -> tuple[object, int]:
@@ -89,7 +76,7 @@ def checked_templates(engine: Engine, *, at: datetime) -> tuple[dict[str, Templa
     unknown = sorted(set(stored) - set(raws))
     problems = [f"rules for unknown template {t[:64]!r} left out" for t in unknown]
     known = {t: r for t, r in stored.items() if t in raws}
-    templates, left_out = build_templates_leniently(_with_rules(raws, known))
+    templates, left_out = build_templates_leniently(with_rules(raws, known))
     for problem in (*problems, *left_out):
         log.warning("stored rule left out: %s", problem[:500])
     return templates, [p[:500] for p in (*problems, *left_out)]
@@ -163,15 +150,28 @@ def import_rules_on(
         raise TemplateError(shape)
     raws = template_settings.all_raws(conn)
     stored = repository.stored_rules(conn) or {s: list(r.get("rules", [])) for s, r in raws.items()}
-    templates = build_templates(_with_rules(raws, {**stored, **document}))  # refuses the import on any error
-    before, _ = build_templates_leniently(_with_rules(raws, {t: r for t, r in stored.items() if t in raws}))
+    templates = build_templates(with_rules(raws, {**stored, **document}))  # refuses the import on any error
+    before, _ = build_templates_leniently(with_rules(raws, {t: r for t, r in stored.items() if t in raws}))
     repository.replace_rules(conn, document, at=at, by=by)
-    for template, slug, old, new in changed_rules(before, templates, document):
+    # Every template whose rule as applied changed gets a version: those the document lists, and those that
+    # inherit the changed rule (noted with the rule the change was made to).
+    for template, slug, old, new in changed_rules(before, templates, templates):
+        made_in = _changed_in(template, templates, document)
         if old is not None and repository.latest_version(conn, template, slug) == 0:
             # The state before the first recorded change, so that it can be compared and restored.
             repository.add_version(conn, template, slug, old, action="original", note=None, at=at, by=None)
-        repository.add_version(conn, template, slug, new, action=action, note=note, at=at, by=by)
+        why = note if made_in == template else f"{made_in}.{slug}"
+        repository.add_version(conn, template, slug, new, action=action, note=why, at=at, by=by)
     return {str(t): len(r) for t, r in document.items()}, templates
+
+
+def _changed_in(template: str, templates: Mapping[str, Template], document: Mapping[str, Any]) -> str:
+    """The template a change to `template`'s rules was made in: itself, or its nearest parent `document`
+    lists."""
+    current: str | None = template
+    while current is not None and current not in document and current in templates:
+        current = templates[current].extends
+    return current if current is not None and current in document else template
 
 
 def rule_versions(conn: Connection, template: str, slug: str) -> list[RuleVersionRead]:

@@ -23,7 +23,13 @@ from churnradar.kit import yaml_documents
 from churnradar.rule import repository
 from churnradar.rule.exceptions import TemplateError, TemplateSettingsError
 from churnradar.rule.schemas import SLUG, Template
-from churnradar.rule.templates import build_templates, template_for, template_raws
+from churnradar.rule.templates import (
+    build_templates,
+    build_templates_leniently,
+    template_for,
+    template_raws,
+    with_rules,
+)
 
 CLONES = "template_clones"
 CHOICES = "template_choices"
@@ -60,6 +66,19 @@ def choose(
         if held and choice.template in templates:
             return templates[choice.template]
     return template_for(industry if isinstance(industry, str) else None, templates)
+
+
+def template_slugs(
+    industries: Sequence[str | None],
+    segments: Sequence[str | None],
+    templates: Mapping[str, Template],
+    choices: Sequence[TemplateChoice],
+) -> list[str]:
+    """The slug of the template that applies to each customer (by its industry and segment, as `choose`):
+    the one answer evaluation, backtests and training share."""
+    pairs = list(zip(industries, segments, strict=True))
+    slugs = {p: choose(*p, templates, choices).slug for p in set(pairs)}  # a handful of pairs
+    return [slugs[p] for p in pairs]
 
 
 def stored_choices(conn: Connection | Session) -> list[TemplateChoice]:
@@ -140,8 +159,43 @@ def clone(
     by = principal.login if principal else None
     repository.save_settings_document(conn, CLONES, {"items": clones}, at=now, by=by)
     repository.replace_rules(conn, {slug: raw["rules"]}, at=now, by=by)
+    stored = {s: r for s, r in repository.stored_rules(conn).items() if s in raws or s == slug}
+    built, _ = build_templates_leniently(with_rules({**raws, slug: raw}, stored))
+    for rule in built[slug].rules if slug in built else []:  # each rule's history starts at the clone
+        definition = rule.model_dump(mode="json")
+        note = f"{source}.{rule.slug}"
+        repository.add_version(conn, slug, rule.slug, definition, action="clone", note=note, at=now, by=by)
     auth_service.record(conn, principal, "clone", "template", slug, {"from": source}, at=now)
     return raw
+
+
+def remove_clone(conn: Connection, principal: Principal | None, slug: str, *, now: datetime) -> int:
+    """Remove a clone with its stored rules; refused for a shipped template and while a choice applies the
+    clone (naming the choice's industries and segments). Audited; not committed. How many rules it had."""
+    clones = stored_clones(conn)
+    if slug not in clones:
+        shipped = slug in template_raws()
+        raise TemplateSettingsError(
+            f"template: {slug[:100]!r} is "
+            + ("a shipped template; only clones can be removed" if shipped else "not a clone")
+        )
+    applied = [
+        f"choices[{i}] (industries: {', '.join(c.industries) or 'any'}; "
+        f"segments: {', '.join(c.segments) or 'any'})"
+        for i, c in enumerate(stored_choices(conn))
+        if c.template == slug
+    ]
+    if applied:
+        raise TemplateSettingsError(
+            f"template: {slug!r} is applied by {'; '.join(applied)[:600]}; remove those choices first"
+        )
+    rules = len(repository.stored_rules(conn).get(slug, []))
+    by = principal.login if principal else None
+    items = [raw for s, raw in clones.items() if s != slug]
+    repository.save_settings_document(conn, CLONES, {"items": items}, at=now, by=by)
+    repository.replace_rules(conn, {slug: []}, at=now, by=by)
+    auth_service.record(conn, principal, "delete", "template", slug, {"rules": rules}, at=now)
+    return rules
 
 
 def export_yaml(session: Session, principal: Principal | None) -> str:

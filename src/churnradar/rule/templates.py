@@ -211,6 +211,21 @@ def build_templates_leniently(
     return build_templates(fixed, fields=fields), problems
 
 
+def with_rules(
+    raws: Mapping[str, dict[str, Any]], rules: Mapping[str, Sequence[Mapping[str, Any]]]
+) -> dict[str, dict[str, Any]]:
+    """The raw templates with the rule entries of each template `rules` names (stored ones) in place of the
+    file's; a template it names that `raws` lacks is a `TemplateError`."""
+    merged = {slug: dict(raw) for slug, raw in raws.items()}
+    for template, entries in rules.items():
+        if template not in merged:
+            raise TemplateError(
+                [f"rules for unknown template {template!r}; templates are {', '.join(sorted(merged))}"]
+            )
+        merged[template]["rules"] = [dict(e) for e in entries]
+    return merged
+
+
 def load_templates(
     extra_dir: Path | None = None, *, fields: Mapping[str, FieldType] | None = None
 ) -> dict[str, Template]:

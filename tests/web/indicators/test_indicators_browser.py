@@ -1,17 +1,28 @@
-"""A sales-ops admin in a real browser, in English then Chinese: defines "visits in the last 60 days" on the
-indicators page, previews it, saves it, and finds it in the rules editor's field list for a new rule."""
+"""Issue 18's done-when in a real browser: a sales-ops admin who has never seen the files defines "visits in
+the last 60 days" on the indicators page (previewed), builds a rule on it in the rules editor ("flags N now"),
+changes the red playbook of the customers' template on the settings page; the next evaluation (run as the
+worker runs it) raises the alert with its reason on the risk list and the customer's page, and its task
+carries the changed playbook. Then the same pages in Chinese."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+import time
 from collections.abc import Iterator
+from datetime import date
 from typing import Any
 
 import pytest
+from sqlalchemy import Row, select
 from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
+from churnradar.db import create_engine
+from churnradar.evaluation.service import evaluate
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import import_records
+from churnradar.models import Customer, InterventionTask
 from tests.web.browser import browser, expect, serve_seeded, shot, sign_in_page
 
 __all__ = ["browser"]  # fixture used below
@@ -27,18 +38,43 @@ def _visits(engine: Engine, settings: Settings) -> None:
     ]  # fmt: skip
     summary = import_records(engine, rows, kind=RecordKind.EVENTS, settings=settings, source="test")
     assert summary.status == "succeeded", summary.errors
+    evaluate(engine, as_of=date(2024, 12, 31), settings=settings)  # the worker's last run, before any change
 
 
 @pytest.fixture(scope="module")
-def visits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    with serve_seeded(tmp_path_factory.mktemp("indicators-browser"), _visits) as base:
-        yield base
+def visits_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, str]]:
+    folder = tmp_path_factory.mktemp("indicators-browser")
+    with serve_seeded(folder, _visits) as base:
+        yield base, f"sqlite:///{folder / 'churnradar.db'}"
 
 
-def test_define_an_indicator_on_the_page_and_pick_it_for_a_new_rule(
-    visits_server: str, browser: object
+def _evaluate(url: str) -> None:
+    """The next evaluation, as the worker runs it: its own process over the same store."""
+    done = subprocess.run(
+        [sys.executable, "-m", "churnradar", "--db", url, "evaluate", "--as-of", "2025-01-01", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
+def _ids(url: str, external_id: str) -> tuple[int, Row[Any]]:
+    """The customer's id and its open task's row."""
+    engine = create_engine(url)
+    with engine.connect() as conn:
+        customer = conn.execute(select(Customer.id).where(Customer.external_id == external_id)).scalar_one()
+        task = conn.execute(select(InterventionTask).where(InterventionTask.customer_id == customer)).one()
+    engine.dispose()
+    return int(customer), task
+
+
+def test_indicator_rule_and_playbook_set_up_in_the_ui_are_used_by_the_next_evaluation(
+    visits_server: tuple[str, str], browser: object
 ) -> None:
-    base = visits_server
+    base, url = visits_server
+    started = time.monotonic()
     context = browser.new_context(locale="en-US", viewport={"width": 1280, "height": 900})  # type: ignore[attr-defined]
     page = context.new_page()
     errors: list[str] = []
@@ -81,6 +117,58 @@ def test_define_an_indicator_on_the_page_and_pick_it_for_a_new_rule(
     expect(choice).to_contain_text("Visits in the last 60 days")
     expect(choice).to_contain_text("Customer visits by our team")
     shot(page, "indicators-03-rule-field-list-en")
+    choice.click()  # a rule on it, built with the condition builder: few visits is red
+    expect(page.locator("#field-r-0")).to_contain_text("Visits in the last 60 days")
+    page.fill("#slug", "few_visits")
+    page.fill("#name_en", "Few visits")
+    page.fill("#name_zh", "拜访太少")
+    page.fill("#value-r-0-0", "2")
+    page.locator("#value-r-0-0").press("Tab")
+    expect(page.locator("#condition")).to_have_value("visits_60d > 2")
+    expect(page.locator("#check-valid")).to_contain_text("customers now")  # the builder is drawn again
+    page.select_option("#operator-r-0", "<")
+    expect(page.locator("#condition")).to_have_value("visits_60d < 2")
+    # As of the last run, the new indicator computed for it: E-001's one visit, N-001's and R-001's none.
+    expect(page.locator("#check-valid")).to_contain_text("flags 3 of 6 customers now (as of 2024-12-31)")
+    page.select_option("#level", "red")
+    page.fill("#reason_en", "Visits in 60 days: {visits_60d:.0f}")
+    page.fill("#reason_zh", "近60天拜访 {visits_60d:.0f} 次")
+    shot(page, "indicators-04-new-rule-en")
+    page.click("#save")
+    page.wait_for_url(f"{base}/rules/general.few_visits?saved=1")
+
+    # The red playbook of the retail template (the customers' industry): a shorter deadline, its own steps.
+    page.click("nav >> text=Settings")
+    page.wait_for_url(f"{base}/settings")
+    form = page.locator("#playbook-retail-red")
+    form.locator("input[name=deadline_hours]").fill("12")
+    form.locator("summary").click()
+    steps = "Director visits the buyer this week\nAgree a recovery plan"
+    form.locator("textarea[name=actions_en]").fill(steps)
+    form.locator("textarea[name=actions_zh]").fill("总监本周拜访采购负责人\n商定挽回计划")
+    shot(page, "indicators-05-playbook-en")
+    form.locator("button[type=submit]").click()
+    page.wait_for_url(f"{base}/settings#template-retail")
+    expect(page.locator("#playbook-retail-red input[name=deadline_hours]")).to_have_value("12")
+    clicked = time.monotonic() - started
+
+    _evaluate(url)
+    customer, task = _ids(url, "E-001")  # one visit in December: flagged
+    assert (task.rule, task.level) == ("few_visits", "red")
+    # The task (raised to red by the new rule) carries the changed playbook; the deadline counts from then.
+    assert (task.playbook["deadline_hours"], task.playbook["actions_en"][0]) == (12, steps.split("\n")[0])
+    page.goto(f"{base}/risk")
+    row = page.locator('tr[data-customer="E-001"]')
+    expect(row).to_contain_text("Visits in 60 days: 1")
+    shot(page, "indicators-06-risk-list-en")
+    page.goto(f"{base}/customers/{customer}")
+    expect(page.locator("#section-alerts")).to_contain_text("Few visits")
+    expect(page.locator("#section-alerts")).to_contain_text("Visits in 60 days: 1")
+    shot(page, "indicators-07-customer-en")
+    page.goto(f"{base}/tasks/{task.id}")
+    expect(page.locator(".task .rule")).to_have_text("Few visits")
+    expect(page.locator(".task .steps")).to_contain_text("Director visits the buyer this week")
+    shot(page, "indicators-08-task-en")
 
     page.select_option("#language-select", "zh_CN")
     expect(page.locator("html")).to_have_attribute("lang", "zh-CN")
@@ -93,10 +181,26 @@ def test_define_an_indicator_on_the_page_and_pick_it_for_a_new_rule(
     page.click("#preview-indicator")
     expect(page.locator("#indicator-preview")).to_contain_text(f"{shown} 个客户有值；最高的几个：")
     expect(page.locator("#indicator-preview tbody td.num").first).to_have_text("5")
-    shot(page, "indicators-04-edit-preview-zh")
+    shot(page, "indicators-08b-edit-preview-zh")
     page.goto(f"{base}/rules/new")
     page.fill("#pick-r-0", "拜访")
     choice = page.locator('.field-choice[data-field="visits_60d"]')
     expect(choice).to_contain_text("近60天拜访次数")
-    shot(page, "indicators-05-rule-field-list-zh")
+    shot(page, "indicators-09-rule-field-list-zh")
+    page.goto(f"{base}/rules/general.few_visits")
+    expect(page.locator("#field-r-0")).to_contain_text("近60天拜访次数")
+    shot(page, "indicators-10-rule-zh")
+    page.goto(f"{base}/settings#template-retail")
+    expect(page.locator("#playbook-retail-red")).to_contain_text("时限（小时）")
+    shot(page, "indicators-11-playbook-zh")
+    page.goto(f"{base}/risk")
+    expect(page.locator('tr[data-customer="E-001"]')).to_contain_text("近60天拜访 1 次")
+    shot(page, "indicators-12-risk-list-zh")
+    page.goto(f"{base}/customers/{customer}")
+    expect(page.locator("#section-alerts")).to_contain_text("拜访太少")
+    shot(page, "indicators-13-customer-zh")
+    page.goto(f"{base}/tasks/{task.id}")
+    expect(page.locator(".task .steps")).to_contain_text("总监本周拜访采购负责人")
+    shot(page, "indicators-14-task-zh")
     assert errors == []
+    print(f"clicks and typing from sign-in to the saved playbook: {clicked:.0f} s")

@@ -7,11 +7,14 @@ from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, status
+from fastapi.responses import PlainTextResponse
 from pydantic import BaseModel, Field
 
+from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal, Scope
 from churnradar.kit.clock import SystemClock
 from churnradar.models.people import Role
+from churnradar.rule import service as rule_service
 from churnradar.rule.exceptions import TemplateError
 from churnradar.rule.schemas import FieldChange, RuleDef, RuleVersionRead
 from churnradar.web.deps import AdminToken, SessionDep, api_principal
@@ -79,6 +82,26 @@ def list_rules(
     ]
     start = (page - 1) * per_page
     return Page[RuleRead].of(rules[start : start + per_page], total=len(rules), page=page, per_page=per_page)
+
+
+@router.get(
+    "/export",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+    summary="Export rules as YAML",
+)
+def export_rules(
+    request: Request,
+    principal: RuleAdmin,
+    session: SessionDep,
+    template: Annotated[list[str] | None, Query(max_length=50)] = None,
+) -> PlainTextResponse:
+    """The stored rules as `churnradar rule export` writes them (`template: [rules]`, optionally only the
+    templates named), for `POST /rules/import` elsewhere or a file kept in git; audited."""
+    text = rule_service.export_rules(request.app.state.engine, template or ())
+    auth_service.record_export(session, principal, "rules", format="yaml")
+    session.commit()
+    return PlainTextResponse(text, media_type="application/yaml")
 
 
 @router.get("/{rule_id}", response_model=RuleRead, responses=NOT_FOUND, summary="Get a rule")

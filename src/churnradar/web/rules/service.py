@@ -352,9 +352,12 @@ def needed_indicators(trial: RuleBook) -> frozenset[str] | None:
 
 
 def snapshot_at(engine: Engine, as_of: date, indicators: frozenset[str] | None) -> Snapshot:
-    """The indicators stored for `as_of` (only `indicators` when given), wide, and every customer."""
+    """The indicators stored for `as_of` (only `indicators` when given, those defined after that run computed
+    for it), wide, and every customer."""
     wide = (
-        indicator_service.stored_wide(engine, as_of, sorted(indicators) if indicators is not None else None)
+        indicator_service.stored_wide(engine, as_of)
+        if indicators is None
+        else indicator_service.wide_at(engine, as_of, sorted(indicators))
         if indicators != frozenset()
         else pd.DataFrame({"customer_id": pd.Series(dtype="int64")})
     )

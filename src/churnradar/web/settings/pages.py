@@ -129,6 +129,7 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
         "route_error": None,
         "routing_error": None,
         "template_choices": template_settings.stored_choices(session),
+        "clones": set(template_settings.stored_clones(session)),
         "template_error": None,
         "keywords": indicator_service.keywords_in_force(request.app.state.engine),
         "keywords_error": None,
@@ -352,6 +353,20 @@ async def clone_template(
         return _refused(request, session, principal, "template_error", str(exc))
     session.commit()
     return RedirectResponse(f"/settings#template-{slug}", status_code=status.HTTP_303_SEE_OTHER)
+
+
+@router.post("/templates/{template}/remove", name="settings_template_remove")
+async def remove_template(
+    request: Request, principal: AdminDep, session: SessionDep, template: str
+) -> Response:
+    """Remove a cloned template (its rules and playbooks); refused while a template choice applies it."""
+    try:
+        template_settings.remove_clone(session.connection(), principal, template, now=SystemClock().now())
+        playbooks.drop_stored(session, template)
+    except TemplateSettingsError as exc:
+        return _refused(request, session, principal, "template_error", str(exc))
+    session.commit()
+    return RedirectResponse("/settings#templates", status_code=status.HTTP_303_SEE_OTHER)
 
 
 async def _store_choices(

@@ -9,8 +9,11 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
+from churnradar.auth import service as auth_service
 from churnradar.indicator import service as indicator_service
+from churnradar.indicator.exceptions import DefinitionError
 from churnradar.intervention import playbooks, routes
+from churnradar.kit import yaml_documents
 from churnradar.kit.clock import SystemClock
 from churnradar.notification import stored_channels, stored_routes
 from churnradar.rule import service as rule_service
@@ -159,6 +162,38 @@ def delete_channel(principal: AdminToken, session: SessionDep, channel_id: str) 
         raise HTTPException(status.HTTP_404_NOT_FOUND, "no stored channel")
     session.commit()
     return {"name": channel_id, "removed": True}
+
+
+@router.get(
+    "/channels/export",
+    summary="Export the stored channels as YAML",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+)
+def export_channels(request: Request, principal: AdminToken, session: SessionDep) -> PlainTextResponse:
+    """`channels:` each stored channel's name, type, options and the names of its secrets (never their
+    values); audited."""
+    text = stored_channels.export_yaml(session, principal, request.app.state.settings)
+    session.commit()
+    return PlainTextResponse(text, media_type="application/yaml")
+
+
+@router.post(
+    "/channels/import",
+    summary="Import channels from YAML",
+    responses={
+        422: {"description": "The document is refused whole; `detail` locates each wrong channel."},
+        403: {"description": "Admins only."},
+    },
+)
+async def import_channels(request: Request, principal: AdminToken, session: SessionDep) -> dict[str, int]:
+    """Store each `channels:` entry (name, type, options, and `secrets` to set: a stored channel keeps those
+    left out), all checked before any is stored; audited without secrets."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    settings = request.app.state.settings
+    count = stored_channels.import_yaml(session, principal, settings, text, now=SystemClock().now())
+    session.commit()
+    return {"channels": count}
 
 
 @router.get("/task-routes", summary="List the task routes", responses={403: {"description": "Admins only."}})
@@ -322,6 +357,23 @@ def clone_template(
     return {"slug": raw["slug"], "extends": raw.get("extends"), "rules": len(raw["rules"])}
 
 
+@router.delete(
+    "/templates/{template}",
+    summary="Remove a template clone",
+    responses={
+        422: {"description": "A shipped template, no such clone, or a clone a template choice applies."},
+        403: {"description": "Admins only."},
+    },
+)
+def remove_template(principal: AdminToken, session: SessionDep, template: str) -> dict[str, Any]:
+    """Remove a cloned template with its rules and stored playbooks (audited); refused while a template
+    choice applies it, naming the choice's industries and segments."""
+    rules = template_settings.remove_clone(session.connection(), principal, template, now=SystemClock().now())
+    removed = playbooks.drop_stored(session, template)
+    session.commit()
+    return {"slug": template, "removed": True, "rules": rules, "playbooks": removed}
+
+
 @router.get(
     "/template-choices", summary="List the template choices", responses={403: {"description": "Admins only."}}
 )
@@ -401,6 +453,39 @@ def put_indicator_keywords(
 ) -> dict[str, Any]:
     """Store any of the three (a field left out keeps the shipped value); the next run's indicators use
     them. Audited."""
+    engine = request.app.state.engine
+    indicator_service.save_keywords(engine, body, actor=principal, now=SystemClock().now())
+    return indicator_service.keywords_in_force(engine).model_dump(mode="json")
+
+
+@router.get(
+    "/indicator-keywords/export",
+    summary="Export the built-in keyword lists as YAML",
+    response_class=PlainTextResponse,
+    responses={403: {"description": "Admins only."}},
+)
+def export_indicator_keywords(
+    request: Request, principal: AdminToken, session: SessionDep
+) -> PlainTextResponse:
+    """The keyword lists in force (`competitor_names`, `deep_features`, `balance_threshold`); audited."""
+    keywords = indicator_service.keywords_in_force(request.app.state.engine).model_dump(mode="json")
+    auth_service.record_export(session, principal, "indicator_keywords", format="yaml")
+    session.commit()
+    return PlainTextResponse(yaml_documents.dump(keywords), media_type="application/yaml")
+
+
+@router.post(
+    "/indicator-keywords/import",
+    summary="Import the built-in keyword lists from YAML",
+    responses={
+        422: {"description": "Not YAML, or a wrong field, named in `detail`."},
+        403: {"description": "Admins only."},
+    },
+)
+async def import_indicator_keywords(request: Request, principal: AdminToken) -> dict[str, Any]:
+    """Store the lists a YAML body gives, as `PUT /indicator-keywords` does; audited."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    body = yaml_documents.read_document(text, DefinitionError)
     engine = request.app.state.engine
     indicator_service.save_keywords(engine, body, actor=principal, now=SystemClock().now())
     return indicator_service.keywords_in_force(engine).model_dump(mode="json")
