@@ -23,7 +23,7 @@ from churnradar.evaluation.service import evaluate
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import import_records
 from churnradar.models import Customer, InterventionTask
-from tests.web.browser import browser, expect, serve_seeded, shot, sign_in_page
+from tests.web.browser import ARTIFACTS, browser, expect, serve_seeded, shot, sign_in_page
 
 __all__ = ["browser"]  # fixture used below
 VISITED = ["E-001", "E-002", "E-003", "W-001", "W-002"]  # one to five visits each in December 2024
@@ -146,7 +146,7 @@ def test_indicator_rule_and_playbook_set_up_in_the_ui_are_used_by_the_next_evalu
     steps = "Director visits the buyer this week\nAgree a recovery plan"
     form.locator("textarea[name=actions_en]").fill(steps)
     form.locator("textarea[name=actions_zh]").fill("总监本周拜访采购负责人\n商定挽回计划")
-    shot(page, "indicators-05-playbook-en")
+    form.screenshot(path=str(ARTIFACTS / "indicators-05-playbook-en.png"))
     form.locator("button[type=submit]").click()
     page.wait_for_url(f"{base}/settings#template-retail")
     expect(page.locator("#playbook-retail-red input[name=deadline_hours]")).to_have_value("12")
@@ -189,10 +189,12 @@ def test_indicator_rule_and_playbook_set_up_in_the_ui_are_used_by_the_next_evalu
     shot(page, "indicators-09-rule-field-list-zh")
     page.goto(f"{base}/rules/general.few_visits")
     expect(page.locator("#field-r-0")).to_contain_text("近60天拜访次数")
+    expect(page.locator("#check-valid")).to_contain_text("当前命中")
     shot(page, "indicators-10-rule-zh")
     page.goto(f"{base}/settings#template-retail")
     expect(page.locator("#playbook-retail-red")).to_contain_text("时限（小时）")
-    shot(page, "indicators-11-playbook-zh")
+    page.locator("#playbook-retail-red summary").click()
+    page.locator("#playbook-retail-red").screenshot(path=str(ARTIFACTS / "indicators-11-playbook-zh.png"))
     page.goto(f"{base}/risk")
     expect(page.locator('tr[data-customer="E-001"]')).to_contain_text("近60天拜访 1 次")
     shot(page, "indicators-12-risk-list-zh")

@@ -4,6 +4,7 @@ a template clone removed, refused while a template choice applies it."""
 
 from __future__ import annotations
 
+import html
 from collections.abc import Callable
 
 import yaml
@@ -11,7 +12,7 @@ from fastapi.testclient import TestClient
 
 from churnradar.auth.schemas import Scope
 from churnradar.intervention import playbooks
-from tests.web.conftest import World, bearer
+from tests.web.conftest import World, bearer, csrf_of, sign_in
 
 # Each configuration object's YAML export and import.
 EXCHANGES = {
@@ -94,6 +95,15 @@ def test_a_clone_is_removed_with_its_playbooks_unless_a_choice_applies_it(
     assert api.delete("/api/v1/templates/retail", headers=admin).status_code == 422  # shipped
     manager = bearer(token_for("mgr_east", Scope.ADMIN))
     assert api.delete("/api/v1/templates/retail_key", headers=manager).status_code == 403
+
+    # The settings page offers the removal for the clone only, and says why it is refused.
+    page = sign_in(TestClient(world.app, base_url="http://127.0.0.1"), "admin")
+    shown = page.get("/settings").text
+    assert 'id="remove-retail_key"' in shown
+    assert 'id="remove-retail"' not in shown
+    answer = page.post("/settings/templates/retail_key/remove", data={"csrf_token": csrf_of(shown)})
+    assert answer.status_code == 422
+    assert "is applied by choices[0]" in html.unescape(answer.text)
 
     assert api.put("/api/v1/template-choices", json=[], headers=admin).status_code == 200
     removed = api.delete("/api/v1/templates/retail_key", headers=admin)

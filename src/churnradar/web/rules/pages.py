@@ -152,6 +152,10 @@ def _edit_page(
         "builder_note": note,
         "catalog": catalog_texts(request),
         "template_names": sorted(book.templates),
+        "template_labels": {  # a template as people name it, in the reader's language
+            slug: t.name_zh if request_locale(request).startswith("zh") else t.name_en
+            for slug, t in book.templates.items()
+        },
     }
     return render(request, "rules/edit.html", context, principal=principal, status_code=code)
 
