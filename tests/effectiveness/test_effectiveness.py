@@ -11,9 +11,9 @@ from sqlalchemy.engine import Engine
 from typer.testing import CliRunner
 
 from churnradar.cli.main import app
+from churnradar.effectiveness.alert_precision import ReviewPolicy, alert_outcomes
 from churnradar.effectiveness.churn import before_after, churn_dates, monthly_churn
 from churnradar.effectiveness.service import effectiveness_report
-from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
 from churnradar.models import Alert, AlertEvent, Contract, Customer
 from tests.conftest import store_events
 
@@ -104,7 +104,7 @@ def test_precision_recall_and_lead_on_judged_dates_with_pending_beside() -> None
         [(1, d1, "yellow"), (2, d1, "yellow"), (1, d2, "red"), (3, late, "orange")],
         columns=["alert_id", "as_of", "level"],
     )
-    report = warning_outcomes(
+    report = alert_outcomes(
         alerts, changes, labels, [d1, d2, late], ("yellow", "orange", "red"), horizon_days=30, until=UNTIL,
         review=ReviewPolicy(min_alerts=2, max_precision=0.7),
     )  # fmt: skip

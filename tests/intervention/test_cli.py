@@ -62,6 +62,9 @@ def test_errors_are_one_clear_line(tasks: Engine) -> None:
     assert "inactive" in result.output
     result = CliRunner().invoke(app, ["tasks", "close", "999", "--outcome", "churned", "--db", url])
     assert "no task 999" in result.output
+    result = CliRunner().invoke(app, ["tasks", "list", "--status", "snoozed", "--db", url])
+    assert result.exit_code == 1
+    assert "--status must be open, closed or all, not 'snoozed'" in result.output
 
 
 def test_deadlines_check_and_delivery_commands(tasks: Engine) -> None:

@@ -208,7 +208,7 @@ POSTGRES_TWINS = (
     "effectiveness/",
     "overview/",
     "datahealth/",
-    "test_ingest_kinds.py",
+    "events/test_ingest_kinds.py",
     "test_control_group_blind.py",
 )
 

@@ -22,6 +22,7 @@ from churnradar.cli.common import (
 )
 from churnradar.config import Settings
 from churnradar.demo import service as demo_service
+from churnradar.evaluation.schemas import RunSummary
 from churnradar.ingest.service import import_path
 from churnradar.lake.service import lake_for
 from churnradar.store import migrate
@@ -165,7 +166,7 @@ def _model_line(model: dict[str, Any]) -> str:
 
 def _evaluate_weeks(
     engine: Engine, settings: Settings, last_day: date, weeks: int, *, quiet: bool
-) -> list[dict[str, Any]]:
+) -> list[RunSummary]:
     """Weekly evaluations ending at `last_day`, so the dashboard has a trend; dates done are skipped."""
     from churnradar.evaluation.exceptions import EvaluationError
     from churnradar.evaluation.service import evaluate

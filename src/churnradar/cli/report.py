@@ -130,8 +130,8 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Churn per month (before/after go-live), warnings per rule, save rate, task outcomes, deadlines."""
+        from churnradar.effectiveness.alert_precision import ReviewPolicy
         from churnradar.effectiveness.service import effectiveness_report
-        from churnradar.effectiveness.warnings import ReviewPolicy
 
         settings = settings_or_fail()
         today = datetime.now(settings.zone).date() + timedelta(days=1)

@@ -26,14 +26,13 @@ from churnradar.customer.schemas import (
 )
 from churnradar.intervention.schemas import TaskStatus
 from churnradar.kit.levels import level_ranks
-from churnradar.models import CustomerRisk, CustomerScore, CustomerTag, InterventionTask, TaskEvent
+from churnradar.models import CustomerRisk, CustomerScore, CustomerTag, InterventionTask
 from churnradar.models import OwnerChange as OwnerChangeRow
 from churnradar.models.customer import Customer
 from churnradar.models.ledger import Contract
 from churnradar.models.people import Role, Team, User
 
 Owner = aliased(User, name="owner")
-NOTE = "note"  # the task event kind of a note left on a customer
 AnySelect = TypeVar("AnySelect", bound="Select[*tuple[Any, ...]]")
 
 
@@ -283,37 +282,6 @@ def add_owner_change(
             source=source,
         )
     )
-
-
-def tags(session: Session, customer_id: int) -> list[str]:
-    """A customer's tags, sorted."""
-    query = select(CustomerTag.tag).where(CustomerTag.customer_id == customer_id).order_by(CustomerTag.tag)
-    return [str(t) for t in session.scalars(query)]
-
-
-def notes(session: Session, customer_id: int) -> list[TaskEvent]:
-    """Notes left on a customer's tasks, newest first."""
-    query = (
-        select(TaskEvent)
-        .join(InterventionTask, InterventionTask.id == TaskEvent.task_id)
-        .where(InterventionTask.customer_id == customer_id, TaskEvent.kind == NOTE)
-        .order_by(TaskEvent.id.desc())
-    )
-    return list(session.scalars(query))
-
-
-def note_task(session: Session, customer_id: int) -> int | None:
-    """The task a new note on the customer goes to: the open one, else the latest."""
-    query = (
-        select(InterventionTask.id)
-        .where(InterventionTask.customer_id == customer_id)
-        .order_by(
-            InterventionTask.status.desc(), InterventionTask.opened_at.desc(), InterventionTask.id.desc()
-        )
-        .limit(1)
-    )
-    found = session.scalar(query)
-    return int(found) if found is not None else None
 
 
 # The descriptive columns the overview counts customers by (an allow-list: nothing else reaches GROUP BY).

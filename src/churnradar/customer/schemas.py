@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from churnradar.kit.levels import DEFAULT_LEVELS
+from churnradar.kit.levels import DEFAULT_LEVELS, Level
 from churnradar.kit.listing import ListFilter
 
 MAX_TAG_CHARS = 100
@@ -243,7 +243,7 @@ class RiskRow(BaseModel):
     id: int
     customer_id: str
     name: str | None
-    level: str | None = Field(description="The worst open alert's level; null with a score only.")
+    level: Level | None = Field(description="The worst open alert's level; null with a score only.")
     health_score: float | None
     health_change: float | None = Field(description="Change of the health score at the last evaluation.")
     churn_probability: float | None

@@ -383,14 +383,14 @@ def _move(
 
 def tags(session: Session, customer: Customer) -> list[str]:
     """The tags on a visible customer (rules' tags and hand-made ones), sorted."""
-    return repo.tags(session, customer.id)
+    return intervention.customer_tags(session, customer.id)
 
 
 def notes(session: Session, customer: Customer) -> list[tuple[int, datetime, str | None, str]]:
     """(task id, when, author, text) of the notes left on a visible customer, newest first."""
     return [
         (e.task_id, e.at, e.actor, str((e.detail or {}).get("text", "")))
-        for e in repo.notes(session, customer.id)
+        for e in intervention.customer_notes(session, customer.id)
     ]
 
 
@@ -435,7 +435,7 @@ def add_note(session: Session, principal: Principal, customer: Customer, text: s
 
     def work() -> None:
         body = _bounded(text, "note", MAX_NOTE_CHARS)
-        task_id = repo.note_task(session, customer.id)
+        task_id = intervention.note_task(session, customer.id)
         if task_id is None:
             raise TaskError("this customer has no task yet; notes are kept with a task")
         intervention.note(session.connection(), task_id, body, by=principal.login, now=now)

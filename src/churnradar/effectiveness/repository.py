@@ -9,9 +9,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
 from churnradar.db import table_of
+from churnradar.effectiveness.alert_precision import ALERT_COLUMNS, LEVEL_COLUMNS
 from churnradar.effectiveness.save_rate import HELD_OUT
 from churnradar.effectiveness.tasks import TASK_COLUMNS
-from churnradar.effectiveness.warnings import ALERT_COLUMNS, LEVEL_COLUMNS
 from churnradar.evaluation.frames import TEAMS
 from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
 from churnradar.models import (

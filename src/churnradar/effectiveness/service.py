@@ -16,6 +16,7 @@ from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import Policy
 from churnradar.effectiveness import repository
+from churnradar.effectiveness.alert_precision import ReviewPolicy, alert_outcomes
 from churnradar.effectiveness.churn import (
     before_after,
     churn_dates,
@@ -25,7 +26,6 @@ from churnradar.effectiveness.churn import (
 )
 from churnradar.effectiveness.save_rate import first_draws, save_rate
 from churnradar.effectiveness.tasks import task_outcomes
-from churnradar.effectiveness.warnings import ReviewPolicy, warning_outcomes
 from churnradar.evaluation.frames import activity_frame, all_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
 from churnradar.indicator import service as indicator_service
@@ -34,7 +34,7 @@ from churnradar.indicator import service as indicator_service
 tasks_until = repository.tasks
 
 
-def _warnings(
+def _alert_precision(
     engine: Engine,
     customers: pd.DataFrame,
     activity: pd.DataFrame,
@@ -59,7 +59,7 @@ def _warnings(
     labels = label_snapshots(
         customers, activity, contracts, dates, horizon_days=horizon_days, inactivity_days=inactivity_days
     )
-    return warning_outcomes(
+    return alert_outcomes(
         alerts,
         level_changes,
         labels,
@@ -133,7 +133,7 @@ def effectiveness_report(
         seen = pd.to_datetime(activity["day"]).min().date() + timedelta(days=inactivity_days)
         start = max(start, first_month_from(seen))
     by_month = monthly_churn(dates, start=start, until=until)
-    warnings = _warnings(
+    warnings = _alert_precision(
         engine,
         customers,
         activity,

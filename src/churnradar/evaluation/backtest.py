@@ -80,7 +80,7 @@ def _group(rows: pd.DataFrame, alerted: pd.Series, churns: int) -> dict[str, Any
     }
 
 
-def warning_figures(
+def alert_figures(
     rows: pd.DataFrame,
     opened: pd.DataFrame,
     levels: Sequence[str],
@@ -133,7 +133,7 @@ def score_backtest(
     if open_rules is None:
         listed = rows[["customer_id", "as_of", "rules"]].explode("rules").dropna(subset=["rules"])
         open_rules = listed.rename(columns={"rules": "rule"})
-    figures = warning_figures(rows, opened, levels, rule_levels, open_rules)
+    figures = alert_figures(rows, opened, levels, rule_levels, open_rules)
     overall = figures["overall"]
     overall.pop("alerts")
     overall["alerts_per_week"] = round(len(opened) / weeks, 1)

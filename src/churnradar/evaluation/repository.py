@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.engine import Connection
 
 from churnradar.db import inserted_id, table_of
+from churnradar.evaluation.schemas import RunSummary
 from churnradar.models import EvaluationRun, RunStatus
 
 RUNS = table_of(EvaluationRun)
@@ -21,14 +22,15 @@ def latest_succeeded(conn: Connection, column: Any) -> Any:
     ).scalar_one()
 
 
-def run_summaries(conn: Connection, since: date) -> list[tuple[date, dict[str, Any]]]:
+def run_summaries(conn: Connection, since: date) -> list[tuple[date, RunSummary]]:
     """Each succeeded run since `since`, oldest first: its as-of date and summary."""
     query = (
         select(RUNS.c.as_of, RUNS.c.summary)
         .where(RUNS.c.status == RunStatus.SUCCEEDED.value, RUNS.c.as_of >= since)
         .order_by(RUNS.c.as_of, RUNS.c.id)
     )
-    return [(as_of, summary or {}) for as_of, summary in conn.execute(query)]
+    # The column holds the JSON `EvaluationSummary.as_dict` wrote (NULL for none).
+    return [(as_of, cast(RunSummary, summary or {})) for as_of, summary in conn.execute(query)]
 
 
 def start_run(conn: Connection, as_of: date, started: datetime) -> int:
@@ -39,7 +41,7 @@ def start_run(conn: Connection, as_of: date, started: datetime) -> int:
     return inserted_id(inserted)
 
 
-def finish_run(conn: Connection, run_id: int, finished: datetime, summary: dict[str, Any]) -> None:
+def finish_run(conn: Connection, run_id: int, finished: datetime, summary: RunSummary) -> None:
     """Mark a run succeeded with its summary."""
     conn.execute(
         update(RUNS)

@@ -25,6 +25,7 @@ from churnradar.evaluation import repository
 from churnradar.evaluation.assess import Assessment, RuleBook, as_of_reasons, assess, build_rulebook
 from churnradar.evaluation.exceptions import EvaluationError
 from churnradar.evaluation.frames import all_customers, customers_at
+from churnradar.evaluation.schemas import DataHealthSummary, RunSummary
 from churnradar.indicator import service as indicator_service
 from churnradar.indicator.frames import IndicatorFrame
 from churnradar.kit.clock import Clock, SystemClock
@@ -52,7 +53,7 @@ class EvaluationSummary:
     fired: int
     counts: dict[str, int]
     levels: dict[str, int]
-    data_health: dict[str, Any] = field(default_factory=dict)
+    data_health: DataHealthSummary = field(default_factory=DataHealthSummary)
     tasks: dict[str, int] = field(default_factory=dict)  # opened, upgraded, held out (control group)
     left_out: list[str] = field(default_factory=list)  # stored rules that fail their checks, not run
     scored: int = 0  # customers given a churn probability by the active model
@@ -71,7 +72,7 @@ class EvaluationSummary:
             f"{changes}, {self.counts.get('open', 0)} open; tasks {self.tasks.get('opened', 0)} opened{held}"
         )
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> RunSummary:
         """A JSON-ready form."""
         return {
             "as_of": self.as_of.isoformat(),
@@ -113,7 +114,7 @@ def latest_run_day(conn: Connection) -> date | None:
     return latest
 
 
-def run_summaries(conn: Connection, since: date) -> list[tuple[date, dict[str, Any]]]:
+def run_summaries(conn: Connection, since: date) -> list[tuple[date, RunSummary]]:
     """Each succeeded evaluation since `since`, oldest first: its as-of date and summary (`as_dict`)."""
     return repository.run_summaries(conn, since)
 
@@ -297,7 +298,7 @@ def evaluate(
             snapshot = snapshot.merge(scores[["customer_id", PROBABILITY]], on="customer_id", how="left")
         indicator_service.store_snapshot(engine, snapshot.assign(as_of=as_of))
         levels = {level: int((risk["level"] == level).sum()) for level in book.policy.levels}
-        health = {
+        health: DataHealthSummary = {
             "feeds": [f for f in datahealth.report(feeds) if f["state"] in ("stale", "anomalous")],
             "held_rules": [f"{t}/{r}" for t, r in held],
             "forced": force,

@@ -19,20 +19,18 @@ import pandas as pd
 import pyarrow as pa
 from sqlalchemy import Table
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.exc import OperationalError, ProgrammingError
 from sqlalchemy.orm import Session
 
 from churnradar.config import Settings
-from churnradar.field import service as field_service
-from churnradar.field.schemas import MAX_TEXT_CHARS, Entity, FieldKind
 from churnradar.ingest import events, fast_events
 from churnradar.ingest import repository as repo
 from churnradar.ingest.event_commit import commit_events, settle_interrupted_imports
-from churnradar.ingest.exceptions import FileFormatError, IngestError
+from churnradar.ingest.exceptions import FileFormatError
+from churnradar.ingest.extras import typed_extras
 from churnradar.ingest.fast_csv import ArrowCsvReader, FastPathAbandonedError
+from churnradar.ingest.files import files_to_import, kind_of
 from churnradar.ingest.mapping import ColumnMapping, MappingFile
 from churnradar.ingest.readers import (
-    SUFFIXES,
     Batch,
     CsvReader,
     RecordsReader,
@@ -42,13 +40,10 @@ from churnradar.ingest.readers import (
     open_table,
 )
 from churnradar.ingest.schemas import (
-    IMPORT_ORDER,
     SPECS,
-    ColumnSpec,
     FileSummary,
     ImportSummary,
     RecordKind,
-    ValueType,
 )
 from churnradar.ingest.validate import ColumnPlan, ErrorLog, bounded, plan_columns, validate_batch
 from churnradar.kit.clock import Clock, SystemClock
@@ -65,6 +60,7 @@ __all__ = [
     "import_file",
     "import_path",
     "import_records",
+    "kind_of",
     "recent_imports",
     "settle_interrupted_imports",
 ]
@@ -104,66 +100,6 @@ class ImportOptions:
     mapping: MappingFile = field(default_factory=MappingFile)
     encoding: str | None = None
     create_missing_customers: bool = False
-
-
-def kind_of(path: Path) -> RecordKind | None:
-    """The record kind a file name announces: `customers.csv`, `events_2024-01.parquet`, ..."""
-    stem = path.name[: -len(path.suffix)].lower() if path.suffix else path.name.lower()
-    for kind in RecordKind:
-        if stem == kind.value or (stem.startswith(kind.value) and stem[len(kind.value)] in "_-. "):
-            return kind
-    return None
-
-
-def files_to_import(path: Path, kind: RecordKind | None = None) -> list[tuple[Path, RecordKind]]:
-    """The importable files at `path` (a file, or a folder's files), people and customers first."""
-    if not path.exists():
-        raise IngestError(f"{path}: no such file or folder")
-    if kind is not None:
-        if path.is_dir():
-            raise IngestError(f"{path}: a kind can be given for one file, not for a folder")
-        if path.suffix.lower() not in SUFFIXES:
-            raise IngestError(f"{path.name}: unsupported file type; use one of {', '.join(SUFFIXES)}")
-        return [(path, kind)]
-    candidates = sorted(p for p in path.iterdir() if p.is_file()) if path.is_dir() else [path]
-    found: list[tuple[Path, RecordKind]] = []
-    for candidate in candidates:
-        kind = kind_of(candidate)
-        if kind is None or candidate.suffix.lower() not in SUFFIXES:
-            if not path.is_dir():
-                raise IngestError(
-                    f"{candidate.name}: cannot tell what it holds; name it customers.*, events.*, "
-                    f"contracts.*, invoices.* or users.* with a suffix of {', '.join(SUFFIXES)}"
-                )
-            continue
-        found.append((candidate, kind))
-    if path.is_dir() and not found:
-        raise IngestError(f"{path}: no customers.*, events.*, contracts.*, invoices.* or users.* files in it")
-    return sorted(found, key=lambda item: (IMPORT_ORDER.index(item[1]), item[0].name))
-
-
-_ENTITIES = {RecordKind.CUSTOMERS: Entity.CUSTOMER, RecordKind.EVENTS: Entity.EVENT}
-_VALUE_TYPES = {
-    FieldKind.TEXT: ValueType.TEXT,
-    FieldKind.CHOICE: ValueType.TEXT,
-    FieldKind.NUMBER: ValueType.NUMBER,
-    FieldKind.DATE: ValueType.DATE,
-}
-
-
-def typed_extras(engine: Engine, kind: RecordKind) -> dict[str, ColumnSpec]:
-    """The extra columns of `kind` that admins typed (custom customer fields, named event attributes)."""
-    entity = _ENTITIES.get(kind)
-    if entity is None:
-        return {}
-    try:
-        fields = field_service.list_fields(engine, entity)
-    except (OperationalError, ProgrammingError):  # a store not migrated yet types none
-        return {}
-    return {
-        f.slug: ColumnSpec(f.slug, _VALUE_TYPES[f.type], max_length=MAX_TEXT_CHARS, choices=tuple(f.choices))
-        for f in fields
-    }
 
 
 @contextmanager

@@ -28,6 +28,7 @@ from churnradar.models import (
 )
 from churnradar.models.people import Role
 
+NOTE = "note"  # the task event kind of a note left on a customer
 TASKS = table_of(InterventionTask)
 EVENTS = table_of(TaskEvent)
 FOLLOW_UPS = table_of(FollowUp)
@@ -280,6 +281,31 @@ def customer_task_rows(session: Session, customer_id: int) -> list[TaskRow]:
         )
     )
     return list(session.execute(query))
+
+
+def customer_notes(session: Session, customer_id: int) -> list[TaskEvent]:
+    """Notes left on a customer's tasks, newest first."""
+    query = (
+        select(TaskEvent)
+        .join(InterventionTask, InterventionTask.id == TaskEvent.task_id)
+        .where(InterventionTask.customer_id == customer_id, TaskEvent.kind == NOTE)
+        .order_by(TaskEvent.id.desc())
+    )
+    return list(session.scalars(query))
+
+
+def note_task(session: Session, customer_id: int) -> int | None:
+    """The task a new note on the customer goes to: the open one, else the latest."""
+    query = (
+        select(InterventionTask.id)
+        .where(InterventionTask.customer_id == customer_id)
+        .order_by(
+            InterventionTask.status.desc(), InterventionTask.opened_at.desc(), InterventionTask.id.desc()
+        )
+        .limit(1)
+    )
+    found = session.scalar(query)
+    return int(found) if found is not None else None
 
 
 def follow_up_records(

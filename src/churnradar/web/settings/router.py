@@ -20,6 +20,7 @@ from churnradar.rule import service as rule_service
 from churnradar.rule import template_settings
 from churnradar.rule.schemas import Template
 from churnradar.web.deps import AdminToken, SessionDep
+from churnradar.web.settings.documents import exported, imported
 from churnradar.web.settings.pages import test_channel
 
 router = APIRouter(tags=["settings"])
@@ -101,9 +102,7 @@ def delete_playbook(principal: AdminToken, session: SessionDep, template: str, l
 )
 def export_playbooks(request: Request, principal: AdminToken, session: SessionDep) -> PlainTextResponse:
     """Every playbook in force as YAML (audited), ready for `POST /playbooks/import`."""
-    text = playbooks.export_yaml(session, principal, _templates(request))
-    session.commit()
-    return PlainTextResponse(text, media_type="application/yaml")
+    return exported(session, lambda: playbooks.export_yaml(session, principal, _templates(request)))
 
 
 @router.post(
@@ -114,9 +113,10 @@ def export_playbooks(request: Request, principal: AdminToken, session: SessionDe
 async def import_playbooks(request: Request, principal: AdminToken, session: SessionDep) -> dict[str, int]:
     """Store every playbook of a YAML body (`playbooks:` entries with `template` and `level`), checked whole:
     one wrong entry stores none. Audited."""
-    text = (await request.body()).decode("utf-8", errors="replace")
-    count = playbooks.import_yaml(session, principal, _templates(request), text, now=SystemClock().now())
-    session.commit()
+    templates, now = _templates(request), SystemClock().now()
+    count = await imported(
+        request, session, lambda text: playbooks.import_yaml(session, principal, templates, text, now=now)
+    )
     return {"stored": count}
 
 
@@ -230,9 +230,7 @@ def put_task_routes(
 )
 def export_task_routes(principal: AdminToken, session: SessionDep) -> PlainTextResponse:
     """The routes as YAML (`routes:`), audited, ready for `POST /task-routes/import`."""
-    text = routes.export_yaml(session, principal)
-    session.commit()
-    return PlainTextResponse(text, media_type="application/yaml")
+    return exported(session, lambda: routes.export_yaml(session, principal))
 
 
 @router.post(
@@ -242,9 +240,10 @@ def export_task_routes(principal: AdminToken, session: SessionDep) -> PlainTextR
 )
 async def import_task_routes(request: Request, principal: AdminToken, session: SessionDep) -> dict[str, int]:
     """Replace the routes with a YAML body's (`routes:`), checked whole; audited."""
-    text = (await request.body()).decode("utf-8", errors="replace")
-    count = routes.import_yaml(session, principal, text, now=SystemClock().now())
-    session.commit()
+    now = SystemClock().now()
+    count = await imported(
+        request, session, lambda text: routes.import_yaml(session, principal, text, now=now)
+    )
     return {"stored": count}
 
 
@@ -307,9 +306,8 @@ def export_notification_routing(
     request: Request, principal: AdminToken, session: SessionDep
 ) -> PlainTextResponse:
     """The routes and quiet hours in force as YAML, audited."""
-    text = stored_routes.export_yaml(session, principal, request.app.state.settings.notifications)
-    session.commit()
-    return PlainTextResponse(text, media_type="application/yaml")
+    notifications = request.app.state.settings.notifications
+    return exported(session, lambda: stored_routes.export_yaml(session, principal, notifications))
 
 
 @router.post(
@@ -321,11 +319,10 @@ async def import_notification_routing(
     request: Request, principal: AdminToken, session: SessionDep
 ) -> dict[str, Any]:
     """Store a YAML body's routes and quiet hours, checked whole; audited."""
-    text = (await request.body()).decode("utf-8", errors="replace")
-    document = stored_routes.import_yaml(
-        session, principal, text, _channel_names(request, session), now=SystemClock().now()
+    channels, now = _channel_names(request, session), SystemClock().now()
+    document = await imported(
+        request, session, lambda text: stored_routes.import_yaml(session, principal, text, channels, now=now)
     )
-    session.commit()
     return {"routes": len(document.routes)}
 
 
@@ -408,9 +405,7 @@ def put_template_choices(
 )
 def export_template_choices(principal: AdminToken, session: SessionDep) -> PlainTextResponse:
     """`clones:` (the cloned templates as template files write them) and `choices:`, audited."""
-    text = template_settings.export_yaml(session, principal)
-    session.commit()
-    return PlainTextResponse(text, media_type="application/yaml")
+    return exported(session, lambda: template_settings.export_yaml(session, principal))
 
 
 @router.post(
@@ -423,10 +418,10 @@ async def import_template_choices(
 ) -> dict[str, int]:
     """Store a YAML body's `clones:` (added or replaced by slug, with their rules) and `choices:` (the list
     replaced, when given), all checked before anything is stored; audited."""
-    text = (await request.body()).decode("utf-8", errors="replace")
-    counts = template_settings.import_yaml(session, principal, text, now=SystemClock().now())
-    session.commit()
-    return counts
+    now = SystemClock().now()
+    return await imported(
+        request, session, lambda text: template_settings.import_yaml(session, principal, text, now=now)
+    )
 
 
 @router.get(

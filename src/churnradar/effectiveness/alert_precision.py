@@ -1,10 +1,11 @@
-"""How the stored warnings did: precision, recall and lead per level and per rule, as the backtest counts.
+"""How the stored alerts did (the report's `warnings`): precision, recall and lead per level and per rule,
+as the backtest counts.
 
 The unit is the backtest's (CONTRACT §3): a customer at risk on an evaluation date (a customer-snapshot),
 alerted when an alert of the level or rule in question was open for it that day, and a hit when it churned
 within `horizon` days from that date. The open alerts of each stored evaluation date are read back from the
 alerts' history (opened, level changes, resolved), so over the same dates, rules and data these figures are
-the figures `churnradar backtest` gives (`evaluation.backtest.warning_figures` counts both).
+the figures `churnradar backtest` gives (`evaluation.backtest.alert_figures` counts both).
 
 An evaluation date is *judged* once its outcome window has passed (date + horizon <= `until`): only then is
 it known whether a warned customer churned or stayed. Later dates are *pending*: their warnings are counted
@@ -20,7 +21,7 @@ from typing import Any
 
 import pandas as pd
 
-from churnradar.evaluation.backtest import warning_figures
+from churnradar.evaluation.backtest import alert_figures
 
 ALERT_COLUMNS = ["alert_id", "customer_id", "rule", "opened_on", "resolved_on"]
 LEVEL_COLUMNS = ["alert_id", "as_of", "level"]
@@ -70,7 +71,7 @@ def _with_levels(labels: pd.DataFrame, open_rules: pd.DataFrame, levels: Sequenc
     return labels.merge(by_snapshot, on=["customer_id", "as_of"], how="left")
 
 
-def warning_outcomes(
+def alert_outcomes(
     alerts: pd.DataFrame,
     level_changes: pd.DataFrame,
     labels: pd.DataFrame,
@@ -99,7 +100,7 @@ def warning_outcomes(
         .groupby("rule")["level"]
         .agg(lambda found: found.mode().iloc[0])
     )
-    figures = warning_figures(
+    figures = alert_figures(
         rows[is_judged],
         alerts[opened_on.isin(judged)],
         levels,
