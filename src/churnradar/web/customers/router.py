@@ -1,13 +1,16 @@
-"""REST API for customers: list (filters, sort, pages), detail, events, indicators, owner, tags and notes."""
+"""REST API for customers: list (filters, sort, pages), detail, events, indicators, owner, tags, notes,
+custom field values and manual entries."""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, status
+from fastapi import APIRouter, Body, Depends, Query, Request, status
+from fastapi.concurrency import run_in_threadpool
 
 from churnradar import reactions
 from churnradar.auth.schemas import Principal, Scope
+from churnradar.customer import fields as customer_fields
 from churnradar.customer import service
 from churnradar.customer.schemas import (
     MAX_TAG_CHARS,
@@ -171,3 +174,49 @@ def remove_tag(
 def add_note(customer: VisibleCustomer, principal: WritePrincipal, session: SessionDep, body: NoteIn) -> None:
     """A note on the customer (needs `write`), shown on its 360 page; a customer with no task yet is 422."""
     service.add_note(session, principal, customer, body.text, now=clock.now())
+
+
+@router.put("/{customer_id}/fields", summary="Change a customer's custom fields")
+def put_customer_fields(
+    customer: VisibleCustomer,
+    principal: WritePrincipal,
+    session: SessionDep,
+    request: Request,
+    body: Annotated[dict[str, Any], Body(examples=[{"renewal_intent": "low"}])],
+) -> Any:
+    """Set custom fields (slug: value, null clears) of a customer the token's user sees, each one their role
+    may edit; 422 or 403 naming the field, nothing changed."""
+    now = request.app.state.clock.now()
+    return customer_fields.set_field_values(session, principal, customer, body, now=now)
+
+
+@router.post(
+    "/{customer_id}/entries/{entry_type}",
+    status_code=status.HTTP_201_CREATED,
+    summary="Record a manual entry on a customer",
+)
+async def post_entry(
+    customer: VisibleCustomer,
+    entry_type: str,
+    principal: WritePrincipal,
+    session: SessionDep,
+    request: Request,
+    body: Annotated[dict[str, Any], Body(examples=[{"intent": "low", "text": "budget cut"}])],
+) -> Any:
+    """Record an entry (the form's answers by slug) on a customer the token's user sees: an event of the
+    form's kind by this user, read by indicators and rules at the next evaluation."""
+
+    def record() -> Any:
+        return customer_fields.record_entry(
+            session,
+            principal,
+            customer,
+            entry_type,
+            body,
+            settings=request.app.state.settings,
+            now=request.app.state.clock.now(),
+        )
+
+    done = await run_in_threadpool(record)
+    request.app.state.cache.clear()
+    return {"event_id": done.event_id, "kind": done.kind, "fields_set": done.fields_set}

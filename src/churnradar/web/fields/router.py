@@ -1,4 +1,5 @@
-"""/api/v1/fields and /api/v1/entry-types: custom fields and entry forms; a customer's fields and entries.
+"""/api/v1/fields and /api/v1/entry-types: custom fields and entry forms (a customer's values and entries are
+the customers router's).
 
 Any signed-in token reads the definitions; only an admin's admin token creates, replaces, removes, exports
 and imports them (audited by the field service). A token with the write scope changes the fields of, and
@@ -7,23 +8,18 @@ records entries on, the customers its user may see, as its user's role allows.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Body, Depends, HTTPException, Request, Response, status
-from fastapi.concurrency import run_in_threadpool
+from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 
-from churnradar.auth.schemas import Principal, Scope
-from churnradar.customer import fields as customer_fields
 from churnradar.field import service as field_service
 from churnradar.field.schemas import Configuration, Entity, EntryTypeDef, FieldDef
 from churnradar.indicator.registry import default_registry
 from churnradar.rule import service as rule_service
 from churnradar.rule.fields import CUSTOMER_FIELDS
-from churnradar.web.customers.router import VisibleCustomer
-from churnradar.web.deps import AdminToken, ReadPrincipal, SessionDep, api_principal
+from churnradar.web.deps import AdminToken, ReadPrincipal
 
 router = APIRouter(tags=["fields"])
-WritePrincipal = Annotated[Principal, Depends(api_principal(Scope.WRITE))]
 YAML_BODY = {
     "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}, "required": True}
 }
@@ -109,49 +105,3 @@ def delete_entry_type(slug: str, principal: AdminToken, request: Request) -> Res
     """Remove an entry form (admins); the events recorded with it stay."""
     field_service.remove_entry_type(request.app.state.engine, slug, actor=principal)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
-
-
-@router.put("/customers/{customer_id}/fields", summary="Change a customer's custom fields")
-def put_customer_fields(
-    customer: VisibleCustomer,
-    principal: WritePrincipal,
-    session: SessionDep,
-    request: Request,
-    body: Annotated[dict[str, Any], Body(examples=[{"renewal_intent": "low"}])],
-) -> Any:
-    """Set custom fields (slug: value, null clears) of a customer the token's user sees, each one their role
-    may edit; 422 or 403 naming the field, nothing changed."""
-    now = request.app.state.clock.now()
-    return customer_fields.set_field_values(session, principal, customer, body, now=now)
-
-
-@router.post(
-    "/customers/{customer_id}/entries/{entry_type}",
-    status_code=status.HTTP_201_CREATED,
-    summary="Record a manual entry on a customer",
-)
-async def post_entry(
-    customer: VisibleCustomer,
-    entry_type: str,
-    principal: WritePrincipal,
-    session: SessionDep,
-    request: Request,
-    body: Annotated[dict[str, Any], Body(examples=[{"intent": "low", "text": "budget cut"}])],
-) -> Any:
-    """Record an entry (the form's answers by slug) on a customer the token's user sees: an event of the
-    form's kind by this user, read by indicators and rules at the next evaluation."""
-
-    def record() -> Any:
-        return customer_fields.record_entry(
-            session,
-            principal,
-            customer,
-            entry_type,
-            body,
-            settings=request.app.state.settings,
-            now=request.app.state.clock.now(),
-        )
-
-    done = await run_in_threadpool(record)
-    request.app.state.cache.clear()
-    return {"event_id": done.event_id, "kind": done.kind, "fields_set": done.fields_set}
