@@ -20,7 +20,7 @@ from churnradar import i18n
 from churnradar.db import session_scope
 from churnradar.indicator.service import selected_indicators
 from churnradar.kit.clock import FrozenClock
-from churnradar.models import Rule
+from churnradar.models import InterventionTask, Rule
 from tests.web.conftest import World
 from tests.web.risk.test_risk import RISK_NOW
 from tests.web.seed_risk import seed_risk
@@ -31,6 +31,7 @@ PAGES = (
     "/customers",
     "/customers/{customer}",
     "/tasks",
+    "/tasks/{task}",
     "/effectiveness",
     "/settings",
 )
@@ -99,8 +100,10 @@ def test_chinese_pages_show_no_english_message_and_no_slug(
     english = english_ids()
     raw = slugs(risk)
     problems: list[str] = []
+    with session_scope(risk.engine) as session:
+        task = session.scalars(select(InterventionTask.id).limit(1)).one()
     for page in PAGES:
-        path = page.format(customer=risk.ids.customers["E-001"])
+        path = page.format(customer=risk.ids.customers["E-001"], task=task)
         response = client.get(path, headers={"Accept-Language": "zh-CN"})
         assert response.status_code == 200, path
         assert response.headers["content-language"] == "zh-CN", path

@@ -53,7 +53,14 @@ VALUE_LABELS = (
     N_("balance"),
     N_("return"),
     N_("visit"),
-    # what an import brought in, and from where
+    N_("milestone"),
+    N_("abandoned_cart"),
+    N_("contact_change"),
+    N_("course_progress"),
+    N_("interaction"),
+    N_("invitation"),
+    # what an import brought in, and from where (pages show an import's kind as pgettext("import kind", ...):
+    # "invoices" and "users" alone are also indicator units, "张发票", "个用户")
     N_("customers"),
     N_("events"),
     N_("contracts"),

@@ -51,6 +51,7 @@ def render(
         "languages": LANGUAGES,
         "gettext": catalog.gettext,
         "ngettext": catalog.ngettext,
+        "pgettext": catalog.pgettext,
         "_": catalog.gettext,
         # A domain's text value (a catalog message with parameters, or data in both languages) in the
         # reader's language.
