@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -14,7 +15,16 @@ from babel.numbers import format_decimal, format_percent
 from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
 from churnradar.kit.levels import Level
 
-__all__ = ["LANGUAGES", "LEVEL_LABELS", "N_", "VALUE_LABELS", "Formatter", "negotiate", "translations"]
+__all__ = [
+    "LANGUAGES",
+    "LEVEL_LABELS",
+    "N_",
+    "VALUE_LABELS",
+    "Formatter",
+    "negotiate",
+    "translations",
+    "value_name",
+]
 
 # Each level as pages name it, lowest first: the English message id of its stored value.
 LEVEL_LABELS: dict[Level, str] = {
@@ -70,6 +80,15 @@ VALUE_LABELS = (
     N_("demo"),
     N_("api"),
 )
+
+
+def value_name(value: str, catalog: gettext.NullTranslations) -> str:
+    """A stored value (an event kind, a segment) as a page names it: the catalog's translation, else the
+    value's own words ("abandoned_cart" reads "abandoned cart" where no translation names it)."""
+    if not value:
+        return value
+    shown = catalog.gettext(value)
+    return shown.replace("_", " ") if shown == value else shown
 
 
 def _accepted(header: str) -> list[str]:
