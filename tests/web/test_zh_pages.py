@@ -20,7 +20,8 @@ from churnradar import i18n
 from churnradar.db import session_scope
 from churnradar.indicator.service import selected_indicators
 from churnradar.kit.clock import FrozenClock
-from churnradar.models import Rule
+from churnradar.models import InterventionTask, Rule
+from churnradar.web.i18n import value_name
 from tests.web.conftest import World
 from tests.web.risk.test_risk import RISK_NOW
 from tests.web.seed_risk import seed_risk
@@ -31,6 +32,7 @@ PAGES = (
     "/customers",
     "/customers/{customer}",
     "/tasks",
+    "/tasks/{task}",
     "/effectiveness",
     "/settings",
 )
@@ -99,8 +101,10 @@ def test_chinese_pages_show_no_english_message_and_no_slug(
     english = english_ids()
     raw = slugs(risk)
     problems: list[str] = []
+    with session_scope(risk.engine) as session:
+        task = session.scalars(select(InterventionTask.id).limit(1)).one()
     for page in PAGES:
-        path = page.format(customer=risk.ids.customers["E-001"])
+        path = page.format(customer=risk.ids.customers["E-001"], task=task)
         response = client.get(path, headers={"Accept-Language": "zh-CN"})
         assert response.status_code == 200, path
         assert response.headers["content-language"] == "zh-CN", path
@@ -112,3 +116,12 @@ def test_chinese_pages_show_no_english_message_and_no_slug(
             words = set(re.findall(r"[a-z][a-z0-9_]*", node))
             problems.extend(f"{path}: slug {s!r} in {node[:80]!r}" for s in sorted(words & raw))
     assert problems == [], "\n".join(problems)
+
+
+def test_a_stored_value_reads_as_its_name_in_either_language() -> None:
+    chinese = i18n.translations("zh_CN")
+    english = i18n.translations("en")
+    assert value_name("abandoned_cart", chinese) == "放弃购物车"
+    assert value_name("abandoned_cart", english) == "abandoned cart"  # no slug in English either
+    assert value_name("SMB", english) == "SMB"
+    assert value_name("", chinese) == ""  # not the catalog's header

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gettext
 from dataclasses import dataclass
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
@@ -14,7 +15,16 @@ from babel.numbers import format_decimal, format_percent
 from churnradar.i18n import DEFAULT_LOCALE, LANGUAGES, N_, translations
 from churnradar.kit.levels import Level
 
-__all__ = ["LANGUAGES", "LEVEL_LABELS", "N_", "VALUE_LABELS", "Formatter", "negotiate", "translations"]
+__all__ = [
+    "LANGUAGES",
+    "LEVEL_LABELS",
+    "N_",
+    "VALUE_LABELS",
+    "Formatter",
+    "negotiate",
+    "translations",
+    "value_name",
+]
 
 # Each level as pages name it, lowest first: the English message id of its stored value.
 LEVEL_LABELS: dict[Level, str] = {
@@ -53,7 +63,14 @@ VALUE_LABELS = (
     N_("balance"),
     N_("return"),
     N_("visit"),
-    # what an import brought in, and from where
+    N_("milestone"),
+    N_("abandoned_cart"),
+    N_("contact_change"),
+    N_("course_progress"),
+    N_("interaction"),
+    N_("invitation"),
+    # what an import brought in, and from where (pages show an import's kind as pgettext("import kind", ...):
+    # "invoices" and "users" alone are also indicator units, "张发票", "个用户")
     N_("customers"),
     N_("events"),
     N_("contracts"),
@@ -63,6 +80,15 @@ VALUE_LABELS = (
     N_("demo"),
     N_("api"),
 )
+
+
+def value_name(value: str, catalog: gettext.NullTranslations) -> str:
+    """A stored value (an event kind, a segment) as a page names it: the catalog's translation, else the
+    value's own words ("abandoned_cart" reads "abandoned cart" where no translation names it)."""
+    if not value:
+        return value
+    shown = catalog.gettext(value)
+    return shown.replace("_", " ") if shown == value else shown
 
 
 def _accepted(header: str) -> list[str]:

@@ -12,7 +12,7 @@ from churnradar import i18n
 from churnradar.auth.schemas import Principal
 from churnradar.web.csrf import csrf_token
 from churnradar.web.deps import SESSION_LOCALE
-from churnradar.web.i18n import LANGUAGES, Formatter, negotiate, translations
+from churnradar.web.i18n import LANGUAGES, Formatter, negotiate, translations, value_name
 from churnradar.web.nav import visible_nav
 
 environment = Environment(
@@ -51,6 +51,8 @@ def render(
         "languages": LANGUAGES,
         "gettext": catalog.gettext,
         "ngettext": catalog.ngettext,
+        "pgettext": catalog.pgettext,
+        "value_name": lambda value: value_name(value, catalog),
         "_": catalog.gettext,
         # A domain's text value (a catalog message with parameters, or data in both languages) in the
         # reader's language.

@@ -127,7 +127,7 @@ def test_add_a_field_and_a_form_record_an_entry_and_see_the_rule_fire(
     talk.locator("button[type=submit]").click()
     expect(page.locator("#entry-saved")).to_have_text("已录入：下次评估会读取它。")
     expect(page.locator("#field-renewal_intent")).to_have_value("low")
-    expect(page.locator("#events")).to_contain_text("renewal_talk")
+    expect(page.locator("#events")).to_contain_text("renewal talk")  # the kind in words, not its slug
     shot(page, "fields-02-entry-recorded-zh")
 
     _evaluate(url)

@@ -108,9 +108,16 @@ def test_a_route_added_in_the_ui_gives_the_enterprise_red_task_to_the_director_a
     page.select_option("#language-select", "zh_CN")
     page.wait_for_selector("html[lang=zh-CN]")
     page.goto(f"{base}/settings#task-routes")
-    expect(page.locator('#task-routes-table tr[data-route="red on enterprise"]')).to_contain_text(
-        "负责人的总监"
+    zh_row = page.locator('#task-routes-table tr[data-route="red on enterprise"]')
+    expect(zh_row).to_contain_text("负责人的总监")
+    expect(zh_row.locator("td.text-cell")).to_have_text("红色; 客户分群 大型企业")  # names, not stored values
+    # Each level's checkbox label on one line (they broke after every character in a narrow grid cell).
+    red = page.locator("#task-route-form label.inline", has=page.locator("input[name=levels][value=red]"))
+    size = page.evaluate(
+        "(el) => [el.getBoundingClientRect().height, parseFloat(getComputedStyle(el).lineHeight) || 20]",
+        red.element_handle(),
     )
+    assert size[0] < 1.8 * size[1], size
     _section(page, "#task-routes", "routing-05-routes-zh")
     page.goto(f"{base}/tasks")
     expect(page.locator(f"#task-{task_id} .assignee")).to_have_text("Director")

@@ -83,6 +83,8 @@ CHANNEL_LABELS = {
     "slack": N_("Slack robot"),
     "webhook": N_("Webhook (HTTP callback)"),
 }
+# The language notifications are written in, named in the reader's ("英文" on a Chinese page).
+MESSAGE_LANGUAGES = {"en": N_("in English"), "zh_CN": N_("in Chinese")}
 OUTBOX_LABELS = {
     "pending": N_("waiting"),
     "sent": N_("sent"),
@@ -105,7 +107,7 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
             for (_template, slug), (en, zh) in rule_service.rule_names(session.connection()).items()
         },
         "channel_labels": CHANNEL_LABELS,
-        "message_language": i18n.LANGUAGES[i18n.normalize(settings.notifications.language)],
+        "message_language": MESSAGE_LANGUAGES[i18n.normalize(settings.notifications.language)],
         "duty": DUTY_LABELS,
         "notifications": settings.notifications,
         "notifications_file": settings.notifications_file,
