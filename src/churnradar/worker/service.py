@@ -32,10 +32,11 @@ from churnradar.worker.registry import Job, JobContext, daily_at, jobs, ordered,
 from churnradar.worker.scheduler import Scheduler
 
 log = logging.getLogger(__name__)
-# The lease an evaluation started by hand holds while it runs: one at a time, and a killed process's lease
-# expires (after the longest evaluation one should expect) so the next start is not refused forever.
+# The lease an evaluation started by hand holds while it runs, renewed every minute: one at a time, and a
+# killed process's lease expires within minutes, so the next start is not refused for long.
 EVALUATE_NOW = "evaluate_now"
-EVALUATE_NOW_TTL = timedelta(hours=6)
+EVALUATE_NOW_TTL = timedelta(minutes=5)
+EVALUATE_NOW_RENEW_SECONDS = 60.0
 
 
 def evaluate(ctx: JobContext) -> str:
@@ -69,9 +70,11 @@ def start_evaluation(
     engine: Engine, settings: Settings, *, actor: Principal | None, clock: Clock | None = None
 ) -> threading.Thread | None:
     """Start the evaluation the worker runs (as of today, through the same job) in a background thread,
-    or None while one started by hand still runs. The start is audited; the lease is released when the
-    evaluation ends, failed or not (a failure is logged; the run ledger keeps only succeeded runs)."""
-    now = (clock or SystemClock()).now()
+    or None while one started by hand still runs. The start is audited; the lease is renewed while the
+    evaluation runs and released when it ends, failed or not (a failure is logged; the run ledger keeps
+    only succeeded runs)."""
+    clock = clock or SystemClock()
+    now = clock.now()
     holder = f"{actor.login if actor else 'cli'}:{uuid.uuid4().hex[:12]}"
     if not repository.acquire(engine, EVALUATE_NOW, holder, now=now, ttl=EVALUATE_NOW_TTL):
         return None
@@ -79,12 +82,22 @@ def start_evaluation(
     with engine.begin() as conn:
         auth_service.record(conn, actor, "start", "evaluation", None, {"as_of": str(context.today)}, at=now)
 
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(EVALUATE_NOW_RENEW_SECONDS):
+            repository.acquire(engine, EVALUATE_NOW, holder, now=clock.now(), ttl=EVALUATE_NOW_TTL)
+
     def run() -> None:
+        renewer = threading.Thread(target=renew, name="evaluate-now-lease", daemon=True)
+        renewer.start()
         try:
             log.info("evaluation started by hand: %s", evaluate(context))
         except Exception:  # the thread has no caller to tell: logged, and the lease let go below
             log.exception("evaluation started by hand failed")
         finally:
+            done.set()
+            renewer.join()
             repository.release(engine, EVALUATE_NOW, holder)
 
     thread = threading.Thread(target=run, name="evaluate-now", daemon=True)
