@@ -20,6 +20,7 @@ from churnradar.cli import notify as notify_commands
 from churnradar.cli import playbooks as playbook_commands
 from churnradar.cli import report as report_commands
 from churnradar.cli import rules as rule_commands
+from churnradar.cli import settings_documents as settings_document_commands
 from churnradar.cli import sources as source_commands
 from churnradar.cli import tasks as task_commands
 from churnradar.cli import users as user_commands
@@ -209,6 +210,7 @@ model_commands.register(app)
 report_commands.register(app)
 notify_commands.register(app)
 playbook_commands.register(app)
+settings_document_commands.register(app)
 rule_commands.register(app)
 source_commands.register(app)
 task_commands.register(app)

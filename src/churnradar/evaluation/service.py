@@ -108,6 +108,13 @@ def last_started(engine: Engine) -> datetime | None:
     return started
 
 
+def last_finished(engine: Engine) -> datetime | None:
+    """When the latest succeeded evaluation finished (naive UTC), or None before the first."""
+    with engine.connect() as conn:
+        finished: datetime | None = repository.latest_succeeded(conn, repository.RUNS.c.finished_at)
+    return finished
+
+
 def latest_run_day(conn: Connection) -> date | None:
     """The as-of date of the latest succeeded evaluation (whose indicators are stored), or None."""
     latest: date | None = repository.latest_succeeded(conn, repository.RUNS.c.as_of)

@@ -137,6 +137,7 @@ class CustomDefinition(_Strict):
     unit: str = Field(min_length=1, max_length=40)
     family: Family = Family.ACTIVITY
     description: str = Field(default="", max_length=1000)
+    description_zh: str = Field(default="", max_length=1000)  # the description in Chinese (older: none)
     events: list[str] = Field(min_length=1, max_length=len(EVENT_KINDS))
     filter: Filter = Filter()
     aggregate: Aggregate
@@ -144,7 +145,7 @@ class CustomDefinition(_Strict):
     window_days: int | None = Field(default=None, ge=1, le=MAX_WINDOW_DAYS)
     compare: Literal["ratio", "change_pct"] | None = None
 
-    _text = field_validator("name_en", "name_zh", "unit", "description")(_plain)
+    _text = field_validator("name_en", "name_zh", "unit", "description", "description_zh")(_plain)
 
     @field_validator("events", mode="before")
     @classmethod
@@ -183,7 +184,7 @@ class CustomDefinition(_Strict):
         """The definition as template indicators, dependencies first; the last one is `name` itself."""
         meta: dict[str, Any] = {
             "name_en": self.name_en, "name_zh": self.name_zh, "unit": self.unit,
-            "family": self.family, "description": self.description,
+            "family": self.family, "description": self.description, "description_zh": self.description_zh,
         }  # fmt: skip
         where = self.filter.conditions()
         if self.aggregate == "latest":

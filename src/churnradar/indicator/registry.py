@@ -22,7 +22,7 @@ from churnradar.kit.registry import Registry
 
 DEFINITIONS = Path(__file__).parent / "definitions"
 ENTRY_POINT_GROUP = "churnradar.indicators"
-_META = ("slug", "name_en", "name_zh", "unit", "family", "description")
+_META = ("slug", "name_en", "name_zh", "unit", "family", "description", "description_zh")
 
 
 def parse_definitions(raw: Any, source: str = "<definitions>") -> list[Indicator]:

@@ -216,6 +216,8 @@ class Indicator(_Strict):
     unit: str
     family: Family
     description: str = ""
+    # The description in Chinese, when written (a user's definition); else the catalog's translation.
+    description_zh: str = ""
     params: Params
 
     @field_validator("name_en", "unit")

@@ -35,6 +35,7 @@ from churnradar.indicator.registry import (
     dependency_order,
 )
 from churnradar.indicator.schemas import Indicator
+from churnradar.kit import yaml_documents
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.kit.registry import Registry
 
@@ -271,6 +272,24 @@ def save_keywords(
         details = {"fields": sorted(settings.model_dump(exclude_none=True))}
         auth_service.record(conn, actor, "update", "indicator_keywords", None, details, at=now)
     return settings
+
+
+def export_keywords_yaml(engine: Engine, *, actor: Principal | None) -> str:
+    """The keyword lists in force as YAML (`competitor_names`, `deep_features`, `balance_threshold`);
+    the export is audited."""
+    document = keywords_in_force(engine).model_dump(mode="json")
+    with engine.begin() as conn:
+        auth_service.record_export(conn, actor, "indicator_keywords", format="yaml")
+    return yaml_documents.dump(document)
+
+
+def import_keywords_yaml(
+    engine: Engine, text: str, *, actor: Principal | None, now: datetime
+) -> KeywordSettings:
+    """Store the lists a YAML document gives, checked whole as `save_keywords` checks them (nothing
+    stored when refused); the keyword lists in force afterwards."""
+    save_keywords(engine, yaml_documents.read_document(text, DefinitionError), actor=actor, now=now)
+    return keywords_in_force(engine)
 
 
 def stored_custom_indicators(engine: Engine) -> list[Indicator]:

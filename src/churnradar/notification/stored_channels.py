@@ -82,6 +82,11 @@ def with_stored(conn: Connection | Session, settings: Settings) -> Settings:
     )
 
 
+def names_in_force(conn: Connection | Session, settings: Settings) -> list[str]:
+    """The names of the channels in force (the file's and the stored ones), which routes may name."""
+    return list(with_stored(conn, settings).notifications.channels)
+
+
 def save(
     session: Session,
     principal: Principal | None,

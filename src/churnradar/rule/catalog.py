@@ -64,6 +64,13 @@ def _catalog_text(english: str) -> Localized:
     return Localized(english, i18n.translate(english, "zh_CN") if english else "")
 
 
+def _described(indicator: Indicator) -> Localized:
+    """An indicator's description in both languages: its own Chinese where written, else the catalog's."""
+    if indicator.description_zh:
+        return Localized(indicator.description, indicator.description_zh)
+    return _catalog_text(indicator.description)
+
+
 @dataclass(frozen=True)
 class FieldInfo:
     """One name a condition may use, as the builder lists it."""
@@ -100,7 +107,7 @@ def field_catalog(indicators: Iterable[Indicator], fields: Mapping[str, FieldTyp
                     name,
                     kind,
                     Localized(indicator.name_en, indicator.name_zh),
-                    _catalog_text(indicator.description),
+                    _described(indicator),
                     _catalog_text(indicator.unit),
                     _FAMILIES.get(family, Localized(family)),
                 )

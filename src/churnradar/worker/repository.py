@@ -57,3 +57,12 @@ def holder_of(engine: Engine, name: str, *, now: datetime) -> str | None:
             select(WorkerLease.holder).where(WorkerLease.name == name, WorkerLease.expires_at > now)
         ).scalar_one_or_none()
     return None if row is None else str(row)
+
+
+def held_since(engine: Engine, name: str, *, now: datetime) -> datetime | None:
+    """When the live holder of the lease `name` took it, or None when nobody holds it."""
+    with engine.connect() as conn:
+        found: datetime | None = conn.execute(
+            select(WorkerLease.acquired_at).where(WorkerLease.name == name, WorkerLease.expires_at > now)
+        ).scalar_one_or_none()
+    return found

@@ -9,10 +9,16 @@ evaluation (churnradar.worker.scheduler).
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import logging
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.engine import Engine
 
+from churnradar.auth import service as auth_service
+from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
 from churnradar.evaluation import service as evaluation_service
 from churnradar.evaluation import training
@@ -21,8 +27,16 @@ from churnradar.intervention.jobs import check_deadlines, send_digest
 from churnradar.kit.clock import Clock, SystemClock
 from churnradar.notification.service import deliver
 from churnradar.source import service as source_service
+from churnradar.worker import repository
 from churnradar.worker.registry import Job, JobContext, daily_at, jobs, ordered, register
 from churnradar.worker.scheduler import Scheduler
+
+log = logging.getLogger(__name__)
+# The lease an evaluation started by hand holds while it runs, renewed every minute: one at a time, and a
+# killed process's lease expires within minutes, so the next start is not refused for long.
+EVALUATE_NOW = "evaluate_now"
+EVALUATE_NOW_TTL = timedelta(minutes=5)
+EVALUATE_NOW_RENEW_SECONDS = 60.0
 
 
 def evaluate(ctx: JobContext) -> str:
@@ -34,6 +48,61 @@ def evaluate(ctx: JobContext) -> str:
 def last_evaluated(ctx: JobContext) -> datetime | None:
     """When the latest succeeded evaluation started, so a restart does not evaluate the same day again."""
     return evaluation_service.last_started(ctx.engine)
+
+
+@dataclass(frozen=True)
+class EvaluationState:
+    """An evaluation started by hand, as an admin sees it: running since when, and the last one's end."""
+
+    running_since: datetime | None  # naive UTC, while one started by hand runs
+    last_finished: datetime | None  # naive UTC, of the latest succeeded evaluation (by hand or scheduled)
+
+
+def evaluation_state(engine: Engine, *, clock: Clock | None = None) -> EvaluationState:
+    """Whether an evaluation started by hand runs now, and when the latest evaluation finished."""
+    now = (clock or SystemClock()).now()
+    return EvaluationState(
+        repository.held_since(engine, EVALUATE_NOW, now=now), evaluation_service.last_finished(engine)
+    )
+
+
+def start_evaluation(
+    engine: Engine, settings: Settings, *, actor: Principal | None, clock: Clock | None = None
+) -> threading.Thread | None:
+    """Start the evaluation the worker runs (as of today, through the same job) in a background thread,
+    or None while one started by hand still runs. The start is audited; the lease is renewed while the
+    evaluation runs and released when it ends, failed or not (a failure is logged; the run ledger keeps
+    only succeeded runs)."""
+    clock = clock or SystemClock()
+    now = clock.now()
+    holder = f"{actor.login if actor else 'cli'}:{uuid.uuid4().hex[:12]}"
+    if not repository.acquire(engine, EVALUATE_NOW, holder, now=now, ttl=EVALUATE_NOW_TTL):
+        return None
+    context = JobContext(engine=engine, settings=settings, now=now.replace(tzinfo=UTC))
+    with engine.begin() as conn:
+        auth_service.record(conn, actor, "start", "evaluation", None, {"as_of": str(context.today)}, at=now)
+
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(EVALUATE_NOW_RENEW_SECONDS):
+            repository.acquire(engine, EVALUATE_NOW, holder, now=clock.now(), ttl=EVALUATE_NOW_TTL)
+
+    def run() -> None:
+        renewer = threading.Thread(target=renew, name="evaluate-now-lease", daemon=True)
+        renewer.start()
+        try:
+            log.info("evaluation started by hand: %s", evaluate(context))
+        except Exception:  # the thread has no caller to tell: logged, and the lease let go below
+            log.exception("evaluation started by hand failed")
+        finally:
+            done.set()
+            renewer.join()
+            repository.release(engine, EVALUATE_NOW, holder)
+
+    thread = threading.Thread(target=run, name="evaluate-now", daemon=True)
+    thread.start()
+    return thread
 
 
 def digest(ctx: JobContext) -> str:

@@ -76,7 +76,8 @@ def test_admin_creates_previews_edits_and_round_trips_an_indicator(
     edit = admin.get("/admin/indicators?edit=orders_year")
     assert 'value="365"' in edit.text
     assert 'name="editing" value="orders_year"' in edit.text
-    changed = {**ORDERS, "editing": "orders_year", "window_days": "90", "compare": "ratio"}
+    described = {"description": "Orders placed", "description_zh": "下单次数"}
+    changed = {**ORDERS, **described, "editing": "orders_year", "window_days": "90", "compare": "ratio"}
     assert (
         admin.post(
             "/admin/indicators", data={**changed, "csrf_token": csrf}, follow_redirects=False
@@ -85,6 +86,12 @@ def test_admin_creates_previews_edits_and_round_trips_an_indicator(
     )
     stored = service.get_custom(world.engine, "orders_year")
     assert (stored.window_days, stored.compare) == (90, "ratio")
+    # The description in each language: on this page and in the rule builder's field list.
+    zh = {"Accept-Language": "zh-CN"}
+    assert "下单次数" in admin.get("/admin/indicators", headers=zh).text
+    assert "下单次数" not in admin.get("/admin/indicators").text
+    assert "下单次数" in admin.get("/rules/fields?q=orders_year", headers=zh).text
+    assert "Orders placed" in admin.get("/rules/fields?q=orders_year").text
 
     exported = admin.get("/admin/indicators/export.yaml")
     assert [d["name"] for d in yaml.safe_load(exported.text)] == ["orders_year"]

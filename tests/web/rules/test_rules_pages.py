@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import html
 import re
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 
 import pytest
 import yaml
@@ -29,6 +30,8 @@ from churnradar.web.rules.service import (
     judged_templates,
     list_rules,
 )
+from churnradar.worker import repository as worker_repository
+from churnradar.worker.service import EVALUATE_NOW, evaluation_state
 from tests.web.conftest import World, csrf_of
 
 AS_OF = date(2025, 1, 1)
@@ -149,6 +152,31 @@ class TestReading:
         for path in ("/rules", f"/rules/{rule}", "/rules/export.yaml"):
             assert rep.get(path).status_code == 403
         assert 'href="/rules"' not in rep.get("/").text
+
+    def test_an_admin_starts_an_evaluation_once_at_a_time(
+        self, world: World, client_for: Callable[[str], TestClient]
+    ) -> None:
+        manager = client_for("mgr_east")
+        assert 'id="evaluate-now-form"' not in manager.get("/rules").text
+        csrf = csrf_of(manager.get("/rules").text)
+        assert manager.post("/rules/evaluate-now", data={"csrf_token": csrf}).status_code == 403
+        admin = client_for("admin")
+        csrf = csrf_of(admin.get("/rules").text)
+        # While one started by hand runs (here: another process's lease), a start is refused and said so.
+        now = SystemClock().now()
+        assert worker_repository.acquire(world.engine, EVALUATE_NOW, "other", now=now, ttl=timedelta(hours=1))
+        busy = admin.post("/rules/evaluate-now", data={"csrf_token": csrf})
+        assert "is still running; nothing else was started" in html.unescape(busy.text)
+        assert re.search(r'<button type="submit" class="secondary"\s+disabled>', busy.text)
+        worker_repository.release(world.engine, EVALUATE_NOW, "other")
+        started = admin.post("/rules/evaluate-now", data={"csrf_token": csrf})
+        assert "The evaluation started." in started.text
+        deadline = time.monotonic() + 240  # the admin reloads until the page says it finished
+        while evaluation_state(world.engine).running_since is not None and time.monotonic() < deadline:
+            time.sleep(0.5)
+        assert "The latest evaluation finished at" in admin.get("/rules").text
+        audited = {(e.actor, e.action) for e in _audit(world, "evaluation")}
+        assert audited == {("admin", "start")}
 
     def test_an_unknown_rule_is_not_found(self, client_for: Callable[[str], TestClient]) -> None:
         admin = client_for("admin")

@@ -96,8 +96,16 @@ class TestSettingsPage:
         assert response.status_code == 200
         text = html.unescape(response.text)
         templates = rule_service.active_templates(world.engine, at=SystemClock().now())
+        # The contents at the top link to every section and template, each anchor on the page.
+        contents = text[text.index('id="settings-contents"') : text.index('id="templates"')]
+        anchors = re.findall(r'href="#([\w-]+)"', contents)
+        assert {f"template-{slug}" for slug in templates} < set(anchors)
+        assert all(f'id="{anchor}"' in text for anchor in anchors), anchors
+        assert "a customer's tasks follow the playbook of the template that applies to them" in text
         for slug, template in templates.items():
             assert f'id="template-{slug}"' in text
+            caption = text[text.index(f'id="playbooks-{slug}"') :][:300]
+            assert "for the customers this template applies to" in caption
             for playbook in template.playbooks:
                 form = f'action="/settings/playbooks/{slug}/{playbook.level}"'
                 assert form in text
@@ -110,6 +118,8 @@ class TestSettingsPage:
         )
         zh = html.unescape(chinese.get("/settings").text)
         assert "行业模板与处置手册" in zh
+        assert "本页内容" in zh
+        assert "模板未设置的等级沿用通用模板的处置手册" in zh
         assert templates["general"].playbooks[0].actions_zh[0] in zh
 
     def test_channels_and_routing_are_shown_without_their_secrets(

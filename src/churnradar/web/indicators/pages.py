@@ -54,12 +54,13 @@ DIRECTIONS = {"": N_("either"), "inbound": N_("inbound"), "outbound": N_("outbou
 NUMBERS = ("value", "amount", "quantity")
 # Every input of the form, blank.
 BLANK: dict[str, Any] = dict.fromkeys(
-    ("name", "name_en", "name_zh", "unit", "family", "description", "aggregate", "field", "window_days",
-     "compare", "channel", "direction", "keywords", "value_min", "value_max", "attribute_name",
+    ("name", "name_en", "name_zh", "unit", "family", "description", "description_zh", "aggregate", "field",
+     "window_days", "compare", "channel", "direction", "keywords", "value_min", "value_max", "attribute_name",
      "attribute_equals"), "",
 ) | {"events": []}  # fmt: skip
 # Form inputs named as the definition's keys.
-SAME_KEYS = {"name", "name_en", "name_zh", "unit", "family", "description", "events", "aggregate", "field"}
+SAME_KEYS = {"name", "name_en", "name_zh", "unit", "family", "description", "description_zh", "events",
+             "aggregate", "field"}  # fmt: skip
 
 
 def _words(text: str) -> list[str]:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request, UploadFile, status
@@ -27,6 +27,7 @@ from churnradar.web.rules.drafts import builder_state, check_with_count, field_l
 from churnradar.web.rules.forms import ESCALATION_LEVELS, FormDep, rule_values
 from churnradar.web.rules.schemas import MAX_IMPORT_BYTES, RuleRead
 from churnradar.web.templating import render, request_locale
+from churnradar.worker import service as worker_service
 
 router = APIRouter(prefix="/rules", dependencies=[Depends(require_csrf)], include_in_schema=False)
 READERS = frozenset({Role.ADMIN, Role.DIRECTOR, Role.MANAGER})
@@ -53,6 +54,34 @@ def _rule_or_404(request: Request, rule_id: str) -> RuleRead:
     return found
 
 
+# What an admin's "Evaluate now" did, shown after the redirect (a fixed word in the link, never its text).
+EVALUATION_NOTICES = {
+    "started": N_(
+        "The evaluation started. It runs in the background: reload this page to see when it finished."
+    ),
+    "busy": N_("An evaluation started by hand is still running; nothing else was started."),
+}
+
+
+def _evaluation(request: Request) -> dict[str, Any]:
+    """Since when an evaluation started by hand runs, when the latest finished (local time), and the notice
+    of the link."""
+    state = worker_service.evaluation_state(request.app.state.engine)
+    zone = request.app.state.settings.zone
+
+    def local(moment: datetime | None) -> str | None:
+        return (
+            None if moment is None else moment.replace(tzinfo=UTC).astimezone(zone).strftime("%Y-%m-%d %H:%M")
+        )
+
+    notice = EVALUATION_NOTICES.get(request.query_params.get("evaluation", ""))
+    return {
+        "running_since": local(state.running_since),
+        "finished": local(state.last_finished),
+        "notice": notice,
+    }
+
+
 def _grouped(rules: list[RuleRead]) -> dict[str, list[RuleRead]]:
     grouped: dict[str, list[RuleRead]] = {}
     for view in rules:
@@ -71,8 +100,19 @@ def rule_list(request: Request, principal: ReaderDep) -> Response:
         "errors": [],
         "imported": None,
         "deleted": deleted,
+        "evaluation": _evaluation(request),
     }
     return render(request, "rules/list.html", context, principal=principal)
+
+
+@router.post("/evaluate-now", name="rules_evaluate_now")
+def evaluate_now(request: Request, principal: AdminDep) -> Response:
+    """Start the worker's evaluation in the background (audited), unless one started by hand still runs."""
+    started = worker_service.start_evaluation(
+        request.app.state.engine, request.app.state.settings, actor=principal
+    )
+    notice = "started" if started is not None else "busy"
+    return RedirectResponse(f"/rules?evaluation={notice}#evaluate-now", status_code=status.HTTP_303_SEE_OTHER)
 
 
 @router.get("/export.yaml", name="rules_export")
@@ -114,6 +154,7 @@ def import_(request: Request, principal: AdminDep, session: SessionDep, document
         "errors": errors,
         "imported": counts,
         "deleted": service.deleted(request.app.state.engine),
+        "evaluation": _evaluation(request),
     }
     code = status.HTTP_400_BAD_REQUEST if errors else status.HTTP_200_OK
     return render(request, "rules/list.html", context, principal=principal, status_code=code)

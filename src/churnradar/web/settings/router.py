@@ -9,11 +9,8 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Body, HTTPException, Request, status
 from fastapi.responses import PlainTextResponse
 
-from churnradar.auth import service as auth_service
 from churnradar.indicator import service as indicator_service
-from churnradar.indicator.exceptions import DefinitionError
 from churnradar.intervention import playbooks, routes
-from churnradar.kit import yaml_documents
 from churnradar.kit.clock import SystemClock
 from churnradar.notification import stored_channels, stored_routes
 from churnradar.rule import service as rule_service
@@ -248,7 +245,7 @@ async def import_task_routes(request: Request, principal: AdminToken, session: S
 
 
 def _channel_names(request: Request, session: SessionDep) -> list[str]:
-    return list(stored_channels.with_stored(session, request.app.state.settings).notifications.channels)
+    return stored_channels.names_in_force(session, request.app.state.settings)
 
 
 @router.get(
@@ -459,14 +456,10 @@ def put_indicator_keywords(
     response_class=PlainTextResponse,
     responses={403: {"description": "Admins only."}},
 )
-def export_indicator_keywords(
-    request: Request, principal: AdminToken, session: SessionDep
-) -> PlainTextResponse:
+def export_indicator_keywords(request: Request, principal: AdminToken) -> PlainTextResponse:
     """The keyword lists in force (`competitor_names`, `deep_features`, `balance_threshold`); audited."""
-    keywords = indicator_service.keywords_in_force(request.app.state.engine).model_dump(mode="json")
-    auth_service.record_export(session, principal, "indicator_keywords", format="yaml")
-    session.commit()
-    return PlainTextResponse(yaml_documents.dump(keywords), media_type="application/yaml")
+    text = indicator_service.export_keywords_yaml(request.app.state.engine, actor=principal)
+    return PlainTextResponse(text, media_type="application/yaml")
 
 
 @router.post(
@@ -480,7 +473,6 @@ def export_indicator_keywords(
 async def import_indicator_keywords(request: Request, principal: AdminToken) -> dict[str, Any]:
     """Store the lists a YAML body gives, as `PUT /indicator-keywords` does; audited."""
     text = (await request.body()).decode("utf-8", errors="replace")
-    body = yaml_documents.read_document(text, DefinitionError)
     engine = request.app.state.engine
-    indicator_service.save_keywords(engine, body, actor=principal, now=SystemClock().now())
-    return indicator_service.keywords_in_force(engine).model_dump(mode="json")
+    saved = indicator_service.import_keywords_yaml(engine, text, actor=principal, now=SystemClock().now())
+    return saved.model_dump(mode="json")
