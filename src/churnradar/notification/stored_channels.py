@@ -83,8 +83,12 @@ def with_stored(conn: Connection | Session, settings: Settings) -> Settings:
 
 
 def names_in_force(conn: Connection | Session, settings: Settings) -> list[str]:
-    """The names of the channels in force (the file's and the stored ones), which routes may name."""
-    return list(with_stored(conn, settings).notifications.channels)
+    """The channel names routes may name: the channels in force (the file's and the stored ones), and those
+    the routing in force names already (the shipped routes name `email` before any email channel exists), so
+    the routing an admin exports imports back unchanged; a route naming an absent channel sends nothing."""
+    names = list(with_stored(conn, settings).notifications.channels)
+    routing = stored_routes.in_force(settings.notifications, stored_routes.stored(conn))
+    return names + sorted({route.channel for route in routing.routes} - set(names))
 
 
 def save(

@@ -56,6 +56,10 @@ def test_notification_routes_and_quiet_hours_stored_over_the_file_s(
     api = TestClient(world.app, base_url="http://127.0.0.1")
     admin = bearer(token_for("admin", Scope.ADMIN))
     assert api.get("/api/v1/notification-routing", headers=admin).json()["source"] == "file"
+    shipped = api.get("/api/v1/notification-routing/export", headers=admin).text  # its routes name "email"
+    back = api.post("/api/v1/notification-routing/import", content=shipped, headers=admin)
+    assert back.status_code == 200, back.text  # round-trips with no channel configured yet
+    assert api.delete("/api/v1/notification-routing", headers=admin).json() == {"removed": True}
     channel = {"type": "webhook", "secrets": {"url": "http://127.0.0.1:9/x", "secret": "s" * 16}}
     assert api.put("/api/v1/channels/robot", json=channel, headers=admin).status_code == 200
     body = {
