@@ -9,6 +9,8 @@ import pandas as pd
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
+from churnradar.auth.schemas import Principal
+from churnradar.customer.access import sees_all, visible_customers
 from churnradar.db import table_of
 from churnradar.effectiveness.save_rate import HELD_OUT
 from churnradar.effectiveness.tasks import TASK_COLUMNS
@@ -18,6 +20,7 @@ from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
 from churnradar.models import (
     Alert,
     AlertEvent,
+    Customer,
     EvaluationRun,
     FollowUp,
     InterventionTask,
@@ -145,3 +148,15 @@ def stored_figures(conn: Connection, name: str, as_of: date, scope: str) -> dict
     )
     body: dict[str, Any] | None = conn.execute(query).scalar_one_or_none()
     return body
+
+
+def task_deadlines(conn: Connection, *, until: date, principal: Principal) -> pd.DataFrame:
+    """customer_id, status, deadline_at, closed_at of the tasks opened before `until` whose customer the
+    principal may see (the deadline-compliance panel: four columns, scoped in the query)."""
+    query = select(TASKS.c.customer_id, TASKS.c.status, TASKS.c.deadline_at, TASKS.c.closed_at).where(
+        TASKS.c.opened_at < datetime.combine(until, datetime.min.time())
+    )
+    if not sees_all(principal):
+        query = query.join(Customer, Customer.id == TASKS.c.customer_id).where(visible_customers(principal))
+    columns = ["customer_id", "status", "deadline_at", "closed_at"]
+    return pd.DataFrame(conn.execute(query).all(), columns=columns)

@@ -37,8 +37,8 @@ from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
 from churnradar.indicator import service as indicator_service
 from churnradar.models.people import Role
 
-# Tasks opened before a date, for the deadline-compliance panel (read through here, never the repository).
-tasks_until = repository.tasks
+# The deadlines of the tasks a viewer may see, for the deadline-compliance panel (read through here).
+task_deadlines = repository.task_deadlines
 
 
 @dataclass(frozen=True)
