@@ -45,15 +45,18 @@ import argparse
 import json
 import os
 import random
+import secrets
 import shutil
 import socket
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
-import httpx
+import httpx2 as httpx
 from sqlalchemy import func, select
 
 from churnradar.auth import service as auth_service
@@ -63,7 +66,7 @@ from churnradar.models import Customer, CustomerRisk, Role, User
 from churnradar.store import migrate
 
 PASSWORD = "benchmark password"  # noqa: S105 (a throwaway benchmark login)
-SECRET = "benchmark-secret-key-" + "x" * 24
+SECRET = secrets.token_urlsafe(32)  # production settings refuse placeholder words in the key
 LUA = """
 local paths = {%(paths)s}
 local i = math.random(#paths)
@@ -87,6 +90,30 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+@contextmanager
+def serving(db: str) -> Iterator[str]:
+    """A fresh `churnradar serve` process on a free 127.0.0.1 port, ready for requests: its base URL."""
+    port = _free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "CHURNRADAR_ENVIRONMENT": "production", "CHURNRADAR_SECRET_KEY": SECRET}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "churnradar", "--db", db, "serve", "--port", str(port)], env=env
+    )
+    try:
+        while True:
+            if server.poll() is not None:
+                sys.exit(f"the server stopped (exit code {server.returncode})")
+            try:
+                httpx.get(f"{base}/login")
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        yield base
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 @dataclass
 class Plan:
     """What the load visits: the busiest rep's login, an ingest token, customer ids per role."""
@@ -100,7 +127,7 @@ class Plan:
     rep_at_risk_ids: list[str]
 
 
-def _prepare(url: str) -> Plan:
+def prepare(url: str) -> Plan:
     """Benchmark logins (an admin, the busiest rep), an ingest token, and customer ids to visit."""
     engine = create_engine(url)
     migrate(engine)
@@ -142,7 +169,7 @@ def _prepare(url: str) -> Plan:
     return Plan(busiest, token, ids, rep_ids, externals, at_risk_ids, rep_at_risk_ids)
 
 
-def _cookie(base: str, login: str) -> str:
+def sign_in(base: str, login: str) -> str:
     with httpx.Client(base_url=base) as client:
         page = client.get("/login").text
         csrf = page.split('name="csrf_token" value="')[1].split('"')[0]
@@ -245,21 +272,9 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: apt-get install wrk")
-    plan = _prepare(args.db)
-    port = _free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {**os.environ, "CHURNRADAR_ENVIRONMENT": "production", "CHURNRADAR_SECRET_KEY": SECRET}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "churnradar", "--db", args.db, "serve", "--port", str(port)], env=env
-    )
-    try:
-        for _ in range(100):
-            try:
-                httpx.get(f"{base}/login")
-                break
-            except httpx.TransportError:
-                time.sleep(0.2)
-        admin, rep_cookie = _cookie(base, "bench_admin"), _cookie(base, plan.rep)
+    plan = prepare(args.db)
+    with serving(args.db) as base:
+        admin, rep_cookie = sign_in(base, "bench_admin"), sign_in(base, plan.rep)
         lists = [
             "/customers",
             "/customers?industry=retail",
@@ -304,9 +319,6 @@ def main() -> None:
             ingest = _ingest(base, plan.token, plan.externals, args.batches, args.batch_size)
             results["bulk ingestion"] = ingest
         print(json.dumps(results, indent=2))
-    finally:
-        server.terminate()
-        server.wait(timeout=10)
 
 
 if __name__ == "__main__":

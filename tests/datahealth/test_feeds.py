@@ -13,13 +13,13 @@ from sqlalchemy.engine import Engine
 
 from churnradar.config import Settings
 from churnradar.datahealth.checks import FeedPolicy, FeedState, affected_indicators, judge_feeds
-from churnradar.datahealth.service import spoiled_indicators
+from churnradar.datahealth.service import DAILY_COUNTS, feed_health, spoiled_indicators
 from churnradar.evaluation.service import evaluate
 from churnradar.i18n import render
 from churnradar.lake.events import events_relation
 from churnradar.lake.schemas import EVENTS_SCHEMA, LakeTable
 from churnradar.lake.service import lake_for
-from churnradar.models import Alert, OutboxMessage, User
+from churnradar.models import Alert, OutboxMessage, StoredFigures, User
 from tests.evaluation.conftest import AS_OF
 
 DAY = date(2024, 6, 3)
@@ -120,6 +120,13 @@ def test_bad_order_feed_holds_order_rules(
     with db.begin() as conn:
         conn.execute(insert(User).values(login="ops", email="ops@example.com", role="admin"))
     guarded = evaluate(db, as_of=AS_OF, settings=settings)
+    # The evaluation stored the day's counts: the overview's panel reuses them and judges the same.
+    with db.connect() as conn:
+        stored = conn.execute(select(StoredFigures.scope).where(StoredFigures.name == DAILY_COUNTS)).all()
+    assert stored == [(f"days:{settings.data_health.history_days}",)]
+    assert feed_health(db, AS_OF, settings.data_health, reuse=True) == feed_health(
+        db, AS_OF, settings.data_health
+    )
     health = guarded.data_health
     assert ("order", state) in [(f["kind"], f["state"]) for f in health["feeds"]]
     held = {h.split("/")[1] for h in health["held_rules"]}

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import tempfile
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -168,6 +168,7 @@ def _evaluate_weeks(
     engine: Engine, settings: Settings, last_day: date, weeks: int, *, quiet: bool
 ) -> list[RunSummary]:
     """Weekly evaluations ending at `last_day`, so the dashboard has a trend; dates done are skipped."""
+    from churnradar.effectiveness.service import store_figures
     from churnradar.evaluation.exceptions import EvaluationError
     from churnradar.evaluation.service import evaluate
 
@@ -179,4 +180,8 @@ def _evaluate_weeks(
                 done.append(evaluate(engine, as_of=day, settings=settings).as_dict())
         except EvaluationError:
             continue  # evaluated before, or a later date already was: the stored state stands
+    if done:  # the effectiveness page's figures as of the last evaluation (the day the demo ends)
+        with progress_bar(not quiet, "storing the effectiveness figures"):
+            last = date.fromisoformat(str(done[-1]["as_of"]))
+            store_figures(engine, as_of=last, now=datetime.now(UTC).replace(tzinfo=None))
     return done

@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
         as_json: JsonOption = False,
     ) -> None:
         """Compute indicators, rules, health and alerts as of a date; rerunning a date changes nothing."""
+        from churnradar.effectiveness.service import store_figures
         from churnradar.evaluation.exceptions import EvaluationError
         from churnradar.evaluation.service import evaluate as run_evaluation
 
@@ -48,6 +49,7 @@ def register(app: typer.Typer) -> None:
         try:
             with progress_bar(not as_json, f"evaluating as of {day}"):
                 summary = run_evaluation(engine, as_of=day, settings=settings, force=force)
+                store_figures(engine, as_of=day, now=datetime.now(UTC).replace(tzinfo=None))
         except EvaluationError as exc:
             fail(str(exc))
         if as_json:

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import fields
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import Table, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.engine import Engine
 
 from churnradar import i18n
@@ -26,10 +26,13 @@ from churnradar.indicator.registry import default_registry
 from churnradar.indicator.schemas import Selection
 from churnradar.lake.service import lake_for
 from churnradar.lake.timeline import daily_kind_counts
-from churnradar.models import ImportRun
+from churnradar.models import ImportRun, StoredFigures
 from churnradar.models.import_run import ImportStatus
 
 RUNS: Table = ImportRun.__table__  # type: ignore[assignment]
+# The day's events per kind and day, as the evaluation of that day counted them (for the overview's panel).
+FIGURES: Table = StoredFigures.__table__  # type: ignore[assignment]
+DAILY_COUNTS = "feed_daily_counts"
 BAD = (FeedState.STALE, FeedState.ANOMALOUS)
 
 
@@ -41,10 +44,58 @@ def daily_counts(engine: Engine, as_of: date, days: int) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["kind", "day", "events"])
 
 
-def feed_health(engine: Engine, as_of: date, policy: FeedPolicy | None = None) -> list[FeedHealth]:
-    """Every event feed's state as of `as_of`."""
+def feed_health(
+    engine: Engine,
+    as_of: date,
+    policy: FeedPolicy | None = None,
+    *,
+    store: bool = False,
+    reuse: bool = False,
+) -> list[FeedHealth]:
+    """Every event feed's state as of `as_of`.
+
+    Counting the lake's events per kind and day is the costly part: an evaluation `store`s the counts of its
+    day, and a page may `reuse` them (the days before `as_of` are the same for the rest of that day).
+    """
     policy = policy or FeedPolicy()
-    return judge_feeds(daily_counts(engine, as_of, policy.history_days), as_of, policy)
+    counts = _stored_counts(engine, as_of, policy.history_days) if reuse else None
+    if counts is None:
+        counts = daily_counts(engine, as_of, policy.history_days)
+        if store:
+            _store_counts(engine, as_of, policy.history_days, counts)
+    return judge_feeds(counts, as_of, policy)
+
+
+def _counts_scope(days: int) -> str:
+    return f"days:{days}"
+
+
+def _store_counts(engine: Engine, as_of: date, days: int, counts: pd.DataFrame) -> None:
+    rows = [
+        [str(kind), pd.Timestamp(day).date().isoformat(), int(n)] for kind, day, n in counts.itertuples(False)
+    ]
+    keys = (FIGURES.c.name == DAILY_COUNTS, FIGURES.c.as_of == as_of, FIGURES.c.scope == _counts_scope(days))
+    with engine.begin() as conn:
+        conn.execute(delete(FIGURES).where(*keys))
+        conn.execute(
+            insert(FIGURES).values(
+                name=DAILY_COUNTS,
+                as_of=as_of,
+                scope=_counts_scope(days),
+                computed_at=datetime.now(UTC).replace(tzinfo=None),
+                body={"rows": rows},
+            )
+        )
+
+
+def _stored_counts(engine: Engine, as_of: date, days: int) -> pd.DataFrame | None:
+    keys = (FIGURES.c.name == DAILY_COUNTS, FIGURES.c.as_of == as_of, FIGURES.c.scope == _counts_scope(days))
+    with engine.connect() as conn:
+        body = conn.execute(select(FIGURES.c.body).where(*keys)).scalar_one_or_none()
+    if body is None:
+        return None
+    rows = [(kind, date.fromisoformat(day), n) for kind, day, n in body["rows"]]
+    return pd.DataFrame(rows, columns=["kind", "day", "events"])
 
 
 def source_batches(engine: Engine, now: datetime, days: int) -> pd.DataFrame:

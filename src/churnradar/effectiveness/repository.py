@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
 import pandas as pd
-from sqlalchemy import func, select
+from sqlalchemy import delete, func, insert, select
 from sqlalchemy.engine import Connection
 
+from churnradar.auth.schemas import Principal
+from churnradar.customer.access import sees_all, visible_customers
 from churnradar.db import table_of
 from churnradar.effectiveness.alert_precision import ALERT_COLUMNS, LEVEL_COLUMNS
 from churnradar.effectiveness.save_rate import HELD_OUT
@@ -17,13 +20,16 @@ from churnradar.intervention.control import DRAW_CAUSE, INTERVENED
 from churnradar.models import (
     Alert,
     AlertEvent,
+    Customer,
     EvaluationRun,
     FollowUp,
     InterventionTask,
+    StoredFigures,
     TaskEvent,
     User,
 )
 from churnradar.models.alert import RunStatus
+from churnradar.models.people import Role
 
 # The report joins the task and alert tables itself (read only): their handles, from the tables' models.
 TASKS = table_of(InterventionTask)
@@ -34,6 +40,7 @@ USERS = table_of(User)
 ALERTS = table_of(Alert)
 ALERT_EVENTS = table_of(AlertEvent)
 RUNS = table_of(EvaluationRun)
+FIGURES = table_of(StoredFigures)
 DRAW_COLUMNS = ["customer_id", "arm", "drawn_on"]
 
 
@@ -113,3 +120,43 @@ def alert_history(conn: Connection, *, until: date) -> tuple[pd.DataFrame, pd.Da
         .order_by(ALERT_EVENTS.c.as_of, ALERT_EVENTS.c.id)
     ).all()
     return pd.DataFrame(alerts, columns=ALERT_COLUMNS), pd.DataFrame(changes, columns=LEVEL_COLUMNS)
+
+
+def managers(conn: Connection) -> list[tuple[int, str, int | None]]:
+    """(id, login, team_id) of every manager: each sees their own team's figures."""
+    query = select(USERS.c.id, USERS.c.login, USERS.c.team_id).where(USERS.c.role == Role.MANAGER.value)
+    return [(int(i), login, team) for i, login, team in conn.execute(query.order_by(USERS.c.id))]
+
+
+def save_figures(
+    conn: Connection, name: str, as_of: date, bodies: dict[str, dict[str, Any]], *, now: datetime
+) -> None:
+    """Replace `name`'s figures of `as_of`, one body per scope key."""
+    conn.execute(delete(FIGURES).where(FIGURES.c.name == name, FIGURES.c.as_of == as_of))
+    if bodies:
+        rows = [
+            {"name": name, "as_of": as_of, "scope": scope, "computed_at": now, "body": body}
+            for scope, body in bodies.items()
+        ]
+        conn.execute(insert(FIGURES), rows)
+
+
+def stored_figures(conn: Connection, name: str, as_of: date, scope: str) -> dict[str, Any] | None:
+    """`name`'s figures of `as_of` for one scope key, None when none were stored."""
+    query = select(FIGURES.c.body).where(
+        FIGURES.c.name == name, FIGURES.c.as_of == as_of, FIGURES.c.scope == scope
+    )
+    body: dict[str, Any] | None = conn.execute(query).scalar_one_or_none()
+    return body
+
+
+def task_deadlines(conn: Connection, *, until: date, principal: Principal) -> pd.DataFrame:
+    """customer_id, status, deadline_at, closed_at of the tasks opened before `until` whose customer the
+    principal may see (the deadline-compliance panel: four columns, scoped in the query)."""
+    query = select(TASKS.c.customer_id, TASKS.c.status, TASKS.c.deadline_at, TASKS.c.closed_at).where(
+        TASKS.c.opened_at < datetime.combine(until, datetime.min.time())
+    )
+    if not sees_all(principal):
+        query = query.join(Customer, Customer.id == TASKS.c.customer_id).where(visible_customers(principal))
+    columns = ["customer_id", "status", "deadline_at", "closed_at"]
+    return pd.DataFrame(conn.execute(query).all(), columns=columns)

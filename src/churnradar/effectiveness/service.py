@@ -7,14 +7,20 @@ team, with deadline compliance). With `scope`, every figure covers only those cu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Collection
-from datetime import date, timedelta
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
 from sqlalchemy.engine import Engine
 
 from churnradar.alert.lifecycle import Policy
+from churnradar.auth.schemas import Principal
+from churnradar.customer import service as customer_service
+from churnradar.customer.access import sees_all
+from churnradar.db import session_scope
 from churnradar.effectiveness import repository
 from churnradar.effectiveness.alert_precision import ReviewPolicy, alert_outcomes
 from churnradar.effectiveness.churn import (
@@ -29,13 +35,46 @@ from churnradar.effectiveness.tasks import task_outcomes
 from churnradar.evaluation.frames import activity_frame, all_customers
 from churnradar.evaluation.labels import ACTIVITY_KINDS, label_snapshots
 from churnradar.indicator import service as indicator_service
+from churnradar.models.people import Role
 
-# Tasks opened before a date, for the deadline-compliance panel (read through here, never the repository).
-tasks_until = repository.tasks
+# The deadlines of the tasks a viewer may see, for the deadline-compliance panel (read through here).
+task_deadlines = repository.task_deadlines
+
+
+@dataclass(frozen=True)
+class ReportInputs:
+    """What the report reads, loaded once for every scope it is computed for."""
+
+    customers: pd.DataFrame
+    activity: pd.DataFrame
+    contracts: pd.DataFrame
+    draws: pd.DataFrame
+    tasks: pd.DataFrame
+    follow_ups: pd.DataFrame
+    dates: list[date]
+    alerts: pd.DataFrame
+    level_changes: pd.DataFrame
+
+
+def load_inputs(engine: Engine, *, until: date) -> ReportInputs:
+    """Customers, activity, contracts, draws, tasks and stored warnings: data strictly before `until`."""
+    with indicator_service.open_source(engine) as source:
+        activity = activity_frame(source, ACTIVITY_KINDS)
+        contracts = source.contracts.to_pyarrow().to_pandas()
+    with engine.connect() as conn:
+        customers = all_customers(conn)
+        draws = repository.draws(conn, until=until)
+        tasks = repository.tasks(conn, until=until)
+        follow_ups = repository.follow_ups(conn, until=until)
+        dates = repository.evaluation_dates(conn, until=until)
+        alerts, level_changes = repository.alert_history(conn, until=until)
+    return ReportInputs(
+        customers, activity, contracts, draws, tasks, follow_ups, dates, alerts, level_changes
+    )
 
 
 def _alert_precision(
-    engine: Engine,
+    inputs: ReportInputs,
     customers: pd.DataFrame,
     activity: pd.DataFrame,
     contracts: pd.DataFrame,
@@ -48,9 +87,7 @@ def _alert_precision(
     scope: Collection[int] | None,
 ) -> dict[str, Any] | None:
     """How the warnings of the stored evaluation dates did (None before the first evaluation)."""
-    with engine.connect() as conn:
-        dates = repository.evaluation_dates(conn, until=until)
-        alerts, level_changes = repository.alert_history(conn, until=until)
+    alerts, level_changes, dates = inputs.alerts, inputs.level_changes, inputs.dates
     if not dates:
         return None
     if scope is not None:
@@ -108,15 +145,42 @@ def effectiveness_report(
     scope: Collection[int] | None = None,
 ) -> dict[str, Any]:
     """The effectiveness report as of `until` (data strictly before it), over `scope`'s customers if given."""
+    return report_from(
+        load_inputs(engine, until=until),
+        until=until,
+        go_live=go_live,
+        months=months,
+        horizon_days=horizon_days,
+        inactivity_days=inactivity_days,
+        policy=policy,
+        review=review,
+        min_per_arm=min_per_arm,
+        scope=scope,
+    )
+
+
+def report_from(
+    inputs: ReportInputs,
+    *,
+    until: date,
+    go_live: date | None = None,
+    months: int = 24,
+    horizon_days: int = 90,
+    inactivity_days: int = 90,
+    policy: Policy | None = None,
+    review: ReviewPolicy | None = None,
+    min_per_arm: int = 30,
+    scope: Collection[int] | None = None,
+) -> dict[str, Any]:
+    """The report from inputs loaded with the same `until`, over `scope`'s customers if given."""
     policy = policy or Policy()
-    with indicator_service.open_source(engine) as source:
-        activity = activity_frame(source, ACTIVITY_KINDS)
-        contracts = source.contracts.to_pyarrow().to_pandas()
-    with engine.connect() as conn:
-        customers = all_customers(conn)
-        draws = repository.draws(conn, until=until)
-        tasks = repository.tasks(conn, until=until)
-        follow_ups = repository.follow_ups(conn, until=until)
+    customers, activity, contracts, draws, tasks = (
+        inputs.customers,
+        inputs.activity,
+        inputs.contracts,
+        inputs.draws,
+        inputs.tasks,
+    )
     if scope is not None:
         chosen = set(scope)
         customers, activity, contracts, draws, tasks = (
@@ -134,7 +198,7 @@ def effectiveness_report(
         start = max(start, first_month_from(seen))
     by_month = monthly_churn(dates, start=start, until=until)
     warnings = _alert_precision(
-        engine,
+        inputs,
         customers,
         activity,
         contracts,
@@ -162,6 +226,64 @@ def effectiveness_report(
             inactivity_days=inactivity_days,
             min_per_arm=min_per_arm,
         ),
-        "tasks": task_outcomes(tasks, follow_ups, until=until),
+        "tasks": task_outcomes(tasks, inputs.follow_ups, until=until),
         "judged_until": (until - timedelta(days=horizon_days)).isoformat(),
     }
+
+
+# The page's figures, computed after each evaluation for the day it ran (`store_figures`) and read back by the
+# page (`stored_report`): per scope key, "all" (admins, directors) or "user:<id>" (a manager's customers).
+FIGURES = "effectiveness"
+EVERYONE = "all"
+
+
+def scope_key(principal: Principal) -> str:
+    """Which stored figures a viewer reads: everyone's, or their own customers'."""
+    return EVERYONE if sees_all(principal) else f"user:{principal.user_id}"
+
+
+def _viewer_scopes(engine: Engine) -> dict[str, list[int] | None]:
+    """Each scope the page is shown in: everyone's customers and each manager's."""
+    scopes: dict[str, list[int] | None] = {EVERYONE: None}
+    with engine.connect() as conn:
+        managers = repository.managers(conn)
+    with session_scope(engine) as session:
+        for user_id, login, team_id in managers:
+            viewer = Principal(user_id=user_id, login=login, role=Role.MANAGER, team_id=team_id)
+            scopes[scope_key(viewer)] = customer_service.visible_ids(session, viewer)
+    return scopes
+
+
+def store_figures(engine: Engine, *, as_of: date, now: datetime) -> int:
+    """Compute the report the page shows on `as_of` (data up to that day) for every viewer scope and store it,
+    replacing what that day had; how many scopes were stored."""
+    until = as_of + timedelta(days=1)
+    inputs = load_inputs(engine, until=until)
+    bodies = {
+        key: json_safe(report_from(inputs, until=until, scope=scope))
+        for key, scope in _viewer_scopes(engine).items()
+    }
+    with engine.begin() as conn:
+        repository.save_figures(conn, FIGURES, as_of, bodies, now=now)
+    return len(bodies)
+
+
+def stored_report(
+    engine: Engine, *, until: date, key: str, scope: Collection[int] | None
+) -> dict[str, Any] | None:
+    """The page's report as stored for the day before `until`, its task figures computed now (tasks are
+    closed and followed up between evaluations); None when that day's figures were not stored."""
+    with engine.connect() as conn:
+        body = repository.stored_figures(conn, FIGURES, until - timedelta(days=1), key)
+        if body is None:
+            return None
+        tasks = repository.tasks(conn, until=until)
+        follow_ups = repository.follow_ups(conn, until=until)
+    if scope is not None:
+        tasks = tasks[tasks["customer_id"].isin(set(scope))]
+    return {**body, "tasks": json_safe(task_outcomes(tasks, follow_ups, until=until))}
+
+
+def json_safe(value: Any) -> Any:
+    """`value` as JSON reads it back (tuples as lists, keys as text), so stored and live figures compare."""
+    return json.loads(json.dumps(value, default=str))

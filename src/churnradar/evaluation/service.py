@@ -258,7 +258,8 @@ def evaluate(
         customers = customers_at(all_customers(conn), as_of, book.templates, book.choices)
     previous_health = indicator_service.previous_values(engine, HEALTH, as_of)
     assessment = assess(features, customers, book)
-    feeds = datahealth.feed_health(engine, as_of, settings.data_health)
+    # The day's event counts are stored for the overview's data-health panel (it reuses them that day).
+    feeds = datahealth.feed_health(engine, as_of, settings.data_health, store=True)
     silent_sources = datahealth.bad_connected_sources(engine, clock.now(), settings.data_health)
     spoiled = set() if force else datahealth.spoiled_indicators(feeds)
     held = sorted({(c.template, c.rule.slug) for c in book.compiled if c.names & spoiled})

@@ -15,6 +15,7 @@ from churnradar.models.alert import (
 )
 from churnradar.models.customer import Customer, CustomerStatus, OwnerChange
 from churnradar.models.field import CustomField, EntryType
+from churnradar.models.figures import StoredFigures
 from churnradar.models.import_run import ImportRun, ImportStatus
 from churnradar.models.indicator import CustomIndicator
 from churnradar.models.intervention import (
@@ -70,6 +71,7 @@ __all__ = [
     "SourceRun",
     "StoreMeta",
     "StoredChannel",
+    "StoredFigures",
     "StoredPlaybook",
     "TaskEvent",
     "Team",

@@ -20,6 +20,7 @@ from sqlalchemy.engine import Engine
 from churnradar.auth import service as auth_service
 from churnradar.auth.schemas import Principal
 from churnradar.config import Settings
+from churnradar.effectiveness import service as effectiveness_service
 from churnradar.evaluation import service as evaluation_service
 from churnradar.evaluation import training
 from churnradar.indicator.service import prune_snapshots
@@ -42,6 +43,10 @@ EVALUATE_NOW_RENEW_SECONDS = 60.0
 def evaluate(ctx: JobContext) -> str:
     """Evaluate as of today (local), the evaluation's summary line."""
     summary = evaluation_service.evaluate(ctx.engine, as_of=ctx.today, settings=ctx.settings)
+    # The effectiveness page reads the day's figures stored here rather than computing them per first visit.
+    effectiveness_service.store_figures(
+        ctx.engine, as_of=ctx.today, now=ctx.now.astimezone(UTC).replace(tzinfo=None)
+    )
     return summary.log_line()
 
 

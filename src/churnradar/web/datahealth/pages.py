@@ -28,7 +28,7 @@ def data_health_panel(session: Session, _principal: Principal) -> dict[str, Any]
     assert isinstance(engine, Engine)
     now = datetime.now(UTC).replace(tzinfo=None)
     today = datetime.now(settings.zone).date()
-    feeds = feed_health(engine, today, settings.data_health)
+    feeds = feed_health(engine, today, settings.data_health, reuse=True)  # as today's evaluation counted
     sources = source_health(engine, now, settings.data_health)
     return {
         "feeds": sorted(feeds, key=lambda f: (f.state not in TROUBLE, f.kind)),

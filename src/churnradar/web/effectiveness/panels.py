@@ -14,7 +14,6 @@ from churnradar.effectiveness import service as effectiveness_service
 from churnradar.effectiveness.tasks import deadline_compliance
 from churnradar.intervention.schemas import TaskStatus
 from churnradar.kit.clock import Clock, SystemClock
-from churnradar.web.effectiveness.service import scope_of
 from churnradar.web.nav import OverviewPanel, overview_panels
 
 MONTHS_SHOWN = 3
@@ -26,10 +25,7 @@ def compliance_panel(session: Session, principal: Principal) -> dict[str, Any]:
     clock: Clock = session.info.get("clock") or SystemClock()
     utc_now = clock.now()
     until = utc_now.replace(tzinfo=UTC).astimezone(settings.zone).date() + timedelta(days=1)
-    tasks = effectiveness_service.tasks_until(session.connection(), until=until)
-    scope = scope_of(session, principal)
-    if scope is not None:
-        tasks = tasks[tasks["customer_id"].isin(scope)]
+    tasks = effectiveness_service.task_deadlines(session.connection(), until=until, principal=principal)
     now = pd.Timestamp(utc_now)
     passed = pd.to_datetime(tasks["deadline_at"]) < now  # due by now, not by the end of today
     overdue = int(((tasks["status"] == TaskStatus.OPEN.value) & passed).sum())

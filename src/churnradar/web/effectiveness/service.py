@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from churnradar.auth.schemas import Principal
 from churnradar.customer import service as customer_service
-from churnradar.effectiveness.service import effectiveness_report
+from churnradar.effectiveness.service import effectiveness_report, scope_key, stored_report
 
 
 def scope_of(session: Session, principal: Principal) -> list[int] | None:
@@ -22,8 +22,14 @@ def scope_of(session: Session, principal: Principal) -> list[int] | None:
 def report_for(
     engine: Engine, session: Session, principal: Principal, *, until: date, go_live: date | None
 ) -> dict[str, Any]:
-    """The effectiveness report over the customers the principal may see."""
-    return effectiveness_report(engine, until=until, go_live=go_live, scope=scope_of(session, principal))
+    """The effectiveness report over the customers the principal may see: as stored after the day's
+    evaluation when it was (the task figures computed now), else computed now (and with a go-live date)."""
+    scope = scope_of(session, principal)
+    if go_live is None:
+        stored = stored_report(engine, until=until, key=scope_key(principal), scope=scope)
+        if stored is not None:
+            return stored
+    return effectiveness_report(engine, until=until, go_live=go_live, scope=scope)
 
 
 def warning_dates(report: dict[str, Any]) -> dict[str, date]:
