@@ -66,7 +66,7 @@ def effectiveness_page(
     context = {
         "report": report,
         "charts": service.chart_data(report, catalog.gettext),
-        "warning_dates": service.warning_dates(report),
+        "alert_dates": service.alert_dates(report),
         "go_live": go_live,
         "until": until,
         "scoped": principal.role == Role.MANAGER,

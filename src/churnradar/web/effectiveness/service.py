@@ -32,7 +32,7 @@ def report_for(
     return effectiveness_report(engine, until=until, go_live=go_live, scope=scope)
 
 
-def warning_dates(report: dict[str, Any]) -> dict[str, date]:
+def alert_dates(report: dict[str, Any]) -> dict[str, date]:
     """The warnings' judged and pending dates as dates, for the page to write in the reader's locale."""
     dates = (report["warnings"] or {}).get("dates", {})
     return {key: date.fromisoformat(value) for key, value in dates.items() if isinstance(value, str)}
