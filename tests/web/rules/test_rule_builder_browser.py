@@ -107,8 +107,10 @@ def test_build_a_rule_on_a_custom_indicator_edit_it_see_the_diff_and_restore(
     page.click("#remove-r-1")
     expect(page.locator("#condition")).to_have_value("visits_60d < 2")
 
-    # The text drives the builder too; an error is shown where it is.
-    page.fill("#condition", "visits_60d < 2 AND visits_60d / 0 > 1")
+    # The text drives the builder too; an error is shown where it is. Typed as a person types: the text box
+    # was just swapped in by the builder's answer, and htmx listens to it only once that answer has settled.
+    page.fill("#condition", "")
+    page.locator("#condition").press_sequentially("visits_60d < 2 AND visits_60d / 0 > 1")
     expect(page.locator("#check-error")).to_contain_text("division by zero at column 31")
     page.fill("#condition", "visits_60d < 2")
     expect(page.locator("#check-valid")).to_have_text(flagged)
