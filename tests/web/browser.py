@@ -14,6 +14,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import Engine
@@ -120,3 +121,9 @@ def sign_in_page(page: object, base: str, login: str) -> None:
     page.fill("input[name=password]", PASSWORD)  # type: ignore[attr-defined]
     page.click("button[type=submit]")  # type: ignore[attr-defined]
     page.wait_for_url(f"{base}/")  # type: ignore[attr-defined]
+
+
+def settled(page: Any) -> None:
+    """Wait until htmx has settled what it last swapped in: it listens to new elements only then, so a click
+    or a choice made before would be lost (a person is never that fast; a test under load is)."""
+    expect(page.locator(".htmx-request, .htmx-swapping, .htmx-settling, .htmx-added")).to_have_count(0)

@@ -23,7 +23,7 @@ from churnradar.evaluation.service import evaluate
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import import_records
 from churnradar.models import Customer, InterventionTask
-from tests.web.browser import ARTIFACTS, browser, expect, serve_seeded, shot, sign_in_page
+from tests.web.browser import ARTIFACTS, browser, expect, serve_seeded, settled, shot, sign_in_page
 
 __all__ = ["browser"]  # fixture used below
 VISITED = ["E-001", "E-002", "E-003", "W-001", "W-002"]  # one to five visits each in December 2024
@@ -126,6 +126,7 @@ def test_indicator_rule_and_playbook_set_up_in_the_ui_are_used_by_the_next_evalu
     page.locator("#value-r-0-0").press("Tab")
     expect(page.locator("#condition")).to_have_value("visits_60d > 2")
     expect(page.locator("#check-valid")).to_contain_text("customers now")  # the builder is drawn again
+    settled(page)
     page.select_option("#operator-r-0", "<")
     expect(page.locator("#condition")).to_have_value("visits_60d < 2")
     # As of the last run, the new indicator computed for it: E-001's one visit, N-001's and R-001's none.

@@ -19,7 +19,7 @@ from churnradar.indicator.registry import bind_stored
 from churnradar.ingest.schemas import RecordKind
 from churnradar.ingest.service import import_records
 from churnradar.rule.fields import CUSTOMER_FIELDS
-from tests.web.browser import browser, expect, serve_seeded, shot, sign_in_page
+from tests.web.browser import browser, expect, serve_seeded, settled, shot, sign_in_page
 
 __all__ = ["browser"]  # fixture used below
 VISITS = {
@@ -97,13 +97,16 @@ def test_build_a_rule_on_a_custom_indicator_edit_it_see_the_diff_and_restore(
     flagged = page.locator("#check-valid").inner_text()
 
     # A second clause in an OR group, then taken out again: the text follows the builder.
+    settled(page)
     page.click("#add-group-r")
+    settled(page)
     page.fill("#pick-r-1-0", "tenure")
     page.locator('#picks-r-1-0 .field-choice[data-field="tenure_days"]').click()
     expect(page.locator("#field-r-1-0")).to_contain_text("Tenure")
     page.fill("#value-r-1-0-0", "100000")
     page.locator("#value-r-1-0-0").press("Tab")
     expect(page.locator("#condition")).to_have_value("visits_60d < 2 AND tenure_days > 100000")
+    settled(page)
     page.click("#remove-r-1")
     expect(page.locator("#condition")).to_have_value("visits_60d < 2")
 
