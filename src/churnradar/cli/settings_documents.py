@@ -113,17 +113,15 @@ def _export_fields(engine: Engine, _settings: Settings) -> str:
 
 def _import_fields(engine: Engine, _settings: Settings, text: str, now: datetime) -> str:
     from churnradar.field import service
-    from churnradar.indicator.registry import default_registry
     from churnradar.kit.clock import FrozenClock
     from churnradar.rule import service as rule_service
-    from churnradar.rule.fields import CUSTOMER_FIELDS
+    from churnradar.rule.fields import reserved_names
 
-    reserved = (*CUSTOMER_FIELDS, *default_registry())  # a custom field may not take these names
     counts = service.import_yaml(
         engine,
         text,
         actor=None,
-        reserved=reserved,
+        reserved=reserved_names(),
         rules_using=rule_service.rules_using,
         clock=FrozenClock(now),
     )

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
 
+from churnradar.indicator.registry import default_registry
 from churnradar.rule.language import FieldType
 
 # Filled in from the customer row at evaluation time; `tenure_days` counts from signup_date to the as-of date,
@@ -49,3 +50,8 @@ def rule_fields(indicator_slugs: Iterable[str]) -> dict[str, FieldType]:
             raise ValueError(f"indicator {slug!r} has the name of a customer field")
         fields[slug] = FieldType.NUMBER
     return fields
+
+
+def reserved_names() -> tuple[str, ...]:
+    """Names a custom customer field may not take: the built-in fields and every indicator."""
+    return (*CUSTOMER_FIELDS, *default_registry())

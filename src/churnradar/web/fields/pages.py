@@ -26,10 +26,10 @@ from churnradar.field.exceptions import (
 from churnradar.field.schemas import Configuration, Entity, FieldKind
 from churnradar.models.people import Role
 from churnradar.rule import service as rule_service
+from churnradar.rule.fields import reserved_names
 from churnradar.web.csrf import require_csrf
 from churnradar.web.deps import AdminDep, PrincipalDep, SessionDep
 from churnradar.web.downloads import yaml_attachment
-from churnradar.web.fields.router import reserved_names
 from churnradar.web.i18n import N_
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.templating import render

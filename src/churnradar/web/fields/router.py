@@ -14,20 +14,14 @@ from fastapi import APIRouter, Body, HTTPException, Request, Response, status
 
 from churnradar.field import service as field_service
 from churnradar.field.schemas import Configuration, Entity, EntryTypeDef, FieldDef
-from churnradar.indicator.registry import default_registry
 from churnradar.rule import service as rule_service
-from churnradar.rule.fields import CUSTOMER_FIELDS
+from churnradar.rule.fields import reserved_names
 from churnradar.web.deps import AdminToken, ReadPrincipal
 
 router = APIRouter(tags=["fields"])
 YAML_BODY = {
     "requestBody": {"content": {"application/yaml": {"schema": {"type": "string"}}}, "required": True}
 }
-
-
-def reserved_names() -> tuple[str, ...]:
-    """Names a custom customer field may not take: the built-in fields and every indicator."""
-    return (*CUSTOMER_FIELDS, *default_registry())
 
 
 def save(request: Request, principal: Any, config: Configuration) -> dict[str, int]:

@@ -170,9 +170,8 @@ def delete_channel(principal: AdminToken, session: SessionDep, channel_id: str) 
 def export_channels(request: Request, principal: AdminToken, session: SessionDep) -> PlainTextResponse:
     """`channels:` each stored channel's name, type, options and the names of its secrets (never their
     values); audited."""
-    text = stored_channels.export_yaml(session, principal, request.app.state.settings)
-    session.commit()
-    return PlainTextResponse(text, media_type="application/yaml")
+    settings = request.app.state.settings
+    return exported(session, lambda: stored_channels.export_yaml(session, principal, settings))
 
 
 @router.post(
@@ -186,11 +185,12 @@ def export_channels(request: Request, principal: AdminToken, session: SessionDep
 async def import_channels(request: Request, principal: AdminToken, session: SessionDep) -> dict[str, int]:
     """Store each `channels:` entry (name, type, options, and `secrets` to set: a stored channel keeps those
     left out), all checked before any is stored; audited without secrets."""
-    text = (await request.body()).decode("utf-8", errors="replace")
-    settings = request.app.state.settings
-    count = stored_channels.import_yaml(session, principal, settings, text, now=SystemClock().now())
-    session.commit()
-    return {"channels": count}
+    settings, now = request.app.state.settings, SystemClock().now()
+
+    def load(text: str) -> int:
+        return stored_channels.import_yaml(session, principal, settings, text, now=now)
+
+    return {"channels": await imported(request, session, load)}
 
 
 @router.get("/task-routes", summary="List the task routes", responses={403: {"description": "Admins only."}})
