@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from fastapi import Request
 from fastapi.responses import HTMLResponse
@@ -31,6 +32,22 @@ def request_locale(request: Request) -> str:
     if isinstance(chosen, str) and chosen in LANGUAGES:
         return chosen
     return negotiate(request.headers.get("accept-language"))
+
+
+class Named(Protocol):
+    """Anything people named in both languages (a template, ...)."""
+
+    @property
+    def name_en(self) -> str: ...
+
+    @property
+    def name_zh(self) -> str: ...
+
+
+def names_by_slug(request: Request, named: Mapping[str, Named]) -> dict[str, str]:
+    """Each slug's name as the reader reads it (their language, else English), for pages that show names."""
+    locale = request_locale(request)
+    return {slug: i18n.Localized(n.name_en, n.name_zh).render(locale) for slug, n in named.items()}
 
 
 def render(

@@ -142,6 +142,8 @@ class TestReading:
             assert page.status_code == 200
             assert 'id="template-general"' in page.text
             assert 'id="template-retail"' in page.text
+            # Each template is headed by its name, the industry ones saying which they extend (no slug shown).
+            assert '<h2 title="retail">Retail <span class="muted">· extends General</span>' in page.text
             assert 'href="/rules"' in client.get("/").text
             one = client.get(f"/rules/{rule}")
             assert one.status_code == 200

@@ -26,7 +26,7 @@ from churnradar.web.rules import service
 from churnradar.web.rules.drafts import builder_state, check_with_count, field_list, rulebook
 from churnradar.web.rules.forms import ESCALATION_LEVELS, FormDep, rule_values
 from churnradar.web.rules.schemas import MAX_IMPORT_BYTES, RuleRead
-from churnradar.web.templating import render, request_locale
+from churnradar.web.templating import names_by_slug, render, request_locale
 from churnradar.worker import service as worker_service
 
 router = APIRouter(prefix="/rules", dependencies=[Depends(require_csrf)], include_in_schema=False)
@@ -96,6 +96,7 @@ def rule_list(request: Request, principal: ReaderDep) -> Response:
     deleted = service.deleted(request.app.state.engine)
     context = {
         "templates": _grouped(rules),
+        "template_labels": names_by_slug(request, rulebook(request).templates),
         "origins": ORIGINS,
         "errors": [],
         "imported": None,
@@ -150,6 +151,7 @@ def import_(request: Request, principal: AdminDep, session: SessionDep, document
     rules = service.list_rules(request.app.state.engine, at=_now())
     context = {
         "templates": _grouped(rules),
+        "template_labels": names_by_slug(request, rulebook(request).templates),
         "origins": ORIGINS,
         "errors": errors,
         "imported": counts,
@@ -193,10 +195,7 @@ def _edit_page(
         "builder_note": note,
         "catalog": catalog_texts(request),
         "template_names": sorted(book.templates),
-        "template_labels": {  # a template as people name it, in the reader's language
-            slug: t.name_zh if request_locale(request).startswith("zh") else t.name_en
-            for slug, t in book.templates.items()
-        },
+        "template_labels": names_by_slug(request, book.templates),
     }
     return render(request, "rules/edit.html", context, principal=principal, status_code=code)
 

@@ -33,7 +33,7 @@ from churnradar.web.deps import AdminDep, SessionDep
 from churnradar.web.i18n import N_
 from churnradar.web.nav import NavItem, nav_items
 from churnradar.web.settings import service
-from churnradar.web.templating import render, request_locale
+from churnradar.web.templating import names_by_slug, render, request_locale
 
 router = APIRouter(prefix="/settings", dependencies=[Depends(require_csrf)], include_in_schema=False)
 nav_items.add(
@@ -101,7 +101,7 @@ def _context(request: Request, session: Session) -> dict[str, Any]:
     chinese = request_locale(request) == "zh_CN"
     return {
         "templates": service.template_views(templates, DEFAULT_LEVELS, playbooks.stored(session)),
-        "template_names": {t.slug: t.name_zh if chinese else t.name_en for t in templates.values()},
+        "template_names": names_by_slug(request, templates),
         "rule_names": {
             slug: zh if chinese else en
             for (_template, slug), (en, zh) in rule_service.rule_names(session.connection()).items()
